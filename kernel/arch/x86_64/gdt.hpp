@@ -1,0 +1,28 @@
+// Segments and the task-state segment. Long mode ignores segment bases and limits; the GDT
+// exists for the privilege levels, the syscall/sysret selector layout and the TSS.
+#pragma once
+
+#include <stdint.h>
+
+namespace gdt {
+
+// Order fixed by sysret: user data must sit 8 below user code (STAR[63:48] = user32 code).
+constexpr uint16_t kKernelCode = 0x08;
+constexpr uint16_t kKernelData = 0x10;
+constexpr uint16_t kUserCode32 = 0x18 | 3;
+constexpr uint16_t kUserData = 0x20 | 3;
+constexpr uint16_t kUserCode = 0x28 | 3;
+constexpr uint16_t kTss = 0x30;
+
+// Interrupt stack table slots (1-based as the IDT encodes them).
+constexpr uint8_t kIstDoubleFault = 1;
+constexpr uint8_t kIstNmi = 2;
+constexpr uint8_t kIstMachineCheck = 3;
+
+void init();
+void set_kernel_stack(uint64_t top);    // stack for entries from ring 3 (TSS.rsp0)
+
+// True when `address` lies in one of the IST stacks (the backtrace walker may read there).
+bool on_ist_stack(uint64_t address);
+
+} // namespace gdt

@@ -1,0 +1,94 @@
+// IDT setup and the C++ side of interrupt entry.
+#include "arch/x86_64/interrupts.hpp"
+
+#include "arch/x86_64/apic.hpp"
+#include "arch/x86_64/gdt.hpp"
+#include "arch/x86_64/panic_report.hpp"
+#include "arch/x86_64/timer.hpp"
+
+extern "C" char interrupt_stubs[];
+
+namespace interrupts {
+namespace {
+
+constexpr uint64_t kStubSize = 16; // entry.S aligns every stub to 16 bytes
+
+struct [[gnu::packed]] Gate {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist;
+    uint8_t type_attributes;
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t reserved;
+};
+static_assert(sizeof(Gate) == 16);
+
+struct [[gnu::packed]] Pointer {
+    uint16_t limit;
+    uint64_t base;
+};
+
+alignas(16) Gate idt[256];
+
+constexpr uint8_t kInterruptGate = 0x8e; // present, DPL 0, 64-bit interrupt gate
+
+void set_gate(uint8_t vector, uint8_t ist)
+{
+    auto handler = reinterpret_cast<uint64_t>(interrupt_stubs) + vector * kStubSize;
+    idt[vector] = Gate{static_cast<uint16_t>(handler), gdt::kKernelCode, ist, kInterruptGate,
+                       static_cast<uint16_t>(handler >> 16), static_cast<uint32_t>(handler >> 32), 0};
+}
+
+constexpr const char* kExceptionNames[32] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+    "#BR bound range exceeded", "#UD invalid opcode", "#NM device not available",
+    "#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
+    "#NP segment not present", "#SS stack-segment fault", "#GP general protection",
+    "#PF page fault", "reserved 15", "#MF x87 floating-point", "#AC alignment check",
+    "#MC machine check", "#XM SIMD floating-point", "#VE virtualization",
+    "#CP control protection", "reserved 22", "reserved 23", "reserved 24", "reserved 25",
+    "reserved 26", "reserved 27", "#HV hypervisor injection", "#VC VMM communication",
+    "#SX security", "reserved 31"};
+
+} // namespace
+
+const char* exception_name(uint64_t vector)
+{
+    return vector < 32 ? kExceptionNames[vector] : "interrupt";
+}
+
+void init()
+{
+    for (unsigned v = 0; v < 256; ++v)
+        set_gate(static_cast<uint8_t>(v), 0);
+    set_gate(8, gdt::kIstDoubleFault);
+    set_gate(2, gdt::kIstNmi);
+    set_gate(18, gdt::kIstMachineCheck);
+    Pointer pointer{sizeof(idt) - 1, reinterpret_cast<uint64_t>(idt)};
+    asm volatile("lidt %0" ::"m"(pointer));
+}
+
+} // namespace interrupts
+
+extern "C" void interrupt_dispatch(interrupts::InterruptFrame* frame)
+{
+    using namespace interrupts;
+    uint64_t v = frame->vector;
+    if (v < 32)
+        panic_exception(*frame); // user mode does not exist yet: every exception is a kernel bug
+
+    switch (v) {
+    case vector::apic_timer:
+        timer::tick();
+        apic::end_of_interrupt();
+        return;
+    case vector::apic_spurious:
+        return; // the APIC wants no EOI for it
+    case vector::pic_base + 7:
+    case vector::pic_base + 15:
+        return; // spurious IRQ from the masked legacy PIC
+    default:
+        panic_exception(*frame);
+    }
+}

@@ -1,0 +1,120 @@
+// The panic report: registers and a frame-pointer backtrace with symbol names.
+#include "arch/x86_64/panic_report.hpp"
+
+#include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/gdt.hpp"
+#include "arch/x86_64/platform.hpp"
+#include "lib/elf_symbols.hpp"
+
+extern "C" char __data_start[], __kernel_end[], __text_start[], __text_end[];
+
+namespace {
+
+const elf::SymbolTable* symbols;
+volatile bool panicking;
+
+constexpr int kMaxFrames = 32;
+
+// Only stacks the kernel owns are walked, so a corrupt frame pointer cannot fault here.
+bool readable_stack_slot(uint64_t address)
+{
+    if (address % 8 != 0)
+        return false;
+    auto low = reinterpret_cast<uint64_t>(__data_start);
+    auto high = reinterpret_cast<uint64_t>(__kernel_end);
+    return (address >= low && address + 16 <= high) || gdt::on_ist_stack(address);
+}
+
+void print_address(int index, uint64_t address)
+{
+    elf::Symbol symbol{};
+    char name[96];
+    if (symbols != nullptr && symbols->lookup(address, symbol)) {
+        elf::demangle(symbol.name, name, sizeof name);
+        klog::print("  #{:<2} {:#018x} {}+{:#x}\n", index, address, name, address - symbol.address);
+    }
+    else
+        klog::print("  #{:<2} {:#018x} ?\n", index, address);
+}
+
+void backtrace(uint64_t rip, uint64_t rbp)
+{
+    klog::print("backtrace:\n");
+    print_address(0, rip);
+    for (int i = 1; i < kMaxFrames && rbp != 0; ++i) {
+        if (!readable_stack_slot(rbp)) {
+            klog::print("  (frame pointer {:#x} is outside kernel stacks)\n", rbp);
+            return;
+        }
+        auto* frame = reinterpret_cast<const uint64_t*>(rbp);
+        uint64_t return_address = frame[1];
+        if (return_address == 0)
+            return;
+        print_address(i, return_address);
+        rbp = frame[0];
+    }
+}
+
+void print_registers(const interrupts::InterruptFrame& f)
+{
+    klog::print("rax={:016x} rbx={:016x} rcx={:016x} rdx={:016x}\n", f.rax, f.rbx, f.rcx, f.rdx);
+    klog::print("rsi={:016x} rdi={:016x} rbp={:016x} rsp={:016x}\n", f.rsi, f.rdi, f.rbp, f.rsp);
+    klog::print("r8 ={:016x} r9 ={:016x} r10={:016x} r11={:016x}\n", f.r8, f.r9, f.r10, f.r11);
+    klog::print("r12={:016x} r13={:016x} r14={:016x} r15={:016x}\n", f.r12, f.r13, f.r14, f.r15);
+    klog::print("rip={:016x} cs={:04x} ss={:04x} rflags={:016x}\n", f.rip, f.cs, f.ss, f.rflags);
+    klog::print("cr0={:016x} cr2={:016x} cr3={:016x} cr4={:016x}\n", cpu::read_cr0(), cpu::read_cr2(),
+               cpu::read_cr3(), cpu::read_cr4());
+}
+
+void describe_page_fault(uint64_t error)
+{
+    klog::print("page fault: {} access by {} to a {} page{}{}\n",
+               (error & (1 << 4)) ? "instruction fetch" : (error & (1 << 1)) ? "write" : "read",
+               (error & (1 << 2)) ? "user" : "kernel",
+               (error & (1 << 0)) ? "present (protection)" : "non-present",
+               (error & (1 << 3)) ? ", reserved bit set" : "",
+               (error & (1 << 5)) ? ", protection key" : "");
+}
+
+} // namespace
+
+void panic_set_symbols(const elf::SymbolTable* table) { symbols = table; }
+
+namespace panic_detail {
+
+void begin()
+{
+    cpu::disable_interrupts();
+    if (panicking) { // a fault inside the report: say so and stop for good
+        klog::print("\nPANIC while panicking\n");
+        platform::stop(platform::ExitCode::panic);
+    }
+    panicking = true;
+    klog::print("\n");
+}
+
+[[noreturn]] void finish()
+{
+    uint64_t rbp;
+    asm volatile("mov %%rbp, %0" : "=r"(rbp));
+    auto* frame = reinterpret_cast<const uint64_t*>(rbp);
+    backtrace(frame[1], frame[0]);
+    platform::stop(platform::ExitCode::panic);
+}
+
+} // namespace panic_detail
+
+void panic_exception(const interrupts::InterruptFrame& frame)
+{
+    panic_detail::begin();
+    klog::print("PANIC: CPU exception {} (vector {}) in {} mode, error code {:#x}\n",
+               interrupts::exception_name(frame.vector), frame.vector,
+               (frame.cs & 3) ? "user" : "kernel", frame.error_code);
+    if (frame.vector == interrupts::vector::page_fault) {
+        klog::print("fault address (cr2): {:#018x}\n", cpu::read_cr2());
+        describe_page_fault(frame.error_code);
+    }
+    print_registers(frame);
+    backtrace(frame.rip, frame.rbp);
+    platform::stop(platform::ExitCode::panic);
+}

@@ -1,0 +1,41 @@
+// Legacy PIC, and the way out of QEMU for tests.
+#include "arch/x86_64/platform.hpp"
+
+#include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/interrupts.hpp"
+
+namespace platform {
+namespace {
+
+constexpr uint16_t kDebugExitPort = 0xf4;
+constexpr uint16_t kPic1Command = 0x20, kPic1Data = 0x21, kPic2Command = 0xa0, kPic2Data = 0xa1;
+
+cmdline::ExitMode exit_mode = cmdline::ExitMode::halt;
+
+} // namespace
+
+void set_exit_mode(cmdline::ExitMode mode) { exit_mode = mode; }
+
+void stop(ExitCode code)
+{
+    cpu::disable_interrupts();
+    if (exit_mode == cmdline::ExitMode::qemu)
+        cpu::outb(kDebugExitPort, static_cast<uint8_t>(code));
+    cpu::halt_forever();
+}
+
+void disable_legacy_pic()
+{
+    cpu::outb(kPic1Command, 0x11); // ICW1: initialise, expect ICW4
+    cpu::outb(kPic2Command, 0x11);
+    cpu::outb(kPic1Data, interrupts::vector::pic_base);     // ICW2: vector offsets
+    cpu::outb(kPic2Data, interrupts::vector::pic_base + 8);
+    cpu::outb(kPic1Data, 0x04); // ICW3: slave on IRQ2
+    cpu::outb(kPic2Data, 0x02);
+    cpu::outb(kPic1Data, 0x01); // ICW4: 8086 mode
+    cpu::outb(kPic2Data, 0x01);
+    cpu::outb(kPic1Data, 0xff); // mask everything
+    cpu::outb(kPic2Data, 0xff);
+}
+
+} // namespace platform

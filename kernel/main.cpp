@@ -1,0 +1,189 @@
+// Kernel entry after the switch to long mode: bring up the boot CPU, memory and the timer.
+#include "arch/x86_64/apic.hpp"
+#include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/gdt.hpp"
+#include "arch/x86_64/interrupts.hpp"
+#include "arch/x86_64/layout.hpp"
+#include "arch/x86_64/paging.hpp"
+#include "arch/x86_64/platform.hpp"
+#include "arch/x86_64/serial.hpp"
+#include "arch/x86_64/timer.hpp"
+#include "boot/cmdline.hpp"
+#include "boot/multiboot2.hpp"
+#include "lib/elf_symbols.hpp"
+#include "log.hpp"
+#include "mem/frame_allocator.hpp"
+#include "mem/kernel_heap.hpp"
+#include "panic.hpp"
+#include "test_hooks.hpp"
+
+extern "C" char __kernel_phys_start[], __kernel_end[];
+void run_global_constructors();
+
+namespace {
+
+constexpr uint64_t kBootReachable = uint64_t{4} << 30; // the boot page tables' direct map
+constexpr uint64_t kLowMemoryEnd = 0x100000;           // real-mode area, BIOS data: never used
+constexpr size_t kMaxReserved = mb2::kMaxModules + 8;
+
+mb2::BootInfo boot_info;
+uint64_t boot_info_phys;
+cmdline::Options options;
+elf::SymbolTable kernel_symbols;
+mem::FrameAllocator frames;
+mem::KernelHeap kernel_heap;
+
+uint64_t kernel_phys_end() { return reinterpret_cast<uint64_t>(__kernel_end) - KERNEL_VIRT_OFFSET; }
+
+void parse_boot_info(uint32_t magic, uint64_t info_phys)
+{
+    if (magic != mb2::kBootloaderMagic)
+        panic("not started by a Multiboot2 loader (magic {:#x}, expected {:#x})", magic,
+              mb2::kBootloaderMagic);
+    if (info_phys == 0 || info_phys >= kBootReachable)
+        panic("multiboot2 information at {:#x} is out of reach", info_phys);
+    boot_info_phys = info_phys;
+    mb2::Result result = mb2::parse(paging::phys_to_virt(info_phys),
+                                    static_cast<size_t>(kBootReachable - info_phys), boot_info);
+    if (result.error != mb2::Error::none)
+        panic("malformed multiboot2 information: {} (at byte {} of the information)",
+              mb2::describe(result.error), result.offset);
+}
+
+const void* map_boot_section(uint64_t address, uint64_t size)
+{
+    if (address >= kBootReachable || size > kBootReachable - address)
+        return nullptr;
+    return paging::phys_to_virt(address);
+}
+
+void load_kernel_symbols()
+{
+    const mb2::ElfSections& sections = boot_info.elf_sections;
+    if (!sections.present) {
+        klog::warn("no ELF section information: backtraces will have no names");
+        return;
+    }
+    auto error = kernel_symbols.init(sections.headers, sections.count, sections.entry_size, map_boot_section);
+    if (error != elf::SymbolTable::Error::none) {
+        klog::warn("kernel symbol table unusable (error {}): backtraces will have no names", error);
+        return;
+    }
+    panic_set_symbols(&kernel_symbols);
+}
+
+uint64_t round_up(uint64_t value, uint64_t align) { return (value + align - 1) / align * align; }
+
+// Physical memory: the allocator gets available RAM minus everything the boot left in it.
+uint64_t init_frames()
+{
+    mem::PhysRange usable[mb2::kMaxRegions];
+    size_t usable_count = 0;
+    uint64_t ram_end = 0;
+    for (size_t i = 0; i < boot_info.region_count; ++i) {
+        const mb2::MemoryRegion& r = boot_info.regions[i];
+        auto type = static_cast<mb2::RegionType>(r.type);
+        if (type == mb2::RegionType::available)
+            usable[usable_count++] = {r.base, r.base + r.length};
+        if (type == mb2::RegionType::available || type == mb2::RegionType::acpi_reclaimable ||
+            type == mb2::RegionType::acpi_nvs)
+            ram_end = r.base + r.length > ram_end ? r.base + r.length : ram_end;
+    }
+
+    mem::PhysRange reserved[kMaxReserved];
+    size_t n = 0;
+    reserved[n++] = {0, kLowMemoryEnd};
+    reserved[n++] = {reinterpret_cast<uint64_t>(__kernel_phys_start), kernel_phys_end()};
+    reserved[n++] = {boot_info_phys, boot_info_phys + boot_info.total_size};
+    if (kernel_symbols.valid()) {
+        elf::SectionRange symtab = kernel_symbols.symtab_range();
+        elf::SectionRange strtab = kernel_symbols.strtab_range();
+        reserved[n++] = {symtab.address, symtab.address + symtab.size};
+        reserved[n++] = {strtab.address, strtab.address + strtab.size};
+    }
+    for (size_t i = 0; i < boot_info.module_count; ++i)
+        reserved[n++] = {boot_info.modules[i].start, boot_info.modules[i].end};
+
+    auto error = frames.init(usable, usable_count, reserved, n, paging::phys_to_virt, kBootReachable);
+    if (error != mem::FrameAllocator::InitError::none)
+        panic("frame allocator: cannot start (error {})", error);
+    return round_up(ram_end, 2 * 1024 * 1024);
+}
+
+void* heap_alloc_pages(void* context, size_t count)
+{
+    uint64_t phys = static_cast<mem::FrameAllocator*>(context)->alloc(count);
+    return phys == mem::FrameAllocator::kNone ? nullptr : paging::phys_to_virt(phys);
+}
+
+void heap_free_pages(void* context, void* pages, size_t count)
+{
+    auto error = static_cast<mem::FrameAllocator*>(context)->free(paging::direct_virt_to_phys(pages), count);
+    if (error != mem::FrameAllocator::FreeError::none)
+        panic("kernel heap returned pages {} it does not own (error {})", pages, error);
+}
+
+void print_banner(const timer::Calibration& timer)
+{
+    const cpu::Features& f = cpu::features();
+    klog::print("\nKestrel microkernel {} (x86_64)\n", KESTREL_VERSION);
+    klog::print("cpu: {} \"{}\" family {} model {} stepping {}\n", f.vendor, f.brand, f.family, f.model, f.stepping);
+    klog::print("cpu features:{}{}{}{}{}{}{}{}{}\n", f.nx ? " nx" : "", f.pge ? " pge" : "",
+               f.pcid ? " pcid" : "", f.smep ? " smep" : "", f.smap ? " smap" : "",
+               f.fsgsbase ? " fsgsbase" : "", f.x2apic ? " x2apic" : "",
+               f.tsc_deadline ? " tsc-deadline" : "", f.invariant_tsc ? " invariant-tsc" : "");
+    klog::print("boot loader: {}\n", boot_info.bootloader_name);
+    klog::print("command line: \"{}\"\n", boot_info.cmdline);
+    klog::print("memory: {} KiB available in {} regions, {} KiB free for allocation, kernel image {} KiB\n",
+               boot_info.available_bytes() / 1024, boot_info.region_count,
+               frames.free_frames() * 4, (kernel_phys_end() - reinterpret_cast<uint64_t>(__kernel_phys_start)) / 1024);
+    klog::print("modules: {}\n", boot_info.module_count);
+    for (size_t i = 0; i < boot_info.module_count; ++i) {
+        const mb2::Module& m = boot_info.modules[i];
+        klog::print("  module {}: {:#x}-{:#x} {} bytes \"{}\"\n", i, m.start, m.end, m.end - m.start, m.cmdline);
+    }
+    klog::print("timer: local APIC {} Hz (calibrated {}), tick {} Hz; TSC {} kHz\n", timer.apic_hz,
+               timer.from_pit ? "against the PIT" : "NOT: no PIT, assumed", options.timer_hz,
+               timer.tsc_hz / 1000);
+}
+
+} // namespace
+
+extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
+{
+    serial::init();
+    gdt::init();
+    interrupts::init();
+    cpu::detect_features();
+    run_global_constructors();
+
+    parse_boot_info(magic, info_phys);
+    options = cmdline::parse(boot_info.cmdline);
+    klog::set_level(options.log_level);
+    platform::set_exit_mode(options.exit);
+    if (options.unknown_count > 0)
+        klog::warn("{} unknown kernel option(s), first \"{}\"", options.unknown_count,
+                  fmt::Str{options.first_unknown, options.first_unknown_len});
+    if (options.bad_value_count > 0)
+        klog::warn("{} kernel option(s) with a bad value kept their default", options.bad_value_count);
+
+    load_kernel_symbols();
+    uint64_t direct_map_end = init_frames();
+    paging::init(frames, direct_map_end);
+    kernel_heap.init(mem::PageSource{&frames, heap_alloc_pages, heap_free_pages});
+
+    platform::disable_legacy_pic();
+    if (!apic::init())
+        panic("no local APIC: the kernel needs one for its timer");
+    timer::Calibration calibration = timer::init(options.timer_hz);
+    print_banner(calibration);
+    klog::debug("frame bitmaps at {:#x}, {} bytes", frames.bitmap_base(), frames.bitmap_bytes());
+
+    run_test_hook(options.test);
+
+    klog::info("boot complete");
+    if (options.exit == cmdline::ExitMode::qemu)
+        platform::stop(platform::ExitCode::success);
+    for (;;)
+        cpu::enable_interrupts_and_halt(); // idle: nothing to run until user tasks exist
+}

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""System-test harness: boots a scenario in QEMU and checks the serial log.
+
+Each scenario names the kernel command line, the boot modules (generated files of exact
+sizes), the firmware, the log lines expected in order, lines that must not appear, and how
+QEMU must end (the kernel leaves through isa-debug-exit when given exit=qemu). On timeout
+QEMU is killed and the test fails with the log's tail.
+
+  harness.py --list
+  harness.py --scenario banner-bios --kernel build/kernel/kernel --workdir build/test/system
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import mkiso  # noqa: E402
+import qemu  # noqa: E402
+
+BANNER = r"Kestrel microkernel \d+\.\d+\.\d+ \(x86_64\)"
+
+
+@dataclass
+class Scenario:
+    cmdline: str
+    expect: list                      # regexes, matched in this order
+    exit_code: int = qemu.EXIT_SUCCESS
+    firmware: str = "bios"
+    modules: list = field(default_factory=list)   # (size in bytes, command line)
+    forbid: list = field(default_factory=lambda: [r"PANIC"])
+    check: object = None              # optional function(log) -> error string or None
+    timeout: float = 60.0
+
+
+MODULES = [(4096, "alpha"), (12345, "beta two words"), (1, "gamma")]
+
+BANNER_LINES = [
+    BANNER,
+    r"cpu: \S+ \".*\" family \d+ model \d+ stepping \d+",
+    r"cpu features:.* nx",
+    r"boot loader: GRUB",
+    r'command line: "exit=qemu"',
+    r"memory: \d+ KiB available in \d+ regions, \d+ KiB free for allocation, kernel image \d+ KiB",
+    r"modules: 3\n",
+    r'  module 0: 0x[0-9a-f]+-0x[0-9a-f]+ 4096 bytes "alpha"\n',
+    r'  module 1: 0x[0-9a-f]+-0x[0-9a-f]+ 12345 bytes "beta two words"\n',
+    r'  module 2: 0x[0-9a-f]+-0x[0-9a-f]+ 1 bytes "gamma"\n',
+    r"timer: local APIC [1-9]\d+ Hz \(calibrated against the PIT\), tick 100 Hz; TSC [1-9]\d* kHz",
+    r"boot complete",
+]
+
+
+def check_ticks(log):
+    ticks = [int(n) for n in re.findall(r"test ticks: tick (\d+) ", log)]
+    if len(ticks) != 10:
+        return f"expected 10 tick lines, found {len(ticks)}"
+    if any(b <= a for a, b in zip(ticks, ticks[1:])):
+        return f"ticks do not advance: {ticks}"
+    return None
+
+
+def panic_lines(name, vector):
+    return [rf"PANIC: CPU exception {re.escape(name)} \(vector {vector}\) in kernel mode",
+            r"rax=[0-9a-f]{16} rbx=[0-9a-f]{16}",
+            r"rip=[0-9a-f]{16} cs=0008",
+            r"cr0=[0-9a-f]{16} cr2=[0-9a-f]{16} cr3=[0-9a-f]{16}",
+            r"backtrace:\n  #0  0xffffffff8[0-9a-f]{7} \S+\+0x[0-9a-f]+\n",
+            r"  #\d+ +0xffffffff8[0-9a-f]{7} kernel_main\+0x[0-9a-f]+\n"]
+
+
+SCENARIOS = {
+    "banner-bios": Scenario("exit=qemu", BANNER_LINES, modules=MODULES),
+    "banner-uefi": Scenario("exit=qemu", BANNER_LINES, modules=MODULES, firmware="uefi"),
+    "ticks": Scenario("exit=qemu test=ticks",
+                      [BANNER, r"test ticks: tick \d+ \(\+1\)", r"test ticks: 10 ticks advanced in \d+ TSC cycles",
+                       r"boot complete"], check=check_ticks),
+    "panic-page-fault": Scenario(
+        "exit=qemu test=pagefault",
+        [BANNER, r"test page fault: reading 0xdead0000",
+         r"PANIC: CPU exception #PF page fault \(vector 14\) in kernel mode, error code 0x0\n",
+         r"fault address \(cr2\): 0x00000000dead0000\n",
+         r"page fault: read access by kernel to a non-present page\n"] + panic_lines("#PF page fault", 14)[1:4] +
+        [r"backtrace:\n  #0  0xffffffff8[0-9a-f]{7} run_test_hook\+0x[0-9a-f]+\n",
+         r"  #1  0xffffffff8[0-9a-f]{7} kernel_main\+0x[0-9a-f]+\n",
+         r"  #2  0xffffffff8[0-9a-f]{7} higher_half\+0x[0-9a-f]+\n"],
+        exit_code=qemu.EXIT_PANIC, forbid=[r"boot complete"]),
+    "panic-stack-overflow": Scenario(
+        "exit=qemu test=stackoverflow",
+        [BANNER, r"test stack overflow"] + panic_lines("#DF double fault", 8)[:4],
+        exit_code=qemu.EXIT_PANIC, forbid=[r"boot complete", r"PANIC while panicking"]),
+    "panic-invalid-opcode": Scenario(
+        "exit=qemu test=ud",
+        [BANNER, r"test invalid opcode"] + panic_lines("#UD invalid opcode", 6),
+        exit_code=qemu.EXIT_PANIC, forbid=[r"boot complete"]),
+    "panic-uefi-page-fault": Scenario(
+        "exit=qemu test=pagefault",
+        [BANNER, r"fault address \(cr2\): 0x00000000dead0000\n", r"backtrace:"],
+        exit_code=qemu.EXIT_PANIC, firmware="uefi", forbid=[r"boot complete"]),
+    "bad-options": Scenario(
+        "exit=qemu frobnicate loglevel=loud",
+        [r'warning: 1 unknown kernel option\(s\), first "frobnicate"',
+         r"warning: 1 kernel option\(s\) with a bad value kept their default", BANNER, r"boot complete"]),
+}
+
+
+def make_module(path, size, seed):
+    # Deterministic, non-trivial content so a module mixed up with another would show.
+    data = bytes((seed * 31 + i * 7) & 0xff for i in range(size))
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def tail(text, lines=40):
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def run(name, scenario, kernel, workdir):
+    work = os.path.join(workdir, name)
+    os.makedirs(work, exist_ok=True)
+    modules = []
+    for index, (size, cmdline) in enumerate(scenario.modules):
+        path = os.path.join(work, f"module{index}.bin")
+        make_module(path, size, index)
+        modules.append((path, cmdline))
+    iso = os.path.join(work, "test.iso")
+    mkiso.make_iso(kernel, iso, scenario.cmdline, modules)
+
+    log_path = os.path.join(work, "serial.log")
+    if os.path.exists(log_path):
+        os.remove(log_path)
+    args = qemu.command(iso, firmware=scenario.firmware, serial=log_path)
+    start = time.monotonic()
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    banner_at = None
+    while process.poll() is None and time.monotonic() - start < scenario.timeout:
+        if banner_at is None and os.path.exists(log_path):
+            with open(log_path, errors="replace") as f:
+                if re.search(BANNER, f.read()):
+                    banner_at = time.monotonic() - start
+        time.sleep(0.02)
+    timed_out = process.poll() is None
+    if timed_out:
+        process.kill()
+    qemu_output = process.communicate()[0].decode(errors="replace")
+    with open(log_path, errors="replace") as f:
+        log = f.read().replace("\r\n", "\n")
+
+    failures = []
+    if timed_out:
+        failures.append(f"timed out after {scenario.timeout:.0f} s")
+    elif process.returncode != scenario.exit_code:
+        failures.append(f"QEMU exited with {process.returncode}, expected {scenario.exit_code}")
+    position = 0
+    for pattern in scenario.expect:
+        match = re.compile(pattern).search(log, position)
+        if match is None:
+            failures.append(f"expected, in order: {pattern!r}")
+            break
+        position = match.end()
+    for pattern in scenario.forbid:
+        if re.search(pattern, log):
+            failures.append(f"must not appear: {pattern!r}")
+    if scenario.check is not None:
+        problem = scenario.check(log)
+        if problem:
+            failures.append(problem)
+
+    elapsed = time.monotonic() - start
+    if banner_at is None and re.search(BANNER, log):
+        banner_at = elapsed  # QEMU ended between two polls: an upper bound
+    banner = f"{banner_at:.2f} s" if banner_at is not None else "never"
+    print(f"{name}: firmware {scenario.firmware}, banner after {banner}, QEMU ran {elapsed:.2f} s")
+    if failures:
+        print("FAILED:\n  " + "\n  ".join(failures))
+        print(f"--- serial log tail ({log_path}) ---\n{tail(log)}")
+        if qemu_output.strip():
+            print(f"--- QEMU ---\n{tail(qemu_output)}")
+        return False
+    print("passed")
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--scenario")
+    parser.add_argument("--kernel")
+    parser.add_argument("--workdir", default=".")
+    opts = parser.parse_args()
+    if opts.list:
+        print("\n".join(SCENARIOS))
+        return 0
+    if opts.scenario not in SCENARIOS or not opts.kernel:
+        parser.error("need --scenario (one of --list) and --kernel")
+    return 0 if run(opts.scenario, SCENARIOS[opts.scenario], opts.kernel, opts.workdir) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
