@@ -10,6 +10,9 @@ namespace {
 constexpr uint64_t kUnmappedAddress = 0xdead0000;
 constexpr uint64_t kTicksToWatch = 10;
 
+const uint64_t read_only_word = 0x5eed;
+uint8_t data_bytes[16] = {0xc3}; // `ret`: harmless if NX failed to stop it
+
 volatile bool keep_recursing = true; // hides the endless recursion from the compiler
 
 [[gnu::noinline]] uint64_t recurse(uint64_t depth)
@@ -57,6 +60,16 @@ void run_test_hook(cmdline::TestHook hook)
     case cmdline::TestHook::ud:
         klog::print("test invalid opcode\n");
         asm volatile("ud2");
+        return;
+    case cmdline::TestHook::write_rodata:
+        klog::print("test W^X: writing to .rodata at {}\n", &read_only_word);
+        *const_cast<volatile uint64_t*>(&read_only_word) = 1;
+        klog::print("wrote .rodata: W^X is broken\n");
+        return;
+    case cmdline::TestHook::exec_data:
+        klog::print("test W^X: calling into .data at {}\n", static_cast<void*>(data_bytes));
+        reinterpret_cast<void (*)()>(reinterpret_cast<uintptr_t>(data_bytes))();
+        klog::print("executed .data: NX is broken\n");
         return;
     case cmdline::TestHook::ticks:
         watch_ticks();

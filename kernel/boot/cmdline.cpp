@@ -46,42 +46,42 @@ bool parse_number(Text text, uint32_t limit, uint32_t& value)
     return true;
 }
 
-bool parse_log_level(Text value, LogLevel& level)
+template <typename T>
+struct Named {
+    const char* name;
+    T value;
+};
+
+// Sets `value` to the entry whose name is `text`; false when none matches.
+template <typename T, size_t N>
+bool parse_named(Text text, const Named<T> (&names)[N], T& value)
 {
-    struct Name {
-        const char* name;
-        LogLevel level;
-    };
-    static constexpr Name kNames[] = {
-        {"error", LogLevel::error}, {"warn", LogLevel::warn}, {"info", LogLevel::info}, {"debug", LogLevel::debug},
-        {"0", LogLevel::error},     {"1", LogLevel::warn},    {"2", LogLevel::info},    {"3", LogLevel::debug},
-    };
-    for (const Name& entry : kNames) {
-        if (value.equals(entry.name)) {
-            level = entry.level;
+    for (const Named<T>& entry : names) {
+        if (text.equals(entry.name)) {
+            value = entry.value;
             return true;
         }
     }
     return false;
 }
 
+bool parse_log_level(Text value, LogLevel& level)
+{
+    static constexpr Named<LogLevel> kNames[] = {
+        {"error", LogLevel::error}, {"warn", LogLevel::warn}, {"info", LogLevel::info}, {"debug", LogLevel::debug},
+        {"0", LogLevel::error},     {"1", LogLevel::warn},    {"2", LogLevel::info},    {"3", LogLevel::debug},
+    };
+    return parse_named(value, kNames, level);
+}
+
 bool parse_test_hook(Text value, TestHook& hook)
 {
-    struct Name {
-        const char* name;
-        TestHook hook;
-    };
-    static constexpr Name kNames[] = {
+    static constexpr Named<TestHook> kNames[] = {
         {"none", TestHook::none},   {"pagefault", TestHook::page_fault}, {"stackoverflow", TestHook::stack_overflow},
-        {"ticks", TestHook::ticks}, {"ud", TestHook::ud},
+        {"ticks", TestHook::ticks}, {"ud", TestHook::ud},                {"writerodata", TestHook::write_rodata},
+        {"execdata", TestHook::exec_data},
     };
-    for (const Name& entry : kNames) {
-        if (value.equals(entry.name)) {
-            hook = entry.hook;
-            return true;
-        }
-    }
-    return false;
+    return parse_named(value, kNames, hook);
 }
 
 bool parse_exit_mode(Text value, ExitMode& mode)

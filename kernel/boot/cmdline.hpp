@@ -13,9 +13,9 @@ namespace cmdline {
 
 enum class LogLevel : uint8_t { error = 0, warn = 1, info = 2, debug = 3 };
 
-// test=pagefault|stackoverflow|ticks|ud (test=none is accepted too): a fault or check the
-// boot tests trigger on purpose.
-enum class TestHook : uint8_t { none, page_fault, stack_overflow, ticks, ud };
+// test=pagefault|stackoverflow|ticks|ud|writerodata|execdata (test=none is accepted too):
+// a fault or check the boot tests trigger on purpose.
+enum class TestHook : uint8_t { none, page_fault, stack_overflow, ticks, ud, write_rodata, exec_data };
 
 // exit=qemu: leave QEMU through isa-debug-exit when done or on panic; exit=halt: the default.
 enum class ExitMode : uint8_t { halt, qemu };

@@ -96,6 +96,18 @@ SCENARIOS = {
         "exit=qemu test=ud",
         [BANNER, r"test invalid opcode"] + panic_lines("#UD invalid opcode", 6),
         exit_code=qemu.EXIT_PANIC, forbid=[r"boot complete"]),
+    "wx-write-rodata": Scenario(
+        "exit=qemu test=writerodata",
+        [BANNER, r"test W\^X: writing to \.rodata at (0xffffffff8[0-9a-f]{7})",
+         r"PANIC: CPU exception #PF page fault \(vector 14\) in kernel mode, error code 0x3\n",
+         r"page fault: write access by kernel to a present \(protection\) page\n"],
+        exit_code=qemu.EXIT_PANIC, forbid=[r"W\^X is broken", r"boot complete"]),
+    "wx-exec-data": Scenario(
+        "exit=qemu test=execdata",
+        [BANNER, r"test W\^X: calling into \.data",
+         r"PANIC: CPU exception #PF page fault \(vector 14\) in kernel mode, error code 0x11\n",
+         r"page fault: instruction fetch access by kernel to a present \(protection\) page\n"],
+        exit_code=qemu.EXIT_PANIC, forbid=[r"NX is broken", r"boot complete"]),
     "panic-uefi-page-fault": Scenario(
         "exit=qemu test=pagefault",
         [BANNER, r"fault address \(cr2\): 0x00000000dead0000\n", r"backtrace:"],
