@@ -1,6 +1,7 @@
 // Kernel entry after the switch to long mode: bring up the boot CPU, memory and the timer.
 #include "arch/x86_64/apic.hpp"
 #include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/cpu_local.hpp"
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/interrupts.hpp"
 #include "arch/x86_64/layout.hpp"
@@ -9,12 +10,13 @@
 #include "arch/x86_64/serial.hpp"
 #include "arch/x86_64/timer.hpp"
 #include "boot/cmdline.hpp"
+#include "boot_tasks.hpp"
 #include "boot/multiboot2.hpp"
 #include "lib/elf_symbols.hpp"
 #include "log.hpp"
-#include "mem/frame_allocator.hpp"
-#include "mem/kernel_heap.hpp"
+#include "memory.hpp"
 #include "panic.hpp"
+#include "scheduler.hpp"
 #include "test_hooks.hpp"
 
 extern "C" char __kernel_phys_start[], __kernel_end[];
@@ -30,8 +32,6 @@ mb2::BootInfo boot_info;
 uint64_t boot_info_phys;
 cmdline::Options options;
 elf::SymbolTable kernel_symbols;
-mem::FrameAllocator frames;
-mem::KernelHeap kernel_heap;
 
 uint64_t kernel_phys_end() { return reinterpret_cast<uint64_t>(__kernel_end) - KERNEL_VIRT_OFFSET; }
 
@@ -104,23 +104,10 @@ uint64_t init_frames()
     for (size_t i = 0; i < boot_info.module_count; ++i)
         reserved[n++] = {boot_info.modules[i].start, boot_info.modules[i].end};
 
-    auto error = frames.init(usable, usable_count, reserved, n, paging::phys_to_virt, kBootReachable);
+    auto error = memory::frames().init(usable, usable_count, reserved, n, paging::phys_to_virt, kBootReachable);
     if (error != mem::FrameAllocator::InitError::none)
         panic("frame allocator: cannot start (error {})", error);
     return round_up(ram_end, 2 * 1024 * 1024);
-}
-
-void* heap_alloc_pages(void* context, size_t count)
-{
-    uint64_t phys = static_cast<mem::FrameAllocator*>(context)->alloc(count);
-    return phys == mem::FrameAllocator::kNone ? nullptr : paging::phys_to_virt(phys);
-}
-
-void heap_free_pages(void* context, void* pages, size_t count)
-{
-    auto error = static_cast<mem::FrameAllocator*>(context)->free(paging::direct_virt_to_phys(pages), count);
-    if (error != mem::FrameAllocator::FreeError::none)
-        panic("kernel heap returned pages {} it does not own (error {})", pages, error);
 }
 
 void print_banner(const timer::Calibration& timer)
@@ -136,7 +123,7 @@ void print_banner(const timer::Calibration& timer)
     klog::print("command line: \"{}\"\n", boot_info.cmdline);
     klog::print("memory: {} KiB available in {} regions, {} KiB free for allocation, kernel image {} KiB\n",
                boot_info.available_bytes() / 1024, boot_info.region_count,
-               frames.free_frames() * 4, (kernel_phys_end() - reinterpret_cast<uint64_t>(__kernel_phys_start)) / 1024);
+               memory::frames().free_frames() * 4, (kernel_phys_end() - reinterpret_cast<uint64_t>(__kernel_phys_start)) / 1024);
     klog::print("modules: {}\n", boot_info.module_count);
     for (size_t i = 0; i < boot_info.module_count; ++i) {
         const mb2::Module& m = boot_info.modules[i];
@@ -155,6 +142,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     gdt::init();
     interrupts::init();
     cpu::detect_features();
+    cpu_local::init_boot_cpu();
     run_global_constructors();
 
     parse_boot_info(magic, info_phys);
@@ -169,21 +157,24 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
 
     load_kernel_symbols();
     uint64_t direct_map_end = init_frames();
-    paging::init(frames, direct_map_end);
-    kernel_heap.init(mem::PageSource{&frames, heap_alloc_pages, heap_free_pages});
+    paging::init(memory::frames(), direct_map_end);
+    memory::init_heap();
 
     platform::disable_legacy_pic();
     if (!apic::init())
         panic("no local APIC: the kernel needs one for its timer");
     timer::Calibration calibration = timer::init(options.timer_hz);
     print_banner(calibration);
-    klog::debug("frame bitmaps at {:#x}, {} bytes", frames.bitmap_base(), frames.bitmap_bytes());
+    klog::debug("frame bitmaps at {:#x}, {} bytes", memory::frames().bitmap_base(), memory::frames().bitmap_bytes());
 
     run_test_hook(options.test);
 
+    scheduler::init();
+    size_t tasks = start_boot_tasks(boot_info);
     klog::info("boot complete");
-    if (options.exit == cmdline::ExitMode::qemu)
-        platform::stop(platform::ExitCode::success);
-    for (;;)
-        cpu::enable_interrupts_and_halt(); // idle: nothing to run until user tasks exist
+    if (tasks == 0) {
+        klog::info("no user task to run");
+        platform::exit_if_requested(platform::ExitCode::success);
+    }
+    scheduler::start();
 }

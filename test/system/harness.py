@@ -30,7 +30,7 @@ class Scenario:
     expect: list                      # regexes, matched in this order
     exit_code: int = qemu.EXIT_SUCCESS
     firmware: str = "bios"
-    modules: list = field(default_factory=list)   # (size in bytes, command line)
+    modules: list = field(default_factory=list)   # (size in bytes or "@program", command line)
     forbid: list = field(default_factory=lambda: [r"PANIC"])
     check: object = None              # optional function(log) -> error string or None
     timeout: float = 60.0
@@ -61,6 +61,26 @@ def check_ticks(log):
     if any(b <= a for a, b in zip(ticks, ticks[1:])):
         return f"ticks do not advance: {ticks}"
     return None
+
+
+def check_ktest(log):
+    match = re.search(r"ktest: (\d+) passed, (\d+) failed", log)
+    if match is None:
+        return "no ktest summary line"
+    if int(match.group(2)) != 0 or int(match.group(1)) < MIN_KTEST_CASES:
+        return f"ktest: {match.group(1)} passed, {match.group(2)} failed (want >= {MIN_KTEST_CASES} passed, 0 failed)"
+    return None
+
+
+def check_interleaving(log):
+    order = re.findall(r"spinner ([AB]): round", log)
+    switches = sum(1 for a, b in zip(order, order[1:]) if a != b)
+    if len(order) != 12 or switches < 3:
+        return f"spinner reports do not interleave: {''.join(order)}"
+    return None
+
+
+MIN_KTEST_CASES = 10
 
 
 def panic_lines(name, vector):
@@ -112,6 +132,22 @@ SCENARIOS = {
         "exit=qemu test=pagefault",
         [BANNER, r"fault address \(cr2\): 0x00000000dead0000\n", r"backtrace:"],
         exit_code=qemu.EXIT_PANIC, firmware="uefi", forbid=[r"boot complete"]),
+    "user-ktest": Scenario(
+        "exit=qemu", [BANNER, r'sigma0 "ktest": \d segments, entry 0x4[0-9a-f]{5}', r"ktest: debug_write works",
+                      r"ktest: \d+ passed, 0 failed", r"all user threads have exited"],
+        modules=[("@ktest", "ktest")], check=check_ktest, forbid=[r"PANIC", r"ktest: FAIL"]),
+    "user-fault-isolated": Scenario(
+        "exit=qemu", [r'root task "faulter"', r"faulter: executing ud2",
+                      r'thread "faulter": #UD invalid opcode \(vector 6\) at rip 0x4[0-9a-f]{5}.*: thread stopped',
+                      r"all user threads have exited"],
+        modules=[("@ktest", "ktest"), ("@faulter", "faulter")], check=check_ktest,
+        forbid=[r"PANIC", r"faulter: survived", r"ktest: FAIL"]),
+    "user-preemption": Scenario(
+        "exit=qemu", [r"spinner [AB]: round 5", r"spinner [AB]: round 5", r"all user threads have exited"],
+        modules=[("@spinner-a", "spinner-a"), ("@spinner-b", "spinner-b")], check=check_interleaving),
+    "user-bad-elf": Scenario(
+        "exit=qemu", [r'error: sigma0 "junk": not loaded: .+', r'root task "ktest"', r"all user threads have exited"],
+        modules=[(5000, "junk"), ("@ktest", "ktest")], check=check_ktest),
     "bad-options": Scenario(
         "exit=qemu frobnicate loglevel=loud",
         [r'warning: 1 unknown kernel option\(s\), first "frobnicate"',
@@ -130,13 +166,16 @@ def tail(text, lines=40):
     return "\n".join(text.splitlines()[-lines:])
 
 
-def run(name, scenario, kernel, workdir):
+def run(name, scenario, kernel, workdir, programs):
     work = os.path.join(workdir, name)
     os.makedirs(work, exist_ok=True)
     modules = []
-    for index, (size, cmdline) in enumerate(scenario.modules):
+    for index, (content, cmdline) in enumerate(scenario.modules):
+        if isinstance(content, str):  # "@name": a user program built by meson
+            modules.append((programs[content[1:]], cmdline))
+            continue
         path = os.path.join(work, f"module{index}.bin")
-        make_module(path, size, index)
+        make_module(path, content, index)
         modules.append((path, cmdline))
     iso = os.path.join(work, "test.iso")
     mkiso.make_iso(kernel, iso, scenario.cmdline, modules)
@@ -202,13 +241,16 @@ def main():
     parser.add_argument("--scenario")
     parser.add_argument("--kernel")
     parser.add_argument("--workdir", default=".")
+    parser.add_argument("--program", action="append", default=[], metavar="NAME=PATH",
+                        help="a user program scenarios may boot as a module")
     opts = parser.parse_args()
+    programs = dict(p.split("=", 1) for p in opts.program)
     if opts.list:
         print("\n".join(SCENARIOS))
         return 0
     if opts.scenario not in SCENARIOS or not opts.kernel:
         parser.error("need --scenario (one of --list) and --kernel")
-    return 0 if run(opts.scenario, SCENARIOS[opts.scenario], opts.kernel, opts.workdir) else 1
+    return 0 if run(opts.scenario, SCENARIOS[opts.scenario], opts.kernel, opts.workdir, programs) else 1
 
 
 if __name__ == "__main__":

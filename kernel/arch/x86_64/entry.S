@@ -1,9 +1,16 @@
 /*
- * Interrupt and exception entry. Each of the 256 vectors has a 16-byte stub that pushes
+ * Kernel entry and exit. Each of the 256 interrupt vectors has a 16-byte stub that pushes
  * a zero where the CPU pushes no error code, then the vector number, and jumps to the
  * common path, which saves the general registers as an InterruptFrame (interrupts.hpp)
- * and calls interrupt_dispatch(frame).
+ * and calls interrupt_dispatch(frame). `syscall` builds the same frame on the thread's
+ * kernel stack, so every way into the kernel from user mode leaves one frame layout at
+ * the top of that stack, and one exit path (interrupt_return) leaves it again.
+ *
+ * GS: in the kernel GS_BASE points at this CPU's CpuLocal; in user mode the user's value
+ * is live and the kernel's waits in KERNEL_GS_BASE. swapgs exchanges them on each
+ * crossing, and only then.
  */
+#include "arch/x86_64/cpu_local_offsets.hpp"
 
     .text
     .balign 16
@@ -21,7 +28,10 @@ interrupt_stubs:
     .endr
 
 interrupt_common:
-    push %rax
+    testb $3, 24(%rsp)                      /* CS of the interrupted context */
+    jz 1f
+    swapgs
+1:  push %rax
     push %rbx
     push %rcx
     push %rdx
@@ -39,6 +49,9 @@ interrupt_common:
     cld
     mov %rsp, %rdi
     call interrupt_dispatch
+
+    .global interrupt_return
+interrupt_return:                           /* rsp: an InterruptFrame */
     pop %r15
     pop %r14
     pop %r13
@@ -55,6 +68,75 @@ interrupt_common:
     pop %rbx
     pop %rax
     add $16, %rsp                           /* vector and error code */
-    iretq
+    testb $3, 8(%rsp)
+    jz 2f
+    swapgs
+2:  iretq
+
+/*
+ * syscall: rip in rcx, rflags in r11, interrupts off (FMASK), still on the user stack.
+ * Build an InterruptFrame on the kernel stack, as an interrupt from user mode would.
+ */
+    .global syscall_entry
+    .balign 16
+syscall_entry:
+    swapgs
+    mov %rsp, %gs:CPU_LOCAL_USER_RSP
+    mov %gs:CPU_LOCAL_KERNEL_STACK, %rsp
+    pushq $USER_DATA_SELECTOR               /* ss */
+    pushq %gs:CPU_LOCAL_USER_RSP            /* rsp */
+    push %r11                               /* rflags */
+    pushq $USER_CODE_SELECTOR               /* cs */
+    push %rcx                               /* rip */
+    pushq $0                                /* error code */
+    pushq $SYSCALL_VECTOR
+    push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    cld
+    xor %ebp, %ebp                          /* the backtrace ends here */
+    mov %rsp, %rdi
+    call syscall_dispatch
+    jmp interrupt_return
+
+/*
+ * void switch_kernel_stack(uint64_t* save_rsp, uint64_t new_rsp): the context switch.
+ * Saves the callee-saved registers on the current stack, switches, and restores them
+ * from the other one; the caller-saved ones the compiler already preserved.
+ */
+    .global switch_kernel_stack
+switch_kernel_stack:
+    push %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, (%rdi)
+    mov %rsi, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
+
+/* A new thread's first switch lands here, with its InterruptFrame at the stack top. */
+    .global thread_first_return
+thread_first_return:
+    jmp interrupt_return
 
     .section .note.GNU-stack, "", @progbits

@@ -2,9 +2,13 @@
 #include "arch/x86_64/interrupts.hpp"
 
 #include "arch/x86_64/apic.hpp"
+#include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/panic_report.hpp"
 #include "arch/x86_64/timer.hpp"
+#include "log.hpp"
+#include "scheduler.hpp"
+#include "thread.hpp"
 
 extern "C" char interrupt_stubs[];
 
@@ -75,13 +79,22 @@ extern "C" void interrupt_dispatch(interrupts::InterruptFrame* frame)
 {
     using namespace interrupts;
     uint64_t v = frame->vector;
-    if (v < 32)
-        panic_exception(*frame); // user mode does not exist yet: every exception is a kernel bug
+    if (v < 32 && (frame->cs & 3) == 0)
+        panic_exception(*frame); // an exception in the kernel is a kernel bug
+    if (v < 32) {
+        // Until exception IPC exists, a faulting user thread is stopped, and only it.
+        Thread& thread = scheduler::current();
+        klog::error("thread \"{}\": {} (vector {}) at rip {:#x}, error code {:#x}, cr2 {:#x}: thread stopped",
+                    thread.name(), exception_name(v), v, frame->rip, frame->error_code,
+                    v == vector::page_fault ? cpu::read_cr2() : 0);
+        scheduler::exit_current();
+    }
 
     switch (v) {
     case vector::apic_timer:
         timer::tick();
         apic::end_of_interrupt();
+        scheduler::timer_tick();
         return;
     case vector::apic_spurious:
         return; // the APIC wants no EOI for it

@@ -31,7 +31,7 @@ uint64_t new_table()
 {
     uint64_t phys = frame_allocator->alloc(1, kPage, table_limit);
     if (phys == mem::FrameAllocator::kNone)
-        panic("paging: out of memory for page tables");
+        return phys;
     uint64_t* table = table_at(phys);
     for (int i = 0; i < 512; ++i)
         table[i] = 0;
@@ -40,19 +40,33 @@ uint64_t new_table()
 
 unsigned index_at(uint64_t virt, int level) { return (virt >> (12 + 9 * (level - 1))) & 511; }
 
-// The entry for `virt` at `level` (1: 4 KiB page, 2: 2 MiB page), creating tables on the way.
-uint64_t* entry_for(uint64_t virt, int level)
+// The entry for `virt` at `level` (1: 4 KiB page, 2: 2 MiB page) under `root`, creating
+// tables on the way (with `table_flags`); nullptr when out of memory for a table.
+uint64_t* walk_create(uint64_t root, uint64_t virt, int level, uint64_t table_flags)
 {
-    uint64_t table = pml4_phys;
+    uint64_t table = root;
     for (int l = 4; l > level; --l) {
         uint64_t& entry = table_at(table)[index_at(virt, l)];
-        if (!(entry & pte::present))
-            entry = new_table() | pte::present | pte::writable;
-        else if (entry & pte::large)
-            panic("paging: {:#x} is already inside a large page", virt);
+        if (!(entry & pte::present)) {
+            uint64_t fresh = new_table();
+            if (fresh == mem::FrameAllocator::kNone)
+                return nullptr;
+            entry = fresh | table_flags;
+        } else if (entry & pte::large) {
+            return nullptr;
+        }
         table = entry & pte::address_mask;
     }
     return &table_at(table)[index_at(virt, level)];
+}
+
+// Kernel mappings are made at boot, when running out of memory is fatal.
+uint64_t* entry_for(uint64_t virt, int level)
+{
+    uint64_t* entry = walk_create(pml4_phys, virt, level, pte::present | pte::writable);
+    if (entry == nullptr)
+        panic("paging: cannot map {:#x} (out of memory, or inside a large page)", virt);
+    return entry;
 }
 
 void map_range(uint64_t virt, uint64_t end, uint64_t flags)
@@ -72,6 +86,8 @@ void init(mem::FrameAllocator& frames, uint64_t direct_map_end)
     no_execute = features.nx ? pte::no_execute : 0;
     global_bit = features.pge ? pte::global : 0;
     pml4_phys = new_table();
+    if (pml4_phys == mem::FrameAllocator::kNone)
+        panic("paging: no memory for the kernel page tables");
 
     map_range(reinterpret_cast<uint64_t>(__text_start), reinterpret_cast<uint64_t>(__text_end), 0);
     map_range(reinterpret_cast<uint64_t>(__rodata_start), reinterpret_cast<uint64_t>(__rodata_end),
@@ -104,9 +120,11 @@ void* map_mmio(uint64_t phys, size_t size)
     return reinterpret_cast<void*>(virt + offset);
 }
 
-uint64_t lookup(uint64_t virt)
+uint64_t lookup(uint64_t virt) { return lookup_in(pml4_phys, virt); }
+
+uint64_t lookup_in(uint64_t root, uint64_t virt)
 {
-    uint64_t table = pml4_phys;
+    uint64_t table = root;
     for (int level = 4; level >= 1; --level) {
         uint64_t entry = table_at(table)[index_at(virt, level)];
         if (!(entry & pte::present) || level == 1 || (entry & pte::large))
@@ -114,6 +132,53 @@ uint64_t lookup(uint64_t virt)
         table = entry & pte::address_mask;
     }
     return 0;
+}
+
+uint64_t kernel_root() { return pml4_phys; }
+
+uint64_t new_user_root()
+{
+    uint64_t root = new_table();
+    if (root == mem::FrameAllocator::kNone)
+        return 0;
+    // Share the kernel half: its top-level entries are all made at boot and never change.
+    for (unsigned i = 256; i < 512; ++i)
+        table_at(root)[i] = table_at(pml4_phys)[i];
+    return root;
+}
+
+bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool writable, bool executable)
+{
+    if (virt >= kUserEnd || virt % kPage != 0 || phys % kPage != 0)
+        return false;
+    uint64_t* entry = walk_create(root, virt, 1, pte::present | pte::writable | pte::user);
+    if (entry == nullptr || (*entry & pte::present))
+        return false;
+    *entry = phys | pte::present | pte::user | (writable ? pte::writable : 0) |
+             (executable ? 0 : no_execute);
+    return true;
+}
+
+void free_user_tables(uint64_t root)
+{
+    // Walk the lower half only; frames mapped at level 1 belong to their owner, not to us.
+    uint64_t* pml4 = table_at(root);
+    for (unsigned i = 0; i < 256; ++i) {
+        if (!(pml4[i] & pte::present))
+            continue;
+        uint64_t* pdpt = table_at(pml4[i] & pte::address_mask);
+        for (unsigned j = 0; j < 512; ++j) {
+            if (!(pdpt[j] & pte::present) || (pdpt[j] & pte::large))
+                continue;
+            uint64_t* pd = table_at(pdpt[j] & pte::address_mask);
+            for (unsigned k = 0; k < 512; ++k)
+                if ((pd[k] & pte::present) && !(pd[k] & pte::large))
+                    (void)frame_allocator->free(pd[k] & pte::address_mask);
+            (void)frame_allocator->free(pdpt[j] & pte::address_mask);
+        }
+        (void)frame_allocator->free(pml4[i] & pte::address_mask);
+    }
+    (void)frame_allocator->free(root);
 }
 
 } // namespace paging

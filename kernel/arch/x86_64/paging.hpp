@@ -37,7 +37,23 @@ void init(mem::FrameAllocator& frames, uint64_t direct_map_end);
 // Maps device registers uncached; returns their virtual address, or nullptr when out of room.
 [[nodiscard]] void* map_mmio(uint64_t phys, size_t size);
 
-// The page-table entry that maps `virt` in the kernel tables (0 when unmapped): for tests.
+// The leaf page-table entry that maps `virt` (0 when unmapped), in the kernel's tables or
+// under another root.
 uint64_t lookup(uint64_t virt);
+uint64_t lookup_in(uint64_t root, uint64_t virt);
+
+constexpr uint64_t kUserEnd = 0x0000800000000000; // user space is [0, kUserEnd)
+
+uint64_t kernel_root();
+
+// A new address space sharing the kernel half; 0 when out of memory.
+[[nodiscard]] uint64_t new_user_root();
+
+// Maps one 4 KiB user page; false when out of memory, misaligned, outside user space, or
+// the page is already mapped.
+[[nodiscard]] bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool writable, bool executable);
+
+// Frees the page tables of a user address space (not the frames they map).
+void free_user_tables(uint64_t root);
 
 } // namespace paging

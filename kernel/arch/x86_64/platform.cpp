@@ -24,6 +24,12 @@ void stop(ExitCode code)
     cpu::halt_forever();
 }
 
+void exit_if_requested(ExitCode code)
+{
+    if (exit_mode == cmdline::ExitMode::qemu)
+        stop(code);
+}
+
 void disable_legacy_pic()
 {
     cpu::outb(kPic1Command, 0x11); // ICW1: initialise, expect ICW4

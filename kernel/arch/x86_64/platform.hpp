@@ -15,6 +15,9 @@ void set_exit_mode(cmdline::ExitMode mode);
 // Leaves QEMU when the command line asked for it, otherwise halts this CPU for good.
 [[noreturn]] void stop(ExitCode code);
 
+// Leaves QEMU when the command line asked for it; otherwise does nothing.
+void exit_if_requested(ExitCode code);
+
 // Masks the legacy 8259 PICs (remapped first, so a spurious IRQ cannot look like an exception).
 void disable_legacy_pic();
 

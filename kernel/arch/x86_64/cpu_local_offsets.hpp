@@ -1,0 +1,9 @@
+// Numbers the entry assembly needs; cpu_local.hpp checks them against the C++ layout.
+#pragma once
+
+#define CPU_LOCAL_SELF 0
+#define CPU_LOCAL_KERNEL_STACK 8
+#define CPU_LOCAL_USER_RSP 16
+#define USER_DATA_SELECTOR 0x23
+#define USER_CODE_SELECTOR 0x2b
+#define SYSCALL_VECTOR 0x100

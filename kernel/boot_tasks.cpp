@@ -1,0 +1,94 @@
+// Loading the boot modules' ELF images into new tasks. Until pagers exist the kernel maps
+// their segments and a stack itself, from its own frames.
+#include "boot_tasks.hpp"
+
+#include "arch/x86_64/paging.hpp"
+#include "boot/elf_image.hpp"
+#include "log.hpp"
+#include "scheduler.hpp"
+#include "task.hpp"
+#include "thread.hpp"
+
+extern "C" void* memcpy(void*, const void*, size_t);
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kStackTop = 0x00007fffffff0000;
+constexpr uint64_t kStackPages = 16;
+constexpr uint8_t kBootPriority = 100;
+constexpr size_t kBootModules = 2; // sigma0, root task
+constexpr const char* kRoles[kBootModules] = {"sigma0", "root task"};
+
+// The module's name: its command line up to the first space.
+void module_name(const mb2::Module& module, char* out, size_t size)
+{
+    size_t i = 0;
+    for (; i + 1 < size && module.cmdline[i] != '\0' && module.cmdline[i] != ' '; ++i)
+        out[i] = module.cmdline[i];
+    out[i] = '\0';
+}
+
+// Maps and fills one PT_LOAD segment, page by page.
+bool load_segment(Task& task, const elf::Segment& segment, const uint8_t* file)
+{
+    uint64_t first = segment.vaddr & ~(kPage - 1);
+    uint64_t end = segment.vaddr + segment.memsz;
+    for (uint64_t page = first; page < end; page += kPage) {
+        uint64_t frame = task.map_new_page(page, segment.writable, segment.executable);
+        if (frame == 0)
+            return false;
+        // The part of [page, page + 4 KiB) that comes from the file; the rest stays zero.
+        uint64_t from = page > segment.vaddr ? page : segment.vaddr;
+        uint64_t file_end = segment.vaddr + segment.filesz;
+        uint64_t to = page + kPage < file_end ? page + kPage : file_end;
+        if (from < to)
+            memcpy(static_cast<uint8_t*>(paging::phys_to_virt(frame)) + (from - page),
+                   file + segment.offset + (from - segment.vaddr), to - from);
+    }
+    return true;
+}
+
+bool start_task(const mb2::Module& module, const char* role)
+{
+    char name[24];
+    module_name(module, name, sizeof name);
+    auto* data = static_cast<const uint8_t*>(paging::phys_to_virt(module.start));
+    elf::Image image{};
+    elf::ImageResult parsed = elf::parse_image(data, module.end - module.start, image);
+    if (parsed.error != elf::ImageError::none) {
+        klog::error("{} \"{}\": not loaded: {} (program header {})", role, name, elf::describe(parsed.error),
+                    parsed.index);
+        return false;
+    }
+    Task* task = Task::create(name);
+    if (task == nullptr) {
+        klog::error("{} \"{}\": not loaded: out of memory", role, name);
+        return false;
+    }
+    bool loaded = true;
+    for (size_t i = 0; i < image.segment_count && loaded; ++i)
+        loaded = load_segment(*task, image.segments[i], data);
+    for (uint64_t page = kStackTop - kStackPages * kPage; page < kStackTop && loaded; page += kPage)
+        loaded = task->map_new_page(page, true, false) != 0;
+    Thread* thread = loaded ? Thread::create(task, name, kBootPriority) : nullptr;
+    if (thread == nullptr) {
+        klog::error("{} \"{}\": not loaded: out of memory", role, name);
+        task->destroy(); // the frames it had are lost until tasks own their memory (pagers)
+        return false;
+    }
+    thread->start(image.entry, kStackTop);
+    scheduler::make_ready(*thread);
+    klog::info("{} \"{}\": {} segments, entry {:#x}", role, name, image.segment_count, image.entry);
+    return true;
+}
+
+} // namespace
+
+size_t start_boot_tasks(const mb2::BootInfo& info)
+{
+    size_t started = 0;
+    for (size_t i = 0; i < kBootModules && i < info.module_count; ++i)
+        started += start_task(info.modules[i], kRoles[i]) ? 1u : 0u;
+    return started;
+}

@@ -1,0 +1,163 @@
+// The scheduler: a run queue per CPU (one CPU for now), the idle thread, the switch.
+#include "scheduler.hpp"
+
+#include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/cpu_local.hpp"
+#include "arch/x86_64/platform.hpp"
+#include "panic.hpp"
+#include "sched/run_queue.hpp"
+#include "task.hpp"
+#include "thread.hpp"
+
+extern "C" void switch_kernel_stack(uint64_t* save_rsp, uint64_t new_rsp);
+
+namespace scheduler {
+namespace {
+
+constexpr uint32_t kFsBase = 0xc0000100;
+
+sched::RunQueue run_queue;
+Thread* zombie; // a dead thread whose stack we were still on; freed after the next switch
+uint64_t boot_stack_rsp;
+size_t live_threads; // started and not yet dead
+
+[[noreturn]] void idle_loop()
+{
+    for (;;)
+        cpu::enable_interrupts_and_halt();
+}
+
+void reap()
+{
+    if (zombie != nullptr) {
+        zombie->destroy();
+        zombie = nullptr;
+    }
+}
+
+void switch_to(Thread& next)
+{
+    CpuLocal& cpu_state = this_cpu();
+    Thread& previous = *cpu_state.current;
+    next.set_state(Thread::State::running);
+    if (&previous == &next)
+        return;
+    cpu_state.current = &next;
+    cpu_local::set_kernel_stack(next.kernel_stack_top());
+    if (next.task() != nullptr && (previous.task() != next.task()))
+        cpu::write_cr3(next.task()->page_root());
+    cpu::wrmsr(kFsBase, next.fs_base);
+    switch_kernel_stack(&previous.saved_kernel_rsp, next.saved_kernel_rsp);
+    reap();
+}
+
+// The best ready thread, taken off the queue; the idle thread when none is.
+Thread& pick_next()
+{
+    sched::QueueLink* link = run_queue.highest();
+    if (link == nullptr)
+        return *this_cpu().idle;
+    if (!run_queue.remove(*link))
+        panic("scheduler: run queue head was not queued");
+    return *static_cast<Thread*>(link);
+}
+
+// Puts the running thread back in the queue (unless idle, blocked or dead) and switches to
+// the best ready thread.
+void reschedule(bool front)
+{
+    Thread& running = *this_cpu().current;
+    if (&running != this_cpu().idle && running.state() == Thread::State::running) {
+        running.set_state(Thread::State::ready);
+        bool queued = front ? run_queue.enqueue_front(running) : run_queue.enqueue(running);
+        if (!queued)
+            panic("scheduler: {} was already queued", running.name());
+    }
+    switch_to(pick_next());
+}
+
+} // namespace
+
+void init()
+{
+    Thread* idle = Thread::create_kernel("idle", idle_loop);
+    if (idle == nullptr)
+        panic("scheduler: no memory for the idle thread");
+    this_cpu().idle = idle;
+}
+
+void start()
+{
+    // The boot stack becomes the idle thread's "previous" context, never resumed.
+    Thread& first = pick_next();
+    CpuLocal& cpu_state = this_cpu();
+    cpu_state.current = &first;
+    first.set_state(Thread::State::running);
+    cpu_local::set_kernel_stack(first.kernel_stack_top());
+    if (first.task() != nullptr)
+        cpu::write_cr3(first.task()->page_root());
+    switch_kernel_stack(&boot_stack_rsp, first.saved_kernel_rsp);
+    panic("scheduler: returned to the boot stack");
+}
+
+void make_ready(Thread& thread)
+{
+    if (thread.state() == Thread::State::inactive)
+        ++live_threads;
+    thread.set_state(Thread::State::ready);
+    if (!run_queue.enqueue(thread))
+        panic("scheduler: {} was already queued", thread.name());
+    // A higher-priority thread preempts at the next kernel exit: the caller returns first.
+}
+
+void block_current() { reschedule(false); }
+
+void yield()
+{
+    this_cpu().current->remaining_slice() = this_cpu().current->time_slice();
+    reschedule(false);
+}
+
+void exit_current()
+{
+    reap(); // an earlier zombie, if a new thread ran first and never passed through switch_to
+    Thread& dying = *this_cpu().current;
+    dying.set_state(Thread::State::dead);
+    zombie = &dying;
+    if (--live_threads == 0) {
+        klog::info("all user threads have exited");
+        platform::exit_if_requested(platform::ExitCode::success);
+    }
+    switch_to(pick_next());
+    panic("scheduler: a dead thread was resumed");
+}
+
+void timer_tick()
+{
+    Thread& running = *this_cpu().current;
+    if (&running == this_cpu().idle) {
+        if (!run_queue.empty())
+            reschedule(false);
+        return;
+    }
+    bool preempted = !run_queue.empty() && run_queue.highest_priority() > running.priority;
+    if (preempted) {
+        reschedule(true); // keeps the rest of its slice and its place at the head
+        return;
+    }
+    if (--running.remaining_slice() == 0) {
+        running.remaining_slice() = running.time_slice();
+        reschedule(false);
+    }
+}
+
+void preempt_if_needed()
+{
+    Thread& running = *this_cpu().current;
+    if (!run_queue.empty() && (&running == this_cpu().idle || run_queue.highest_priority() > running.priority))
+        reschedule(true);
+}
+
+Thread& current() { return *this_cpu().current; }
+
+} // namespace scheduler

@@ -1,0 +1,23 @@
+// Fixed-priority preemptive scheduling, round robin within a priority. The kernel itself
+// is not preemptible: switches happen on kernel exit paths (timer, block, yield).
+#pragma once
+
+#include <stdint.h>
+
+class Thread;
+
+namespace scheduler {
+
+void init();                        // creates this CPU's idle thread
+[[noreturn]] void start();          // leaves the boot stack for the best ready thread
+
+void make_ready(Thread& thread);    // a new or woken thread
+void block_current();               // the caller's thread has set its own state
+void yield();                       // rest of the slice to equal-priority threads
+void exit_current();                // the current thread is dead; never returns to it
+void timer_tick();                  // from the timer interrupt
+void preempt_if_needed();           // on kernel exit: a woken thread may outrank us
+
+Thread& current();
+
+} // namespace scheduler
