@@ -12,6 +12,43 @@
  */
 #include "arch/x86_64/cpu_local_offsets.hpp"
 
+/* The general registers, in the order of InterruptFrame (last pushed = first field). */
+.macro SAVE_GENERAL_REGISTERS
+    push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+.endm
+
+.macro RESTORE_GENERAL_REGISTERS
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rbp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rbx
+    pop %rax
+.endm
+
     .text
     .balign 16
     .global interrupt_stubs
@@ -31,42 +68,15 @@ interrupt_common:
     testb $3, 24(%rsp)                      /* CS of the interrupted context */
     jz 1f
     swapgs
-1:  push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+1:
+    SAVE_GENERAL_REGISTERS
     cld
     mov %rsp, %rdi
     call interrupt_dispatch
 
     .global interrupt_return
 interrupt_return:                           /* rsp: an InterruptFrame */
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
-    pop %rbp
-    pop %rdi
-    pop %rsi
-    pop %rdx
-    pop %rcx
-    pop %rbx
-    pop %rax
+    RESTORE_GENERAL_REGISTERS
     add $16, %rsp                           /* vector and error code */
     testb $3, 8(%rsp)
     jz 2f
@@ -90,21 +100,7 @@ syscall_entry:
     push %rcx                               /* rip */
     pushq $0                                /* error code */
     pushq $SYSCALL_VECTOR
-    push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+    SAVE_GENERAL_REGISTERS
     cld
     xor %ebp, %ebp                          /* the backtrace ends here */
     mov %rsp, %rdi

@@ -1,13 +1,15 @@
-// The memory functions the compiler may call on its own, for the freestanding kernel.
+// The memory and string functions the compiler may call. Freestanding and dependency-free,
+// so the kernel builds this same file too (it includes nothing else of libl4).
 #include <stddef.h>
-#include <stdint.h>
 
 extern "C" {
 
+// rep movsb/stosb: short, and fast on CPUs with ERMSB.
 void* memcpy(void* destination, const void* source, size_t count)
 {
+    void* start = destination;
     asm volatile("rep movsb" : "+D"(destination), "+S"(source), "+c"(count)::"memory");
-    return destination;
+    return start;
 }
 
 void* memset(void* destination, int value, size_t count)
@@ -23,7 +25,7 @@ void* memmove(void* destination, const void* source, size_t count)
     auto* s = static_cast<const unsigned char*>(source);
     if (d <= s || d >= s + count)
         return memcpy(destination, source, count);
-    while (count-- > 0) // overlapping with the destination above: copy backwards
+    while (count-- > 0)
         d[count] = s[count];
     return destination;
 }
