@@ -4,7 +4,10 @@
 
 #include "arch/x86_64/paging.hpp"
 #include "boot/elf_image.hpp"
+#include "factory.hpp"
+#include "l4/abi/boot.hpp"
 #include "log.hpp"
+#include "panic.hpp"
 #include "scheduler.hpp"
 #include "task.hpp"
 #include "thread.hpp"
@@ -61,23 +64,29 @@ bool start_task(const mb2::Module& module, const char* role)
                     parsed.index);
         return false;
     }
-    Task* task = Task::create(name);
-    if (task == nullptr) {
-        klog::error("{} \"{}\": not loaded: out of memory", role, name);
-        return false;
-    }
-    bool loaded = true;
+    namespace boot = l4::abi::boot;
+    bool quota_exhausted = false;
+    Factory* factory = Factory::create_root(boot::kBootQuotaBytes);
+    Task* task = factory != nullptr ? Task::create(factory, boot::kBootTaskSlots, name, quota_exhausted) : nullptr;
+    bool loaded = task != nullptr;
     for (size_t i = 0; i < image.segment_count && loaded; ++i)
         loaded = load_segment(*task, image.segments[i], data);
     for (uint64_t page = kStackTop - kStackPages * kPage; page < kStackTop && loaded; page += kPage)
         loaded = task->map_new_page(page, true, false) != 0;
-    Thread* thread = loaded ? Thread::create(task, name, kBootPriority) : nullptr;
+    Thread* thread = loaded ? Thread::create(factory, task, name, kBootPriority, quota_exhausted) : nullptr;
     if (thread == nullptr) {
+        // Out of memory this early is fatal for this task only; what it had is lost until
+        // tasks own their memory through pagers.
         klog::error("{} \"{}\": not loaded: out of memory", role, name);
-        task->destroy(); // the frames it had are lost until tasks own their memory (pagers)
         return false;
     }
-    thread->start(image.entry, kStackTop);
+    cap::CapSpace& caps = task->caps();
+    bool granted = caps.insert_original(boot::kTaskSelector, task, l4::abi::rights::all) == l4::abi::Error::ok &&
+                   caps.insert_original(boot::kThreadSelector, thread, l4::abi::rights::all) == l4::abi::Error::ok &&
+                   caps.insert_original(boot::kFactorySelector, factory, l4::abi::rights::all) == l4::abi::Error::ok;
+    if (!granted)
+        panic("{} \"{}\": cannot place its first capabilities", role, name);
+    thread->set_entry(image.entry, kStackTop);
     scheduler::make_ready(*thread);
     klog::info("{} \"{}\": {} segments, entry {:#x}", role, name, image.segment_count, image.entry);
     return true;

@@ -15,6 +15,7 @@ namespace scheduler {
 namespace {
 
 constexpr uint32_t kFsBase = 0xc0000100;
+constexpr uint32_t kKernelGsBase = 0xc0000102; // the user's GS while in the kernel
 
 sched::RunQueue run_queue;
 Thread* zombie; // a dead thread whose stack we were still on; freed after the next switch
@@ -27,12 +28,23 @@ size_t live_threads; // started and not yet dead
         cpu::enable_interrupts_and_halt();
 }
 
+// The thread that exited last, now that its stack is no longer in use.
 void reap()
 {
-    if (zombie != nullptr) {
-        zombie->destroy();
-        zombie = nullptr;
-    }
+    if (zombie == nullptr)
+        return;
+    Thread* dead = zombie;
+    zombie = nullptr;
+    dead->release_stack();
+    if (dead->references == 0)
+        dead->destroy();
+}
+
+// FS for its TLS, GS for its UTCB (%gs:0 is the UTCB's address).
+void load_user_segments(Thread& thread)
+{
+    cpu::wrmsr(kFsBase, thread.fs_base);
+    cpu::wrmsr(kKernelGsBase, thread.utcb_address());
 }
 
 void switch_to(Thread& next)
@@ -44,9 +56,10 @@ void switch_to(Thread& next)
         return;
     cpu_state.current = &next;
     cpu_local::set_kernel_stack(next.kernel_stack_top());
-    if (next.task() != nullptr && (previous.task() != next.task()))
+    // By CR3, not by task: the previous thread's task may have just been destroyed.
+    if (next.task() != nullptr && cpu::read_cr3() != next.task()->page_root())
         cpu::write_cr3(next.task()->page_root());
-    cpu::wrmsr(kFsBase, next.fs_base);
+    load_user_segments(next);
     switch_kernel_stack(&previous.saved_kernel_rsp, next.saved_kernel_rsp);
     reap();
 }
@@ -96,6 +109,7 @@ void start()
     cpu_local::set_kernel_stack(first.kernel_stack_top());
     if (first.task() != nullptr)
         cpu::write_cr3(first.task()->page_root());
+    load_user_segments(first);
     switch_kernel_stack(&boot_stack_rsp, first.saved_kernel_rsp);
     panic("scheduler: returned to the boot stack");
 }
@@ -104,6 +118,10 @@ void make_ready(Thread& thread)
 {
     if (thread.state() == Thread::State::inactive)
         ++live_threads;
+    if (thread.suspend_requested) {
+        thread.set_state(Thread::State::suspended);
+        return;
+    }
     thread.set_state(Thread::State::ready);
     if (!run_queue.enqueue(thread))
         panic("scheduler: {} was already queued", thread.name());
@@ -122,14 +140,28 @@ void exit_current()
 {
     reap(); // an earlier zombie, if a new thread ran first and never passed through switch_to
     Thread& dying = *this_cpu().current;
+    kill_thread(dying);
+    forget(dying);
     dying.set_state(Thread::State::dead);
     zombie = &dying;
+    switch_to(pick_next());
+    panic("scheduler: a dead thread was resumed");
+}
+
+void remove(Thread& thread)
+{
+    if (thread.queued && !run_queue.remove(thread))
+        panic("scheduler: cannot dequeue {}", thread.name());
+}
+
+void forget(Thread& thread)
+{
+    if (thread.state() == Thread::State::inactive || thread.state() == Thread::State::dead)
+        return;
     if (--live_threads == 0) {
         klog::info("all user threads have exited");
         platform::exit_if_requested(platform::ExitCode::success);
     }
-    switch_to(pick_next());
-    panic("scheduler: a dead thread was resumed");
 }
 
 void timer_tick()

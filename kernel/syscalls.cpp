@@ -1,7 +1,8 @@
-// System-call dispatch: decode the saved registers, check, act, return a status in rax.
-#include "arch/x86_64/interrupts.hpp"
+// System-call dispatch: one table, indexed by the clamped number.
+#include "syscalls.hpp"
+
 #include "arch/x86_64/user_access.hpp"
-#include "l4/abi/error.hpp"
+#include "ipc.hpp"
 #include "l4/abi/syscall.hpp"
 #include "log.hpp"
 #include "scheduler.hpp"
@@ -11,21 +12,15 @@
 using l4::abi::Error;
 using l4::abi::Syscall;
 
+namespace syscalls {
 namespace {
 
-// The arguments of a system call, as the register convention (l4/abi/syscall.hpp) has them.
-struct Arguments {
-    explicit Arguments(const interrupts::InterruptFrame& f) : a{f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9} {}
-    uint64_t a[6];
-};
-
-Error debug_write(const Arguments& args)
+Error debug_write(Thread& self, Frame& f)
 {
-    uint64_t text = args.a[0];
-    uint64_t length = args.a[1];
+    uint64_t text = f.rdi;
+    uint64_t length = f.rsi;
     if (length > l4::abi::kMaxDebugWrite)
         return Error::invalid_argument;
-    Thread& self = scheduler::current();
     char chunk[256];
     for (uint64_t done = 0; done < length;) {
         size_t part = length - done < sizeof chunk ? static_cast<size_t>(length - done) : sizeof chunk;
@@ -37,27 +32,49 @@ Error debug_write(const Arguments& args)
     return Error::ok;
 }
 
+Error thread_exit(Thread& self, Frame&)
+{
+    kill_thread(self); // marks it dying: it ends on the way out
+    return Error::ok;
+}
+
+Error yield(Thread&, Frame& f)
+{
+    f.rax = static_cast<uint64_t>(Error::ok);
+    scheduler::yield();
+    return ipc::kStatusSet;
+}
+
+Error unknown(Thread&, Frame&) { return Error::unknown_syscall; }
+
+constexpr Handler kHandlers[] = {
+    debug_write, thread_exit, yield, ipc_call, ipc_send, ipc_receive, ipc_reply_wait, ipc_reply,
+    notify_signal, notify_wait, notify_poll, cap_copy, cap_delete, cap_revoke, factory_create,
+    thread_control, unknown /* irq_control */, unknown /* ioport_enable */, unknown,
+};
+static_assert(sizeof kHandlers / sizeof kHandlers[0] == static_cast<size_t>(Syscall::count) + 1);
+
 } // namespace
+} // namespace syscalls
 
 extern "C" void syscall_dispatch(interrupts::InterruptFrame* frame)
 {
-    Arguments args(*frame);
-    Error result;
-    switch (static_cast<Syscall>(frame->rax)) {
-    case Syscall::debug_write:
-        result = debug_write(args);
-        break;
-    case Syscall::thread_exit:
-        scheduler::exit_current();
-        return;
-    case Syscall::yield:
-        frame->rax = static_cast<uint64_t>(Error::ok);
-        scheduler::yield();
-        return;
-    default:
-        result = Error::unknown_syscall;
-        break;
+    Thread& self = scheduler::current();
+    if (self.foreign_abi) {
+        // Not ours to interpret: the thread's exception handler emulates it.
+        if (!ipc::raise_exception(self, l4::abi::kForeignSyscallVector, 0, 0)) {
+            klog::error("thread \"{}\": foreign-ABI syscall {} and no exception handler: thread stopped",
+                        self.name(), frame->rax);
+            kill_thread(self);
+        }
+    } else {
+        constexpr uint64_t last = static_cast<uint64_t>(Syscall::count);
+        uint64_t number = frame->rax < last ? frame->rax : last;
+        Error result = syscalls::kHandlers[number](self, *frame);
+        if (result != ipc::kStatusSet)
+            frame->rax = static_cast<uint64_t>(result);
     }
-    frame->rax = static_cast<uint64_t>(result);
+    if (self.dying)
+        scheduler::exit_current();
     scheduler::preempt_if_needed();
 }

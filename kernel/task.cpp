@@ -1,35 +1,63 @@
-// Task: for now an address space whose pages the kernel allocates itself (until pagers).
+// Task: creation and destruction, UTCB pages, boot-time memory.
 #include "task.hpp"
 
 #include <new>
 
 #include "arch/x86_64/paging.hpp"
+#include "factory.hpp"
 #include "memory.hpp"
+#include "thread.hpp"
 
-Task::Task(uint64_t page_root, const char* name) : cap::Object(kType), page_root_(page_root), name_()
+namespace {
+constexpr uint64_t kPage = 4096;
+}
+
+Task::Task(Factory* factory, uint64_t page_root, cap::Slot* slots, size_t slot_count, const char* name)
+    : cap::Object(kType), factory_(factory), page_root_(page_root), slot_storage_(slots), slot_count_(slot_count),
+      caps_(slots, slot_count, destroy_object, nullptr), threads_(nullptr), utcb_used_(), name_()
 {
     for (size_t i = 0; i + 1 < sizeof name_ && name[i] != '\0'; ++i)
         name_[i] = name[i];
 }
 
-Task* Task::create(const char* name)
+Task* Task::create(Factory* factory, size_t slots, const char* name, bool& quota_exhausted)
 {
-    void* memory = memory::heap().alloc(sizeof(Task));
+    void* memory = factory->allocate(sizeof(Task), quota_exhausted);
     if (memory == nullptr)
         return nullptr;
-    uint64_t root = paging::new_user_root();
-    if (root == 0) {
-        memory::release(memory, sizeof(Task));
+    void* storage = factory->allocate(slots * sizeof(cap::Slot), quota_exhausted);
+    if (storage == nullptr) {
+        factory->free(memory, sizeof(Task));
         return nullptr;
     }
-    return new (memory) Task(root, name);
+    quota_exhausted = !factory->charge(kPage);
+    uint64_t root = quota_exhausted ? 0 : paging::new_user_root();
+    if (root == 0) {
+        if (!quota_exhausted)
+            factory->refund(kPage);
+        factory->free(storage, slots * sizeof(cap::Slot));
+        factory->free(memory, sizeof(Task));
+        return nullptr;
+    }
+    return new (memory) Task(factory, root, static_cast<cap::Slot*>(storage), slots, name);
 }
 
 void Task::destroy()
 {
+    // Its threads cannot run without it. One that is running now (the caller) dies on its way
+    // out of the kernel; its memory goes after that.
+    while (threads_ != nullptr) {
+        Thread* thread = threads_;
+        remove_thread(*thread);
+        kill_thread(*thread);
+    }
+    caps_.clear();
     paging::free_user_tables(page_root_);
+    Factory* factory = factory_;
+    factory->refund(kPage);
+    factory->free(slot_storage_, slot_count_ * sizeof(cap::Slot));
     this->~Task();
-    memory::release(this, sizeof(Task));
+    factory->free(this, sizeof(Task));
 }
 
 uint64_t Task::map_new_page(uint64_t virt, bool writable, bool executable)
@@ -37,10 +65,51 @@ uint64_t Task::map_new_page(uint64_t virt, bool writable, bool executable)
     uint64_t frame = memory::frames().alloc();
     if (frame == mem::FrameAllocator::kNone)
         return 0;
-    __builtin_memset(paging::phys_to_virt(frame), 0, 4096);
+    __builtin_memset(paging::phys_to_virt(frame), 0, kPage);
     if (!paging::map_user_page(page_root_, virt, frame, writable, executable)) {
         (void)memory::frames().free(frame);
         return 0;
     }
     return frame;
+}
+
+uint64_t Task::allocate_utcb(void*& kernel_view)
+{
+    for (size_t i = 0; i < kMaxThreads; ++i) {
+        if (utcb_used_[i / 64] & (uint64_t{1} << (i % 64)))
+            continue;
+        uint64_t address = kUtcbArea + i * kPage;
+        uint64_t frame = map_new_page(address, true, false);
+        if (frame == 0)
+            return 0;
+        utcb_used_[i / 64] |= uint64_t{1} << (i % 64);
+        kernel_view = paging::phys_to_virt(frame);
+        return address;
+    }
+    return 0;
+}
+
+void Task::free_utcb(uint64_t address)
+{
+    size_t i = (address - kUtcbArea) / kPage;
+    uint64_t frame = paging::unmap_user_page(page_root_, address);
+    if (frame != 0)
+        (void)memory::frames().free(frame);
+    utcb_used_[i / 64] &= ~(uint64_t{1} << (i % 64));
+}
+
+void Task::add_thread(Thread& thread)
+{
+    thread.task_next = threads_;
+    threads_ = &thread;
+}
+
+void Task::remove_thread(Thread& thread)
+{
+    for (Thread** link = &threads_; *link != nullptr; link = &(*link)->task_next)
+        if (*link == &thread) {
+            *link = thread.task_next;
+            thread.task_next = nullptr;
+            return;
+        }
 }

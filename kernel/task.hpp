@@ -1,27 +1,57 @@
-// Task: an address space (and, with capabilities, a capability space).
+// Task: an address space and a capability space, and the threads that run in them.
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "cap/capability.hpp"
+#include "cap/cap_space.hpp"
+
+class Factory;
+class Thread;
 
 class Task : public cap::Object {
 public:
     static constexpr cap::ObjectType kType = cap::ObjectType::task;
+    static constexpr size_t kMaxThreads = 256;                     // UTCB slots
+    static constexpr uint64_t kUtcbArea = 0x00007fffc0000000;      // one page per thread
 
-    // nullptr when the kernel is out of memory.
-    [[nodiscard]] static Task* create(const char* name);
+    // A task with `slots` capability slots, charged to `factory`; nullptr on failure
+    // (quota_exhausted says whether the quota was why).
+    [[nodiscard]] static Task* create(Factory* factory, size_t slots, const char* name, bool& quota_exhausted);
+
+    // Stops its threads, empties its capability space, frees its memory.
     void destroy();
 
     uint64_t page_root() const { return page_root_; }
     const char* name() const { return name_; }
+    cap::CapSpace& caps() { return caps_; }
+    Factory* factory() const { return factory_; }
 
-    // Maps a fresh zeroed frame at `virt`; its physical address, or 0 on failure.
+    // Maps a fresh zeroed frame at `virt`; its physical address, or 0 on failure. (Until
+    // pagers exist the kernel gives boot tasks their memory this way.)
     [[nodiscard]] uint64_t map_new_page(uint64_t virt, bool writable, bool executable);
 
-private:
-    Task(uint64_t page_root, const char* name);
+    // A UTCB page for a new thread: its user address (0 when none is free or memory is out)
+    // and, through `kernel_view`, where the kernel reaches it.
+    [[nodiscard]] uint64_t allocate_utcb(void*& kernel_view);
+    void free_utcb(uint64_t address);
 
+    void add_thread(Thread& thread);
+    void remove_thread(Thread& thread);
+    Thread* first_thread() const { return threads_; }
+
+private:
+    Task(Factory* factory, uint64_t page_root, cap::Slot* slots, size_t slot_count, const char* name);
+
+    Factory* factory_;
     uint64_t page_root_;
+    cap::Slot* slot_storage_;
+    size_t slot_count_;
+    cap::CapSpace caps_;
+    Thread* threads_;
+    uint64_t utcb_used_[kMaxThreads / 64];
     char name_[24];
 };
+
+// The release hook of every capability space: destroys an object whose last capability went.
+void destroy_object(cap::Object* object, void* context);

@@ -4,7 +4,9 @@
 #include <new>
 
 #include "arch/x86_64/gdt.hpp"
+#include "factory.hpp"
 #include "memory.hpp"
+#include "task.hpp"
 
 extern "C" char thread_first_return[];
 
@@ -13,71 +15,99 @@ namespace {
 constexpr uint64_t kUserFlags = 0x202;       // IF set, reserved bit 1
 constexpr uint32_t kDefaultTimeSlice = 2;    // ticks
 constexpr int kCalleeSaved = 6;              // what switch_kernel_stack pops
+constexpr uint64_t kPage = 4096;
 
 } // namespace
 
 Thread::Thread(Task* task, uint8_t* kernel_stack, const char* name, uint8_t initial_priority)
-    : cap::Object(cap::ObjectType::thread), kernel_stack_(kernel_stack), task_(task), state_(State::inactive),
-      time_slice_(kDefaultTimeSlice), remaining_slice_(kDefaultTimeSlice), name_()
+    : cap::Object(cap::ObjectType::thread), saved_kernel_rsp(0), fs_base(0), foreign_abi(false),
+      suspend_requested(false), dying(false), wait(Wait::none), wait_queue(nullptr), wait_next(nullptr),
+      wait_prev(nullptr), send_badge(0), send_is_call(false), kernel_message(false), kernel_tag(0),
+      caller(nullptr), server(nullptr), deadline(0), timeout_next(nullptr), task_next(nullptr),
+      factory(nullptr), kernel_stack_(kernel_stack), task_(task), utcb_(nullptr), utcb_address_(0),
+      state_(State::inactive), time_slice_(kDefaultTimeSlice), remaining_slice_(kDefaultTimeSlice),
+      special_slots_(), special_caps_(special_slots_, special_slots, destroy_object, nullptr), name_()
 {
     priority = initial_priority;
-    saved_kernel_rsp = 0;
-    fs_base = 0;
     for (size_t i = 0; i + 1 < sizeof name_ && name[i] != '\0'; ++i)
         name_[i] = name[i];
 }
 
-Thread* Thread::allocate(Task* task, const char* name, uint8_t priority)
+Thread* Thread::create(Factory* factory, Task* task, const char* name, uint8_t priority, bool& quota_exhausted)
 {
-    void* memory = memory::heap().alloc(sizeof(Thread));
+    void* memory = factory->allocate(sizeof(Thread), quota_exhausted);
     if (memory == nullptr)
         return nullptr;
-    auto* stack = static_cast<uint8_t*>(memory::heap().alloc(kKernelStackSize));
-    if (stack == nullptr) {
-        memory::release(memory, sizeof(Thread));
+    auto* stack = static_cast<uint8_t*>(factory->allocate(kKernelStackSize, quota_exhausted));
+    void* utcb = nullptr;
+    uint64_t utcb_address = 0;
+    if (stack != nullptr) {
+        quota_exhausted = !factory->charge(kPage);
+        utcb_address = quota_exhausted ? 0 : task->allocate_utcb(utcb);
+    }
+    if (utcb_address == 0) {
+        if (stack != nullptr && !quota_exhausted)
+            factory->refund(kPage);
+        if (stack != nullptr)
+            factory->free(stack, kKernelStackSize);
+        factory->free(memory, sizeof(Thread));
         return nullptr;
     }
-    return new (memory) Thread(task, stack, name, priority);
-}
+    auto* thread = new (memory) Thread(task, stack, name, priority);
+    thread->factory = factory;
+    thread->utcb_ = static_cast<l4::abi::Utcb*>(utcb);
+    thread->utcb_address_ = utcb_address;
+    thread->utcb_->self = utcb_address;
+    thread->utcb_->receive_slot = l4::abi::kNoReceiveSlot;
+    task->add_thread(*thread);
 
-Thread* Thread::create(Task* task, const char* name, uint8_t priority)
-{
-    Thread* thread = allocate(task, name, priority);
-    if (thread != nullptr) {
-        interrupts::InterruptFrame& frame = thread->user_frame();
-        frame = interrupts::InterruptFrame{};
-        frame.cs = gdt::kUserCode;
-        frame.ss = gdt::kUserData;
-        frame.rflags = kUserFlags;
-        thread->prepare_first_switch(reinterpret_cast<uint64_t>(thread_first_return));
-    }
+    interrupts::InterruptFrame& frame = thread->user_frame();
+    frame = interrupts::InterruptFrame{};
+    frame.cs = gdt::kUserCode;
+    frame.ss = gdt::kUserData;
+    frame.rflags = kUserFlags;
+    thread->prepare_first_switch(reinterpret_cast<uint64_t>(thread_first_return));
     return thread;
 }
 
 Thread* Thread::create_kernel(const char* name, void (*body)())
 {
-    Thread* thread = allocate(nullptr, name, 0);
-    if (thread != nullptr) {
-        thread->prepare_first_switch(reinterpret_cast<uint64_t>(body));
-        // `body` starts as if called: one more slot (a zero return address) keeps the ABI's
-        // stack alignment and ends backtraces.
-        auto* slot = reinterpret_cast<uint64_t*>(thread->saved_kernel_rsp);
-        for (int i = 0; i <= kCalleeSaved; ++i)
-            slot[i - 1] = slot[i];
-        slot[kCalleeSaved] = 0;
-        thread->saved_kernel_rsp -= 8;
-    }
+    void* memory = memory::heap().alloc(sizeof(Thread));
+    auto* stack = static_cast<uint8_t*>(memory::heap().alloc(kKernelStackSize));
+    if (memory == nullptr || stack == nullptr)
+        return nullptr;
+    auto* thread = new (memory) Thread(nullptr, stack, name, 0);
+    thread->prepare_first_switch(reinterpret_cast<uint64_t>(body));
+    // `body` starts as if called: one more slot (a zero return address) keeps the ABI's
+    // stack alignment and ends backtraces.
+    auto* slot = reinterpret_cast<uint64_t*>(thread->saved_kernel_rsp);
+    for (int i = 0; i <= kCalleeSaved; ++i)
+        slot[i - 1] = slot[i];
+    slot[kCalleeSaved] = 0;
+    thread->saved_kernel_rsp -= 8;
     return thread;
 }
 
-void Thread::destroy()
+void Thread::release_stack()
 {
-    memory::release(kernel_stack_, kKernelStackSize);
-    this->~Thread();
-    memory::release(this, sizeof(Thread));
+    if (kernel_stack_ == nullptr)
+        return;
+    factory->free(kernel_stack_, kKernelStackSize);
+    kernel_stack_ = nullptr;
 }
 
-void Thread::start(uint64_t ip, uint64_t sp)
+// The UTCB went with kill_thread (the task may be gone by now); the rest goes here.
+void Thread::destroy()
+{
+    special_caps_.clear();
+    release_stack();
+    Factory* charged = factory;
+    this->~Thread();
+    charged->refund(kPage); // the UTCB page
+    charged->free(this, sizeof(Thread));
+}
+
+void Thread::set_entry(uint64_t ip, uint64_t sp)
 {
     interrupts::InterruptFrame& frame = user_frame();
     frame.rip = ip;

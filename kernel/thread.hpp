@@ -1,29 +1,49 @@
-// Thread: a kernel stack, saved user registers, and a place in the scheduler.
+// Thread: a kernel stack, saved user registers, a UTCB, IPC state, a place in the scheduler.
 #pragma once
 
 #include <stdint.h>
 
 #include "arch/x86_64/interrupts.hpp"
-#include "cap/capability.hpp"
+#include "cap/cap_space.hpp"
+#include "l4/abi/utcb.hpp"
 #include "sched/run_queue.hpp"
 
+class Factory;
 class Task;
+class Thread;
+class WaitQueue;
+
+// Stops a thread for good (its object stays while capabilities name it). The running thread
+// is only marked `dying`: it exits on its way out of the kernel.
+void kill_thread(Thread& thread);
 
 class Thread : public cap::Object, public sched::QueueLink {
 public:
     static constexpr cap::ObjectType kType = cap::ObjectType::thread;
-    enum class State : uint8_t { inactive, ready, running, blocked, dead };
-
     static constexpr size_t kKernelStackSize = 8192;
 
-    // A user thread in `task`, not yet started; nullptr when out of memory.
-    [[nodiscard]] static Thread* create(Task* task, const char* name, uint8_t priority);
+    enum class State : uint8_t { inactive, ready, running, blocked, suspended, dead };
+
+    // What a blocked thread waits for.
+    enum class Wait : uint8_t { none, send, receive, reply, notification };
+
+    // Slots of the thread's own small capability space: endpoints the kernel calls for it.
+    enum SpecialSlot : cap::Selector { exception_handler = 0, pager = 1, special_slots = 2 };
+
+    // A user thread in `task`, not started, charged to `factory`; nullptr (and
+    // quota_exhausted set if that was why) on failure.
+    [[nodiscard]] static Thread* create(Factory* factory, Task* task, const char* name, uint8_t priority,
+                                        bool& quota_exhausted);
     // A kernel thread that runs `body` (the idle thread).
     [[nodiscard]] static Thread* create_kernel(const char* name, void (*body)());
-    void destroy();
 
-    // Sets the user instruction and stack pointers and makes the thread ready.
-    void start(uint64_t ip, uint64_t sp);
+    // Frees everything; the thread must be dead (kill_thread) and not running.
+    void destroy();
+    // A dead thread whose capabilities live on keeps its object but not its stack.
+    void release_stack();
+
+    // Sets the user instruction and stack pointers (the caller makes it ready).
+    void set_entry(uint64_t ip, uint64_t sp);
 
     // The user registers, saved at the top of the kernel stack on every kernel entry.
     interrupts::InterruptFrame& user_frame();
@@ -34,20 +54,47 @@ public:
     State state() const { return state_; }
     void set_state(State state) { state_ = state; }
     uint32_t time_slice() const { return time_slice_; }
+    void set_time_slice(uint32_t ticks) { time_slice_ = ticks; }
     uint32_t& remaining_slice() { return remaining_slice_; }
+
+    l4::abi::Utcb& utcb() { return *utcb_; }
+    uint64_t utcb_address() const { return utcb_address_; }
+    cap::CapSpace& special_caps() { return special_caps_; }
 
     uint64_t saved_kernel_rsp;   // while switched out (switch_kernel_stack)
     uint64_t fs_base;
+    bool foreign_abi;            // its `syscall` instructions go to its exception handler
+    bool suspend_requested;      // suspended by thread_control; runs again on resume
+    bool dying;                  // its last capability went while it ran: exits on kernel exit
+
+    // IPC state.
+    Wait wait;
+    WaitQueue* wait_queue;       // the queue it sits in while blocked on an object
+    Thread* wait_next;
+    Thread* wait_prev;
+    uint64_t send_badge;         // badge of the capability a waiting sender used
+    bool send_is_call;           // a waiting sender wants a reply
+    bool kernel_message;         // its pending message was made by the kernel (exception IPC)
+    uint64_t kernel_tag;         // that message's tag (its words are in the UTCB)
+    Thread* caller;              // whom this thread must reply to (implicit reply capability)
+    Thread* server;              // who holds this thread's reply capability
+    uint64_t deadline;           // timer tick at which its wait times out; 0: never
+    Thread* timeout_next;        // in the list of threads with a deadline
+    Thread* task_next;           // in its task's list of threads
+    Factory* factory;            // charged for it; refunded when it goes
 
 private:
-    Thread(Task* task, uint8_t* kernel_stack, const char* name, uint8_t priority);
-    [[nodiscard]] static Thread* allocate(Task* task, const char* name, uint8_t priority);
+    Thread(Task* task, uint8_t* kernel_stack, const char* name, uint8_t initial_priority);
     void prepare_first_switch(uint64_t continuation);
 
     uint8_t* kernel_stack_;
     Task* task_;
+    l4::abi::Utcb* utcb_;        // kernel view of its UTCB page
+    uint64_t utcb_address_;      // where the task sees it
     State state_;
     uint32_t time_slice_;
     uint32_t remaining_slice_;
+    cap::Slot special_slots_[special_slots];
+    cap::CapSpace special_caps_;
     char name_[24];
 };

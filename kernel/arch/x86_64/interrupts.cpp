@@ -6,6 +6,7 @@
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/panic_report.hpp"
 #include "arch/x86_64/timer.hpp"
+#include "ipc.hpp"
 #include "log.hpp"
 #include "scheduler.hpp"
 #include "thread.hpp"
@@ -82,18 +83,25 @@ extern "C" void interrupt_dispatch(interrupts::InterruptFrame* frame)
     if (v < 32 && (frame->cs & 3) == 0)
         panic_exception(*frame); // an exception in the kernel is a kernel bug
     if (v < 32) {
-        // Until exception IPC exists, a faulting user thread is stopped, and only it.
+        // A user exception goes to the thread's exception handler; without one the thread
+        // is stopped, and only it.
         Thread& thread = scheduler::current();
-        klog::error("thread \"{}\": {} (vector {}) at rip {:#x}, error code {:#x}, cr2 {:#x}: thread stopped",
-                    thread.name(), exception_name(v), v, frame->rip, frame->error_code,
-                    v == vector::page_fault ? cpu::read_cr2() : 0);
-        scheduler::exit_current();
+        uint64_t fault_address = v == vector::page_fault ? cpu::read_cr2() : 0;
+        if (!ipc::raise_exception(thread, v, frame->error_code, fault_address)) {
+            klog::error("thread \"{}\": {} (vector {}) at rip {:#x}, error code {:#x}, cr2 {:#x}: thread stopped",
+                        thread.name(), exception_name(v), v, frame->rip, frame->error_code, fault_address);
+            kill_thread(thread);
+        }
+        if (thread.dying)
+            scheduler::exit_current();
+        return;
     }
 
     switch (v) {
     case vector::apic_timer:
         timer::tick();
         apic::end_of_interrupt();
+        ipc::expire_timeouts(timer::ticks());
         scheduler::timer_tick();
         return;
     case vector::apic_spurious:

@@ -159,8 +159,28 @@ bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool writable, b
     return true;
 }
 
+uint64_t unmap_user_page(uint64_t root, uint64_t virt)
+{
+    uint64_t table = root;
+    for (int level = 4; level > 1; --level) {
+        uint64_t entry = table_at(table)[index_at(virt, level)];
+        if (!(entry & pte::present) || (entry & pte::large))
+            return 0;
+        table = entry & pte::address_mask;
+    }
+    uint64_t& entry = table_at(table)[index_at(virt, 1)];
+    if (!(entry & pte::present))
+        return 0;
+    uint64_t phys = entry & pte::address_mask;
+    entry = 0;
+    asm volatile("invlpg (%0)" ::"r"(virt) : "memory"); // in case `root` is the live one
+    return phys;
+}
+
 void free_user_tables(uint64_t root)
 {
+    if (cpu::read_cr3() == root) // its last thread is dying right now: leave its tables first
+        cpu::write_cr3(pml4_phys);
     // Walk the lower half only; frames mapped at level 1 belong to their owner, not to us.
     uint64_t* pml4 = table_at(root);
     for (unsigned i = 0; i < 256; ++i) {

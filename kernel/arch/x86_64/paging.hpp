@@ -53,6 +53,9 @@ uint64_t kernel_root();
 // the page is already mapped.
 [[nodiscard]] bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool writable, bool executable);
 
+// Removes the user page at `virt`; its frame's physical address, or 0 if none was mapped.
+uint64_t unmap_user_page(uint64_t root, uint64_t virt);
+
 // Frees the page tables of a user address space (not the frames they map).
 void free_user_tables(uint64_t root);
 

@@ -5,32 +5,59 @@
 #include <stdint.h>
 
 #include "l4/abi/error.hpp"
+#include "l4/abi/ipc.hpp"
+#include "l4/abi/rights.hpp"
 #include "l4/abi/syscall.hpp"
+#include "l4/abi/utcb.hpp"
 
 namespace l4 {
 
 using abi::Error;
+using Selector = uint64_t;
 
 namespace detail {
 
-inline uint64_t syscall(abi::Syscall number, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0)
+// Calls that carry no message: up to six arguments, results back in rdi, rsi, rdx.
+struct Registers {
+    uint64_t rdi = 0, rsi = 0, rdx = 0, r10 = 0, r8 = 0, r9 = 0;
+};
+
+inline Error syscall(abi::Syscall number, Registers& r)
 {
-    uint64_t result;
+    uint64_t result = static_cast<uint64_t>(number);
+    register uint64_t r10 asm("r10") = r.r10;
+    register uint64_t r8 asm("r8") = r.r8;
+    register uint64_t r9 asm("r9") = r.r9;
     asm volatile("syscall"
-                 : "=a"(result), "+D"(a0), "+S"(a1), "+d"(a2)
-                 : "a"(static_cast<uint64_t>(number))
+                 : "+a"(result), "+D"(r.rdi), "+S"(r.rsi), "+d"(r.rdx), "+r"(r10), "+r"(r8), "+r"(r9)
+                 :
                  : "rcx", "r11", "memory");
-    return result;
+    return static_cast<Error>(result);
+}
+
+inline Error syscall(abi::Syscall number, uint64_t rdi = 0, uint64_t rsi = 0, uint64_t rdx = 0,
+                     uint64_t r10 = 0, uint64_t r8 = 0)
+{
+    Registers r{rdi, rsi, rdx, r10, r8, 0};
+    return syscall(number, r);
 }
 
 } // namespace detail
 
-inline Error debug_write(const char* text, size_t length)
+// The calling thread's UTCB.
+inline abi::Utcb* utcb()
 {
-    return static_cast<Error>(detail::syscall(abi::Syscall::debug_write, reinterpret_cast<uint64_t>(text), length));
+    abi::Utcb* self;
+    asm volatile("mov %%gs:0, %0" : "=r"(self));
+    return self;
 }
 
-inline Error yield() { return static_cast<Error>(detail::syscall(abi::Syscall::yield)); }
+inline Error debug_write(const char* text, size_t length)
+{
+    return detail::syscall(abi::Syscall::debug_write, reinterpret_cast<uint64_t>(text), length);
+}
+
+inline Error yield() { return detail::syscall(abi::Syscall::yield); }
 
 [[noreturn]] inline void thread_exit()
 {
@@ -38,10 +65,131 @@ inline Error yield() { return static_cast<Error>(detail::syscall(abi::Syscall::y
     __builtin_unreachable();
 }
 
-// A raw call with any number, for tests of the kernel's checks.
-inline Error raw_syscall(uint64_t number, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0)
+// A raw call with any number and registers, for tests of the kernel's checks.
+inline Error raw_syscall(uint64_t number, uint64_t rdi = 0, uint64_t rsi = 0, uint64_t rdx = 0,
+                         uint64_t r10 = 0, uint64_t r8 = 0)
 {
-    return static_cast<Error>(detail::syscall(static_cast<abi::Syscall>(number), a0, a1, a2));
+    return detail::syscall(static_cast<abi::Syscall>(number), rdi, rsi, rdx, r10, r8);
+}
+
+// Capabilities --------------------------------------------------------------------------
+
+inline Error cap_copy(Selector from, Selector to, abi::Rights mask = abi::rights::all, uint64_t badge = 0)
+{
+    return detail::syscall(abi::Syscall::cap_copy, from, to, mask, badge);
+}
+inline Error cap_delete(Selector sel) { return detail::syscall(abi::Syscall::cap_delete, sel); }
+inline Error cap_revoke(Selector sel) { return detail::syscall(abi::Syscall::cap_revoke, sel); }
+
+inline Error factory_create(Selector factory, abi::ObjectKind kind, Selector destination, uint64_t arg0 = 0,
+                            uint64_t arg1 = 0)
+{
+    return detail::syscall(abi::Syscall::factory_create, factory, static_cast<uint64_t>(kind), destination, arg0,
+                           arg1);
+}
+
+// Threads -------------------------------------------------------------------------------
+
+inline Error thread_control(Selector thread, abi::ThreadOp op, uint64_t a = 0, uint64_t b = 0, uint64_t c = 0)
+{
+    return detail::syscall(abi::Syscall::thread_control, thread, static_cast<uint64_t>(op), a, b, c);
+}
+
+inline Error thread_start(Selector thread, uint64_t ip, uint64_t sp)
+{
+    return thread_control(thread, abi::ThreadOp::start, ip, sp);
+}
+
+// Notifications -------------------------------------------------------------------------
+
+inline Error notify_signal(Selector notification, uint64_t bits)
+{
+    return detail::syscall(abi::Syscall::notify_signal, notification, bits);
+}
+
+inline Error notify_wait(Selector notification, uint64_t& bits)
+{
+    detail::Registers r{notification};
+    Error e = detail::syscall(abi::Syscall::notify_wait, r);
+    bits = r.rsi;
+    return e;
+}
+
+inline Error notify_poll(Selector notification, uint64_t& bits)
+{
+    detail::Registers r{notification};
+    Error e = detail::syscall(abi::Syscall::notify_poll, r);
+    bits = r.rsi;
+    return e;
+}
+
+// IPC ----------------------------------------------------------------------------------
+
+// A message: the tag, the first words (the rest are in utcb()->mr[6..]), and on receipt
+// the badge of the capability it came through.
+struct Message {
+    abi::MessageTag tag{};
+    uint64_t words[abi::kRegisterWords] = {};
+    uint64_t badge = 0;
+};
+
+namespace detail {
+
+inline Error ipc(abi::Syscall number, Selector endpoint, Message& m, uint64_t timeout)
+{
+    uint64_t result = static_cast<uint64_t>(number);
+    uint64_t rdi = endpoint, rsi = m.tag.raw, rdx = timeout;
+    register uint64_t w0 asm("r8") = m.words[0];
+    register uint64_t w1 asm("r9") = m.words[1];
+    register uint64_t w2 asm("r12") = m.words[2];
+    register uint64_t w3 asm("r13") = m.words[3];
+    register uint64_t w4 asm("r14") = m.words[4];
+    register uint64_t w5 asm("r15") = m.words[5];
+    asm volatile("syscall"
+                 : "+a"(result), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(w0), "+r"(w1), "+r"(w2), "+r"(w3),
+                   "+r"(w4), "+r"(w5)
+                 :
+                 : "rcx", "r10", "r11", "memory");
+    m.tag.raw = rsi;
+    m.badge = rdx;
+    m.words[0] = w0;
+    m.words[1] = w1;
+    m.words[2] = w2;
+    m.words[3] = w3;
+    m.words[4] = w4;
+    m.words[5] = w5;
+    return static_cast<Error>(result);
+}
+
+} // namespace detail
+
+// Sends `m` and waits for the reply, which replaces it.
+inline Error call(Selector endpoint, Message& m, uint64_t timeout = abi::kTimeoutNever)
+{
+    return detail::ipc(abi::Syscall::ipc_call, endpoint, m, timeout);
+}
+
+inline Error send(Selector endpoint, const Message& m, uint64_t timeout = abi::kTimeoutNever)
+{
+    Message copy = m;
+    return detail::ipc(abi::Syscall::ipc_send, endpoint, copy, timeout);
+}
+
+inline Error receive(Selector endpoint, Message& m, uint64_t timeout = abi::kTimeoutNever)
+{
+    return detail::ipc(abi::Syscall::ipc_receive, endpoint, m, timeout);
+}
+
+// Replies with `m` to the last caller, then waits on `endpoint`; the next message replaces `m`.
+inline Error reply_wait(Selector endpoint, Message& m, uint64_t timeout = abi::kTimeoutNever)
+{
+    return detail::ipc(abi::Syscall::ipc_reply_wait, endpoint, m, timeout);
+}
+
+inline Error reply(const Message& m)
+{
+    Message copy = m;
+    return detail::ipc(abi::Syscall::ipc_reply, 0, copy, 0);
 }
 
 } // namespace l4

@@ -1,0 +1,83 @@
+// Factory: quota accounting around the kernel heap.
+#include "factory.hpp"
+
+#include <new>
+
+#include "memory.hpp"
+
+Factory::Factory(Factory* parent, uint64_t quota)
+    : cap::Object(kType), parent_(parent), quota_(quota), used_(0), live_objects_(0), orphaned_(false)
+{
+}
+
+Factory* Factory::create_root(uint64_t quota)
+{
+    void* memory = memory::heap().alloc(sizeof(Factory));
+    return memory == nullptr ? nullptr : new (memory) Factory(nullptr, quota);
+}
+
+bool Factory::charge(uint64_t bytes)
+{
+    if (bytes > quota_ - used_)
+        return false;
+    used_ += bytes;
+    return true;
+}
+
+void Factory::refund(uint64_t bytes) { used_ -= bytes < used_ ? bytes : used_; }
+
+void* Factory::allocate(size_t size, bool& quota_exhausted)
+{
+    quota_exhausted = !charge(size);
+    if (quota_exhausted)
+        return nullptr;
+    void* object = memory::heap().alloc(size);
+    if (object == nullptr)
+        refund(size);
+    else
+        ++live_objects_;
+    return object;
+}
+
+void Factory::free(void* object, size_t size)
+{
+    memory::release(object, size);
+    refund(size);
+    if (--live_objects_ == 0 && orphaned_)
+        release_memory();
+}
+
+Factory* Factory::create_child(uint64_t quota, bool& quota_exhausted)
+{
+    quota_exhausted = quota > quota_ - used_ || !charge(quota);
+    if (quota_exhausted)
+        return nullptr;
+    void* memory = allocate(sizeof(Factory), quota_exhausted);
+    if (memory == nullptr) {
+        refund(quota);
+        return nullptr;
+    }
+    return new (memory) Factory(this, quota);
+}
+
+// Its objects refund it when they go, so it outlives its last capability until they have.
+void Factory::destroy()
+{
+    orphaned_ = true;
+    if (live_objects_ == 0)
+        release_memory();
+}
+
+void Factory::release_memory()
+{
+    Factory* parent = parent_;
+    uint64_t carried = quota_;
+    this->~Factory();
+    if (parent == nullptr) {
+        memory::release(this, sizeof(Factory));
+        return;
+    }
+    parent->refund(carried);
+    parent->free(this, sizeof(Factory)); // may release an orphaned parent: last
+
+}

@@ -1,0 +1,269 @@
+// Synchronous IPC. The kernel is not preemptible and runs on one CPU for now, so a rendezvous
+// needs no lock; the queues live in the endpoints, the reply relation in the two threads.
+#include "ipc.hpp"
+
+#include "arch/x86_64/paging.hpp"
+#include "arch/x86_64/timer.hpp"
+#include "endpoint.hpp"
+#include "l4/abi/ipc.hpp"
+#include "l4/abi/syscall.hpp"
+#include "log.hpp"
+#include "scheduler.hpp"
+#include "task.hpp"
+
+extern "C" void* memcpy(void*, const void*, size_t);
+
+namespace ipc {
+namespace {
+
+using l4::abi::MessageTag;
+
+Thread* timeouts; // threads waiting with a deadline
+
+// Message word i of a thread's saved registers (words 0..5 travel in registers).
+uint64_t& word_register(interrupts::InterruptFrame& f, uint64_t i)
+{
+    switch (i) {
+    case 0: return f.r8;
+    case 1: return f.r9;
+    case 2: return f.r12;
+    case 3: return f.r13;
+    case 4: return f.r14;
+    default: return f.r15;
+    }
+}
+
+void clear_deadline(Thread& thread)
+{
+    if (thread.deadline == 0)
+        return;
+    for (Thread** link = &timeouts; *link != nullptr; link = &(*link)->timeout_next)
+        if (*link == &thread) {
+            *link = thread.timeout_next;
+            break;
+        }
+    thread.deadline = 0;
+    thread.timeout_next = nullptr;
+}
+
+// Copies capabilities named in from's UTCB into to's receive slots; how many arrived.
+uint64_t transfer_caps(Thread& from, Thread& to, uint64_t count)
+{
+    uint64_t first = to.utcb().receive_slot;
+    uint64_t moved = 0;
+    if (first == l4::abi::kNoReceiveSlot)
+        return 0;
+    for (; moved < count; ++moved) {
+        const l4::abi::CapItem& item = from.utcb().send_caps[moved];
+        auto rights = static_cast<l4::abi::Rights>(item.rights);
+        if (cap::CapSpace::derive(from.task()->caps(), item.selector, to.task()->caps(), first + moved, rights) !=
+            Error::ok)
+            break;
+    }
+    return moved;
+}
+
+// The message `from` sends (tag, registers, UTCB) lands in `to`'s registers and UTCB.
+void transfer(Thread& from, Thread& to, uint64_t badge)
+{
+    interrupts::InterruptFrame& source = from.user_frame();
+    interrupts::InterruptFrame& target = to.user_frame();
+    MessageTag tag{from.kernel_message ? from.kernel_tag : source.rsi};
+    uint64_t words = tag.words();
+    for (uint64_t i = 0; i < words && i < l4::abi::kRegisterWords; ++i)
+        word_register(target, i) = from.kernel_message ? from.utcb().mr[i] : word_register(source, i);
+    if (words > l4::abi::kRegisterWords)
+        memcpy(&to.utcb().mr[l4::abi::kRegisterWords], &from.utcb().mr[l4::abi::kRegisterWords],
+               (words - l4::abi::kRegisterWords) * sizeof(uint64_t));
+    uint64_t caps = from.kernel_message ? 0 : transfer_caps(from, to, tag.caps());
+    to.utcb().received_caps = caps;
+    target.rsi = MessageTag::make(tag.label(), words, caps).raw;
+    target.rdx = badge;
+    target.rax = static_cast<uint64_t>(Error::ok);
+}
+
+// The reply to an exception IPC decides how the faulting thread goes on (docs/syscalls.md).
+void finish_exception(Thread& server, Thread& faulted)
+{
+    faulted.kernel_message = false;
+    interrupts::InterruptFrame& reply = server.user_frame();
+    MessageTag tag{reply.rsi};
+    if (tag.label() == l4::abi::reply_label::resume_with_registers) {
+        l4::abi::ExceptionState s{};
+        uint64_t words = tag.words() < l4::abi::kExceptionWords ? tag.words() : l4::abi::kExceptionWords;
+        auto* out = reinterpret_cast<uint64_t*>(&s);
+        for (uint64_t i = 0; i < words; ++i)
+            out[i] = i < l4::abi::kRegisterWords ? word_register(reply, i) : server.utcb().mr[i];
+        if (words < l4::abi::kExceptionWords || s.rip >= paging::kUserEnd || s.rsp >= paging::kUserEnd) {
+            klog::warn("thread \"{}\": exception reply with bad registers: left suspended", faulted.name());
+            faulted.suspend_requested = true;
+        } else {
+            interrupts::InterruptFrame& f = faulted.user_frame();
+            f.rax = s.rax; f.rbx = s.rbx; f.rcx = s.rcx; f.rdx = s.rdx; f.rsi = s.rsi; f.rdi = s.rdi;
+            f.rbp = s.rbp; f.rsp = s.rsp; f.r8 = s.r8; f.r9 = s.r9; f.r10 = s.r10; f.r11 = s.r11;
+            f.r12 = s.r12; f.r13 = s.r13; f.r14 = s.r14; f.r15 = s.r15; f.rip = s.rip;
+            constexpr uint64_t kUserChangeable = 0xcd5; // CF PF AF ZF SF DF OF: not TF, IOPL, ...
+            f.rflags = (s.rflags & kUserChangeable) | 0x202;
+        }
+    } else if (tag.label() != l4::abi::reply_label::resume) {
+        faulted.suspend_requested = true;
+    }
+    faulted.wait = Thread::Wait::none;
+    scheduler::make_ready(faulted);
+}
+
+// The receiver `self` takes `sender`'s message; a caller then waits for self's reply.
+void accept(Thread& self, Thread& sender)
+{
+    clear_deadline(sender);
+    transfer(sender, self, sender.send_badge);
+    if (sender.send_is_call) {
+        sender.wait = Thread::Wait::reply;
+        sender.server = &self;
+        self.caller = &sender;
+    } else {
+        sender.wait = Thread::Wait::none;
+        sender.user_frame().rax = static_cast<uint64_t>(Error::ok);
+        scheduler::make_ready(sender);
+    }
+}
+
+// A caller whose server will not answer: its call ends with object_destroyed.
+void abandon_caller(Thread& server)
+{
+    Thread* caller = server.caller;
+    if (caller == nullptr)
+        return;
+    server.caller = nullptr;
+    caller->server = nullptr;
+    wake(*caller, Error::object_destroyed);
+}
+
+} // namespace
+
+void block(Thread& self, Thread::Wait what, uint64_t timeout)
+{
+    self.wait = what;
+    self.set_state(Thread::State::blocked);
+    if (timeout != l4::abi::kTimeoutNever) {
+        self.deadline = timer::ticks() + timeout;
+        self.timeout_next = timeouts;
+        timeouts = &self;
+    }
+    scheduler::block_current();
+}
+
+void wake(Thread& thread, Error status)
+{
+    clear_deadline(thread);
+    if (thread.wait_queue != nullptr)
+        thread.wait_queue->remove(thread);
+    thread.wait = Thread::Wait::none;
+    if (thread.kernel_message) { // an exception IPC that cannot complete: the thread stays stopped
+        thread.kernel_message = false;
+        klog::warn("thread \"{}\": exception handler gone: left suspended", thread.name());
+        thread.suspend_requested = true;
+    } else {
+        thread.user_frame().rax = static_cast<uint64_t>(status);
+    }
+    scheduler::make_ready(thread);
+}
+
+Error send(Thread& self, Endpoint& ep, uint64_t badge, bool call, uint64_t timeout)
+{
+    if (Thread* receiver = ep.receivers.pop()) {
+        clear_deadline(*receiver);
+        self.send_badge = badge;
+        transfer(self, *receiver, badge);
+        receiver->wait = Thread::Wait::none;
+        scheduler::make_ready(*receiver);
+        if (!call)
+            return Error::ok;
+        self.server = receiver;
+        receiver->caller = &self;
+        block(self, Thread::Wait::reply, l4::abi::kTimeoutNever);
+        return kStatusSet;
+    }
+    if (timeout == l4::abi::kTimeoutZero)
+        return Error::timeout;
+    self.send_badge = badge;
+    self.send_is_call = call;
+    ep.senders.push(self);
+    block(self, Thread::Wait::send, timeout);
+    return kStatusSet;
+}
+
+Error receive(Thread& self, Endpoint& ep, uint64_t timeout)
+{
+    abandon_caller(self);
+    if (Thread* sender = ep.senders.pop()) {
+        accept(self, *sender);
+        return kStatusSet; // transfer() wrote rax and the message into self's registers
+    }
+    if (timeout == l4::abi::kTimeoutZero)
+        return Error::timeout;
+    ep.receivers.push(self);
+    block(self, Thread::Wait::receive, timeout);
+    return kStatusSet;
+}
+
+Error reply(Thread& self)
+{
+    Thread* caller = self.caller;
+    if (caller == nullptr)
+        return Error::invalid_selector;
+    self.caller = nullptr;
+    caller->server = nullptr;
+    if (caller->kernel_message) {
+        finish_exception(self, *caller);
+        return Error::ok;
+    }
+    transfer(self, *caller, 0);
+    caller->wait = Thread::Wait::none;
+    scheduler::make_ready(*caller);
+    return Error::ok;
+}
+
+bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_t fault_address)
+{
+    cap::CapSpace::Lookup handler = self.special_caps().lookup(Thread::exception_handler, cap::ObjectType::endpoint,
+                                                               l4::abi::rights::send);
+    if (handler.error != Error::ok)
+        return false;
+    const interrupts::InterruptFrame& f = self.user_frame();
+    l4::abi::ExceptionState s{f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp, f.rsp, f.r8, f.r9, f.r10, f.r11,
+                              f.r12, f.r13, f.r14, f.r15, f.rip, f.rflags, vector, error_code, fault_address};
+    memcpy(self.utcb().mr, &s, sizeof s);
+    uint64_t label = vector == l4::abi::kForeignSyscallVector ? l4::abi::label::foreign_syscall
+                                                               : l4::abi::label::exception;
+    self.kernel_message = true;
+    self.kernel_tag = MessageTag::make(label, l4::abi::kExceptionWords).raw;
+    auto* endpoint = static_cast<Endpoint*>(handler.slot->object());
+    (void)send(self, *endpoint, handler.slot->badge(), true, l4::abi::kTimeoutNever);
+    return true;
+}
+
+void detach(Thread& thread)
+{
+    clear_deadline(thread);
+    if (thread.wait_queue != nullptr)
+        thread.wait_queue->remove(thread);
+    if (thread.server != nullptr) {
+        thread.server->caller = nullptr;
+        thread.server = nullptr;
+    }
+    abandon_caller(thread);
+    thread.wait = Thread::Wait::none;
+}
+
+void expire_timeouts(uint64_t now)
+{
+    for (Thread* thread = timeouts; thread != nullptr;) {
+        Thread* next = thread->timeout_next;
+        if (thread->deadline <= now)
+            wake(*thread, Error::timeout);
+        thread = next;
+    }
+}
+
+} // namespace ipc

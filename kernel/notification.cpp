@@ -1,0 +1,41 @@
+// Notification: asynchronous signals, the way interrupts and virtual interrupts arrive.
+#include "notification.hpp"
+
+#include <new>
+
+#include "factory.hpp"
+#include "ipc.hpp"
+#include "l4/abi/syscall.hpp"
+#include "thread.hpp"
+
+Notification* Notification::create(Factory* factory, bool& quota_exhausted)
+{
+    void* memory = factory->allocate(sizeof(Notification), quota_exhausted);
+    return memory == nullptr ? nullptr : new (memory) Notification(factory);
+}
+
+void Notification::destroy()
+{
+    while (Thread* waiter = waiters_.pop())
+        ipc::wake(*waiter, l4::abi::Error::object_destroyed);
+    Factory* factory = factory_;
+    this->~Notification();
+    factory->free(this, sizeof(Notification));
+}
+
+void Notification::signal(uint64_t bits)
+{
+    bits_ |= bits;
+    if (bits_ == 0)
+        return;
+    if (Thread* waiter = waiters_.pop()) {
+        waiter->user_frame().rsi = take();
+        ipc::wake(*waiter, l4::abi::Error::ok);
+    }
+}
+
+void Notification::wait(Thread& thread)
+{
+    waiters_.push(thread);
+    ipc::block(thread, Thread::Wait::notification, l4::abi::kTimeoutNever);
+}

@@ -1,0 +1,55 @@
+// The end of kernel objects: what happens when the last capability to one goes.
+#include "endpoint.hpp"
+#include "factory.hpp"
+#include "ipc.hpp"
+#include "notification.hpp"
+#include "panic.hpp"
+#include "scheduler.hpp"
+#include "task.hpp"
+#include "thread.hpp"
+
+void kill_thread(Thread& thread)
+{
+    if (thread.state() == Thread::State::dead || thread.dying)
+        return;
+    ipc::detach(thread);
+    scheduler::remove(thread);
+    if (thread.task() != nullptr) {
+        thread.task()->remove_thread(thread);
+        thread.task()->free_utcb(thread.utcb_address());
+    }
+    if (&thread == &scheduler::current()) {
+        thread.dying = true;
+        return;
+    }
+    scheduler::forget(thread);
+    thread.set_state(Thread::State::dead);
+    thread.release_stack();
+}
+
+void destroy_object(cap::Object* object, void*)
+{
+    switch (object->type) {
+    case cap::ObjectType::task:
+        static_cast<Task*>(object)->destroy();
+        return;
+    case cap::ObjectType::thread: {
+        auto* thread = static_cast<Thread*>(object);
+        kill_thread(*thread);
+        if (thread != &scheduler::current())
+            thread->destroy(); // else the scheduler frees it once it has switched away
+        return;
+    }
+    case cap::ObjectType::endpoint:
+        static_cast<Endpoint*>(object)->destroy();
+        return;
+    case cap::ObjectType::notification:
+        static_cast<Notification*>(object)->destroy();
+        return;
+    case cap::ObjectType::factory:
+        static_cast<Factory*>(object)->destroy();
+        return;
+    default:
+        panic("destroy_object: object {} of unknown type {}", static_cast<void*>(object), object->type);
+    }
+}

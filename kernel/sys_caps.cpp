@@ -1,0 +1,91 @@
+// System calls on capabilities and factories.
+#include "endpoint.hpp"
+#include "factory.hpp"
+#include "notification.hpp"
+#include "l4/abi/syscall.hpp"
+#include "syscalls.hpp"
+#include "task.hpp"
+#include "thread.hpp"
+
+namespace syscalls {
+namespace {
+
+namespace rights = l4::abi::rights;
+using l4::abi::ObjectKind;
+
+// A new object of `kind` (arguments in r10, r8), or nullptr with `error` saying why.
+cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame& f, Error& error)
+{
+    bool quota_exhausted = false;
+    cap::Object* object = nullptr;
+    switch (kind) {
+    case ObjectKind::endpoint:
+        object = Endpoint::create(&factory, quota_exhausted);
+        break;
+    case ObjectKind::notification:
+        object = Notification::create(&factory, quota_exhausted);
+        break;
+    case ObjectKind::thread: {
+        auto task = self.task()->caps().lookup(f.r10, cap::ObjectType::task, rights::control);
+        if (task.error != Error::ok) {
+            error = task.error;
+            return nullptr;
+        }
+        if (f.r8 > 255 || f.r8 > self.priority) {
+            error = Error::invalid_argument;
+            return nullptr;
+        }
+        object = Thread::create(&factory, static_cast<Task*>(task.slot->object()), "thread",
+                                static_cast<uint8_t>(f.r8), quota_exhausted);
+        break;
+    }
+    case ObjectKind::task:
+        if (f.r10 == 0 || f.r10 > l4::abi::kMaxTaskSlots) {
+            error = Error::invalid_argument;
+            return nullptr;
+        }
+        object = Task::create(&factory, static_cast<size_t>(f.r10), "task", quota_exhausted);
+        break;
+    case ObjectKind::factory:
+        object = factory.create_child(f.r10, quota_exhausted);
+        break;
+    default:
+        error = Error::invalid_argument;
+        return nullptr;
+    }
+    if (object == nullptr)
+        error = quota_exhausted ? Error::quota_exhausted : Error::out_of_memory;
+    return object;
+}
+
+} // namespace
+
+Error cap_copy(Thread& self, Frame& f)
+{
+    cap::CapSpace& space = self.task()->caps();
+    return cap::CapSpace::derive(space, f.rdi, space, f.rsi, static_cast<l4::abi::Rights>(f.rdx), f.r10);
+}
+
+Error cap_delete(Thread& self, Frame& f) { return self.task()->caps().remove(f.rdi); }
+Error cap_revoke(Thread& self, Frame& f) { return self.task()->caps().revoke(f.rdi); }
+
+Error factory_create(Thread& self, Frame& f)
+{
+    cap::CapSpace& space = self.task()->caps();
+    auto found = space.lookup(f.rdi, cap::ObjectType::factory, rights::control);
+    if (found.error != Error::ok)
+        return found.error;
+    const cap::Slot* destination = space.slot(f.rdx);
+    if (destination == nullptr)
+        return Error::invalid_selector;
+    if (!destination->empty())
+        return Error::slot_occupied;
+    Error error = Error::ok;
+    cap::Object* object = make_object(self, *static_cast<Factory*>(found.slot->object()),
+                                      static_cast<ObjectKind>(f.rsi), f, error);
+    if (object == nullptr)
+        return error;
+    return space.insert_original(f.rdx, object, rights::all);
+}
+
+} // namespace syscalls

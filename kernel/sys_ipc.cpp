@@ -1,0 +1,103 @@
+// System calls of IPC and notifications.
+#include "endpoint.hpp"
+#include "ipc.hpp"
+#include "notification.hpp"
+#include "syscalls.hpp"
+#include "task.hpp"
+#include "thread.hpp"
+
+namespace syscalls {
+namespace {
+
+using l4::abi::MessageTag;
+namespace rights = l4::abi::rights;
+
+bool tag_valid(uint64_t raw)
+{
+    MessageTag tag{raw};
+    return tag.words() <= l4::abi::kMessageWords && tag.caps() <= l4::abi::kMaxTypedItems;
+}
+
+// The endpoint a send names, with the rights its message needs, and the capabilities the
+// message would carry: all checked before anything moves.
+Error send_through(Thread& self, Frame& f, bool call)
+{
+    if (!tag_valid(f.rsi))
+        return Error::invalid_argument;
+    uint64_t caps = MessageTag{f.rsi}.caps();
+    cap::CapSpace& space = self.task()->caps();
+    auto found = space.lookup(f.rdi, cap::ObjectType::endpoint, rights::send | (caps > 0 ? rights::grant : 0));
+    if (found.error != Error::ok)
+        return found.error;
+    for (uint64_t i = 0; i < caps; ++i)
+        if (space.lookup(self.utcb().send_caps[i].selector, cap::ObjectType::none, 0).error != Error::ok)
+            return Error::invalid_selector;
+    self.kernel_message = false;
+    return ipc::send(self, *static_cast<Endpoint*>(found.slot->object()), found.slot->badge(), call, f.rdx);
+}
+
+Error receive_on(Thread& self, Frame& f)
+{
+    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::endpoint, rights::receive);
+    if (found.error != Error::ok)
+        return found.error;
+    return ipc::receive(self, *static_cast<Endpoint*>(found.slot->object()), f.rdx);
+}
+
+} // namespace
+
+Error ipc_call(Thread& self, Frame& f) { return send_through(self, f, true); }
+Error ipc_send(Thread& self, Frame& f) { return send_through(self, f, false); }
+Error ipc_receive(Thread& self, Frame& f) { return receive_on(self, f); }
+
+Error ipc_reply(Thread& self, Frame& f)
+{
+    if (!tag_valid(f.rsi))
+        return Error::invalid_argument;
+    return ipc::reply(self);
+}
+
+Error ipc_reply_wait(Thread& self, Frame& f)
+{
+    if (!tag_valid(f.rsi))
+        return Error::invalid_argument;
+    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::endpoint, rights::receive);
+    if (found.error != Error::ok)
+        return found.error;
+    if (self.caller != nullptr)
+        (void)ipc::reply(self);
+    return ipc::receive(self, *static_cast<Endpoint*>(found.slot->object()), f.rdx);
+}
+
+Error notify_signal(Thread& self, Frame& f)
+{
+    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::notification, rights::send);
+    if (found.error != Error::ok)
+        return found.error;
+    static_cast<Notification*>(found.slot->object())->signal(f.rsi | found.slot->badge());
+    return Error::ok;
+}
+
+Error notify_poll(Thread& self, Frame& f)
+{
+    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::notification, rights::receive);
+    if (found.error != Error::ok)
+        return found.error;
+    f.rsi = static_cast<Notification*>(found.slot->object())->take();
+    return Error::ok;
+}
+
+Error notify_wait(Thread& self, Frame& f)
+{
+    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::notification, rights::receive);
+    if (found.error != Error::ok)
+        return found.error;
+    auto* notification = static_cast<Notification*>(found.slot->object());
+    f.rsi = notification->take();
+    if (f.rsi != 0)
+        return Error::ok;
+    notification->wait(self);
+    return ipc::kStatusSet;
+}
+
+} // namespace syscalls

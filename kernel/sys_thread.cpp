@@ -1,0 +1,154 @@
+// thread_control: starting, stopping and configuring threads.
+#include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/paging.hpp"
+#include "ipc.hpp"
+#include "scheduler.hpp"
+#include "l4/abi/syscall.hpp"
+#include "syscalls.hpp"
+#include "task.hpp"
+#include "thread.hpp"
+
+namespace syscalls {
+namespace {
+
+namespace rights = l4::abi::rights;
+using l4::abi::ThreadOp;
+
+constexpr uint32_t kFsBaseMsr = 0xc0000100;
+constexpr uint64_t kMaxTimeSlice = 1000;
+
+bool user_address(uint64_t address) { return address < paging::kUserEnd; }
+
+// Puts a capability to an endpoint of the caller's into one of the thread's own slots.
+Error set_special(Thread& self, Thread& target, Thread::SpecialSlot slot, uint64_t selector)
+{
+    cap::CapSpace& mine = self.task()->caps();
+    auto found = mine.lookup(selector, cap::ObjectType::endpoint, rights::send);
+    if (found.error != Error::ok)
+        return found.error;
+    (void)target.special_caps().remove(slot); // an empty slot is fine
+    return cap::CapSpace::derive(mine, selector, target.special_caps(), slot, rights::send);
+}
+
+void save_registers(const Frame& f, l4::abi::ExceptionState& s)
+{
+    s = l4::abi::ExceptionState{f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp, f.rsp, f.r8, f.r9, f.r10, f.r11,
+                                f.r12, f.r13, f.r14, f.r15, f.rip, f.rflags, 0, 0, 0};
+}
+
+Error load_registers(Frame& f, const l4::abi::ExceptionState& s)
+{
+    if (!user_address(s.rip) || !user_address(s.rsp))
+        return Error::bad_address;
+    f.rax = s.rax; f.rbx = s.rbx; f.rcx = s.rcx; f.rdx = s.rdx; f.rsi = s.rsi; f.rdi = s.rdi;
+    f.rbp = s.rbp; f.rsp = s.rsp; f.r8 = s.r8; f.r9 = s.r9; f.r10 = s.r10; f.r11 = s.r11;
+    f.r12 = s.r12; f.r13 = s.r13; f.r14 = s.r14; f.r15 = s.r15; f.rip = s.rip;
+    constexpr uint64_t kUserChangeable = 0xcd5; // CF PF AF ZF SF DF OF
+    f.rflags = (s.rflags & kUserChangeable) | 0x202;
+    return Error::ok;
+}
+
+Error suspend(Thread& self, Thread& target)
+{
+    target.suspend_requested = true;
+    if (&target == &self) {
+        self.user_frame().rax = static_cast<uint64_t>(Error::ok);
+        self.set_state(Thread::State::suspended);
+        scheduler::block_current(); // back here after a resume
+        return ipc::kStatusSet;
+    }
+    if (target.state() == Thread::State::ready) {
+        scheduler::remove(target);
+        target.set_state(Thread::State::suspended);
+    }
+    return Error::ok; // a blocked thread stops when its wait ends (make_ready)
+}
+
+Error resume(Thread& target)
+{
+    target.suspend_requested = false;
+    if (target.state() == Thread::State::suspended)
+        scheduler::make_ready(target);
+    return Error::ok;
+}
+
+Error set_priority(Thread& self, Thread& target, uint64_t priority)
+{
+    if (priority > 255 || priority > self.priority)
+        return Error::invalid_argument;
+    bool queued = target.queued;
+    scheduler::remove(target);
+    target.priority = static_cast<uint8_t>(priority);
+    if (queued)
+        scheduler::make_ready(target);
+    return Error::ok;
+}
+
+} // namespace
+
+Error thread_control(Thread& self, Frame& f)
+{
+    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::thread, rights::control);
+    if (found.error != Error::ok)
+        return found.error;
+    Thread& target = *static_cast<Thread*>(found.slot->object());
+    if (target.state() == Thread::State::dead || target.dying)
+        return Error::object_destroyed;
+    uint64_t a = f.rdx, b = f.r10;
+
+    switch (static_cast<ThreadOp>(f.rsi)) {
+    case ThreadOp::start:
+        if (target.state() != Thread::State::inactive)
+            return Error::busy;
+        if (!user_address(a) || !user_address(b))
+            return Error::bad_address;
+        target.set_entry(a, b);
+        scheduler::make_ready(target);
+        return Error::ok;
+    case ThreadOp::suspend:
+        return suspend(self, target);
+    case ThreadOp::resume:
+        return resume(target);
+    case ThreadOp::set_priority:
+        return set_priority(self, target, a);
+    case ThreadOp::set_exception_handler:
+        return set_special(self, target, Thread::exception_handler, a);
+    case ThreadOp::set_pager:
+        return set_special(self, target, Thread::pager, a);
+    case ThreadOp::set_fs_base:
+        if (!user_address(a))
+            return Error::bad_address;
+        target.fs_base = a;
+        if (&target == &self)
+            cpu::wrmsr(kFsBaseMsr, a);
+        return Error::ok;
+    case ThreadOp::set_foreign_abi:
+        if (a > 1)
+            return Error::invalid_argument;
+        target.foreign_abi = a == 1;
+        return Error::ok;
+    case ThreadOp::read_registers: {
+        if (&target == &self)
+            return Error::busy;
+        l4::abi::ExceptionState s;
+        save_registers(target.user_frame(), s);
+        __builtin_memcpy(self.utcb().mr, &s, sizeof s);
+        return Error::ok;
+    }
+    case ThreadOp::write_registers: {
+        if (&target == &self)
+            return Error::busy;
+        l4::abi::ExceptionState s;
+        __builtin_memcpy(&s, self.utcb().mr, sizeof s);
+        return load_registers(target.user_frame(), s);
+    }
+    case ThreadOp::set_time_slice:
+        if (a == 0 || a > kMaxTimeSlice)
+            return Error::invalid_argument;
+        target.set_time_slice(static_cast<uint32_t>(a));
+        return Error::ok;
+    }
+    return Error::invalid_argument;
+}
+
+} // namespace syscalls

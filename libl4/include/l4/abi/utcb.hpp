@@ -1,0 +1,42 @@
+// The user thread control block: one page per thread, mapped in its task. The thread finds
+// it through GS (%gs:0 holds the UTCB's own address).
+#pragma once
+
+#include <stdint.h>
+
+#include "l4/abi/ipc.hpp"
+
+namespace l4::abi {
+
+// Registers of a thread as exception IPC and read/write_registers carry them (message words).
+struct ExceptionState {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rflags;
+    uint64_t vector;          // CPU exception vector, or 0x100 for a foreign-ABI syscall
+    uint64_t error_code;
+    uint64_t fault_address;   // cr2 for page faults
+};
+constexpr uint64_t kExceptionWords = sizeof(ExceptionState) / 8;
+constexpr uint64_t kForeignSyscallVector = 0x100;
+
+// A capability to send: the sender's selector and the rights the receiver may have.
+struct CapItem {
+    uint64_t selector;
+    uint64_t rights;
+};
+
+struct Utcb {
+    uint64_t self;                      // this UTCB's address
+    uint64_t mr[kMessageWords];         // message words; mr[0..5] also travel in registers
+    CapItem send_caps[kMaxTypedItems];  // capabilities of an outgoing message
+    uint64_t receive_slot;              // where received capabilities land (consecutive slots);
+                                        // ~0: accept none
+    uint64_t received_caps;             // how many arrived with the last message
+    uint64_t reserved[32];
+};
+static_assert(sizeof(Utcb) <= 4096);
+
+constexpr uint64_t kNoReceiveSlot = ~uint64_t{0};
+
+} // namespace l4::abi
