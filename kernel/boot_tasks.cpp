@@ -4,6 +4,7 @@
 
 #include "arch/x86_64/paging.hpp"
 #include "boot/elf_image.hpp"
+#include "endpoint.hpp"
 #include "factory.hpp"
 #include "l4/abi/boot.hpp"
 #include "log.hpp"
@@ -52,7 +53,7 @@ bool load_segment(Task& task, const elf::Segment& segment, const uint8_t* file)
     return true;
 }
 
-bool start_task(const mb2::Module& module, const char* role)
+Task* start_task(const mb2::Module& module, const char* role)
 {
     char name[24];
     module_name(module, name, sizeof name);
@@ -62,7 +63,7 @@ bool start_task(const mb2::Module& module, const char* role)
     if (parsed.error != elf::ImageError::none) {
         klog::error("{} \"{}\": not loaded: {} (program header {})", role, name, elf::describe(parsed.error),
                     parsed.index);
-        return false;
+        return nullptr;
     }
     namespace boot = l4::abi::boot;
     bool quota_exhausted = false;
@@ -78,7 +79,7 @@ bool start_task(const mb2::Module& module, const char* role)
         // Out of memory this early is fatal for this task only; what it had is lost until
         // tasks own their memory through pagers.
         klog::error("{} \"{}\": not loaded: out of memory", role, name);
-        return false;
+        return nullptr;
     }
     cap::CapSpace& caps = task->caps();
     bool granted = caps.insert_original(boot::kTaskSelector, task, l4::abi::rights::all) == l4::abi::Error::ok &&
@@ -89,15 +90,35 @@ bool start_task(const mb2::Module& module, const char* role)
     thread->set_entry(image.entry, kStackTop);
     scheduler::make_ready(*thread);
     klog::info("{} \"{}\": {} segments, entry {:#x}", role, name, image.segment_count, image.entry);
-    return true;
+    return task;
+}
+
+// The endpoint over which the root task calls sigma0.
+void connect(Task& sigma0, Task& root)
+{
+    namespace boot = l4::abi::boot;
+    namespace rights = l4::abi::rights;
+    bool quota_exhausted = false;
+    Endpoint* channel = Endpoint::create(sigma0.factory(), quota_exhausted);
+    if (channel == nullptr ||
+        sigma0.caps().insert_original(boot::kSigma0EndpointSelector, channel,
+                                      rights::send | rights::receive | rights::grant) != l4::abi::Error::ok ||
+        cap::CapSpace::derive(sigma0.caps(), boot::kSigma0EndpointSelector, root.caps(),
+                              boot::kSigma0EndpointSelector, rights::send | rights::grant) != l4::abi::Error::ok)
+        panic("cannot connect sigma0 and the root task");
 }
 
 } // namespace
 
 size_t start_boot_tasks(const mb2::BootInfo& info)
 {
+    Task* tasks[kBootModules] = {};
     size_t started = 0;
-    for (size_t i = 0; i < kBootModules && i < info.module_count; ++i)
-        started += start_task(info.modules[i], kRoles[i]) ? 1u : 0u;
+    for (size_t i = 0; i < kBootModules && i < info.module_count; ++i) {
+        tasks[i] = start_task(info.modules[i], kRoles[i]);
+        started += tasks[i] != nullptr ? 1u : 0u;
+    }
+    if (tasks[0] != nullptr && tasks[1] != nullptr)
+        connect(*tasks[0], *tasks[1]);
     return started;
 }

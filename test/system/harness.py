@@ -148,6 +148,13 @@ SCENARIOS = {
     "user-bad-elf": Scenario(
         "exit=qemu", [r'error: sigma0 "junk": not loaded: .+', r'root task "ktest"', r"all user threads have exited"],
         modules=[(5000, "junk"), ("@ktest", "ktest")], check=check_ktest),
+    "bench-runs": Scenario(
+        "exit=qemu", [r"bench: null_syscall median \d+", r"bench: ipc_call_reply_inter_as median \d+",
+                      r"bench: ipc_call_reply_intra_as median \d+", r"bench: notify_signal_wait median \d+",
+                      r"bench: exception_ipc_round_trip median \d+", r"bench: thread_switch_yield median \d+",
+                      r"bench: done", r"all user threads have exited"],
+        modules=[("@bench-server", "bench-server"), ("@bench", "bench")], forbid=[r"PANIC", r"FAILED"],
+        timeout=120),
     "bad-options": Scenario(
         "exit=qemu frobnicate loglevel=loud",
         [r'warning: 1 unknown kernel option\(s\), first "frobnicate"',

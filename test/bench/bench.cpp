@@ -1,0 +1,228 @@
+// Kernel micro-benchmarks. Each operation runs kRuns times; the median and the minimum of
+// the TSC differences are printed, less the cost of an empty measurement. Under QEMU TCG
+// with -icount shift=0 the TSC counts retired instructions, so the figures are instruction
+// counts, identical on every run (scripts/bench).
+#include "l4/abi/boot.hpp"
+#include "l4/print.hpp"
+#include "l4/syscall.hpp"
+
+namespace {
+
+namespace abi = l4::abi;
+using l4::Error;
+using l4::Selector;
+
+constexpr uint64_t kRuns = 10000;
+constexpr uint64_t kQuit = 0xdead;
+constexpr Selector kFactory = abi::boot::kFactorySelector;
+constexpr Selector kTask = abi::boot::kTaskSelector;
+constexpr Selector kRemote = abi::boot::kSigma0EndpointSelector;
+constexpr Selector kLocal = 20, kNotification = 21, kServerThread = 22, kPartnerThread = 23,
+                   kHandlerEndpoint = 24, kVictimThread = 25;
+constexpr uint64_t kPriority = 100;
+constexpr uint64_t kStackSize = 16384;
+
+alignas(16) uint8_t stacks[3][kStackSize];
+uint64_t samples[kRuns];
+uint64_t scratch[kRuns];
+volatile uint64_t victim_done;
+
+inline uint64_t tsc()
+{
+    uint32_t lo, hi;
+    asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+    return (uint64_t{hi} << 32) | lo;
+}
+
+// k-th smallest of scratch[0..n) (quickselect; scratch is reordered).
+uint64_t select(uint64_t n, uint64_t k)
+{
+    uint64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        uint64_t pivot = scratch[(lo + hi) / 2], i = lo, j = hi;
+        while (i <= j) {
+            while (scratch[i] < pivot) ++i;
+            while (scratch[j] > pivot) --j;
+            if (i <= j) {
+                uint64_t t = scratch[i]; scratch[i] = scratch[j]; scratch[j] = t;
+                ++i;
+                if (j == 0) break;
+                --j;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else break;
+    }
+    return scratch[k];
+}
+
+struct Stats {
+    uint64_t median, minimum;
+};
+
+Stats summarize(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; ++i)
+        scratch[i] = samples[i];
+    uint64_t median = select(n, n / 2);
+    uint64_t minimum = samples[0];
+    for (uint64_t i = 1; i < n; ++i)
+        minimum = samples[i] < minimum ? samples[i] : minimum;
+    return {median, minimum};
+}
+
+uint64_t overhead;
+
+void report(const char* name, uint64_t divisor = 1)
+{
+    Stats s = summarize(kRuns);
+    auto net = [](uint64_t v) { return v > overhead ? v - overhead : 0; };
+    l4::print("bench: ");
+    l4::print(name);
+    l4::print(" median ");
+    l4::print(net(s.median) / divisor);
+    l4::print(" min ");
+    l4::print(net(s.minimum) / divisor);
+    l4::print(" runs ");
+    l4::print(kRuns);
+    l4::print("\n");
+}
+
+void fail(const char* what, Error e)
+{
+    l4::print("bench: FAILED ");
+    l4::print(what);
+    l4::print(" error ");
+    l4::print(static_cast<uint64_t>(e));
+    l4::print("\n");
+}
+
+template <typename Body>
+void measure(Body body)
+{
+    for (uint64_t i = 0; i < kRuns; ++i) {
+        uint64_t start = tsc();
+        body();
+        samples[i] = tsc() - start;
+    }
+}
+
+[[noreturn]] void local_server()
+{
+    l4::Message m;
+    l4::receive(kLocal, m);
+    for (;;)
+        l4::reply_wait(kLocal, m);
+}
+
+[[noreturn]] void yield_partner()
+{
+    for (;;)
+        l4::yield();
+}
+
+// Handles the victim's ud2 faults: resume after the instruction.
+[[noreturn]] void exception_handler()
+{
+    l4::Message m;
+    l4::receive(kHandlerEndpoint, m);
+    for (;;) {
+        auto* state = reinterpret_cast<abi::ExceptionState*>(l4::utcb()->mr);
+        for (uint64_t i = 0; i < abi::kRegisterWords; ++i)
+            l4::utcb()->mr[i] = m.words[i];
+        state->rip += 2;
+        for (uint64_t i = 0; i < abi::kRegisterWords; ++i)
+            m.words[i] = l4::utcb()->mr[i];
+        m.tag = abi::MessageTag::make(abi::reply_label::resume_with_registers, abi::kExceptionWords);
+        l4::reply_wait(kHandlerEndpoint, m);
+    }
+}
+
+[[noreturn]] void victim()
+{
+    measure([] { asm volatile("ud2" ::: "memory"); });
+    victim_done = 1;
+    l4::thread_exit();
+}
+
+Error start(Selector slot, void (*body)(), int stack)
+{
+    Error e = l4::factory_create(kFactory, abi::ObjectKind::thread, slot, kTask, kPriority);
+    if (e != Error::ok)
+        return e;
+    return l4::thread_start(slot, reinterpret_cast<uint64_t>(body),
+                            reinterpret_cast<uint64_t>(stacks[stack] + kStackSize));
+}
+
+} // namespace
+
+int main()
+{
+    measure([] {});
+    overhead = summarize(kRuns).median;
+    l4::print("bench: measurement overhead ");
+    l4::print(overhead);
+    l4::print(" (subtracted below)\n");
+
+    measure([] { l4::raw_syscall(0xffff); });
+    report("null_syscall");
+
+    l4::Message m;
+    measure([&] {
+        m.tag = abi::MessageTag::make(1, 2);
+        l4::call(kRemote, m);
+    });
+    report("ipc_call_reply_inter_as");
+
+    Error e = l4::factory_create(kFactory, abi::ObjectKind::endpoint, kLocal);
+    if (e == Error::ok)
+        e = start(kServerThread, local_server, 0);
+    if (e != Error::ok)
+        fail("local server", e);
+    measure([&] {
+        m.tag = abi::MessageTag::make(1, 2);
+        l4::call(kLocal, m);
+    });
+    report("ipc_call_reply_intra_as");
+
+    e = l4::factory_create(kFactory, abi::ObjectKind::notification, kNotification);
+    if (e != Error::ok)
+        fail("notification", e);
+    uint64_t bits;
+    measure([&] {
+        l4::notify_signal(kNotification, 1);
+        l4::notify_wait(kNotification, bits);
+    });
+    report("notify_signal_wait");
+
+    e = l4::factory_create(kFactory, abi::ObjectKind::endpoint, kHandlerEndpoint);
+    if (e == Error::ok)
+        e = start(kPartnerThread, exception_handler, 1);
+    if (e == Error::ok)
+        e = l4::factory_create(kFactory, abi::ObjectKind::thread, kVictimThread, kTask, kPriority);
+    if (e == Error::ok)
+        e = l4::thread_control(kVictimThread, abi::ThreadOp::set_exception_handler, kHandlerEndpoint);
+    if (e == Error::ok)
+        e = l4::thread_start(kVictimThread, reinterpret_cast<uint64_t>(victim),
+                             reinterpret_cast<uint64_t>(stacks[2] + kStackSize));
+    if (e != Error::ok)
+        fail("exception handler", e);
+    while (victim_done == 0)
+        l4::yield();
+    report("exception_ipc_round_trip");
+    l4::cap_delete(kPartnerThread);
+
+    e = start(kPartnerThread, yield_partner, 1);
+    if (e != Error::ok)
+        fail("yield partner", e);
+    measure([] { l4::yield(); });
+    report("thread_switch_yield", 2);
+
+    l4::cap_delete(kPartnerThread);
+    l4::cap_delete(kServerThread);
+    m.tag = abi::MessageTag::make(kQuit, 0);
+    l4::call(kRemote, m);
+    l4::print("bench: done\n");
+    return 0;
+}
