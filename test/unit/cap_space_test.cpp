@@ -2,6 +2,7 @@
 // randomized run checked step by step against a std::map model.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -519,4 +520,356 @@ TEST_CASE("cap space: deep chains revoke and remove without deep recursion") {
     REQUIRE(storage[1].first_child() == nullptr);
     cs.clear();
     REQUIRE(rel.ids == std::vector<int>{1});
+}
+
+// ---- Randomized run against a model -----------------------------------------------------------
+
+namespace {
+
+constexpr int kSpaces = 4;
+constexpr Selector kSlots = 32;
+constexpr int kHandles = 16;
+
+using Key = std::pair<int, Selector>;   // (space, selector)
+
+// The rules of cap_space.hpp, restated as plainly as possible over std::map.
+struct Model {
+    struct Cap {
+        int object;
+        Rights rights;
+        uint64_t badge;
+        std::optional<Key> parent;
+    };
+    std::map<Key, Cap> caps;                 // occupied slots only
+    // Indexed by object id; every object ever made.
+    std::vector<ObjectType> types;
+    std::vector<uint32_t> refs;
+    std::vector<bool> released;
+
+    int add_object(ObjectType t) {
+        types.push_back(t);
+        refs.push_back(0);
+        released.push_back(false);
+        return static_cast<int>(types.size() - 1);
+    }
+
+    static bool in_range(Key k) { return k.second < kSlots; }
+    bool occupied(Key k) const { return caps.count(k) != 0; }
+
+    std::vector<Key> children(Key k) const {
+        std::vector<Key> out;
+        for (const auto& [key, c] : caps)
+            if (c.parent == k) out.push_back(key);
+        return out;
+    }
+
+    void drop(int object) {
+        const auto o = static_cast<size_t>(object);
+        if (--refs[o] == 0) released[o] = true;
+    }
+
+    Error insert(Key k, int object, Rights r, uint64_t badge) {
+        if (!in_range(k)) return Error::invalid_selector;
+        if (occupied(k)) return Error::slot_occupied;
+        if (object < 0) return Error::invalid_argument;
+        const auto o = static_cast<size_t>(object);
+        if (badge != 0 && !cap::takes_badge(types[o])) return Error::invalid_argument;
+        caps[k] = {object, r & rights::all, badge, std::nullopt};
+        ++refs[o];
+        return Error::ok;
+    }
+
+    Error lookup(Key k, ObjectType expected, Rights needed) const {
+        auto it = caps.find(k);
+        if (!in_range(k) || it == caps.end()) return Error::invalid_selector;
+        if (expected != ObjectType::none &&
+            types[static_cast<size_t>(it->second.object)] != expected)
+            return Error::wrong_type;
+        if ((it->second.rights & needed) != needed) return Error::missing_rights;
+        return Error::ok;
+    }
+
+    Error derive(Key from, Key to, Rights mask, uint64_t badge) {
+        auto it = caps.find(from);
+        if (!in_range(from) || it == caps.end()) return Error::invalid_selector;
+        if (!in_range(to)) return Error::invalid_selector;
+        if (occupied(to)) return Error::slot_occupied;
+        const Cap src = it->second;
+        const auto o = static_cast<size_t>(src.object);
+        if (badge != 0 && (src.badge != 0 || !cap::takes_badge(types[o])))
+            return Error::invalid_argument;
+        caps[to] = {src.object, src.rights & mask, badge != 0 ? badge : src.badge, from};
+        ++refs[o];
+        return Error::ok;
+    }
+
+    Error move(Key from, Key to) {
+        if (!in_range(from) || !occupied(from)) return Error::invalid_selector;
+        if (!in_range(to)) return Error::invalid_selector;
+        if (occupied(to)) return Error::slot_occupied;
+        caps[to] = caps[from];
+        caps.erase(from);
+        for (auto& [key, c] : caps)
+            if (c.parent == from) c.parent = to;
+        return Error::ok;
+    }
+
+    void remove_one(Key k) {
+        const Cap c = caps.at(k);
+        caps.erase(k);
+        for (auto& [key, other] : caps)
+            if (other.parent == k) other.parent = c.parent;
+        drop(c.object);
+    }
+
+    Error remove(Key k) {
+        if (!in_range(k) || !occupied(k)) return Error::invalid_selector;
+        remove_one(k);
+        return Error::ok;
+    }
+
+    Error revoke(Key k) {
+        if (!in_range(k) || !occupied(k)) return Error::invalid_selector;
+        std::vector<Key> todo = children(k), all;
+        while (!todo.empty()) {
+            Key d = todo.back();
+            todo.pop_back();
+            all.push_back(d);
+            for (Key g : children(d)) todo.push_back(g);
+        }
+        for (Key d : all) {
+            drop(caps.at(d).object);
+            caps.erase(d);
+        }
+        return Error::ok;
+    }
+
+    void clear(int space) {
+        for (Selector s = 0; s < kSlots; ++s)
+            if (occupied({space, s})) remove_one({space, s});
+    }
+};
+
+struct World {
+    Releases rel;
+    std::array<std::array<Slot, kSlots>, kSpaces> storage;
+    std::vector<std::unique_ptr<CapSpace>> spaces;
+    std::vector<std::unique_ptr<TestObject>> objects;   // index == id
+    World() {
+        for (auto& st : storage)
+            spaces.push_back(std::make_unique<CapSpace>(st.data(), kSlots, record_release, &rel));
+    }
+    std::optional<Key> key_of(const Slot* s) const {
+        if (s == nullptr) return std::nullopt;
+        for (int i = 0; i < kSpaces; ++i) {
+            Selector sel = spaces[static_cast<size_t>(i)]->selector_of(s);
+            if (sel < kSlots) return Key{i, sel};
+        }
+        return Key{-1, 0};   // points outside every space: always a mismatch
+    }
+};
+
+std::string describe(std::optional<Key> k) {
+    if (!k) return "none";
+    return std::to_string(k->first) + ":" + std::to_string(k->second);
+}
+
+// Empty string when the kernel's state equals the model's; otherwise the first difference.
+std::string compare(const World& w, const Model& m) {
+    std::ostringstream out;
+    std::map<Key, std::set<Key>> model_children;
+    for (const auto& [key, c] : m.caps)
+        if (c.parent) model_children[*c.parent].insert(key);
+    for (int i = 0; i < kSpaces; ++i) {
+        for (Selector s = 0; s < kSlots; ++s) {
+            const Key k{i, s};
+            const Slot& slot = w.storage[static_cast<size_t>(i)][s];
+            auto it = m.caps.find(k);
+            if (it == m.caps.end()) {
+                if (!slot.empty() || slot.parent() != nullptr || slot.first_child() != nullptr ||
+                    slot.next_sibling() != nullptr || slot.prev_sibling() != nullptr ||
+                    slot.badge() != 0 || slot.rights() != 0)
+                    out << "slot " << describe(k) << " should be empty and unlinked\n";
+                continue;
+            }
+            const Model::Cap& c = it->second;
+            if (slot.empty()) {
+                out << "slot " << describe(k) << " is empty\n";
+                continue;
+            }
+            if (static_cast<TestObject*>(slot.object())->id != c.object)
+                out << "slot " << describe(k) << " object differs\n";
+            if (slot.rights() != c.rights) out << "slot " << describe(k) << " rights differ\n";
+            if (slot.badge() != c.badge) out << "slot " << describe(k) << " badge differs\n";
+            if (w.key_of(slot.parent()) != c.parent)
+                out << "slot " << describe(k) << " parent " << describe(w.key_of(slot.parent()))
+                    << " != " << describe(c.parent) << "\n";
+            if (slot.parent() == nullptr && (slot.next_sibling() || slot.prev_sibling()))
+                out << "root " << describe(k) << " has siblings\n";
+            // Children: each links back, the list is consistent, and the set matches.
+            std::set<Key> got;
+            const Slot* prev = nullptr;
+            for (const Slot* ch = slot.first_child(); ch != nullptr; ch = ch->next_sibling()) {
+                if (ch->parent() != &slot || ch->prev_sibling() != prev || got.size() > 200) {
+                    out << "slot " << describe(k) << " child list broken\n";
+                    break;
+                }
+                got.insert(*w.key_of(ch));
+                prev = ch;
+            }
+            if (got != model_children[k])
+                out << "slot " << describe(k) << " children differ\n";
+        }
+    }
+    for (size_t i = 0; i < w.objects.size(); ++i)
+        if (w.objects[i]->references != m.refs[i])
+            out << "object " << i << " references " << w.objects[i]->references
+                << " != " << m.refs[i] << "\n";
+    std::vector<bool> rel(m.released.size(), false);
+    for (int id : w.rel.ids) {
+        if (rel[static_cast<size_t>(id)]) out << "object " << id << " released twice\n";
+        rel[static_cast<size_t>(id)] = true;
+    }
+    if (rel != m.released) out << "released sets differ\n";
+    if (w.rel.bad_count) out << "hook ran with a nonzero count\n";
+    return out.str();
+}
+
+struct XorShift {
+    uint64_t state;
+    uint64_t next() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state;
+    }
+    uint64_t below(uint64_t n) { return next() % n; }
+    bool chance(uint64_t percent) { return below(100) < percent; }
+};
+
+} // namespace
+
+TEST_CASE("cap space: randomized operations match a model") {
+    constexpr int kSteps = 30000;
+    constexpr std::array<ObjectType, 7> kTypes = {
+        ObjectType::task,         ObjectType::thread,  ObjectType::endpoint, ObjectType::notification,
+        ObjectType::irq,          ObjectType::factory, ObjectType::reply};
+    World w;
+    Model m;
+    XorShift rng{0x9e3779b97f4a7c15u};
+    std::array<int, kHandles> handle{};   // which object each handle names now; -1: none yet
+    handle.fill(-1);
+    std::map<std::string, int> successes;
+    int max_depth = 0;
+
+    auto random_key = [&] {
+        // A few selectors past the end, to hit invalid_selector.
+        return Key{static_cast<int>(rng.below(kSpaces)), rng.below(kSlots + 2)};
+    };
+    // Mostly an occupied slot, so that operations on existing capabilities usually succeed.
+    auto source_key = [&] {
+        if (m.caps.empty() || rng.chance(15)) return random_key();
+        auto it = m.caps.begin();
+        std::advance(it, static_cast<long>(rng.below(m.caps.size())));
+        return it->first;
+    };
+    auto random_rights = [&]() -> Rights {
+        if (rng.chance(10)) return 0xffff'ffffu;
+        return static_cast<Rights>(rng.below(16));
+    };
+    auto random_badge = [&]() -> uint64_t { return rng.chance(60) ? 0 : 1 + rng.below(4); };
+    auto space = [&](Key k) -> CapSpace& { return *w.spaces[static_cast<size_t>(k.first)]; };
+
+    for (int step = 0; step < kSteps; ++step) {
+        const uint64_t op = rng.below(100);
+        std::string name;
+        Error got{}, want{};
+        if (op < 14) {
+            name = "insert";
+            const Key k = random_key();
+            const size_t h = rng.below(kHandles);
+            // A handle whose object died gets a fresh object; a live one gets a second root.
+            if (handle[h] < 0 || m.released[static_cast<size_t>(handle[h])]) {
+                const ObjectType t = kTypes[rng.below(kTypes.size())];
+                const int id = m.add_object(t);
+                w.objects.push_back(std::make_unique<TestObject>(t, id));
+                handle[h] = id;
+            }
+            const bool null = rng.chance(3);
+            const int id = null ? -1 : handle[h];
+            const Rights r = random_rights();
+            const uint64_t b = random_badge();
+            cap::Object* obj = null ? nullptr : w.objects[static_cast<size_t>(id)].get();
+            want = m.insert(k, id, r, b);
+            got = space(k).insert_original(k.second, obj, r, b);
+        } else if (op < 44) {
+            name = "derive";
+            const Key from = source_key(), to = random_key();
+            const Rights mask = random_rights();
+            const uint64_t b = random_badge();
+            want = m.derive(from, to, mask, b);
+            got = CapSpace::derive(space(from), from.second, space(to), to.second, mask, b);
+        } else if (op < 54) {
+            name = "move";
+            const Key from = source_key(), to = rng.chance(5) ? from : random_key();
+            want = m.move(from, to);
+            got = CapSpace::move(space(from), from.second, space(to), to.second);
+        } else if (op < 68) {
+            name = "remove";
+            const Key k = source_key();
+            want = m.remove(k);
+            got = space(k).remove(k.second);
+        } else if (op < 76) {
+            name = "revoke";
+            const Key k = source_key();
+            want = m.revoke(k);
+            got = space(k).revoke(k.second);
+        } else if (op < 99) {
+            name = "lookup";
+            const Key k = source_key();
+            // Half the time ask for what the capability has, so that lookups also succeed.
+            auto it = m.caps.find(k);
+            const bool fitting = it != m.caps.end() && rng.chance(50);
+            const ObjectType t = rng.chance(25)  ? ObjectType::none
+                                 : fitting       ? m.types[static_cast<size_t>(it->second.object)]
+                                                 : kTypes[rng.below(kTypes.size())];
+            const Rights need = static_cast<Rights>(rng.below(16)) &
+                                (fitting ? it->second.rights : rights::all);
+            want = m.lookup(k, t, need);
+            const CapSpace::Lookup r = space(k).lookup(k.second, t, need);
+            got = r.error;
+            const bool slot_ok = r.error == Error::ok
+                                     ? r.slot == space(k).slot(k.second)
+                                     : r.slot == nullptr;
+            if (!slot_ok) got = Error::busy;   // shows up as a mismatch below
+        } else {
+            name = "clear";
+            const int s = static_cast<int>(rng.below(kSpaces));
+            m.clear(s);
+            w.spaces[static_cast<size_t>(s)]->clear();
+            want = got = Error::ok;
+        }
+        if (got == Error::ok) ++successes[name];
+        for (const auto& [key, c] : m.caps) {
+            int depth = 0;
+            for (auto p = c.parent; p; p = m.caps.at(*p).parent) ++depth;
+            max_depth = std::max(max_depth, depth);
+        }
+        const std::string diff = compare(w, m);
+        if (got != want || !diff.empty()) {
+            INFO("step " << step << " op " << name << " got " << static_cast<uint64_t>(got)
+                         << " want " << static_cast<uint64_t>(want) << "\n" << diff);
+            REQUIRE(got == want);
+            REQUIRE(diff.empty());
+        }
+    }
+    // The run must actually exercise every operation, not just fail on empty slots.
+    for (const char* op : {"insert", "derive", "move", "remove", "revoke", "lookup", "clear"}) {
+        INFO(op << ": " << successes[op] << " successes");
+        CHECK(successes[op] >= (std::string(op) == "clear" ? 50 : 500));
+    }
+    CHECK(std::count(m.released.begin(), m.released.end(), true) >= 50);
+    CHECK(max_depth >= 5);
+    INFO("objects made: " << w.objects.size());
+    CHECK(w.objects.size() >= 60);
 }
