@@ -5,6 +5,8 @@
 #include "arch/x86_64/paging.hpp"
 #include "boot/elf_image.hpp"
 #include "endpoint.hpp"
+#include "io_ports.hpp"
+#include "irq.hpp"
 #include "factory.hpp"
 #include "l4/abi/boot.hpp"
 #include "log.hpp"
@@ -21,6 +23,7 @@ constexpr uint64_t kPage = 4096;
 constexpr uint64_t kStackTop = 0x00007fffffff0000;
 constexpr uint64_t kStackPages = 16;
 constexpr uint8_t kBootPriority = 100;
+constexpr uint32_t kCascadeLine = 2;
 constexpr size_t kBootModules = 2; // sigma0, root task
 constexpr const char* kRoles[kBootModules] = {"sigma0", "root task"};
 
@@ -108,6 +111,27 @@ void connect(Task& sigma0, Task& root)
         panic("cannot connect sigma0 and the root task");
 }
 
+// sigma0 is the root of every resource, devices included: all I/O ports and every legacy
+// interrupt line but the PIC cascade.
+void grant_devices(Task& sigma0)
+{
+    namespace boot = l4::abi::boot;
+    bool quota_exhausted = false;
+    IoPorts* ports = IoPorts::create(sigma0.factory(), 0, IoPorts::kPorts, quota_exhausted);
+    if (ports == nullptr ||
+        sigma0.caps().insert_original(boot::kIoPortsSelector, ports, l4::abi::rights::all) != l4::abi::Error::ok)
+        panic("cannot give sigma0 the I/O ports");
+    for (uint32_t line = 0; line < Irq::kLines; ++line) {
+        if (line == kCascadeLine)
+            continue;
+        Irq* irq = Irq::create(sigma0.factory(), line, quota_exhausted);
+        if (irq == nullptr ||
+            sigma0.caps().insert_original(boot::kIrqSelectorBase + line, irq, l4::abi::rights::all) !=
+                l4::abi::Error::ok)
+            panic("cannot give sigma0 interrupt line {}", line);
+    }
+}
+
 } // namespace
 
 size_t start_boot_tasks(const mb2::BootInfo& info)
@@ -118,6 +142,8 @@ size_t start_boot_tasks(const mb2::BootInfo& info)
         tasks[i] = start_task(info.modules[i], kRoles[i]);
         started += tasks[i] != nullptr ? 1u : 0u;
     }
+    if (tasks[0] != nullptr)
+        grant_devices(*tasks[0]);
     if (tasks[0] != nullptr && tasks[1] != nullptr)
         connect(*tasks[0], *tasks[1]);
     return started;

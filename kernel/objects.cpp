@@ -1,7 +1,9 @@
 // The end of kernel objects: what happens when the last capability to one goes.
 #include "endpoint.hpp"
 #include "factory.hpp"
+#include "io_ports.hpp"
 #include "ipc.hpp"
+#include "irq.hpp"
 #include "notification.hpp"
 #include "panic.hpp"
 #include "scheduler.hpp"
@@ -48,6 +50,12 @@ void destroy_object(cap::Object* object, void*)
         return;
     case cap::ObjectType::factory:
         static_cast<Factory*>(object)->destroy();
+        return;
+    case cap::ObjectType::irq:
+        static_cast<Irq*>(object)->destroy();
+        return;
+    case cap::ObjectType::io_ports:
+        static_cast<IoPorts*>(object)->destroy();
         return;
     default:
         panic("destroy_object: object {} of unknown type {}", static_cast<void*>(object), object->type);

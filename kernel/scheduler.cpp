@@ -3,6 +3,7 @@
 
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/cpu_local.hpp"
+#include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/platform.hpp"
 #include "panic.hpp"
 #include "sched/run_queue.hpp"
@@ -45,6 +46,7 @@ void load_user_segments(Thread& thread)
 {
     cpu::wrmsr(kFsBase, thread.fs_base);
     cpu::wrmsr(kKernelGsBase, thread.utcb_address());
+    gdt::set_io_bitmap(thread.task() != nullptr ? thread.task()->io_bitmap() : nullptr);
 }
 
 void switch_to(Thread& next)

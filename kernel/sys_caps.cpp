@@ -1,6 +1,7 @@
 // System calls on capabilities and factories.
 #include "endpoint.hpp"
 #include "factory.hpp"
+#include "io_ports.hpp"
 #include "notification.hpp"
 #include "l4/abi/syscall.hpp"
 #include "syscalls.hpp"
@@ -49,6 +50,22 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
     case ObjectKind::factory:
         object = factory.create_child(f.r10, quota_exhausted);
         break;
+    case ObjectKind::io_ports: {
+        auto source = self.task()->caps().lookup(f.r10, cap::ObjectType::io_ports, rights::control);
+        if (source.error != Error::ok) {
+            error = source.error;
+            return nullptr;
+        }
+        auto first = static_cast<uint32_t>(f.r8 & 0xffff);
+        auto count = static_cast<uint32_t>((f.r8 >> 16) & 0x1ffff);
+        if (count == 0 || f.r8 >> 33 != 0 ||
+            !static_cast<IoPorts*>(source.slot->object())->covers(first, count)) {
+            error = Error::invalid_argument;
+            return nullptr;
+        }
+        object = IoPorts::create(&factory, first, count, quota_exhausted);
+        break;
+    }
     default:
         error = Error::invalid_argument;
         return nullptr;

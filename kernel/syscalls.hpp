@@ -30,4 +30,7 @@ Error factory_create(Thread& self, Frame& f);
 
 Error thread_control(Thread& self, Frame& f);
 
+Error irq_control(Thread& self, Frame& f);
+Error ioport_enable(Thread& self, Frame& f);
+
 } // namespace syscalls

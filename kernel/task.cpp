@@ -3,6 +3,7 @@
 
 #include <new>
 
+#include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "factory.hpp"
 #include "memory.hpp"
@@ -14,7 +15,8 @@ constexpr uint64_t kPage = 4096;
 
 Task::Task(Factory* factory, uint64_t page_root, cap::Slot* slots, size_t slot_count, const char* name)
     : cap::Object(kType), factory_(factory), page_root_(page_root), slot_storage_(slots), slot_count_(slot_count),
-      caps_(slots, slot_count, destroy_object, nullptr), threads_(nullptr), utcb_used_(), name_()
+      caps_(slots, slot_count, destroy_object, nullptr), threads_(nullptr), io_bitmap_(nullptr), utcb_used_(),
+      name_()
 {
     for (size_t i = 0; i + 1 < sizeof name_ && name[i] != '\0'; ++i)
         name_[i] = name[i];
@@ -54,6 +56,10 @@ void Task::destroy()
     caps_.clear();
     paging::free_user_tables(page_root_);
     Factory* factory = factory_;
+    if (io_bitmap_ != nullptr) {
+        gdt::forget_io_bitmap(io_bitmap_); // memory reused later must be copied afresh
+        factory->free(io_bitmap_, gdt::kIoBitmapBytes);
+    }
     factory->refund(kPage);
     factory->free(slot_storage_, slot_count_ * sizeof(cap::Slot));
     this->~Task();
@@ -96,6 +102,21 @@ void Task::free_utcb(uint64_t address)
     if (frame != 0)
         (void)memory::frames().free(frame);
     utcb_used_[i / 64] &= ~(uint64_t{1} << (i % 64));
+}
+
+l4::abi::Error Task::enable_ports(uint32_t first, uint32_t count)
+{
+    if (io_bitmap_ == nullptr) {
+        bool quota_exhausted = false;
+        io_bitmap_ = static_cast<uint8_t*>(factory_->allocate(gdt::kIoBitmapBytes, quota_exhausted));
+        if (io_bitmap_ == nullptr)
+            return quota_exhausted ? l4::abi::Error::quota_exhausted : l4::abi::Error::out_of_memory;
+        __builtin_memset(io_bitmap_, 0xff, gdt::kIoBitmapBytes);
+    }
+    for (uint32_t port = first; port < first + count; ++port)
+        io_bitmap_[port / 8] = static_cast<uint8_t>(io_bitmap_[port / 8] & ~(1u << (port % 8)));
+    gdt::forget_io_bitmap(io_bitmap_); // changed: the TSS copy must be refreshed
+    return l4::abi::Error::ok;
 }
 
 void Task::add_thread(Thread& thread)

@@ -36,6 +36,10 @@ public:
     [[nodiscard]] uint64_t allocate_utcb(void*& kernel_view);
     void free_utcb(uint64_t address);
 
+    // Lets its threads use ports [first, first + count) (charging its bitmap on first use).
+    [[nodiscard]] l4::abi::Error enable_ports(uint32_t first, uint32_t count);
+    const uint8_t* io_bitmap() const { return io_bitmap_; }
+
     void add_thread(Thread& thread);
     void remove_thread(Thread& thread);
     Thread* first_thread() const { return threads_; }
@@ -49,6 +53,7 @@ private:
     size_t slot_count_;
     cap::CapSpace caps_;
     Thread* threads_;
+    uint8_t* io_bitmap_;      // I/O permission bitmap (set bit: denied); nullptr: no port
     uint64_t utcb_used_[kMaxThreads / 64];
     char name_[24];
 };

@@ -14,6 +14,7 @@ constexpr uint32_t kId = 0x20, kTaskPriority = 0x80, kEoi = 0xb0, kSpurious = 0x
                    kTimerInitial = 0x380, kTimerCurrent = 0x390, kTimerDivide = 0x3e0;
 constexpr uint32_t kMasked = 1u << 16, kPeriodic = 1u << 17, kSoftwareEnable = 1u << 8;
 constexpr uint32_t kDivideBy16 = 0x3;
+constexpr uint32_t kDeliveryExtInt = 0x700, kDeliveryNmi = 0x400;
 constexpr uint64_t kBaseEnable = 1u << 11;
 
 volatile uint32_t* registers;
@@ -33,8 +34,10 @@ bool init()
     if (registers == nullptr)
         return false;
     write(kTaskPriority, 0);
-    write(kLvtLint0, kMasked);
-    write(kLvtLint1, kMasked);
+    // Virtual-wire mode: the 8259 PIC reaches the CPU through LINT0 (ExtINT); its lines
+    // stay masked at the PIC unless a driver binds one. LINT1 carries NMIs.
+    write(kLvtLint0, kDeliveryExtInt);
+    write(kLvtLint1, kDeliveryNmi);
     write(kLvtError, kMasked);
     write(kSpurious, kSoftwareEnable | interrupts::vector::apic_spurious);
     return true;

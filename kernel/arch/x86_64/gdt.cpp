@@ -17,6 +17,14 @@ struct [[gnu::packed]] Tss {
 };
 static_assert(sizeof(Tss) == 104);
 
+// The TSS followed by the I/O permission bitmap of the running task (a set bit denies the
+// port) and the 0xff byte the CPU wants after it.
+struct [[gnu::packed]] TssWithIoMap {
+    Tss tss;
+    uint8_t io_bitmap[kIoBitmapBytes];
+    uint8_t terminator;
+};
+
 struct [[gnu::packed]] Pointer {
     uint16_t limit;
     uint64_t base;
@@ -26,7 +34,9 @@ constexpr size_t kIstStackSize = 16384;
 constexpr size_t kIstStacks = 3;
 
 alignas(16) uint8_t ist_stacks[kIstStacks][kIstStackSize];
-Tss tss;
+TssWithIoMap tss_block;
+Tss& tss = tss_block.tss;
+const uint8_t* loaded_io_bitmap; // whose bitmap the TSS holds now
 
 // Access byte | flags; P, DPL, S, type; L for 64-bit code.
 alignas(16) uint64_t table[] = {
@@ -42,8 +52,8 @@ alignas(16) uint64_t table[] = {
 
 void set_tss_descriptor()
 {
-    auto base = reinterpret_cast<uint64_t>(&tss);
-    uint64_t limit = sizeof(Tss) - 1;
+    auto base = reinterpret_cast<uint64_t>(&tss_block);
+    uint64_t limit = sizeof(TssWithIoMap) - 1;
     uint64_t low = (limit & 0xffff) | ((base & 0xffffff) << 16) | (uint64_t{0x89} << 40) |
                    (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
     table[kTss / 8] = low;
@@ -56,7 +66,8 @@ void init()
 {
     for (size_t i = 0; i < kIstStacks; ++i)
         tss.ist[i] = reinterpret_cast<uint64_t>(ist_stacks[i] + kIstStackSize);
-    tss.io_map_base = sizeof(Tss); // no I/O bitmap yet: ring 3 gets no port
+    tss.io_map_base = sizeof(TssWithIoMap); // past the limit: ring 3 gets no port
+    tss_block.terminator = 0xff;
     set_tss_descriptor();
 
     Pointer pointer{sizeof(table) - 1, reinterpret_cast<uint64_t>(table)};
@@ -77,6 +88,25 @@ void init()
 }
 
 void set_kernel_stack(uint64_t top) { tss.rsp[0] = top; }
+
+void set_io_bitmap(const uint8_t* bitmap)
+{
+    if (bitmap == nullptr) {
+        tss.io_map_base = sizeof(TssWithIoMap);
+        return;
+    }
+    if (bitmap != loaded_io_bitmap) { // 8 KiB: copied only when another task's map is needed
+        __builtin_memcpy(tss_block.io_bitmap, bitmap, kIoBitmapBytes);
+        loaded_io_bitmap = bitmap;
+    }
+    tss.io_map_base = sizeof(Tss);
+}
+
+void forget_io_bitmap(const uint8_t* bitmap)
+{
+    if (loaded_io_bitmap == bitmap)
+        loaded_io_bitmap = nullptr;
+}
 
 bool on_ist_stack(uint64_t address)
 {

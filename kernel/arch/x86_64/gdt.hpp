@@ -2,6 +2,7 @@
 // exists for the privilege levels, the syscall/sysret selector layout and the TSS.
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 namespace gdt {
@@ -19,7 +20,14 @@ constexpr uint8_t kIstDoubleFault = 1;
 constexpr uint8_t kIstNmi = 2;
 constexpr uint8_t kIstMachineCheck = 3;
 
+constexpr size_t kIoBitmapBytes = 65536 / 8;
+
 void init();
+
+// The I/O permission bitmap for ring 3 from now on (nullptr: no port); a task's bitmap
+// changes only through forget_io_bitmap() followed by set_io_bitmap().
+void set_io_bitmap(const uint8_t* bitmap);
+void forget_io_bitmap(const uint8_t* bitmap);
 void set_kernel_stack(uint64_t top);    // stack for entries from ring 3 (TSS.rsp0)
 
 // True when `address` lies in one of the IST stacks (the backtrace walker may read there).

@@ -6,7 +6,9 @@
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/panic_report.hpp"
 #include "arch/x86_64/timer.hpp"
+#include "arch/x86_64/platform.hpp"
 #include "ipc.hpp"
+#include "irq.hpp"
 #include "log.hpp"
 #include "scheduler.hpp"
 #include "thread.hpp"
@@ -106,10 +108,15 @@ extern "C" void interrupt_dispatch(interrupts::InterruptFrame* frame)
         return;
     case vector::apic_spurious:
         return; // the APIC wants no EOI for it
-    case vector::pic_base + 7:
-    case vector::pic_base + 15:
-        return; // spurious IRQ from the masked legacy PIC
     default:
+        if (v >= vector::pic_base && v < vector::pic_base + Irq::kLines) {
+            auto line = static_cast<uint32_t>(v - vector::pic_base);
+            if ((line == 7 || line == 15) && platform::pic_spurious(line))
+                return;
+            Irq::deliver(line);
+            scheduler::preempt_if_needed(); // the driver may outrank what was interrupted
+            return;
+        }
         panic_exception(*frame);
     }
 }

@@ -44,4 +44,34 @@ void disable_legacy_pic()
     cpu::outb(kPic2Data, 0xff);
 }
 
+void pic_mask(uint32_t line, bool masked)
+{
+    uint16_t port = line < 8 ? kPic1Data : kPic2Data;
+    auto bit = static_cast<uint8_t>(1u << (line % 8));
+    uint8_t mask = cpu::inb(port);
+    cpu::outb(port, static_cast<uint8_t>(masked ? (mask | bit) : (mask & ~bit)));
+    if (line >= 8 && !masked) // the slave reaches the CPU through the master's line 2
+        pic_mask(2, false);
+}
+
+void pic_end_of_interrupt(uint32_t line)
+{
+    constexpr uint8_t kEndOfInterrupt = 0x20;
+    if (line >= 8)
+        cpu::outb(kPic2Command, kEndOfInterrupt);
+    cpu::outb(kPic1Command, kEndOfInterrupt);
+}
+
+bool pic_spurious(uint32_t line)
+{
+    constexpr uint8_t kReadInService = 0x0b;
+    uint16_t command = line < 8 ? kPic1Command : kPic2Command;
+    cpu::outb(command, kReadInService);
+    if (cpu::inb(command) & (1u << (line % 8)))
+        return false;
+    if (line >= 8) // the master saw the slave's line 2 and wants its end of interrupt
+        cpu::outb(kPic1Command, 0x20);
+    return true;
+}
+
 } // namespace platform

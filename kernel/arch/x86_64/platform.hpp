@@ -21,4 +21,10 @@ void exit_if_requested(ExitCode code);
 // Masks the legacy 8259 PICs (remapped first, so a spurious IRQ cannot look like an exception).
 void disable_legacy_pic();
 
+// Legacy PIC lines for user-level drivers (Irq objects).
+void pic_mask(uint32_t line, bool masked);
+void pic_end_of_interrupt(uint32_t line);
+// IRQ 7 and 15 can be spurious: true when the PIC did not really raise `line`.
+bool pic_spurious(uint32_t line);
+
 } // namespace platform

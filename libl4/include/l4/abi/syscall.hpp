@@ -34,7 +34,7 @@ enum class Syscall : uint64_t {
     thread_control = 15, // rdi = thread, rsi = ThreadOp, rdx, r10, r8 = op arguments -> rdx = result
 
     irq_control = 16,    // rdi = irq, rsi = IrqOp, rdx = notification (bind)
-    ioport_enable = 17,  // rdi = I/O port capability: allow the caller's task its port range
+    ioport_enable = 17,  // rdi = I/O port capability: the caller's task may use its ports
     count
 };
 
@@ -51,6 +51,7 @@ enum class ObjectKind : uint64_t {
     thread = 2,          // r10 = task selector (its address space), r8 = priority
     task = 3,            // r10 = number of capability slots (1..kMaxTaskSlots)
     factory = 4,         // r10 = quota in bytes, taken from this factory's
+    io_ports = 5,        // r10 = an I/O port capability covering the range, r8 = first | count << 16
 };
 
 constexpr uint64_t kMaxTaskSlots = 4096;

@@ -1,0 +1,42 @@
+// System calls for user-level drivers: interrupt lines and I/O ports.
+#include "arch/x86_64/gdt.hpp"
+#include "io_ports.hpp"
+#include "irq.hpp"
+#include "l4/abi/syscall.hpp"
+#include "syscalls.hpp"
+#include "task.hpp"
+#include "thread.hpp"
+
+namespace syscalls {
+
+namespace rights = l4::abi::rights;
+
+Error irq_control(Thread& self, Frame& f)
+{
+    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::irq, rights::control);
+    if (found.error != Error::ok)
+        return found.error;
+    auto* irq = static_cast<Irq*>(found.slot->object());
+    switch (static_cast<l4::abi::IrqOp>(f.rsi)) {
+    case l4::abi::IrqOp::bind:
+        return irq->bind(self.task()->caps(), f.rdx);
+    case l4::abi::IrqOp::acknowledge:
+        irq->acknowledge();
+        return Error::ok;
+    }
+    return Error::invalid_argument;
+}
+
+Error ioport_enable(Thread& self, Frame& f)
+{
+    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::io_ports, rights::control);
+    if (found.error != Error::ok)
+        return found.error;
+    auto* ports = static_cast<IoPorts*>(found.slot->object());
+    Error error = self.task()->enable_ports(ports->first(), ports->count());
+    if (error == Error::ok)
+        gdt::set_io_bitmap(self.task()->io_bitmap()); // effective at once for the caller
+    return error;
+}
+
+} // namespace syscalls

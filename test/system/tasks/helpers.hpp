@@ -1,0 +1,110 @@
+// Helpers for the ktest cases: second threads in our own task, bounded waits, slot cleanup.
+#pragma once
+
+#include <stdint.h>
+
+#include "ktest.hpp"
+#include "l4/abi/boot.hpp"
+#include "l4/syscall.hpp"
+
+namespace kt {
+
+using l4::Error;
+using l4::Selector;
+namespace abi = l4::abi;
+namespace rights = l4::abi::rights;
+using abi::ObjectKind;
+using abi::ThreadOp;
+
+constexpr Selector kTask = abi::boot::kTaskSelector;
+constexpr Selector kSelf = abi::boot::kThreadSelector;
+constexpr Selector kFactory = abi::boot::kFactorySelector;
+constexpr Selector kSlots = abi::boot::kBootTaskSlots;
+
+constexpr uint64_t kMainPriority = 100;   // the boot task's first thread
+constexpr uint64_t kMaxYields = 100000;   // bound of every wait
+constexpr uint64_t kKernelAddress = 0xffffffff80200000;
+constexpr uint64_t kNonCanonical = uint64_t{1} << 47;
+
+using ThreadBody = void (*)();   // [[noreturn]], ends with l4::thread_exit()
+
+// factory_create(thread) in our own task, not started.
+Error create_thread(Selector slot, uint64_t priority = kMainPriority);
+// Starts the thread at `slot` on a stack of the pool (kept until release_slot(slot)).
+Error start_thread(Selector slot, ThreadBody body);
+// Both; on a failed start the thread is deleted again.
+Error spawn_thread(Selector slot, ThreadBody body, uint64_t priority = kMainPriority);
+
+// cap_delete, and gives back the pool stack of a thread that lived there.
+Error release_slot(Selector slot);
+
+// Objects of the boot factory.
+inline Error make(Selector slot, ObjectKind kind) { return l4::factory_create(kFactory, kind, slot); }
+
+// Empties [first, end) on construction and again on destruction, so a failing test leaves
+// no capabilities behind (threads first: give them the lowest selectors of the range).
+struct Slots {
+    Selector first, end;
+    Slots(Selector f, Selector e);
+    ~Slots();
+    Slots(const Slots&) = delete;
+    Slots& operator=(const Slots&) = delete;
+};
+
+// Sets a flag another thread waits for, after every store before it (compiler barrier:
+// one CPU).
+inline void set_flag(volatile uint64_t& flag, uint64_t value = 1)
+{
+    __atomic_store_n(&flag, value, __ATOMIC_SEQ_CST);
+}
+
+// Yields until done() holds, at most max_yields times; false on giving up.
+template <typename Predicate>
+bool wait_until(Predicate done, uint64_t max_yields = kMaxYields)
+{
+    bool ok = false;
+    for (uint64_t i = 0; i <= max_yields && !ok; ++i) {
+        ok = done();
+        if (!ok && i < max_yields)
+            l4::yield();
+    }
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return ok;
+}
+
+inline bool wait_flag(const volatile uint64_t& flag, uint64_t value = 1)
+{
+    return wait_until([&] { return flag == value; });
+}
+
+inline void yield_times(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; ++i)
+        l4::yield();
+}
+
+// receive with kTimeoutZero, yielding between tries until a sender comes (bounded): the
+// main thread never blocks on a broken kernel.
+Error receive_polled(Selector endpoint, l4::Message& m, uint64_t max_yields = kMaxYields);
+// send with kTimeoutZero, the same way, until a receiver waits.
+Error send_polled(Selector endpoint, const l4::Message& m, uint64_t max_yields = kMaxYields);
+
+// Message words 0..5 from registers into the UTCB (mr[0..5]), so that mr[] is the message.
+void gather_words(const l4::Message& m);
+// The other way, before a send: mr[0..5] into the register words.
+void scatter_words(l4::Message& m);
+
+inline abi::ExceptionState& utcb_state() { return *reinterpret_cast<abi::ExceptionState*>(l4::utcb()->mr); }
+
+} // namespace kt
+
+// KEXPECT_EQ that ends the test on a mismatch (Slots cleans up).
+#define KREQUIRE_EQ(actual, expected)                                               \
+    do {                                                                            \
+        auto ktest_ra = static_cast<uint64_t>(actual);                              \
+        auto ktest_re = static_cast<uint64_t>(expected);                            \
+        if (ktest_ra != ktest_re) {                                                 \
+            ktest::fail(__FILE__, __LINE__, #actual, ktest_ra, ktest_re);           \
+            return;                                                                 \
+        }                                                                           \
+    } while (0)
