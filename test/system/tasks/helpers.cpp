@@ -54,11 +54,16 @@ Error start_thread(Selector slot, ThreadBody body)
         return Error::out_of_memory;
     }
     // As if called: the return-address slot keeps the ABI's 16-byte alignment at entry.
-    uint64_t sp = reinterpret_cast<uint64_t>(&stacks[i][kStackSize]) - 8;
-    Error e = l4::thread_start(slot, reinterpret_cast<uint64_t>(body), sp);
+    Error e = l4::thread_start(slot, reinterpret_cast<uint64_t>(body), initial_sp(slot));
     if (e != Error::ok && e != Error::busy)
         free_stack(slot);
     return e;
+}
+
+uint64_t initial_sp(Selector slot)
+{
+    int i = stack_of(slot);
+    return i < 0 ? 0 : reinterpret_cast<uint64_t>(&stacks[i][kStackSize]) - 8;
 }
 
 Error spawn_thread(Selector slot, ThreadBody body, uint64_t priority)

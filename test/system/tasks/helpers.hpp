@@ -32,6 +32,8 @@ using ThreadBody = void (*)();   // [[noreturn]], ends with l4::thread_exit()
 Error create_thread(Selector slot, uint64_t priority = kMainPriority);
 // Starts the thread at `slot` on a stack of the pool (kept until release_slot(slot)).
 Error start_thread(Selector slot, ThreadBody body);
+// The stack pointer start_thread gave the thread at `slot` (0 if none).
+uint64_t initial_sp(Selector slot);
 // Both; on a failed start the thread is deleted again.
 Error spawn_thread(Selector slot, ThreadBody body, uint64_t priority = kMainPriority);
 
