@@ -92,14 +92,15 @@ Error thread_control(Thread& self, Frame& f)
     if (found.error != Error::ok)
         return found.error;
     Thread& target = *static_cast<Thread*>(found.slot->object());
+    uint64_t a = f.rdx, b = f.r10;
+    auto op = static_cast<ThreadOp>(f.rsi);
+    if (op == ThreadOp::start && target.state() != Thread::State::inactive)
+        return Error::busy; // started before, whether it still runs or not
     if (target.state() == Thread::State::dead || target.dying)
         return Error::object_destroyed;
-    uint64_t a = f.rdx, b = f.r10;
 
-    switch (static_cast<ThreadOp>(f.rsi)) {
+    switch (op) {
     case ThreadOp::start:
-        if (target.state() != Thread::State::inactive)
-            return Error::busy;
         if (!user_address(a) || !user_address(b))
             return Error::bad_address;
         target.set_entry(a, b);

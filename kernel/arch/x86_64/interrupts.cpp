@@ -39,11 +39,12 @@ struct [[gnu::packed]] Pointer {
 alignas(16) Gate idt[256];
 
 constexpr uint8_t kInterruptGate = 0x8e; // present, DPL 0, 64-bit interrupt gate
+constexpr uint8_t kUserGate = 0xee;      // the same, but user code may raise it (int3, into)
 
-void set_gate(uint8_t vector, uint8_t ist)
+void set_gate(uint8_t vector, uint8_t ist, uint8_t type = kInterruptGate)
 {
     auto handler = reinterpret_cast<uint64_t>(interrupt_stubs) + vector * kStubSize;
-    idt[vector] = Gate{static_cast<uint16_t>(handler), gdt::kKernelCode, ist, kInterruptGate,
+    idt[vector] = Gate{static_cast<uint16_t>(handler), gdt::kKernelCode, ist, type,
                        static_cast<uint16_t>(handler >> 16), static_cast<uint32_t>(handler >> 32), 0};
 }
 
@@ -72,6 +73,8 @@ void init()
     set_gate(8, gdt::kIstDoubleFault);
     set_gate(2, gdt::kIstNmi);
     set_gate(18, gdt::kIstMachineCheck);
+    set_gate(3, 0, kUserGate);
+    set_gate(4, 0, kUserGate);
     Pointer pointer{sizeof(idt) - 1, reinterpret_cast<uint64_t>(idt)};
     asm volatile("lidt %0" ::"m"(pointer));
 }

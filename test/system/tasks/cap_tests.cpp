@@ -1,0 +1,261 @@
+// Capabilities: cap_copy (rights, badges), cap_delete, cap_revoke and the derivation tree.
+// Selectors 100-199. Notifications serve as probes: signal needs send, poll needs receive.
+#include "helpers.hpp"
+
+using namespace kt;
+
+namespace {
+
+constexpr Selector kA = 100, kB = 101, kC = 102, kD = 103, kE = 104;
+constexpr Selector kEmpty = 150;
+constexpr Selector kBadSelectors[] = {kSlots, uint64_t{1} << 40, ~uint64_t{0}, kEmpty};
+
+// The error of notify_poll (a probe that the capability exists and has receive).
+Error poll_error(Selector s)
+{
+    uint64_t bits = 0;
+    return l4::notify_poll(s, bits);
+}
+
+uint64_t poll_bits(Selector s)
+{
+    uint64_t bits = ~uint64_t{0};
+    KEXPECT_EQ(l4::notify_poll(s, bits), Error::ok);
+    return bits;
+}
+
+} // namespace
+
+KTEST(cap_copy_keeps_all_rights)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kB, 0x3), Error::ok);
+    KEXPECT_EQ(poll_bits(kA), 0x3);
+    KEXPECT_EQ(l4::notify_signal(kA, 0x4), Error::ok);
+    KEXPECT_EQ(poll_bits(kB), 0x4);
+    KEXPECT_EQ(l4::cap_delete(kB), Error::ok);
+    KEXPECT_EQ(l4::cap_delete(kA), Error::ok);
+}
+
+KTEST(cap_copy_mask_drops_rights)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB, rights::receive), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kB, 1), Error::missing_rights);
+    KEXPECT_EQ(poll_error(kB), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kC, rights::send), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kC, 1), Error::ok);
+    KEXPECT_EQ(poll_error(kC), Error::missing_rights);
+    KEXPECT_EQ(poll_bits(kA), 1);
+}
+
+KTEST(cap_copy_rights_never_grow)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB, rights::receive), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kB, kC, rights::all), Error::ok);   // asks for more than kB has
+    KEXPECT_EQ(l4::notify_signal(kC, 1), Error::missing_rights);
+    KEXPECT_EQ(poll_error(kC), Error::ok);
+}
+
+KTEST(cap_copy_with_empty_mask)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB, 0), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kB, 1), Error::missing_rights);
+    KEXPECT_EQ(poll_error(kB), Error::missing_rights);
+    KEXPECT_EQ(l4::cap_delete(kB), Error::ok);
+}
+
+KTEST(cap_copy_thread_without_control)
+{
+    Slots slots(100, 110);
+    KEXPECT_EQ(l4::cap_copy(kSelf, kA, rights::all & ~rights::control), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kA, ThreadOp::set_priority, kMainPriority), Error::missing_rights);
+    KEXPECT_EQ(l4::cap_copy(kSelf, kB), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kB, ThreadOp::set_priority, kMainPriority), Error::ok);
+}
+
+KTEST(cap_copy_to_occupied_slot)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::endpoint), Error::ok);
+    KREQUIRE_EQ(make(kB, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::slot_occupied);
+    KEXPECT_EQ(l4::cap_copy(kA, kSelf), Error::slot_occupied);
+    KEXPECT_EQ(l4::cap_copy(kA, kA), Error::slot_occupied);
+    // The occupant is untouched.
+    KEXPECT_EQ(l4::notify_signal(kB, 0x10), Error::ok);
+    KEXPECT_EQ(poll_bits(kB), 0x10);
+}
+
+KTEST(cap_copy_invalid_source)
+{
+    Slots slots(100, 110);
+    for (Selector bad : kBadSelectors)
+        KEXPECT_EQ(l4::cap_copy(bad, kA), Error::invalid_selector);
+    KEXPECT_EQ(l4::cap_delete(kA), Error::invalid_selector);   // nothing arrived
+}
+
+KTEST(cap_copy_invalid_destination)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kSlots), Error::invalid_selector);
+    KEXPECT_EQ(l4::cap_copy(kA, uint64_t{1} << 40), Error::invalid_selector);
+    KEXPECT_EQ(l4::cap_copy(kA, ~uint64_t{0}), Error::invalid_selector);
+}
+
+KTEST(cap_copy_to_last_slot)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kSlots - 1), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kSlots - 1, 0x40), Error::ok);
+    KEXPECT_EQ(poll_bits(kA), 0x40);
+    KEXPECT_EQ(l4::cap_delete(kSlots - 1), Error::ok);
+}
+
+KTEST(cap_delete_invalid_selectors)
+{
+    for (Selector bad : kBadSelectors)
+        KEXPECT_EQ(l4::cap_delete(bad), Error::invalid_selector);
+}
+
+KTEST(cap_revoke_invalid_selectors)
+{
+    for (Selector bad : kBadSelectors)
+        KEXPECT_EQ(l4::cap_revoke(bad), Error::invalid_selector);
+}
+
+KTEST(cap_delete_empties_slot)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_delete(kA), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kA, 1), Error::invalid_selector);
+    KEXPECT_EQ(poll_error(kA), Error::invalid_selector);
+    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::invalid_selector);
+    KEXPECT_EQ(l4::cap_delete(kA), Error::invalid_selector);
+    KEXPECT_EQ(make(kA, ObjectKind::notification), Error::ok);   // the slot is free again
+}
+
+KTEST(cap_delete_original_keeps_copy)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);
+    KEXPECT_EQ(l4::cap_delete(kA), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kB, 0x20), Error::ok);
+    KEXPECT_EQ(poll_bits(kB), 0x20);
+    KEXPECT_EQ(l4::cap_revoke(kB), Error::ok);
+}
+
+KTEST(badge_mint_on_endpoint_once)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::endpoint), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB, rights::all, 0x1234), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kB, kC, rights::all, 0x99), Error::invalid_argument);
+    KEXPECT_EQ(l4::cap_delete(kC), Error::invalid_selector);   // nothing was made
+    KEXPECT_EQ(l4::cap_copy(kB, kC, rights::all, 0), Error::ok);   // plain copy of a badged cap
+    KEXPECT_EQ(l4::cap_copy(kC, kD, rights::send, 0x99), Error::invalid_argument);
+}
+
+// A copy with badge 0 keeps the source's badge (visible through a notification).
+KTEST(badge_kept_by_plain_copy)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB, rights::send, 0x500), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kB, kC, rights::send, 0), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kC, 0), Error::ok);
+    KEXPECT_EQ(poll_bits(kA), 0x500);
+    KEXPECT_EQ(l4::cap_copy(kB, kD, rights::all, 0x600), Error::invalid_argument);
+}
+
+KTEST(badge_on_unbadgeable_caps)
+{
+    Slots slots(100, 110);
+    KEXPECT_EQ(l4::cap_copy(kSelf, kA, rights::all, 5), Error::invalid_argument);
+    KEXPECT_EQ(l4::cap_copy(kTask, kA, rights::all, 5), Error::invalid_argument);
+    KEXPECT_EQ(l4::cap_copy(kFactory, kA, rights::all, 5), Error::invalid_argument);
+    KEXPECT_EQ(l4::cap_delete(kA), Error::invalid_selector);
+    KEXPECT_EQ(l4::cap_copy(kSelf, kA, rights::all, 0), Error::ok);
+}
+
+KTEST(revoke_three_level_chain)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kB, kC), Error::ok);
+    KEXPECT_EQ(l4::cap_revoke(kA), Error::ok);
+    KEXPECT_EQ(poll_error(kB), Error::invalid_selector);
+    KEXPECT_EQ(poll_error(kC), Error::invalid_selector);
+    KEXPECT_EQ(l4::notify_signal(kA, 0x7), Error::ok);
+    KEXPECT_EQ(poll_bits(kA), 0x7);
+    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);   // the slots are free again
+}
+
+KTEST(revoke_middle_keeps_siblings_and_other_trees)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KREQUIRE_EQ(make(kD, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);    // A -> B -> C
+    KEXPECT_EQ(l4::cap_copy(kB, kC), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, 105), Error::ok);   // A -> 105 (sibling of B)
+    KEXPECT_EQ(l4::cap_copy(kD, kE), Error::ok);    // another object: D -> E
+    KEXPECT_EQ(l4::cap_revoke(kB), Error::ok);
+    KEXPECT_EQ(poll_error(kC), Error::invalid_selector);
+    KEXPECT_EQ(poll_error(kB), Error::ok);
+    KEXPECT_EQ(poll_error(105), Error::ok);
+    KEXPECT_EQ(poll_error(kA), Error::ok);
+    KEXPECT_EQ(l4::cap_revoke(kA), Error::ok);
+    KEXPECT_EQ(poll_error(kB), Error::invalid_selector);
+    KEXPECT_EQ(poll_error(105), Error::invalid_selector);
+    KEXPECT_EQ(poll_error(kE), Error::ok);          // other trees are untouched
+    KEXPECT_EQ(poll_error(kD), Error::ok);
+}
+
+KTEST(revoke_after_middle_deleted_reaches_grandchild)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kB, kC), Error::ok);
+    KEXPECT_EQ(l4::cap_delete(kB), Error::ok);
+    KEXPECT_EQ(poll_error(kC), Error::ok);          // C survives its parent
+    KEXPECT_EQ(l4::cap_revoke(kA), Error::ok);
+    KEXPECT_EQ(poll_error(kC), Error::invalid_selector);
+    KEXPECT_EQ(poll_error(kA), Error::ok);
+}
+
+KTEST(revoke_leaf_changes_nothing)
+{
+    Slots slots(100, 110);
+    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);
+    KEXPECT_EQ(l4::cap_revoke(kB), Error::ok);
+    KEXPECT_EQ(l4::cap_revoke(kB), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kB, 2), Error::ok);
+    KEXPECT_EQ(poll_bits(kA), 2);
+}
+
+// Revoking the boot factory's copies: the factory itself (slot 2) keeps working.
+KTEST(revoke_copy_of_boot_factory)
+{
+    Slots slots(100, 110);
+    KEXPECT_EQ(l4::cap_copy(kFactory, kA), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);
+    KEXPECT_EQ(l4::cap_revoke(kA), Error::ok);
+    KEXPECT_EQ(l4::factory_create(kB, ObjectKind::notification, kC), Error::invalid_selector);
+    KEXPECT_EQ(l4::factory_create(kA, ObjectKind::notification, kC), Error::ok);
+    KEXPECT_EQ(l4::cap_delete(kC), Error::ok);
+}

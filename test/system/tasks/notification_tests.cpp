@@ -1,0 +1,244 @@
+// Notifications: signal, poll, wait, badges, rights. Selectors 300-399 (threads first).
+#include "helpers.hpp"
+
+using namespace kt;
+
+namespace {
+
+constexpr Selector kWaiterA = 300, kWaiterB = 301;
+constexpr Selector kNote = 310, kCopy = 311, kCopy2 = 312, kEndpoint = 316;
+constexpr Selector kEmpty = 350;
+
+// What a waiter thread saw: started, returned (with error and bits).
+struct Waiter {
+    volatile uint64_t started, done, error, bits;
+};
+Waiter waiter_a, waiter_b;
+
+template <Waiter& w>
+[[noreturn]] void wait_body()
+{
+    w.started = 1;
+    uint64_t bits = 0;
+    Error e = l4::notify_wait(kNote, bits);
+    w.error = static_cast<uint64_t>(e);
+    w.bits = bits;
+    w.done = 1;
+    l4::thread_exit();
+}
+
+void reset(Waiter& w)
+{
+    w.started = 0;
+    w.done = 0;
+    w.error = ~uint64_t{0};
+    w.bits = ~uint64_t{0};
+}
+
+uint64_t poll_bits(Selector s)
+{
+    uint64_t bits = ~uint64_t{0};
+    KEXPECT_EQ(l4::notify_poll(s, bits), Error::ok);
+    return bits;
+}
+
+} // namespace
+
+KTEST(notify_signal_then_poll_clears)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kNote, 0x5), Error::ok);
+    KEXPECT_EQ(poll_bits(kNote), 0x5);
+    KEXPECT_EQ(poll_bits(kNote), 0);
+}
+
+KTEST(notify_poll_empty_is_zero)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(poll_bits(kNote), 0);
+    KEXPECT_EQ(l4::notify_signal(kNote, 0), Error::ok);   // no bits, no badge: nothing
+    KEXPECT_EQ(poll_bits(kNote), 0);
+}
+
+KTEST(notify_bits_accumulate)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kNote, 0x1), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kNote, 0x2), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kNote, 0x80), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kNote, 0x2), Error::ok);
+    KEXPECT_EQ(poll_bits(kNote), 0x83);
+}
+
+KTEST(notify_all_64_bits)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kNote, uint64_t{1} << 63), Error::ok);
+    KEXPECT_EQ(poll_bits(kNote), uint64_t{1} << 63);
+    KEXPECT_EQ(l4::notify_signal(kNote, ~uint64_t{0}), Error::ok);
+    KEXPECT_EQ(poll_bits(kNote), ~uint64_t{0});
+}
+
+KTEST(notify_wait_with_pending_bits_returns_at_once)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kNote, 0x8), Error::ok);
+    uint64_t bits = 0;
+    KEXPECT_EQ(l4::notify_wait(kNote, bits), Error::ok);
+    KEXPECT_EQ(bits, 0x8);
+    KEXPECT_EQ(poll_bits(kNote), 0);
+}
+
+KTEST(notify_wait_blocks_until_signal)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    reset(waiter_a);
+    KREQUIRE_EQ(spawn_thread(kWaiterA, wait_body<waiter_a>), Error::ok);
+    KEXPECT_EQ(wait_flag(waiter_a.started), true);
+    yield_times(20);
+    KEXPECT_EQ(waiter_a.done, 0);   // still blocked
+    KEXPECT_EQ(l4::notify_signal(kNote, 0x40), Error::ok);
+    KEXPECT_EQ(wait_flag(waiter_a.done), true);
+    KEXPECT_EQ(waiter_a.error, Error::ok);
+    KEXPECT_EQ(waiter_a.bits, 0x40);
+    KEXPECT_EQ(poll_bits(kNote), 0);   // the waiter took them
+}
+
+// One signal wakes one waiter with its bits; the next signal wakes the other.
+KTEST(notify_two_waiters_one_signal_each)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    reset(waiter_a);
+    reset(waiter_b);
+    KREQUIRE_EQ(spawn_thread(kWaiterA, wait_body<waiter_a>), Error::ok);
+    KREQUIRE_EQ(spawn_thread(kWaiterB, wait_body<waiter_b>), Error::ok);
+    KEXPECT_EQ(wait_until([] { return waiter_a.started == 1 && waiter_b.started == 1; }), true);
+    yield_times(20);
+    KEXPECT_EQ(l4::notify_signal(kNote, 0x1), Error::ok);
+    KEXPECT_EQ(wait_until([] { return waiter_a.done + waiter_b.done == 1; }), true);
+    yield_times(20);
+    KEXPECT_EQ(waiter_a.done + waiter_b.done, 1);
+    KEXPECT_EQ(l4::notify_signal(kNote, 0x2), Error::ok);
+    KEXPECT_EQ(wait_until([] { return waiter_a.done + waiter_b.done == 2; }), true);
+    KEXPECT_EQ(waiter_a.bits | waiter_b.bits, 0x3);
+    KEXPECT_EQ(waiter_a.bits & waiter_b.bits, 0);
+    KEXPECT_EQ(waiter_a.error, Error::ok);
+    KEXPECT_EQ(waiter_b.error, Error::ok);
+}
+
+KTEST(notify_badged_copy_ors_badge)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    KREQUIRE_EQ(l4::cap_copy(kNote, kCopy, rights::send, 0x100), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kCopy, 0x1), Error::ok);
+    KEXPECT_EQ(poll_bits(kNote), 0x101);
+    KEXPECT_EQ(l4::notify_signal(kCopy, 0), Error::ok);
+    KEXPECT_EQ(poll_bits(kNote), 0x100);
+}
+
+KTEST(notify_two_badges_accumulate)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    KREQUIRE_EQ(l4::cap_copy(kNote, kCopy, rights::send, 0x10), Error::ok);
+    KREQUIRE_EQ(l4::cap_copy(kNote, kCopy2, rights::send, 0x20), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kCopy, 0), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kCopy2, 0), Error::ok);
+    KEXPECT_EQ(poll_bits(kNote), 0x30);
+}
+
+KTEST(notify_badge_wakes_waiter)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    KREQUIRE_EQ(l4::cap_copy(kNote, kCopy, rights::send, 0x4000), Error::ok);
+    reset(waiter_a);
+    KREQUIRE_EQ(spawn_thread(kWaiterA, wait_body<waiter_a>), Error::ok);
+    KEXPECT_EQ(wait_flag(waiter_a.started), true);
+    yield_times(10);
+    KEXPECT_EQ(l4::notify_signal(kCopy, 0), Error::ok);
+    KEXPECT_EQ(wait_flag(waiter_a.done), true);
+    KEXPECT_EQ(waiter_a.bits, 0x4000);
+}
+
+KTEST(notify_signal_needs_send)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    KREQUIRE_EQ(l4::cap_copy(kNote, kCopy, rights::all & ~rights::send), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kCopy, 1), Error::missing_rights);
+    KEXPECT_EQ(poll_bits(kNote), 0);   // nothing was set
+}
+
+KTEST(notify_wait_and_poll_need_receive)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    KREQUIRE_EQ(l4::cap_copy(kNote, kCopy, rights::all & ~rights::receive), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kNote, 0x9), Error::ok);   // bits pending: wait would not block
+    uint64_t bits = 0;
+    KEXPECT_EQ(l4::notify_wait(kCopy, bits), Error::missing_rights);
+    KEXPECT_EQ(l4::notify_poll(kCopy, bits), Error::missing_rights);
+    KEXPECT_EQ(poll_bits(kNote), 0x9);   // the failed calls took nothing
+}
+
+KTEST(notify_on_wrong_types)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
+    uint64_t bits = 0;
+    KEXPECT_EQ(l4::notify_signal(kEndpoint, 1), Error::wrong_type);
+    KEXPECT_EQ(l4::notify_wait(kEndpoint, bits), Error::wrong_type);
+    KEXPECT_EQ(l4::notify_poll(kEndpoint, bits), Error::wrong_type);
+    KEXPECT_EQ(l4::notify_signal(kSelf, 1), Error::wrong_type);
+    KEXPECT_EQ(l4::notify_poll(kTask, bits), Error::wrong_type);
+    KEXPECT_EQ(l4::notify_poll(kFactory, bits), Error::wrong_type);
+}
+
+KTEST(notify_invalid_selectors)
+{
+    const Selector bad_selectors[] = {kSlots, ~uint64_t{0}, kEmpty};
+    uint64_t bits = 0;
+    for (Selector bad : bad_selectors) {
+        KEXPECT_EQ(l4::notify_signal(bad, 1), Error::invalid_selector);
+        KEXPECT_EQ(l4::notify_wait(bad, bits), Error::invalid_selector);
+        KEXPECT_EQ(l4::notify_poll(bad, bits), Error::invalid_selector);
+    }
+}
+
+KTEST(notify_delete_wakes_waiter)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    reset(waiter_a);
+    KREQUIRE_EQ(spawn_thread(kWaiterA, wait_body<waiter_a>), Error::ok);
+    KEXPECT_EQ(wait_flag(waiter_a.started), true);
+    yield_times(10);
+    KEXPECT_EQ(waiter_a.done, 0);
+    KEXPECT_EQ(l4::cap_delete(kNote), Error::ok);
+    KEXPECT_EQ(wait_flag(waiter_a.done), true);
+    KEXPECT_EQ(waiter_a.error, Error::object_destroyed);
+}
+
+// A waiter deleted while blocked takes no bits with it.
+KTEST(notify_deleted_waiter_takes_no_bits)
+{
+    Slots slots(300, 320);
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    reset(waiter_a);
+    KREQUIRE_EQ(spawn_thread(kWaiterA, wait_body<waiter_a>), Error::ok);
+    KEXPECT_EQ(wait_flag(waiter_a.started), true);
+    yield_times(10);
+    KEXPECT_EQ(release_slot(kWaiterA), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kNote, 0x3), Error::ok);
+    KEXPECT_EQ(poll_bits(kNote), 0x3);
+    KEXPECT_EQ(waiter_a.done, 0);
+}

@@ -1,0 +1,364 @@
+// Threads: start, suspend/resume, priorities, preemption, FS base, registers, argument
+// checks. Selectors 400-499 (threads first).
+#include "helpers.hpp"
+
+using namespace kt;
+
+namespace {
+
+constexpr Selector kThreadA = 400, kThreadB = 401, kCopy = 410, kEndpoint = 411;
+constexpr Selector kEmpty = 450;
+constexpr uint64_t kSpinLimit = 200000000;   // iterations before a spinner gives up
+
+volatile uint64_t ran, counter_a, counter_b, stop, saw_other_a, saw_other_b, done_a, done_b;
+volatile uint64_t fs_read_1, fs_read_2, restored;
+
+void reset_globals()
+{
+    volatile uint64_t* const all[] = {&ran, &counter_a, &counter_b, &stop, &saw_other_a, &saw_other_b,
+                                      &done_a, &done_b, &fs_read_1, &fs_read_2, &restored};
+    for (volatile uint64_t* v : all)
+        *v = 0;
+}
+
+[[noreturn]] void set_ran_body()
+{
+    set_flag(ran);
+    l4::thread_exit();
+}
+
+// Counts, yielding between increments, until told to stop.
+[[noreturn]] void counting_body()
+{
+    while (stop == 0) {
+        counter_a = counter_a + 1;
+        l4::yield();
+    }
+    set_flag(done_a);
+    l4::thread_exit();
+}
+
+// Counts without ever entering the kernel until the other spinner has counted too: only
+// timer preemption can let it run.
+template <volatile uint64_t& mine, volatile uint64_t& other, volatile uint64_t& saw, volatile uint64_t& done>
+[[noreturn]] void spinner_body()
+{
+    for (uint64_t i = 0; i < kSpinLimit && other == 0; ++i)
+        mine = mine + 1;
+    if (mine == 0)
+        mine = 1;
+    saw = other != 0 ? 1 : 0;
+    set_flag(done);
+    l4::thread_exit();
+}
+
+struct FsBlock {
+    uint64_t magic;
+    uint64_t second;
+};
+FsBlock fs_block = {0x600df5b10c, 0x5ec0d};
+
+uint64_t read_fs(uint64_t offset)
+{
+    uint64_t value;
+    asm volatile("mov %%fs:(%1), %0" : "=r"(value) : "r"(offset) : "memory");
+    return value;
+}
+
+[[noreturn]] void fs_reader_body()
+{
+    fs_read_1 = read_fs(0);
+    l4::yield();   // the FS base survives a switch
+    fs_read_2 = read_fs(8);
+    set_flag(done_a);
+    l4::thread_exit();
+}
+
+// Resumes the main thread, which suspended itself, until it says it is back (bounded).
+[[noreturn]] void resume_main_body()
+{
+    wait_flag(ran);   // the main thread is about to suspend itself
+    for (uint64_t i = 0; i < 1000 && restored == 0; ++i) {
+        l4::yield();
+        l4::thread_control(kSelf, ThreadOp::resume);
+    }
+    set_flag(done_a);
+    l4::thread_exit();
+}
+
+// Runs above the main thread (which lowered itself to 99): puts the main thread back to 100.
+[[noreturn]] void restore_main_body()
+{
+    set_flag(ran);
+    if (l4::thread_control(kSelf, ThreadOp::set_priority, kMainPriority) == Error::ok)
+        set_flag(restored);
+    l4::thread_exit();
+}
+
+} // namespace
+
+// A register-loading spinner: rbx and r12 are set, then a tight loop; written registers
+// may send it to the escape, which stores rbx and exits.
+extern "C" {
+extern char kt_regs_spin[], kt_regs_loop[], kt_regs_escape[];
+volatile uint64_t kt_regs_escape_rbx;
+[[noreturn]] void kt_regs_exit() { l4::thread_exit(); }
+}
+asm(R"(
+    .text
+kt_regs_spin:
+    mov $0x1111, %rbx
+    mov $0x2222, %r12
+kt_regs_loop:
+    jmp kt_regs_loop
+kt_regs_escape:
+    mov %rbx, kt_regs_escape_rbx(%rip)
+    and $-16, %rsp
+    call kt_regs_exit
+)");
+
+KTEST(thread_start_runs_body)
+{
+    Slots slots(400, 420);
+    reset_globals();
+    KREQUIRE_EQ(spawn_thread(kThreadA, set_ran_body), Error::ok);
+    KEXPECT_EQ(wait_flag(ran), true);
+}
+
+KTEST(thread_start_twice_is_busy)
+{
+    Slots slots(400, 420);
+    reset_globals();
+    KREQUIRE_EQ(spawn_thread(kThreadA, set_ran_body), Error::ok);
+    KEXPECT_EQ(start_thread(kThreadA, set_ran_body), Error::busy);
+    KEXPECT_EQ(wait_flag(ran), true);
+    KEXPECT_EQ(start_thread(kThreadA, set_ran_body), Error::busy);   // also after its exit
+}
+
+KTEST(thread_start_bad_addresses)
+{
+    Slots slots(400, 420);
+    reset_globals();
+    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
+    uint64_t ip = reinterpret_cast<uint64_t>(set_ran_body);
+    uint64_t sp = 0x00007fffffff0000;   // any user address will do for the check
+    KEXPECT_EQ(l4::thread_start(kThreadA, kKernelAddress, sp), Error::bad_address);
+    KEXPECT_EQ(l4::thread_start(kThreadA, kNonCanonical, sp), Error::bad_address);
+    KEXPECT_EQ(l4::thread_start(kThreadA, ~uint64_t{0}, sp), Error::bad_address);
+    KEXPECT_EQ(l4::thread_start(kThreadA, ip, kKernelAddress), Error::bad_address);
+    KEXPECT_EQ(l4::thread_start(kThreadA, ip, kNonCanonical), Error::bad_address);
+    yield_times(10);
+    KEXPECT_EQ(ran, 0);
+    KEXPECT_EQ(start_thread(kThreadA, set_ran_body), Error::ok);   // still startable
+    KEXPECT_EQ(wait_flag(ran), true);
+}
+
+KTEST(thread_set_priority_limits)
+{
+    Slots slots(400, 420);
+    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_priority, 256), Error::invalid_argument);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_priority, kMainPriority + 1), Error::invalid_argument);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_priority, ~uint64_t{0}), Error::invalid_argument);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_priority, 0), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_priority, kMainPriority), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kSelf, ThreadOp::set_priority, kMainPriority + 1), Error::invalid_argument);
+}
+
+KTEST(thread_control_needs_control)
+{
+    Slots slots(400, 420);
+    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
+    KREQUIRE_EQ(l4::cap_copy(kThreadA, kCopy, rights::all & ~rights::control), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kCopy, ThreadOp::set_priority, 10), Error::missing_rights);
+    KEXPECT_EQ(start_thread(kCopy, set_ran_body), Error::missing_rights);
+    KEXPECT_EQ(l4::thread_control(kCopy, ThreadOp::suspend), Error::missing_rights);
+}
+
+KTEST(thread_control_wrong_type_and_selectors)
+{
+    Slots slots(400, 420);
+    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kEndpoint, ThreadOp::set_priority, 10), Error::wrong_type);
+    KEXPECT_EQ(l4::thread_control(kTask, ThreadOp::set_priority, 10), Error::wrong_type);
+    KEXPECT_EQ(l4::thread_control(kSlots, ThreadOp::set_priority, 10), Error::invalid_selector);
+    KEXPECT_EQ(l4::thread_control(kEmpty, ThreadOp::set_priority, 10), Error::invalid_selector);
+}
+
+KTEST(thread_control_unknown_operation)
+{
+    Slots slots(400, 420);
+    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
+    KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::thread_control), kThreadA, 11),
+               Error::invalid_argument);
+    KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::thread_control), kThreadA, ~uint64_t{0}),
+               Error::invalid_argument);
+}
+
+KTEST(thread_set_time_slice_limits)
+{
+    Slots slots(400, 420);
+    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_time_slice, 0), Error::invalid_argument);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_time_slice, 1001), Error::invalid_argument);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_time_slice, 1), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_time_slice, 1000), Error::ok);
+}
+
+KTEST(thread_set_foreign_abi_values)
+{
+    Slots slots(400, 420);
+    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_foreign_abi, 2), Error::invalid_argument);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_foreign_abi, 1), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_foreign_abi, 0), Error::ok);
+}
+
+KTEST(thread_suspend_and_resume)
+{
+    Slots slots(400, 420);
+    reset_globals();
+    KREQUIRE_EQ(spawn_thread(kThreadA, counting_body), Error::ok);
+    KREQUIRE_EQ(wait_until([] { return counter_a > 3; }), true);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::suspend), Error::ok);
+    uint64_t frozen = counter_a;
+    yield_times(200);
+    KEXPECT_EQ(counter_a, frozen);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::resume), Error::ok);
+    KEXPECT_EQ(wait_until([&] { return counter_a > frozen + 3; }), true);
+    set_flag(stop);
+    KEXPECT_EQ(wait_flag(done_a), true);
+}
+
+KTEST(thread_suspend_self_until_resumed)
+{
+    Slots slots(400, 420);
+    reset_globals();
+    KREQUIRE_EQ(spawn_thread(kThreadA, resume_main_body), Error::ok);
+    set_flag(ran);
+    KEXPECT_EQ(l4::thread_control(kSelf, ThreadOp::suspend), Error::ok);
+    set_flag(restored);
+    KEXPECT_EQ(wait_flag(done_a), true);
+}
+
+KTEST(thread_delete_stops_it)
+{
+    Slots slots(400, 420);
+    reset_globals();
+    KREQUIRE_EQ(spawn_thread(kThreadA, counting_body), Error::ok);
+    KREQUIRE_EQ(wait_until([] { return counter_a > 3; }), true);
+    KEXPECT_EQ(release_slot(kThreadA), Error::ok);
+    uint64_t frozen = counter_a;
+    yield_times(200);
+    KEXPECT_EQ(counter_a, frozen);
+    KEXPECT_EQ(done_a, 0);
+}
+
+KTEST(thread_set_fs_base_bad_addresses)
+{
+    Slots slots(400, 420);
+    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_fs_base, kKernelAddress), Error::bad_address);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_fs_base, kNonCanonical), Error::bad_address);
+    KEXPECT_EQ(l4::thread_control(kSelf, ThreadOp::set_fs_base, ~uint64_t{0}), Error::bad_address);
+}
+
+KTEST(thread_set_fs_base_seen_by_thread)
+{
+    Slots slots(400, 420);
+    reset_globals();
+    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_fs_base, reinterpret_cast<uint64_t>(&fs_block)),
+               Error::ok);
+    KREQUIRE_EQ(start_thread(kThreadA, fs_reader_body), Error::ok);
+    KREQUIRE_EQ(wait_flag(done_a), true);
+    KEXPECT_EQ(fs_read_1, fs_block.magic);
+    KEXPECT_EQ(fs_read_2, fs_block.second);
+}
+
+KTEST(thread_set_fs_base_on_self)
+{
+    KREQUIRE_EQ(l4::thread_control(kSelf, ThreadOp::set_fs_base, reinterpret_cast<uint64_t>(&fs_block)), Error::ok);
+    KEXPECT_EQ(read_fs(0), fs_block.magic);
+    l4::yield();
+    KEXPECT_EQ(read_fs(8), fs_block.second);
+    KEXPECT_EQ(l4::thread_control(kSelf, ThreadOp::set_fs_base, 0), Error::ok);
+}
+
+KTEST(thread_registers_of_self_are_busy)
+{
+    KEXPECT_EQ(l4::thread_control(kSelf, ThreadOp::read_registers), Error::busy);
+    KEXPECT_EQ(l4::thread_control(kSelf, ThreadOp::write_registers), Error::busy);
+}
+
+// Suspend a spinning thread, read its registers, redirect it with written ones, resume.
+KTEST(thread_read_and_write_registers)
+{
+    Slots slots(400, 420);
+    kt_regs_escape_rbx = 0;
+    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
+    KREQUIRE_EQ(start_thread(kThreadA, reinterpret_cast<ThreadBody>(kt_regs_spin)), Error::ok);
+    yield_times(5);   // it runs until its time slice ends
+    KREQUIRE_EQ(l4::thread_control(kThreadA, ThreadOp::suspend), Error::ok);
+    KREQUIRE_EQ(l4::thread_control(kThreadA, ThreadOp::read_registers), Error::ok);
+    abi::ExceptionState s = utcb_state();
+    KEXPECT_EQ(s.rip, reinterpret_cast<uint64_t>(kt_regs_loop));
+    KEXPECT_EQ(s.rbx, 0x1111);
+    KEXPECT_EQ(s.r12, 0x2222);
+    KEXPECT_EQ(s.rflags & 0x200, 0x200);   // interrupts on
+    s.rbx = 0x3333;
+    s.rip = kKernelAddress;
+    utcb_state() = s;
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::write_registers), Error::bad_address);
+    s.rip = reinterpret_cast<uint64_t>(kt_regs_escape);
+    uint64_t rsp = s.rsp;
+    s.rsp = kKernelAddress;
+    utcb_state() = s;
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::write_registers), Error::bad_address);
+    s.rsp = rsp;
+    utcb_state() = s;
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::write_registers), Error::ok);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::resume), Error::ok);
+    KEXPECT_EQ(wait_until([] { return kt_regs_escape_rbx != 0; }), true);
+    KEXPECT_EQ(kt_regs_escape_rbx, 0x3333);
+}
+
+// Two spinners of the main thread's priority both count: the timer preempts them.
+KTEST(thread_preemption_between_spinners)
+{
+    Slots slots(400, 420);
+    reset_globals();
+    KREQUIRE_EQ(spawn_thread(kThreadA, spinner_body<counter_a, counter_b, saw_other_a, done_a>), Error::ok);
+    KREQUIRE_EQ(spawn_thread(kThreadB, spinner_body<counter_b, counter_a, saw_other_b, done_b>), Error::ok);
+    KEXPECT_EQ(wait_until([] { return done_a == 1 && done_b == 1; }), true);
+    KEXPECT_EQ(counter_a != 0, true);
+    KEXPECT_EQ(counter_b != 0, true);
+    KEXPECT_EQ(saw_other_a | saw_other_b, 1);   // whoever ran first saw the other count
+}
+
+// A lower-priority thread does not run while the main thread is ready, even when it yields.
+KTEST(thread_lower_priority_waits)
+{
+    Slots slots(400, 420);
+    reset_globals();
+    KREQUIRE_EQ(spawn_thread(kThreadA, set_ran_body, kMainPriority - 1), Error::ok);
+    yield_times(100);
+    KEXPECT_EQ(ran, 0);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_priority, kMainPriority), Error::ok);
+    KEXPECT_EQ(wait_flag(ran), true);
+}
+
+// Main lowers itself to 99 and starts a thread of 100: it runs before thread_start returns,
+// and puts the main thread back to 100.
+KTEST(thread_higher_priority_runs_first)
+{
+    Slots slots(400, 420);
+    reset_globals();
+    KREQUIRE_EQ(create_thread(kThreadA, kMainPriority), Error::ok);
+    KREQUIRE_EQ(l4::thread_control(kSelf, ThreadOp::set_priority, kMainPriority - 1), Error::ok);
+    Error e = start_thread(kThreadA, restore_main_body);
+    uint64_t ran_at_return = ran;
+    KEXPECT_EQ(e, Error::ok);
+    KEXPECT_EQ(ran_at_return, 1);
+    KEXPECT_EQ(wait_flag(restored), true);
+}
