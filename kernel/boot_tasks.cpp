@@ -4,6 +4,7 @@
 
 #include "arch/x86_64/paging.hpp"
 #include "boot/elf_image.hpp"
+#include "boot_info.hpp"
 #include "endpoint.hpp"
 #include "io_ports.hpp"
 #include "irq.hpp"
@@ -42,7 +43,9 @@ bool load_segment(Task& task, const elf::Segment& segment, const uint8_t* file)
     uint64_t first = segment.vaddr & ~(kPage - 1);
     uint64_t end = segment.vaddr + segment.memsz;
     for (uint64_t page = first; page < end; page += kPage) {
-        uint64_t frame = task.map_new_page(page, segment.writable, segment.executable);
+        uint64_t rights = l4::abi::page_rights::read | (segment.writable ? l4::abi::page_rights::write : 0) |
+                          (segment.executable ? l4::abi::page_rights::execute : 0);
+        uint64_t frame = task.map_new_page(page, rights, true);
         if (frame == 0)
             return false;
         // The part of [page, page + 4 KiB) that comes from the file; the rest stays zero.
@@ -75,8 +78,11 @@ Task* start_task(const mb2::Module& module, const char* role)
     bool loaded = task != nullptr;
     for (size_t i = 0; i < image.segment_count && loaded; ++i)
         loaded = load_segment(*task, image.segments[i], data);
+    for (uint64_t i = 0; i < l4::abi::kBootInfoPages && loaded; ++i)
+        loaded = paging::map_user_page(task->page_root(), l4::abi::kBootInfoAddress + i * kPage,
+                                       boot_info::pages() + i * kPage, false, false);
     for (uint64_t page = kStackTop - kStackPages * kPage; page < kStackTop && loaded; page += kPage)
-        loaded = task->map_new_page(page, true, false) != 0;
+        loaded = task->map_new_page(page, l4::abi::page_rights::read | l4::abi::page_rights::write, true) != 0;
     Thread* thread = loaded ? Thread::create(factory, task, name, kBootPriority, quota_exhausted) : nullptr;
     if (thread == nullptr) {
         // Out of memory this early is fatal for this task only; what it had is lost until
@@ -142,8 +148,10 @@ size_t start_boot_tasks(const mb2::BootInfo& info)
         tasks[i] = start_task(info.modules[i], kRoles[i]);
         started += tasks[i] != nullptr ? 1u : 0u;
     }
-    if (tasks[0] != nullptr)
+    if (tasks[0] != nullptr) {
+        tasks[0]->set_sigma0();
         grant_devices(*tasks[0]);
+    }
     if (tasks[0] != nullptr && tasks[1] != nullptr)
         connect(*tasks[0], *tasks[1]);
     return started;

@@ -10,6 +10,7 @@
 #include "arch/x86_64/serial.hpp"
 #include "arch/x86_64/timer.hpp"
 #include "boot/cmdline.hpp"
+#include "boot_info.hpp"
 #include "boot_tasks.hpp"
 #include "boot/multiboot2.hpp"
 #include "lib/elf_symbols.hpp"
@@ -17,6 +18,7 @@
 #include "memory.hpp"
 #include "panic.hpp"
 #include "scheduler.hpp"
+#include "vm.hpp"
 #include "test_hooks.hpp"
 
 extern "C" char __kernel_phys_start[], __kernel_end[];
@@ -28,7 +30,7 @@ constexpr uint64_t kBootReachable = uint64_t{4} << 30; // the boot page tables' 
 constexpr uint64_t kLowMemoryEnd = 0x100000;           // real-mode area, BIOS data: never used
 constexpr size_t kMaxReserved = mb2::kMaxModules + 8;
 
-mb2::BootInfo boot_info;
+mb2::BootInfo multiboot;
 uint64_t boot_info_phys;
 cmdline::Options options;
 elf::SymbolTable kernel_symbols;
@@ -44,7 +46,7 @@ void parse_boot_info(uint32_t magic, uint64_t info_phys)
         panic("multiboot2 information at {:#x} is out of reach", info_phys);
     boot_info_phys = info_phys;
     mb2::Result result = mb2::parse(paging::phys_to_virt(info_phys),
-                                    static_cast<size_t>(kBootReachable - info_phys), boot_info);
+                                    static_cast<size_t>(kBootReachable - info_phys), multiboot);
     if (result.error != mb2::Error::none)
         panic("malformed multiboot2 information: {} (at byte {} of the information)",
               mb2::describe(result.error), result.offset);
@@ -59,7 +61,7 @@ const void* map_boot_section(uint64_t address, uint64_t size)
 
 void load_kernel_symbols()
 {
-    const mb2::ElfSections& sections = boot_info.elf_sections;
+    const mb2::ElfSections& sections = multiboot.elf_sections;
     if (!sections.present) {
         klog::warn("no ELF section information: backtraces will have no names");
         return;
@@ -80,8 +82,8 @@ uint64_t init_frames()
     mem::PhysRange usable[mb2::kMaxRegions];
     size_t usable_count = 0;
     uint64_t ram_end = 0;
-    for (size_t i = 0; i < boot_info.region_count; ++i) {
-        const mb2::MemoryRegion& r = boot_info.regions[i];
+    for (size_t i = 0; i < multiboot.region_count; ++i) {
+        const mb2::MemoryRegion& r = multiboot.regions[i];
         auto type = static_cast<mb2::RegionType>(r.type);
         if (type == mb2::RegionType::available)
             usable[usable_count++] = {r.base, r.base + r.length};
@@ -94,15 +96,15 @@ uint64_t init_frames()
     size_t n = 0;
     reserved[n++] = {0, kLowMemoryEnd};
     reserved[n++] = {reinterpret_cast<uint64_t>(__kernel_phys_start), kernel_phys_end()};
-    reserved[n++] = {boot_info_phys, boot_info_phys + boot_info.total_size};
+    reserved[n++] = {boot_info_phys, boot_info_phys + multiboot.total_size};
     if (kernel_symbols.valid()) {
         elf::SectionRange symtab = kernel_symbols.symtab_range();
         elf::SectionRange strtab = kernel_symbols.strtab_range();
         reserved[n++] = {symtab.address, symtab.address + symtab.size};
         reserved[n++] = {strtab.address, strtab.address + strtab.size};
     }
-    for (size_t i = 0; i < boot_info.module_count; ++i)
-        reserved[n++] = {boot_info.modules[i].start, boot_info.modules[i].end};
+    for (size_t i = 0; i < multiboot.module_count; ++i)
+        reserved[n++] = {multiboot.modules[i].start, multiboot.modules[i].end};
 
     auto error = memory::frames().init(usable, usable_count, reserved, n, paging::phys_to_virt, kBootReachable);
     if (error != mem::FrameAllocator::InitError::none)
@@ -119,14 +121,14 @@ void print_banner(const timer::Calibration& timer)
                f.pcid ? " pcid" : "", f.smep ? " smep" : "", f.smap ? " smap" : "",
                f.fsgsbase ? " fsgsbase" : "", f.x2apic ? " x2apic" : "",
                f.tsc_deadline ? " tsc-deadline" : "", f.invariant_tsc ? " invariant-tsc" : "");
-    klog::print("boot loader: {}\n", boot_info.bootloader_name);
-    klog::print("command line: \"{}\"\n", boot_info.cmdline);
+    klog::print("boot loader: {}\n", multiboot.bootloader_name);
+    klog::print("command line: \"{}\"\n", multiboot.cmdline);
     klog::print("memory: {} KiB available in {} regions, {} KiB free for allocation, kernel image {} KiB\n",
-               boot_info.available_bytes() / 1024, boot_info.region_count,
+               multiboot.available_bytes() / 1024, multiboot.region_count,
                memory::frames().free_frames() * 4, (kernel_phys_end() - reinterpret_cast<uint64_t>(__kernel_phys_start)) / 1024);
-    klog::print("modules: {}\n", boot_info.module_count);
-    for (size_t i = 0; i < boot_info.module_count; ++i) {
-        const mb2::Module& m = boot_info.modules[i];
+    klog::print("modules: {}\n", multiboot.module_count);
+    for (size_t i = 0; i < multiboot.module_count; ++i) {
+        const mb2::Module& m = multiboot.modules[i];
         klog::print("  module {}: {:#x}-{:#x} {} bytes \"{}\"\n", i, m.start, m.end, m.end - m.start, m.cmdline);
     }
     klog::print("timer: local APIC {} Hz (calibrated {}), tick {} Hz; TSC {} kHz\n", timer.apic_hz,
@@ -146,7 +148,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     run_global_constructors();
 
     parse_boot_info(magic, info_phys);
-    options = cmdline::parse(boot_info.cmdline);
+    options = cmdline::parse(multiboot.cmdline);
     klog::set_level(options.log_level);
     platform::set_exit_mode(options.exit);
     if (options.unknown_count > 0)
@@ -159,6 +161,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     uint64_t direct_map_end = init_frames();
     paging::init(memory::frames(), direct_map_end);
     memory::init_heap();
+    if (!vm::init())
+        panic("no memory for the mapping database");
 
     platform::disable_legacy_pic();
     if (!apic::init())
@@ -170,7 +174,9 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     run_test_hook(options.test);
 
     scheduler::init();
-    size_t tasks = start_boot_tasks(boot_info);
+    if (!boot_info::build(multiboot))
+        panic("no memory for the boot information");
+    size_t tasks = start_boot_tasks(multiboot);
     klog::info("boot complete");
     if (tasks == 0) {
         klog::info("no user task to run");

@@ -8,13 +8,14 @@
 #include "factory.hpp"
 #include "memory.hpp"
 #include "thread.hpp"
+#include "vm.hpp"
 
 namespace {
 constexpr uint64_t kPage = 4096;
 }
 
 Task::Task(Factory* factory, uint64_t page_root, cap::Slot* slots, size_t slot_count, const char* name)
-    : cap::Object(kType), factory_(factory), page_root_(page_root), slot_storage_(slots), slot_count_(slot_count),
+    : cap::Object(kType), factory_(factory), page_root_(page_root), space_(0), slot_storage_(slots), slot_count_(slot_count),
       caps_(slots, slot_count, destroy_object, nullptr), threads_(nullptr), io_bitmap_(nullptr), utcb_used_(),
       name_()
 {
@@ -41,7 +42,13 @@ Task* Task::create(Factory* factory, size_t slots, const char* name, bool& quota
         factory->free(memory, sizeof(Task));
         return nullptr;
     }
-    return new (memory) Task(factory, root, static_cast<cap::Slot*>(storage), slots, name);
+    auto* task = new (memory) Task(factory, root, static_cast<cap::Slot*>(storage), slots, name);
+    task->space_ = vm::register_space(*task);
+    if (task->space_ == 0) { // every address-space number is taken
+        task->destroy();
+        return nullptr;
+    }
+    return task;
 }
 
 void Task::destroy()
@@ -54,6 +61,10 @@ void Task::destroy()
         kill_thread(*thread);
     }
     caps_.clear();
+    if (space_ != 0) {
+        vm::release_space(*this);
+        vm::unregister_space(space_);
+    }
     paging::free_user_tables(page_root_);
     Factory* factory = factory_;
     if (io_bitmap_ != nullptr) {
@@ -66,13 +77,16 @@ void Task::destroy()
     factory->free(this, sizeof(Task));
 }
 
-uint64_t Task::map_new_page(uint64_t virt, bool writable, bool executable)
+uint64_t Task::map_new_page(uint64_t virt, uint64_t rights, bool own_memory)
 {
     uint64_t frame = memory::frames().alloc();
     if (frame == mem::FrameAllocator::kNone)
         return 0;
     __builtin_memset(paging::phys_to_virt(frame), 0, kPage);
-    if (!paging::map_user_page(page_root_, virt, frame, writable, executable)) {
+    constexpr uint64_t kWrite = 2, kExecute = 4;
+    bool mapped = own_memory ? vm::map_root(*this, virt, frame, rights)
+                             : paging::map_user_page(page_root_, virt, frame, rights & kWrite, rights & kExecute);
+    if (!mapped) {
         (void)memory::frames().free(frame);
         return 0;
     }
@@ -85,7 +99,7 @@ uint64_t Task::allocate_utcb(void*& kernel_view)
         if (utcb_used_[i / 64] & (uint64_t{1} << (i % 64)))
             continue;
         uint64_t address = kUtcbArea + i * kPage;
-        uint64_t frame = map_new_page(address, true, false);
+        uint64_t frame = map_new_page(address, l4::abi::page_rights::read | l4::abi::page_rights::write, false);
         if (frame == 0)
             return 0;
         utcb_used_[i / 64] |= uint64_t{1} << (i % 64);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "cap/cap_space.hpp"
+#include "l4/abi/ipc.hpp"
 
 class Factory;
 class Thread;
@@ -23,13 +24,17 @@ public:
     void destroy();
 
     uint64_t page_root() const { return page_root_; }
+    uint32_t space() const { return space_; }   // its number in the mapping database
+    bool is_sigma0() const { return sigma0_; }  // sees physical memory through its window
+    void set_sigma0() { sigma0_ = true; }
     const char* name() const { return name_; }
     cap::CapSpace& caps() { return caps_; }
     Factory* factory() const { return factory_; }
 
-    // Maps a fresh zeroed frame at `virt`; its physical address, or 0 on failure. (Until
-    // pagers exist the kernel gives boot tasks their memory this way.)
-    [[nodiscard]] uint64_t map_new_page(uint64_t virt, bool writable, bool executable);
+    // Maps a fresh zeroed frame at `virt` with page_rights; its physical address, or 0 on
+    // failure. own_memory: the task's to map on (a mapping-database root: boot tasks' images
+    // and stacks); otherwise the kernel's (UTCBs), never passed on.
+    [[nodiscard]] uint64_t map_new_page(uint64_t virt, uint64_t rights, bool own_memory);
 
     // A UTCB page for a new thread: its user address (0 when none is free or memory is out)
     // and, through `kernel_view`, where the kernel reaches it.
@@ -49,6 +54,8 @@ private:
 
     Factory* factory_;
     uint64_t page_root_;
+    uint32_t space_;
+    bool sigma0_ = false;
     cap::Slot* slot_storage_;
     size_t slot_count_;
     cap::CapSpace caps_;

@@ -222,6 +222,25 @@ uint64_t FrameAllocator::alloc(size_t count, uint64_t align, uint64_t limit) {
     return start * kFrame;
 }
 
+bool FrameAllocator::next_free_run(uint64_t from, uint64_t& base, uint64_t& end) const {
+    const uint64_t first = (from + kFrame - 1) / kFrame;
+    if (first >= frames_) return false;
+    const uint64_t start = find_bit<true>(free_, first, frames_);
+    if (start == frames_) return false;
+    base = start * kFrame;
+    end = find_bit<false>(free_, start, frames_) * kFrame;
+    return true;
+}
+
+bool FrameAllocator::claim(uint64_t phys) {
+    const uint64_t frame = phys / kFrame;
+    if ((phys & kFrameMask) != 0 || frame >= frames_) return false;
+    if (find_bit<true>(free_, frame, frame + 1) != frame) return false;
+    clear_bits(free_, frame, frame + 1);
+    --free_frames_;
+    return true;
+}
+
 FrameAllocator::FreeError FrameAllocator::free(uint64_t phys, size_t count) {
     if (count == 0) return FreeError::none;
     if ((phys & kFrameMask) != 0) return FreeError::misaligned;

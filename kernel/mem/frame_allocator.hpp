@@ -43,6 +43,13 @@ public:
     [[nodiscard]] uint64_t alloc(size_t count = 1, uint64_t align = kFrameSize,
                                  uint64_t limit = kNone);
 
+    // The first run of free frames at or above `from`: true and [base, end) set, or false.
+    [[nodiscard]] bool next_free_run(uint64_t from, uint64_t& base, uint64_t& end) const;
+
+    // Takes the one frame at `phys` if it is managed and free (sigma0 claiming its memory
+    // page by page); false otherwise, and nothing changes.
+    [[nodiscard]] bool claim(uint64_t phys);
+
     enum class FreeError : uint8_t { none, misaligned, not_managed, double_free };
 
     // Checks every frame before changing anything: on error nothing is freed.

@@ -542,3 +542,49 @@ TEST_CASE("frame allocator: randomized alloc and free against a model", "[frame_
     const auto got = drain(fa);
     CHECK(std::set<uint64_t>(got.begin(), got.end()) == managed);
 }
+
+TEST_CASE("frame allocator: claim takes exactly one free managed frame")
+{
+    alignas(4096) static uint8_t window[64 * 1024];
+    static uint64_t window_base;
+    window_base = 0x900000 - sizeof window; // the bitmaps go just below bitmap_limit
+    auto p2v = [](uint64_t phys) -> void* { return window + (phys - window_base); };
+    const mem::PhysRange usable[] = {{0x100000, 0x900000}};
+    const mem::PhysRange reserved[] = {{0x200000, 0x201000}};
+    mem::FrameAllocator frames;
+    REQUIRE(frames.init(usable, 1, reserved, 1, p2v, 0x900000) == mem::FrameAllocator::InitError::none);
+    size_t before = frames.free_frames();
+    CHECK(frames.claim(0x300000));
+    CHECK(frames.free_frames() == before - 1);
+    CHECK_FALSE(frames.claim(0x300000));      // already taken
+    CHECK_FALSE(frames.claim(0x200000));      // reserved
+    CHECK_FALSE(frames.claim(0x300800));      // misaligned
+    CHECK_FALSE(frames.claim(0x5000000));     // outside RAM
+    CHECK_FALSE(frames.claim(0));             // frame 0 is never handed out
+    CHECK(frames.free_frames() == before - 1);
+    CHECK(frames.free(0x300000) == mem::FrameAllocator::FreeError::none);
+    CHECK(frames.claim(0x300000));
+}
+
+TEST_CASE("frame allocator: free runs are reported in order")
+{
+    alignas(4096) static uint8_t window[64 * 1024];
+    static uint64_t window_base;
+    window_base = 0x900000 - sizeof window;
+    auto p2v = [](uint64_t phys) -> void* { return window + (phys - window_base); };
+    const mem::PhysRange usable[] = {{0x100000, 0x400000}, {0x600000, 0x900000}};
+    const mem::PhysRange reserved[] = {{0x200000, 0x210000}};
+    mem::FrameAllocator frames;
+    REQUIRE(frames.init(usable, 2, reserved, 1, p2v, 0x900000) == mem::FrameAllocator::InitError::none);
+    uint64_t base = 0, end = 0;
+    REQUIRE(frames.next_free_run(0, base, end));
+    CHECK(base == 0x100000);
+    CHECK(end == 0x200000);
+    REQUIRE(frames.next_free_run(end, base, end));
+    CHECK(base == 0x210000);
+    CHECK(end == 0x400000);
+    REQUIRE(frames.next_free_run(end, base, end));
+    CHECK(base == 0x600000);
+    CHECK(end == frames.bitmap_base()); // the bitmaps sit at the top, below bitmap_limit
+    CHECK_FALSE(frames.next_free_run(0x900000, base, end));
+}

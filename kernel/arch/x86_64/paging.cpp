@@ -159,6 +159,20 @@ bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool writable, b
     return true;
 }
 
+bool install_user_page(uint64_t root, uint64_t virt, uint64_t phys, uint64_t rights, bool uncached)
+{
+    if (virt >= kUserEnd || virt % kPage != 0 || phys % kPage != 0)
+        return false;
+    uint64_t* entry = walk_create(root, virt, 1, pte::present | pte::writable | pte::user);
+    if (entry == nullptr)
+        return false;
+    constexpr uint64_t kWrite = 2, kExecute = 4;
+    *entry = phys | pte::present | pte::user | ((rights & kWrite) ? pte::writable : 0) |
+             ((rights & kExecute) ? 0 : no_execute) | (uncached ? pte::cache_disable | pte::write_through : 0);
+    asm volatile("invlpg (%0)" ::"r"(virt) : "memory");
+    return true;
+}
+
 uint64_t unmap_user_page(uint64_t root, uint64_t virt)
 {
     uint64_t table = root;
@@ -175,6 +189,29 @@ uint64_t unmap_user_page(uint64_t root, uint64_t virt)
     entry = 0;
     asm volatile("invlpg (%0)" ::"r"(virt) : "memory"); // in case `root` is the live one
     return phys;
+}
+
+void for_each_user_page(uint64_t root, void (*fn)(void* context, uint64_t virt), void* context)
+{
+    uint64_t* pml4 = table_at(root);
+    for (uint64_t i = 0; i < 256; ++i) {
+        if (!(pml4[i] & pte::present))
+            continue;
+        uint64_t* pdpt = table_at(pml4[i] & pte::address_mask);
+        for (uint64_t j = 0; j < 512; ++j) {
+            if (!(pdpt[j] & pte::present) || (pdpt[j] & pte::large))
+                continue;
+            uint64_t* pd = table_at(pdpt[j] & pte::address_mask);
+            for (uint64_t k = 0; k < 512; ++k) {
+                if (!(pd[k] & pte::present) || (pd[k] & pte::large))
+                    continue;
+                uint64_t* pt = table_at(pd[k] & pte::address_mask);
+                for (uint64_t l = 0; l < 512; ++l)
+                    if (pt[l] & pte::present)
+                        fn(context, (i << 39) | (j << 30) | (k << 21) | (l << 12));
+            }
+        }
+    }
 }
 
 void free_user_tables(uint64_t root)

@@ -53,8 +53,16 @@ uint64_t kernel_root();
 // the page is already mapped.
 [[nodiscard]] bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool writable, bool executable);
 
+// Sets the user page at `virt` to `phys` with `rights` (l4::abi::page_rights; read is
+// implied), replacing what was there and flushing it from this CPU's TLB. False when out of
+// memory for a page table or outside user space.
+[[nodiscard]] bool install_user_page(uint64_t root, uint64_t virt, uint64_t phys, uint64_t rights, bool uncached);
+
 // Removes the user page at `virt`; its frame's physical address, or 0 if none was mapped.
 uint64_t unmap_user_page(uint64_t root, uint64_t virt);
+
+// Calls fn(context, virt) for every present 4 KiB user page under `root`.
+void for_each_user_page(uint64_t root, void (*fn)(void* context, uint64_t virt), void* context);
 
 // Frees the page tables of a user address space (not the frames they map).
 void free_user_tables(uint64_t root);

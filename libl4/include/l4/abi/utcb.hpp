@@ -33,7 +33,10 @@ struct Utcb {
     uint64_t receive_slot;              // where received capabilities land (consecutive slots);
                                         // ~0: accept none
     uint64_t received_caps;             // how many arrived with the last message
-    uint64_t reserved[32];
+    MapItem send_pages[kMaxMapItems];   // memory of an outgoing message
+    uint64_t receive_window;            // Flexpage where received memory may land; 0: none
+    uint64_t received_pages;            // how many 4 KiB pages arrived with the last message
+    uint64_t reserved[16];
 };
 static_assert(sizeof(Utcb) <= 4096);
 

@@ -1,0 +1,113 @@
+// Boot information for sigma0 and the root task.
+#include "boot_info.hpp"
+
+#include "arch/x86_64/paging.hpp"
+#include "log.hpp"
+#include "memory.hpp"
+
+namespace boot_info {
+namespace {
+
+using l4::abi::MemoryKind;
+using l4::abi::MemoryRegion;
+
+constexpr uint64_t kMiB = 1024 * 1024;
+constexpr uint64_t kMinKernelPool = 16 * kMiB;
+constexpr uint64_t kMaxKernelPool = 256 * kMiB;
+
+uint64_t pages_phys;
+l4::abi::BootInfo* view;
+
+void add(MemoryKind kind, uint64_t base, uint64_t end)
+{
+    if (end <= base || view->region_count == l4::abi::kMaxBootRegions)
+        return;
+    view->regions[view->region_count++] = MemoryRegion{base, end - base, kind, 0};
+}
+
+// The first free frame above which sigma0 gets everything: a quarter of free memory (within
+// bounds) stays below it for kernel objects, which are allocated lowest first.
+uint64_t kernel_pool_floor()
+{
+    mem::FrameAllocator& frames = memory::frames();
+    uint64_t pool = frames.free_frames() * mem::FrameAllocator::kFrameSize / 4;
+    pool = pool < kMinKernelPool ? kMinKernelPool : pool > kMaxKernelPool ? kMaxKernelPool : pool;
+    uint64_t base = 0, end = 0, from = 0;
+    while (frames.next_free_run(from, base, end)) {
+        if (end - base >= pool)
+            return base + pool;
+        pool -= end - base;
+        from = end;
+    }
+    return end; // less free memory than the pool: sigma0 gets nothing
+}
+
+void sort_regions()
+{
+    for (uint64_t i = 1; i < view->region_count; ++i)
+        for (uint64_t j = i; j > 0 && view->regions[j].base < view->regions[j - 1].base; --j) {
+            MemoryRegion t = view->regions[j];
+            view->regions[j] = view->regions[j - 1];
+            view->regions[j - 1] = t;
+        }
+}
+
+void copy_string(char* out, uint64_t size, const char* in)
+{
+    uint64_t i = 0;
+    for (; i + 1 < size && in[i] != '\0'; ++i)
+        out[i] = in[i];
+    out[i] = '\0';
+}
+
+} // namespace
+
+bool build(const mb2::BootInfo& multiboot)
+{
+    pages_phys = memory::frames().alloc(l4::abi::kBootInfoPages);
+    if (pages_phys == mem::FrameAllocator::kNone)
+        return false;
+    view = static_cast<l4::abi::BootInfo*>(paging::phys_to_virt(pages_phys));
+    __builtin_memset(view, 0, l4::abi::kBootInfoPages * 4096);
+    view->magic = l4::abi::kBootInfoMagic;
+
+    uint64_t floor = kernel_pool_floor();
+    uint64_t base = 0, end = 0;
+    for (uint64_t from = floor; memory::frames().next_free_run(from, base, end); from = end)
+        add(MemoryKind::free, base < floor ? floor : base, end);
+    for (size_t i = 0; i < multiboot.module_count && i < l4::abi::kMaxBootModules; ++i) {
+        const mb2::Module& m = multiboot.modules[i];
+        add(MemoryKind::module, m.start & ~uint64_t{4095}, (m.end + 4095) & ~uint64_t{4095});
+        view->modules[i].base = m.start;
+        view->modules[i].size = m.end - m.start;
+        copy_string(view->modules[i].cmdline, sizeof view->modules[i].cmdline, m.cmdline);
+        view->module_count = i + 1;
+    }
+    for (size_t i = 0; i < multiboot.region_count; ++i) {
+        const mb2::MemoryRegion& r = multiboot.regions[i];
+        auto type = static_cast<mb2::RegionType>(r.type);
+        if (type == mb2::RegionType::reserved)
+            add(MemoryKind::device, r.base, r.base + r.length);
+        else if (type == mb2::RegionType::acpi_reclaimable || type == mb2::RegionType::acpi_nvs)
+            add(MemoryKind::firmware, r.base, r.base + r.length);
+    }
+    sort_regions();
+    copy_string(view->cmdline, sizeof view->cmdline, multiboot.cmdline);
+    klog::info("sigma0 memory: free from {:#x}, {} regions; kernel pool below", floor, view->region_count);
+    return true;
+}
+
+uint64_t pages() { return pages_phys; }
+const l4::abi::BootInfo& info() { return *view; }
+
+const l4::abi::MemoryRegion* region_of(uint64_t phys)
+{
+    for (uint64_t i = 0; i < view->region_count; ++i) {
+        const MemoryRegion& r = view->regions[i];
+        if (phys >= r.base && phys - r.base < r.size)
+            return &r;
+    }
+    return nullptr;
+}
+
+} // namespace boot_info

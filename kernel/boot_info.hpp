@@ -1,0 +1,23 @@
+// The boot-information pages for the boot tasks (l4/abi/boot_info.hpp), and the kernel's
+// memory pool: free memory below the pool's floor stays the kernel's, the rest is sigma0's.
+#pragma once
+
+#include <stdint.h>
+
+#include "boot/multiboot2.hpp"
+#include "l4/abi/boot_info.hpp"
+
+namespace boot_info {
+
+// Fills the pages (after the frame allocator and the kernel heap are up); false when out of
+// memory.
+[[nodiscard]] bool build(const mb2::BootInfo& multiboot);
+
+// Physical address of the pages, and the kernel's view of them.
+uint64_t pages();
+const l4::abi::BootInfo& info();
+
+// The region holding physical address `phys`, or nullptr.
+const l4::abi::MemoryRegion* region_of(uint64_t phys);
+
+} // namespace boot_info

@@ -1,0 +1,172 @@
+// User memory over the mapping database. The kernel is not preemptible and runs on one CPU,
+// so page tables and the database change together without a lock; invlpg flushes the
+// current address space, and others are flushed when next loaded (no PCID yet).
+#include "vm.hpp"
+
+#include <new>
+
+#include "arch/x86_64/paging.hpp"
+#include "boot_info.hpp"
+#include "log.hpp"
+#include "mem/mapping_db.hpp"
+#include "memory.hpp"
+#include "task.hpp"
+
+namespace vm {
+namespace {
+
+using l4::abi::Flexpage;
+using l4::abi::MemoryKind;
+
+constexpr uint64_t kPage = 4096;
+constexpr uint32_t kMaxSpaces = 4096;
+constexpr size_t kMinNodes = 16384, kMaxNodes = 262144;
+
+mem::MappingDb* database;
+Task* spaces[kMaxSpaces]; // space number -> task; 0 is never used
+
+// The database tells us of every entry that lost rights or went away.
+void update_entry(void*, uint32_t space, uint64_t page, uint64_t frame, uint8_t rights)
+{
+    Task* task = spaces[space];
+    if (task == nullptr)
+        return;
+    uint64_t virt = page * kPage;
+    if (rights == 0)
+        (void)paging::unmap_user_page(task->page_root(), virt);
+    else
+        (void)paging::install_user_page(task->page_root(), virt, frame * kPage, rights, false);
+}
+
+constexpr mem::MappingChanged kUpdate{update_entry, nullptr};
+
+uint8_t page_rights(uint64_t rights) { return static_cast<uint8_t>(rights & l4::abi::page_rights::all); }
+
+// A page the kernel put there itself (UTCB, boot information): never replaced by a mapping.
+bool kernel_owned(Task& task, uint64_t virt)
+{
+    return (paging::lookup_in(task.page_root(), virt) & paging::pte::present) &&
+           database->find(task.space(), virt / kPage) == nullptr;
+}
+
+bool install(Task& task, const mem::Mapping& m, bool uncached = false)
+{
+    return paging::install_user_page(task.page_root(), m.page() * kPage, m.frame() * kPage, m.rights(), uncached);
+}
+
+} // namespace
+
+bool init()
+{
+    size_t nodes = memory::frames().free_frames();
+    nodes = nodes < kMinNodes ? kMinNodes : nodes > kMaxNodes ? kMaxNodes : nodes;
+    size_t node_bytes = nodes * sizeof(mem::Mapping);
+    size_t index_slots = 2 * nodes;
+    size_t index_bytes = index_slots * sizeof(uint32_t);
+    uint64_t node_pages = (node_bytes + kPage - 1) / kPage, index_pages = (index_bytes + kPage - 1) / kPage;
+    uint64_t storage = memory::frames().alloc(node_pages + index_pages);
+    void* self = memory::heap().alloc(sizeof(mem::MappingDb));
+    if (storage == mem::FrameAllocator::kNone || self == nullptr)
+        return false;
+    auto* base = static_cast<uint8_t*>(paging::phys_to_virt(storage));
+    database = new (self) mem::MappingDb(reinterpret_cast<mem::Mapping*>(base), nodes,
+                                         reinterpret_cast<uint32_t*>(base + node_pages * kPage), index_slots);
+    return true;
+}
+
+uint32_t register_space(Task& task)
+{
+    for (uint32_t i = 1; i < kMaxSpaces; ++i)
+        if (spaces[i] == nullptr) {
+            spaces[i] = &task;
+            return i;
+        }
+    return 0;
+}
+
+void unregister_space(uint32_t space) { spaces[space] = nullptr; }
+
+bool map_root(Task& task, uint64_t virt, uint64_t frame, uint64_t rights)
+{
+    mem::Mapping* m = database->insert_root(task.space(), virt / kPage, frame / kPage, page_rights(rights));
+    return m != nullptr && install(task, *m);
+}
+
+bool check_items(const l4::abi::MapItem* items, uint64_t count)
+{
+    for (uint64_t i = 0; i < count; ++i) {
+        Flexpage page{items[i].page};
+        if (!page.valid() || page.order() > kMaxItemOrder || items[i].grant > 1)
+            return false;
+    }
+    return true;
+}
+
+uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Task& to, Flexpage window)
+{
+    uint64_t moved = 0;
+    if (!window.valid())
+        return 0;
+    for (uint64_t i = 0; i < count; ++i) {
+        Flexpage page{items[i].page};
+        if (!page.valid() || page.order() > kMaxItemOrder || page.size() > window.size())
+            continue;
+        uint64_t target = window.base() + ((items[i].hotspot & (window.size() - 1)) & ~(page.size() - 1));
+        uint8_t rights = page_rights(page.rights() & window.rights());
+        for (uint64_t offset = 0; offset < page.size(); offset += kPage) {
+            mem::Mapping* source = database->find(from.space(), (page.base() + offset) / kPage);
+            if (source == nullptr || kernel_owned(to, target + offset))
+                continue;
+            uint32_t space = to.space();
+            uint64_t destination = (target + offset) / kPage;
+            mem::Mapping* m = items[i].grant ? database->grant(source, space, destination, rights, kUpdate)
+                                             : database->map(source, space, destination, rights, kUpdate);
+            if (m != nullptr && install(to, *m))
+                ++moved;
+        }
+    }
+    return moved;
+}
+
+bool sigma0_fault(Task& sigma0, uint64_t address)
+{
+    if (address < l4::abi::kSigma0Window || address - l4::abi::kSigma0Window >= (uint64_t{1} << 46))
+        return false;
+    uint64_t phys = (address - l4::abi::kSigma0Window) & ~(kPage - 1);
+    const l4::abi::MemoryRegion* region = boot_info::region_of(phys);
+    if (region == nullptr || database->find(sigma0.space(), address / kPage) != nullptr)
+        return false;
+    if (region->kind == MemoryKind::free && !memory::frames().claim(phys))
+        return false; // the kernel outgrew its pool and took this frame
+    mem::Mapping* m = database->insert_root(sigma0.space(), address / kPage, phys / kPage, l4::abi::page_rights::all);
+    return m != nullptr && install(sigma0, *m, region->kind == MemoryKind::device);
+}
+
+Error unmap(Task& task, Flexpage page, bool include_self)
+{
+    if (!page.valid() || page.order() > kMaxUnmapOrder)
+        return Error::invalid_argument;
+    uint8_t rights = page_rights(page.rights());
+    for (uint64_t offset = 0; offset < page.size(); offset += kPage)
+        if (mem::Mapping* m = database->find(task.space(), (page.base() + offset) / kPage))
+            database->unmap(m, rights, include_self, kUpdate);
+    return Error::ok;
+}
+
+void release_space(Task& task)
+{
+    // Walk the task's page tables for its mappings: cheaper than searching the database.
+    // (Unmapping changes only leaf entries, so the walk stays valid.)
+    paging::for_each_user_page(
+        task.page_root(),
+        [](void* context, uint64_t virt) {
+            auto& owner = *static_cast<Task*>(context);
+            if (mem::Mapping* m = database->find(owner.space(), virt / kPage))
+                database->unmap(m, l4::abi::page_rights::all, true, kUpdate);
+        },
+        &task);
+}
+
+uint64_t mappings() { return database->size(); }
+
+} // namespace vm

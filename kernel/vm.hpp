@@ -1,0 +1,48 @@
+// User memory: L4 recursive address spaces over the mapping database. Pages move between
+// tasks as map or grant items of IPC; unmap takes back everything derived; sigma0 sees
+// physical memory through a window the kernel fills on its page faults.
+#pragma once
+
+#include <stdint.h>
+
+#include "l4/abi/error.hpp"
+#include "l4/abi/ipc.hpp"
+
+class Task;
+
+namespace vm {
+
+using l4::abi::Error;
+
+constexpr uint64_t kMaxItemOrder = 22;     // a map item covers at most 4 MiB (1024 pages)
+constexpr uint64_t kMaxUnmapOrder = 30;    // an unmap at most 1 GiB
+
+// Storage for the mapping database, from the kernel pool; false when out of memory.
+[[nodiscard]] bool init();
+
+// An address-space number for a new task (0 when all are taken), and its release.
+uint32_t register_space(Task& task);
+void unregister_space(uint32_t space);
+
+// A frame the kernel gives a task itself (boot tasks): a root mapping at `virt`.
+[[nodiscard]] bool map_root(Task& task, uint64_t virt, uint64_t frame, uint64_t rights);
+
+// The memory items of a message: pages of `from` land in `to`'s `window`; how many 4 KiB
+// pages arrived. The items were checked by check_items().
+uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Task& to, l4::abi::Flexpage window);
+[[nodiscard]] bool check_items(const l4::abi::MapItem* items, uint64_t count);
+
+// sigma0 touched its physical window at `address`: map it if it may have it.
+[[nodiscard]] bool sigma0_fault(Task& sigma0, uint64_t address);
+
+// unmap: take `page.rights()` from every mapping derived from the caller's pages in `page`
+// (and from the caller's own, with include_self).
+[[nodiscard]] Error unmap(Task& task, l4::abi::Flexpage page, bool include_self);
+
+// Removes every mapping of a task being destroyed (and what others derived from them).
+void release_space(Task& task);
+
+// Live mappings, for tests and the banner.
+uint64_t mappings();
+
+} // namespace vm

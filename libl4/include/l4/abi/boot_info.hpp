@@ -1,0 +1,51 @@
+// The boot-information pages the kernel maps read-only into each boot task: physical memory
+// as sigma0 may hand it out, the boot modules, the kernel command line.
+#pragma once
+
+#include <stdint.h>
+
+namespace l4::abi {
+
+constexpr uint64_t kBootInfoAddress = 0x00007fffbffe0000;
+constexpr uint64_t kBootInfoMagic = 0x314c4552'5453454b; // "KESTREL1"
+
+// sigma0 sees physical address P at kSigma0Window + P: touching it there makes the kernel map
+// it (free memory, module data, device memory; never the kernel's).
+constexpr uint64_t kSigma0Window = 0x0000400000000000;
+
+enum class MemoryKind : uint32_t {
+    free = 1,      // sigma0's to hand out
+    module = 2,    // a boot module's contents (sigma0 maps them to the root task on request)
+    device = 3,    // not RAM: device memory the firmware reported (MMIO)
+    firmware = 4,  // ACPI tables and other firmware data
+};
+
+struct MemoryRegion {
+    uint64_t base;
+    uint64_t size;
+    MemoryKind kind;
+    uint32_t reserved;
+};
+
+struct BootModule {
+    uint64_t base;
+    uint64_t size;
+    char cmdline[112];   // NUL-terminated, cut if longer
+};
+
+constexpr uint64_t kMaxBootRegions = 160;
+constexpr uint64_t kMaxBootModules = 16;
+
+struct BootInfo {
+    uint64_t magic;
+    uint64_t region_count;
+    uint64_t module_count;
+    uint64_t reserved;
+    MemoryRegion regions[kMaxBootRegions];   // ascending, non-overlapping
+    BootModule modules[kMaxBootModules];
+    char cmdline[256];                       // the kernel's
+};
+
+constexpr uint64_t kBootInfoPages = (sizeof(BootInfo) + 4095) / 4096;
+
+} // namespace l4::abi
