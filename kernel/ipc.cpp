@@ -10,6 +10,7 @@
 #include "log.hpp"
 #include "scheduler.hpp"
 #include "task.hpp"
+#include "vm.hpp"
 
 extern "C" void* memcpy(void*, const void*, size_t);
 
@@ -77,7 +78,11 @@ void transfer(Thread& from, Thread& to, uint64_t badge)
                (words - l4::abi::kRegisterWords) * sizeof(uint64_t));
     uint64_t caps = from.kernel_message ? 0 : transfer_caps(from, to, tag.caps());
     to.utcb().received_caps = caps;
-    target.rsi = MessageTag::make(tag.label(), words, caps).raw;
+    to.utcb().received_pages =
+        from.kernel_message ? 0
+                            : vm::transfer(*from.task(), from.utcb().send_pages, tag.pages(), *to.task(),
+                                           l4::abi::Flexpage{to.utcb().receive_window});
+    target.rsi = MessageTag::make(tag.label(), words, caps, from.kernel_message ? 0 : tag.pages()).raw;
     target.rdx = badge;
     target.rax = static_cast<uint64_t>(Error::ok);
 }
@@ -214,6 +219,15 @@ Error reply(Thread& self)
         return Error::invalid_selector;
     self.caller = nullptr;
     caller->server = nullptr;
+    if (caller->kernel_message && MessageTag{caller->kernel_tag}.label() == l4::abi::label::page_fault) {
+        // The pager's answer maps into the faulting thread's whole space; the access is retried.
+        (void)vm::transfer(*self.task(), self.utcb().send_pages, MessageTag{self.user_frame().rsi}.pages(),
+                           *caller->task(), l4::abi::Flexpage::whole_space());
+        caller->kernel_message = false;
+        caller->wait = Thread::Wait::none;
+        scheduler::make_ready(*caller);
+        return Error::ok;
+    }
     if (caller->kernel_message) {
         finish_exception(self, *caller);
         return Error::ok;
@@ -240,6 +254,22 @@ bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_
     self.kernel_tag = MessageTag::make(label, l4::abi::kExceptionWords).raw;
     auto* endpoint = static_cast<Endpoint*>(handler.slot->object());
     (void)send(self, *endpoint, handler.slot->badge(), true, l4::abi::kTimeoutNever);
+    return true;
+}
+
+bool raise_page_fault(Thread& self, uint64_t address, uint64_t access, uint64_t rip)
+{
+    cap::CapSpace::Lookup pager = self.special_caps().lookup(Thread::pager, cap::ObjectType::endpoint,
+                                                             l4::abi::rights::send);
+    if (pager.error != Error::ok)
+        return false;
+    self.utcb().mr[0] = address;
+    self.utcb().mr[1] = access;
+    self.utcb().mr[2] = rip;
+    self.kernel_message = true;
+    self.kernel_tag = MessageTag::make(l4::abi::label::page_fault, l4::abi::kPageFaultWords).raw;
+    (void)send(self, *static_cast<Endpoint*>(pager.slot->object()), pager.slot->badge(), true,
+               l4::abi::kTimeoutNever);
     return true;
 }
 

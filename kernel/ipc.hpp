@@ -29,6 +29,9 @@ Error reply(Thread& self);
 // exception handler; false when it has none (the caller then stops it).
 bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_t fault_address);
 
+// A page fault of the current thread becomes a call to its pager; false when it has none.
+bool raise_page_fault(Thread& self, uint64_t address, uint64_t access, uint64_t rip);
+
 // Blocks the current thread waiting for `what`, for at most `timeout` ticks.
 void block(Thread& self, Thread::Wait what, uint64_t timeout);
 // Ends a thread's wait with `status` in its rax.

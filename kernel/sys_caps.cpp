@@ -7,6 +7,7 @@
 #include "syscalls.hpp"
 #include "task.hpp"
 #include "thread.hpp"
+#include "vm.hpp"
 
 namespace syscalls {
 namespace {
@@ -81,6 +82,13 @@ Error cap_copy(Thread& self, Frame& f)
 {
     cap::CapSpace& space = self.task()->caps();
     return cap::CapSpace::derive(space, f.rdi, space, f.rsi, static_cast<l4::abi::Rights>(f.rdx), f.r10);
+}
+
+Error memory_unmap(Thread& self, Frame& f)
+{
+    if (f.rsi > 1)
+        return Error::invalid_argument;
+    return vm::unmap(*self.task(), l4::abi::Flexpage{f.rdi}, f.rsi == 1);
 }
 
 Error cap_delete(Thread& self, Frame& f) { return self.task()->caps().remove(f.rdi); }

@@ -5,6 +5,7 @@
 #include "syscalls.hpp"
 #include "task.hpp"
 #include "thread.hpp"
+#include "vm.hpp"
 
 namespace syscalls {
 namespace {
@@ -12,21 +13,23 @@ namespace {
 using l4::abi::MessageTag;
 namespace rights = l4::abi::rights;
 
-bool tag_valid(uint64_t raw)
+bool tag_valid(Thread& self, uint64_t raw)
 {
     MessageTag tag{raw};
-    return tag.words() <= l4::abi::kMessageWords && tag.caps() <= l4::abi::kMaxTypedItems;
+    return tag.words() <= l4::abi::kMessageWords && tag.caps() <= l4::abi::kMaxTypedItems &&
+           tag.pages() <= l4::abi::kMaxMapItems && vm::check_items(self.utcb().send_pages, tag.pages());
 }
 
 // The endpoint a send names, with the rights its message needs, and the capabilities the
 // message would carry: all checked before anything moves.
 Error send_through(Thread& self, Frame& f, bool call)
 {
-    if (!tag_valid(f.rsi))
+    if (!tag_valid(self, f.rsi))
         return Error::invalid_argument;
     uint64_t caps = MessageTag{f.rsi}.caps();
+    bool carries = caps > 0 || MessageTag{f.rsi}.pages() > 0;
     cap::CapSpace& space = self.task()->caps();
-    auto found = space.lookup(f.rdi, cap::ObjectType::endpoint, rights::send | (caps > 0 ? rights::grant : 0));
+    auto found = space.lookup(f.rdi, cap::ObjectType::endpoint, rights::send | (carries ? rights::grant : 0));
     if (found.error != Error::ok)
         return found.error;
     for (uint64_t i = 0; i < caps; ++i)
@@ -52,14 +55,14 @@ Error ipc_receive(Thread& self, Frame& f) { return receive_on(self, f); }
 
 Error ipc_reply(Thread& self, Frame& f)
 {
-    if (!tag_valid(f.rsi))
+    if (!tag_valid(self, f.rsi))
         return Error::invalid_argument;
     return ipc::reply(self);
 }
 
 Error ipc_reply_wait(Thread& self, Frame& f)
 {
-    if (!tag_valid(f.rsi))
+    if (!tag_valid(self, f.rsi))
         return Error::invalid_argument;
     auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::endpoint, rights::receive);
     if (found.error != Error::ok)

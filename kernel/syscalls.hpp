@@ -32,5 +32,6 @@ Error thread_control(Thread& self, Frame& f);
 
 Error irq_control(Thread& self, Frame& f);
 Error ioport_enable(Thread& self, Frame& f);
+Error memory_unmap(Thread& self, Frame& f);
 
 } // namespace syscalls

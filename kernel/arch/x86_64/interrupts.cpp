@@ -11,7 +11,9 @@
 #include "irq.hpp"
 #include "log.hpp"
 #include "scheduler.hpp"
+#include "task.hpp"
 #include "thread.hpp"
+#include "vm.hpp"
 
 extern "C" char interrupt_stubs[];
 
@@ -59,6 +61,18 @@ constexpr const char* kExceptionNames[32] = {
     "reserved 26", "reserved 27", "#HV hypervisor injection", "#VC VMM communication",
     "#SX security", "reserved 31"};
 
+// sigma0's window is filled by the kernel; everyone else's faults go to their pager.
+bool user_page_fault(Thread& thread, const InterruptFrame& frame, uint64_t address)
+{
+    constexpr uint64_t kPresent = 1, kWrite = 2, kFetch = 0x10;
+    if (thread.task()->is_sigma0() && !(frame.error_code & kPresent) && vm::sigma0_fault(*thread.task(), address))
+        return true;
+    uint64_t access = (frame.error_code & kFetch)   ? l4::abi::page_rights::execute
+                      : (frame.error_code & kWrite) ? l4::abi::page_rights::write
+                                                    : l4::abi::page_rights::read;
+    return ipc::raise_page_fault(thread, address, access, frame.rip);
+}
+
 } // namespace
 
 const char* exception_name(uint64_t vector)
@@ -92,6 +106,11 @@ extern "C" void interrupt_dispatch(interrupts::InterruptFrame* frame)
         // is stopped, and only it.
         Thread& thread = scheduler::current();
         uint64_t fault_address = v == vector::page_fault ? cpu::read_cr2() : 0;
+        if (v == vector::page_fault && user_page_fault(thread, *frame, fault_address)) {
+            if (thread.dying)
+                scheduler::exit_current();
+            return;
+        }
         if (!ipc::raise_exception(thread, v, frame->error_code, fault_address)) {
             klog::error("thread \"{}\": {} (vector {}) at rip {:#x}, error code {:#x}, cr2 {:#x}: thread stopped",
                         thread.name(), exception_name(v), v, frame->rip, frame->error_code, fault_address);

@@ -80,7 +80,7 @@ constexpr FormatArg make_format_arg(const T& value)
         return FormatArg(Kind::pointer, 0);
     else if constexpr (std::is_convertible_v<const U&, const char*>)
         return FormatArg(static_cast<const char*>(value), detail::c_string_length(value));
-    else if constexpr (std::is_pointer_v<U> || std::is_member_function_pointer_v<U>)
+    else if constexpr (std::is_pointer_v<U>)
         return FormatArg(Kind::pointer, reinterpret_cast<uintptr_t>(value));
     else
         static_assert(sizeof(U) == 0, "l4::format: no formatter for this type");

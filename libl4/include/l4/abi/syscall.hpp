@@ -35,6 +35,7 @@ enum class Syscall : uint64_t {
 
     irq_control = 16,    // rdi = irq, rsi = IrqOp, rdx = notification (bind)
     ioport_enable = 17,  // rdi = I/O port capability: the caller's task may use its ports
+    memory_unmap = 18,   // rdi = Flexpage (its rights: those to take away), rsi = 1: the caller's own too
     count
 };
 
