@@ -59,7 +59,7 @@ bool load_segment(Task& task, const elf::Segment& segment, const uint8_t* file)
     return true;
 }
 
-Task* start_task(const mb2::Module& module, const char* role)
+Task* start_task(const mb2::Module& module, const char* role, bool sigma0)
 {
     char name[24];
     module_name(module, name, sizeof name);
@@ -76,6 +76,8 @@ Task* start_task(const mb2::Module& module, const char* role)
     Factory* factory = Factory::create_root(boot::kBootQuotaBytes);
     Task* task = factory != nullptr ? Task::create(factory, boot::kBootTaskSlots, name, quota_exhausted) : nullptr;
     bool loaded = task != nullptr;
+    if (loaded && sigma0)
+        task->set_sigma0();
     for (size_t i = 0; i < image.segment_count && loaded; ++i)
         loaded = load_segment(*task, image.segments[i], data);
     for (uint64_t i = 0; i < l4::abi::kBootInfoPages && loaded; ++i)
@@ -115,6 +117,11 @@ void connect(Task& sigma0, Task& root)
         cap::CapSpace::derive(sigma0.caps(), boot::kSigma0EndpointSelector, root.caps(),
                               boot::kSigma0EndpointSelector, rights::send | rights::grant) != l4::abi::Error::ok)
         panic("cannot connect sigma0 and the root task");
+    // sigma0 is the root task's pager: its first thread's page faults go there.
+    Thread* first = root.first_thread();
+    if (first == nullptr || cap::CapSpace::derive(sigma0.caps(), boot::kSigma0EndpointSelector, first->special_caps(),
+                                                  Thread::pager, rights::send) != l4::abi::Error::ok)
+        panic("cannot make sigma0 the root task's pager");
 }
 
 // sigma0 is the root of every resource, devices included: all I/O ports and every legacy
@@ -145,13 +152,11 @@ size_t start_boot_tasks(const mb2::BootInfo& info)
     Task* tasks[kBootModules] = {};
     size_t started = 0;
     for (size_t i = 0; i < kBootModules && i < info.module_count; ++i) {
-        tasks[i] = start_task(info.modules[i], kRoles[i]);
+        tasks[i] = start_task(info.modules[i], kRoles[i], i == 0);
         started += tasks[i] != nullptr ? 1u : 0u;
     }
-    if (tasks[0] != nullptr) {
-        tasks[0]->set_sigma0();
+    if (tasks[0] != nullptr)
         grant_devices(*tasks[0]);
-    }
     if (tasks[0] != nullptr && tasks[1] != nullptr)
         connect(*tasks[0], *tasks[1]);
     return started;

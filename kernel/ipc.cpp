@@ -221,10 +221,18 @@ Error reply(Thread& self)
     caller->server = nullptr;
     if (caller->kernel_message && MessageTag{caller->kernel_tag}.label() == l4::abi::label::page_fault) {
         // The pager's answer maps into the faulting thread's whole space; the access is retried.
-        (void)vm::transfer(*self.task(), self.utcb().send_pages, MessageTag{self.user_frame().rsi}.pages(),
-                           *caller->task(), l4::abi::Flexpage::whole_space());
+        // Any label but 0 means the pager refuses: the thread is stopped.
+        MessageTag answer{self.user_frame().rsi};
         caller->kernel_message = false;
         caller->wait = Thread::Wait::none;
+        if (answer.label() != 0) {
+            klog::warn("thread \"{}\": pager refused its page fault at {:#x}: thread stopped", caller->name(),
+                       caller->utcb().mr[0]);
+            kill_thread(*caller);
+            return Error::ok;
+        }
+        (void)vm::transfer(*self.task(), self.utcb().send_pages, answer.pages(), *caller->task(),
+                           l4::abi::Flexpage::whole_space());
         scheduler::make_ready(*caller);
         return Error::ok;
     }
@@ -285,6 +293,8 @@ void detach(Thread& thread)
     abandon_caller(thread);
     thread.wait = Thread::Wait::none;
 }
+
+bool timeouts_pending() { return timeouts != nullptr; }
 
 void expire_timeouts(uint64_t now)
 {

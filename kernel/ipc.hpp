@@ -38,6 +38,8 @@ void block(Thread& self, Thread::Wait what, uint64_t timeout);
 void wake(Thread& thread, Error status);
 // Takes a thread out of every IPC relation (it is being destroyed).
 void detach(Thread& thread);
+// True while some thread waits with a finite timeout.
+bool timeouts_pending();
 // Wakes threads whose timeout has passed.
 void expire_timeouts(uint64_t now);
 

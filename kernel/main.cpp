@@ -161,7 +161,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     uint64_t direct_map_end = init_frames();
     paging::init(memory::frames(), direct_map_end);
     memory::init_heap();
-    if (!vm::init())
+    if (!vm::init(direct_map_end))
         panic("no memory for the mapping database");
 
     platform::disable_legacy_pic();

@@ -23,6 +23,8 @@ constexpr uint32_t kMaxSpaces = 4096;
 constexpr size_t kMinNodes = 16384, kMaxNodes = 262144;
 
 mem::MappingDb* database;
+uint64_t* sigma0_frames;      // bit per frame: sigma0 claimed it (it stays sigma0's)
+uint64_t sigma0_frame_limit;  // frames the bitmap covers
 Task* spaces[kMaxSpaces]; // space number -> task; 0 is never used
 
 // The database tells us of every entry that lost rights or went away.
@@ -56,8 +58,16 @@ bool install(Task& task, const mem::Mapping& m, bool uncached = false)
 
 } // namespace
 
-bool init()
+bool init(uint64_t ram_end)
 {
+    sigma0_frame_limit = ram_end / kPage;
+    uint64_t bitmap_pages = (sigma0_frame_limit / 8 + kPage - 1) / kPage;
+    uint64_t bitmap = memory::frames().alloc(bitmap_pages);
+    if (bitmap == mem::FrameAllocator::kNone)
+        return false;
+    sigma0_frames = static_cast<uint64_t*>(paging::phys_to_virt(bitmap));
+    __builtin_memset(sigma0_frames, 0, bitmap_pages * kPage);
+
     size_t nodes = memory::frames().free_frames();
     nodes = nodes < kMinNodes ? kMinNodes : nodes > kMaxNodes ? kMaxNodes : nodes;
     size_t node_bytes = nodes * sizeof(mem::Mapping);
@@ -102,6 +112,8 @@ bool check_items(const l4::abi::MapItem* items, uint64_t count)
     return true;
 }
 
+bool sigma0_fault(Task& sigma0, uint64_t address);
+
 uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Task& to, Flexpage window)
 {
     uint64_t moved = 0;
@@ -115,6 +127,8 @@ uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Tas
         uint8_t rights = page_rights(page.rights() & window.rights());
         for (uint64_t offset = 0; offset < page.size(); offset += kPage) {
             mem::Mapping* source = database->find(from.space(), (page.base() + offset) / kPage);
+            if (source == nullptr && from.is_sigma0() && sigma0_fault(from, page.base() + offset))
+                source = database->find(from.space(), (page.base() + offset) / kPage); // its window is all its own
             if (source == nullptr || kernel_owned(to, target + offset))
                 continue;
             uint32_t space = to.space();
@@ -136,8 +150,16 @@ bool sigma0_fault(Task& sigma0, uint64_t address)
     const l4::abi::MemoryRegion* region = boot_info::region_of(phys);
     if (region == nullptr || database->find(sigma0.space(), address / kPage) != nullptr)
         return false;
-    if (region->kind == MemoryKind::free && !memory::frames().claim(phys))
-        return false; // the kernel outgrew its pool and took this frame
+    if (region->kind == MemoryKind::free) {
+        // Once claimed a frame stays sigma0's: after an unmap or grant it maps again.
+        uint64_t frame = phys / kPage;
+        if (frame >= sigma0_frame_limit)
+            return false;
+        bool owned = sigma0_frames[frame / 64] & (uint64_t{1} << (frame % 64));
+        if (!owned && !memory::frames().claim(phys))
+            return false; // the kernel outgrew its pool and took this frame
+        sigma0_frames[frame / 64] |= uint64_t{1} << (frame % 64);
+    }
     mem::Mapping* m = database->insert_root(sigma0.space(), address / kPage, phys / kPage, l4::abi::page_rights::all);
     return m != nullptr && install(sigma0, *m, region->kind == MemoryKind::device);
 }

@@ -95,7 +95,8 @@ Error CapSpace::move(CapSpace& from, Selector sel_from, CapSpace& to, Selector s
     dst.prev_ = src.prev_;
     dst.next_ = src.next_;
     // Everything that pointed at the old slot now points at the new one.
-    if (dst.parent_ != nullptr && dst.parent_->first_child_ == &src) dst.parent_->first_child_ = &dst;
+    if (dst.parent_ != nullptr && dst.parent_->first_child_ == &src)
+        dst.parent_->first_child_ = &dst;
     if (dst.prev_ != nullptr) dst.prev_->next_ = &dst;
     if (dst.next_ != nullptr) dst.next_->prev_ = &dst;
     for (Slot* c = dst.first_child_; c != nullptr; c = c->next_) c->parent_ = &dst;

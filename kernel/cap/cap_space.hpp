@@ -59,9 +59,9 @@ public:
     Selector selector_of(const Slot* s) const;
 
     // The first capability of a new object: a derivation-tree root (an object that already
-    // has capabilities gets an independent second root). invalid_selector;
-    // slot_occupied; invalid_argument (null object, type none, or a badge on a type that
-    // takes none); out_of_memory (reference count would overflow).
+    // has capabilities gets an independent second root). invalid_selector; slot_occupied;
+    // invalid_argument (null object, type none, or a badge on a type that takes none);
+    // out_of_memory (the reference count would overflow).
     [[nodiscard]] Error insert_original(Selector sel, Object* object, Rights rights,
                                         uint64_t badge = 0);
 

@@ -10,7 +10,9 @@
 
 namespace cap {
 
-enum class ObjectType : uint8_t { none, task, thread, endpoint, notification, irq, factory, reply, io_ports };
+enum class ObjectType : uint8_t {
+    none, task, thread, endpoint, notification, irq, factory, reply, io_ports
+};
 
 // Only IPC objects show a badge to the receiver; on anything else a badge would mean nothing.
 constexpr bool takes_badge(ObjectType t) {

@@ -22,14 +22,6 @@ constexpr uint64_t mix(uint64_t x)
     return x;
 }
 
-constexpr size_t round_down_pow2(size_t x)
-{
-    if (x == 0) return 0;
-    size_t p = 1;
-    while (p <= x / 2) p *= 2;
-    return p;
-}
-
 constexpr uint8_t without(uint8_t rights, uint8_t mask)
 {
     return static_cast<uint8_t>(rights & ~mask);
@@ -45,15 +37,15 @@ void report(MappingDb::Callback changed, const Mapping& m, uint8_t new_rights)
 MappingDb::MappingDb(Mapping* nodes, size_t capacity, uint32_t* index, size_t index_slots)
     : nodes_(nodes), index_(index)
 {
-    size_t slots = (nodes && index) ? round_down_pow2(index_slots) : 0;
-    size_t cap = capacity < slots / 2 ? capacity : slots / 2;
-    if (cap > kNil - 1) cap = kNil - 1;   // node numbers + 1 must fit a slot, kNil stays free
-    capacity_ = cap;
-    index_mask_ = slots ? slots - 1 : 0;
+    // At most 2^32 slots, for home_slot's multiply-shift; the index at most half full.
+    constexpr size_t kMaxSlots = size_t{1} << 32;
+    const size_t slots = !nodes || !index ? 0 : index_slots < kMaxSlots ? index_slots : kMaxSlots;
+    capacity_ = capacity < slots / 2 ? capacity : slots / 2;
+    index_slots_ = slots;
 
     for (size_t i = 0; i < slots; ++i) index_[i] = 0;
     // Free list in ascending order, so a fresh database fills its storage from the front.
-    for (size_t i = cap; i-- > 0;) {
+    for (size_t i = capacity_; i-- > 0;) {
         nodes_[i].rights_ = 0;
         nodes_[i].next_sibling_ = free_head_;
         free_head_ = static_cast<uint32_t>(i);
@@ -71,17 +63,18 @@ bool MappingDb::live(const Mapping* m) const
     return m->rights_ != 0;
 }
 
+// Any slot count works: the top 32 bits of the hash, scaled to [0, slots) without a division.
 size_t MappingDb::home_slot(uint32_t space, uint64_t page) const
 {
-    return static_cast<size_t>(mix(page ^ (uint64_t{space} << 45) ^ (uint64_t{space} >> 19))) &
-           index_mask_;
+    const uint64_t h = mix(page ^ (uint64_t{space} << 45) ^ (uint64_t{space} >> 19));
+    return static_cast<size_t>(((h >> 32) * index_slots_) >> 32);
 }
 
 uint32_t MappingDb::lookup(uint32_t space, uint64_t page) const
 {
     if (capacity_ == 0) return kNil;
     // The index is at most half full, so every probe sequence ends at an empty slot.
-    for (size_t i = home_slot(space, page);; i = (i + 1) & index_mask_) {
+    for (size_t i = home_slot(space, page);; i = next_slot(i)) {
         const uint32_t v = index_[i];
         if (v == 0) return kNil;
         const Mapping& m = node(v - 1);
@@ -92,7 +85,7 @@ uint32_t MappingDb::lookup(uint32_t space, uint64_t page) const
 void MappingDb::index_insert(uint32_t n)
 {
     size_t i = home_slot(node(n).space_, node(n).page_);
-    while (index_[i] != 0) i = (i + 1) & index_mask_;
+    while (index_[i] != 0) i = next_slot(i);
     index_[i] = n + 1;
 }
 
@@ -100,10 +93,10 @@ void MappingDb::index_insert(uint32_t n)
 void MappingDb::index_erase(uint32_t n)
 {
     size_t hole = home_slot(node(n).space_, node(n).page_);
-    while (index_[hole] != n + 1) hole = (hole + 1) & index_mask_;
+    while (index_[hole] != n + 1) hole = next_slot(hole);
 
     index_[hole] = 0;
-    for (size_t j = (hole + 1) & index_mask_; index_[j] != 0; j = (j + 1) & index_mask_) {
+    for (size_t j = next_slot(hole); index_[j] != 0; j = next_slot(j)) {
         const Mapping& m = node(index_[j] - 1);
         const size_t home = home_slot(m.space_, m.page_);
         // The entry at j may move into the hole unless its home lies cyclically in (hole, j]:

@@ -59,9 +59,9 @@ class MappingDb {
 public:
     using Callback = MappingChanged;
 
-    // Node storage and the index come from the caller. index_slots should be a power of two
-    // of at least 2 * capacity; otherwise the index is used up to the largest power of two it
-    // holds and capacity is cut to half of that (see capacity()). Nothing needs initialising.
+    // Node storage and the index come from the caller, uninitialised. index_slots should be
+    // at least 2 * capacity (any number, a power of two or not); with fewer, capacity is cut
+    // to index_slots / 2 (see capacity()), so the index never runs more than half full.
     MappingDb(Mapping* nodes, size_t capacity, uint32_t* index, size_t index_slots);
     MappingDb(const MappingDb&) = delete;
     MappingDb& operator=(const MappingDb&) = delete;
@@ -111,6 +111,7 @@ private:
     uint32_t number(const Mapping& m) const { return static_cast<uint32_t>(&m - nodes_); }
 
     size_t home_slot(uint32_t space, uint64_t page) const;
+    size_t next_slot(size_t i) const { return i + 1 == index_slots_ ? 0 : i + 1; }
     uint32_t lookup(uint32_t space, uint64_t page) const;
     void index_insert(uint32_t n);
     void index_erase(uint32_t n);
@@ -127,7 +128,7 @@ private:
     Mapping* nodes_;
     uint32_t* index_;        // 0: empty slot, else node number + 1; linear probing
     size_t capacity_;
-    size_t index_mask_;
+    size_t index_slots_;
     size_t size_ = 0;
     uint32_t free_head_ = kNil;
 };

@@ -156,6 +156,12 @@ SCENARIOS = {
                       r"bench: done", r"all user threads have exited"],
         modules=[("@bench-server", "bench-server"), ("@bench", "bench")], forbid=[r"PANIC", r"FAILED"],
         timeout=120),
+    "sigma0-protocol": Scenario(
+        "exit=qemu", [r'sigma0 "sigma0"', r'root task "sigma0-client"', r"sigma0: \d+ KiB to hand out",
+                      r"ktest: passed sigma0_never_hands_out_a_page_twice", r"ktest: \d+ passed, 0 failed"],
+        modules=[("@sigma0", "sigma0"), ("@sigma0-client", "sigma0-client")],
+        check=lambda log: None if re.search(r"ktest: 5 passed, 0 failed", log) else "want 5 sigma0 cases passed",
+        forbid=[r"PANIC", r"ktest: FAIL"]),
     "bad-options": Scenario(
         "exit=qemu frobnicate loglevel=loud",
         [r'warning: 1 unknown kernel option\(s\), first "frobnicate"',

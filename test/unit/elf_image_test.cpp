@@ -337,6 +337,12 @@ TEST_CASE("elf image: segment errors carry the program header index", "[elf_imag
         b.phdrs[1].vaddr = 0x401010;
         expect(b, ImageError::segments_overlap, 1);
     }
+    SECTION("pages overlap: no byte in common, but text's last page")
+    {
+        b.phdrs[1].vaddr = 0x401240;   // text ends at 0x401234
+        b.phdrs[1].offset = 0x1240;
+        expect(b, ImageError::segments_overlap, 1);
+    }
     SECTION("pages overlap: data ends on text's first page, listed later")
     {
         b.phdrs[1].vaddr = 0x3ff010;   // 0x3ff010 + 0x2000 reaches page 0x401000

@@ -149,7 +149,7 @@ uint64_t new_user_root()
 
 bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool writable, bool executable)
 {
-    if (virt >= kUserEnd || virt % kPage != 0 || phys % kPage != 0)
+    if (virt >= kLastUserPage || virt % kPage != 0 || phys % kPage != 0)
         return false;
     uint64_t* entry = walk_create(root, virt, 1, pte::present | pte::writable | pte::user);
     if (entry == nullptr || (*entry & pte::present))
@@ -161,7 +161,7 @@ bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool writable, b
 
 bool install_user_page(uint64_t root, uint64_t virt, uint64_t phys, uint64_t rights, bool uncached)
 {
-    if (virt >= kUserEnd || virt % kPage != 0 || phys % kPage != 0)
+    if (virt >= kLastUserPage || virt % kPage != 0 || phys % kPage != 0)
         return false;
     uint64_t* entry = walk_create(root, virt, 1, pte::present | pte::writable | pte::user);
     if (entry == nullptr)

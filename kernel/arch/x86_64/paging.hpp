@@ -43,6 +43,9 @@ uint64_t lookup(uint64_t virt);
 uint64_t lookup_in(uint64_t root, uint64_t virt);
 
 constexpr uint64_t kUserEnd = 0x0000800000000000; // user space is [0, kUserEnd)
+// The last user page is never mapped: a `syscall` ending there would return to the
+// non-canonical kUserEnd, and iretq would fault in the kernel.
+constexpr uint64_t kLastUserPage = kUserEnd - 4096;
 
 uint64_t kernel_root();
 
