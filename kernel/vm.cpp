@@ -27,6 +27,13 @@ uint64_t* sigma0_frames;      // bit per frame: sigma0 claimed it (it stays sigm
 uint64_t sigma0_frame_limit;  // frames the bitmap covers
 Task* spaces[kMaxSpaces]; // space number -> task; 0 is never used
 
+// Device memory stays uncached wherever it is mapped: the caching follows the frame.
+bool device_frame(uint64_t frame)
+{
+    const l4::abi::MemoryRegion* region = boot_info::region_of(frame * kPage);
+    return region != nullptr && region->kind == MemoryKind::device;
+}
+
 // The database tells us of every entry that lost rights or went away.
 void update_entry(void*, uint32_t space, uint64_t page, uint64_t frame, uint8_t rights)
 {
@@ -37,7 +44,7 @@ void update_entry(void*, uint32_t space, uint64_t page, uint64_t frame, uint8_t 
     if (rights == 0)
         (void)paging::unmap_user_page(task->page_root(), virt);
     else
-        (void)paging::install_user_page(task->page_root(), virt, frame * kPage, rights, false);
+        (void)paging::install_user_page(task->page_root(), virt, frame * kPage, rights, device_frame(frame));
 }
 
 constexpr mem::MappingChanged kUpdate{update_entry, nullptr};
@@ -51,9 +58,10 @@ bool kernel_owned(Task& task, uint64_t virt)
            database->find(task.space(), virt / kPage) == nullptr;
 }
 
-bool install(Task& task, const mem::Mapping& m, bool uncached = false)
+bool install(Task& task, const mem::Mapping& m)
 {
-    return paging::install_user_page(task.page_root(), m.page() * kPage, m.frame() * kPage, m.rights(), uncached);
+    return paging::install_user_page(task.page_root(), m.page() * kPage, m.frame() * kPage, m.rights(),
+                                     device_frame(m.frame()));
 }
 
 } // namespace
@@ -161,7 +169,7 @@ bool sigma0_fault(Task& sigma0, uint64_t address)
         sigma0_frames[frame / 64] |= uint64_t{1} << (frame % 64);
     }
     mem::Mapping* m = database->insert_root(sigma0.space(), address / kPage, phys / kPage, l4::abi::page_rights::all);
-    return m != nullptr && install(sigma0, *m, region->kind == MemoryKind::device);
+    return m != nullptr && install(sigma0, *m);
 }
 
 Error unmap(Task& task, Flexpage page, bool include_self)

@@ -10,10 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "l4/abi/address_space.hpp"
+
 namespace elf {
 
 // First non-canonical address: user space is [0, kUserEnd).
-constexpr uint64_t kUserEnd = 0x0000800000000000;
+using l4::abi::kUserEnd;
 constexpr uint64_t kPageSize = 4096;
 
 enum class ImageError : uint8_t {

@@ -99,8 +99,8 @@ void MappingDb::index_erase(uint32_t n)
     for (size_t j = next_slot(hole); index_[j] != 0; j = next_slot(j)) {
         const Mapping& m = node(index_[j] - 1);
         const size_t home = home_slot(m.space_, m.page_);
-        // The entry at j may move into the hole unless its home lies cyclically in (hole, j]:
-        // then a lookup starting at home would never pass the hole.
+        // An entry whose home lies cyclically in (hole, j] is found without passing the hole
+        // and stays; any other would be cut off by the hole, so it moves into it.
         const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
         if (stays) continue;
         index_[hole] = index_[j];

@@ -52,9 +52,9 @@ struct MappingChanged {
 //
 // Reporting contract: the callback hears of every mapping whose rights shrank (new_rights) or
 // that went away (new_rights == 0), so the kernel rewrites or clears that page-table entry and
-// flushes the TLB. It does NOT hear of the mapping map() or grant() returns, whose entry the
-// caller writes from its rights() afterwards (it is new, moved, or only gained rights). The
-// callback must not call back into the database.
+// flushes the TLB. The mapping map() or grant() returns is not reported when it is new, moved
+// or has only gained rights: the caller writes its entry from rights() afterwards. The
+// callback runs before the node is freed and must not call back into the database.
 class MappingDb {
 public:
     using Callback = MappingChanged;
@@ -82,7 +82,8 @@ public:
     //   - by a child of `from`: it gains the new rights and is returned;
     //   - by `from` itself or one of its ancestors (same frame): nothing changes, it is returned;
     //   - by anything else: it is unmapped with its whole subtree (reported), then replaced.
-    // nullptr, with nothing changed, when the rights lack read or storage is full.
+    // nullptr, with nothing changed, when the rights lack read or storage is full (a
+    // replacement frees a node first, so it never fails for storage).
     [[nodiscard]] Mapping* map(Mapping* from, uint32_t space, uint64_t page, uint8_t rights,
                                Callback changed = {});
 

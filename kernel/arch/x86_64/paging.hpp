@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "l4/abi/address_space.hpp"
+
 #include "arch/x86_64/layout.hpp"
 
 namespace mem {
@@ -42,10 +44,8 @@ void init(mem::FrameAllocator& frames, uint64_t direct_map_end);
 uint64_t lookup(uint64_t virt);
 uint64_t lookup_in(uint64_t root, uint64_t virt);
 
-constexpr uint64_t kUserEnd = 0x0000800000000000; // user space is [0, kUserEnd)
-// The last user page is never mapped: a `syscall` ending there would return to the
-// non-canonical kUserEnd, and iretq would fault in the kernel.
-constexpr uint64_t kLastUserPage = kUserEnd - 4096;
+using l4::abi::kLastUserPage; // never mapped: iretq to kUserEnd would fault in the kernel
+using l4::abi::kUserEnd;
 
 uint64_t kernel_root();
 
