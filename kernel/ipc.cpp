@@ -20,6 +20,7 @@ namespace {
 using l4::abi::MessageTag;
 
 Thread* timeouts; // threads waiting with a deadline
+constexpr uint64_t kTypedItemBits = MessageTag::make(0, 0, 7, 7).raw; // the caps and pages fields
 
 // Message word i of a thread's saved registers (words 0..5 travel in registers).
 uint64_t& word_register(interrupts::InterruptFrame& f, uint64_t i)
@@ -76,13 +77,18 @@ void transfer(Thread& from, Thread& to, uint64_t badge)
     if (words > l4::abi::kRegisterWords)
         memcpy(&to.utcb().mr[l4::abi::kRegisterWords], &from.utcb().mr[l4::abi::kRegisterWords],
                (words - l4::abi::kRegisterWords) * sizeof(uint64_t));
-    uint64_t caps = from.kernel_message ? 0 : transfer_caps(from, to, tag.caps());
+    // Typed items are rare: the common message pays one test for them.
+    uint64_t caps = 0, pages = 0;
+    if (!from.kernel_message && (tag.raw & kTypedItemBits) != 0) {
+        caps = transfer_caps(from, to, tag.caps());
+        pages = tag.pages();
+        to.utcb().received_pages = vm::transfer(*from.task(), from.utcb().send_pages, pages, *to.task(),
+                                                l4::abi::Flexpage{to.utcb().receive_window});
+    } else {
+        to.utcb().received_pages = 0;
+    }
     to.utcb().received_caps = caps;
-    to.utcb().received_pages =
-        from.kernel_message ? 0
-                            : vm::transfer(*from.task(), from.utcb().send_pages, tag.pages(), *to.task(),
-                                           l4::abi::Flexpage{to.utcb().receive_window});
-    target.rsi = MessageTag::make(tag.label(), words, caps, from.kernel_message ? 0 : tag.pages()).raw;
+    target.rsi = MessageTag::make(tag.label(), words, caps, pages).raw;
     target.rdx = badge;
     target.rax = static_cast<uint64_t>(Error::ok);
 }

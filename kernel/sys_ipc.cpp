@@ -17,7 +17,8 @@ bool tag_valid(Thread& self, uint64_t raw)
 {
     MessageTag tag{raw};
     return tag.words() <= l4::abi::kMessageWords && tag.caps() <= l4::abi::kMaxTypedItems &&
-           tag.pages() <= l4::abi::kMaxMapItems && vm::check_items(self.utcb().send_pages, tag.pages());
+           tag.pages() <= l4::abi::kMaxMapItems &&
+           (tag.pages() == 0 || vm::check_items(self.utcb().send_pages, tag.pages()));
 }
 
 // The endpoint a send names, with the rights its message needs, and the capabilities the

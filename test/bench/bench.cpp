@@ -18,11 +18,18 @@ constexpr Selector kFactory = abi::boot::kFactorySelector;
 constexpr Selector kTask = abi::boot::kTaskSelector;
 constexpr Selector kRemote = abi::boot::kSigma0EndpointSelector;
 constexpr Selector kLocal = 20, kNotification = 21, kServerThread = 22, kPartnerThread = 23,
-                   kHandlerEndpoint = 24, kVictimThread = 25;
+                   kHandlerEndpoint = 24, kVictimThread = 25, kPagerEndpoint = 26, kPagerThread = 27,
+                   kFaultThread = 28, kMapEndpoint = 29, kMapThread = 30;
+constexpr uint64_t kFaultArea = 0x0000100000000000;  // fresh pages to fault on
+constexpr uint64_t kMapTarget = 0x0000200000000000;  // where the map server receives
+constexpr uint64_t kSmallRuns = 1000;                 // 2 MiB maps: fewer runs
 constexpr uint64_t kPriority = 100;
 constexpr uint64_t kStackSize = 16384;
 
-alignas(16) uint8_t stacks[3][kStackSize];
+alignas(16) uint8_t stacks[5][kStackSize];
+alignas(4096) uint8_t pager_page[4096];
+alignas(2 * 1024 * 1024) uint8_t big_region[2 * 1024 * 1024];
+volatile uint64_t faulter_done;
 uint64_t samples[kRuns];
 uint64_t scratch[kRuns];
 volatile uint64_t victim_done;
@@ -74,9 +81,9 @@ Stats summarize(uint64_t n)
 
 uint64_t overhead;
 
-void report(const char* name, uint64_t divisor = 1)
+void report(const char* name, uint64_t divisor = 1, uint64_t runs = kRuns)
 {
-    Stats s = summarize(kRuns);
+    Stats s = summarize(runs);
     auto net = [](uint64_t v) { return v > overhead ? v - overhead : 0; };
     l4::print("bench: ");
     l4::print(name);
@@ -85,7 +92,7 @@ void report(const char* name, uint64_t divisor = 1)
     l4::print(" min ");
     l4::print(net(s.minimum) / divisor);
     l4::print(" runs ");
-    l4::print(kRuns);
+    l4::print(runs);
     l4::print("\n");
 }
 
@@ -144,6 +151,54 @@ void measure(Body body)
     measure([] { asm volatile("ud2" ::: "memory"); });
     victim_done = 1;
     l4::thread_exit();
+}
+
+// Answers every page fault with pager_page mapped at the faulting page.
+[[noreturn]] void pager()
+{
+    l4::Message m;
+    l4::receive(kPagerEndpoint, m);
+    for (;;) {
+        uint64_t page = m.words[0] & ~uint64_t{4095};
+        l4::utcb()->send_pages[0] = abi::MapItem{
+            abi::Flexpage::make(reinterpret_cast<uint64_t>(pager_page), 12, abi::page_rights::read).raw, page, 0};
+        m.tag = abi::MessageTag::make(0, 0, 0, 1);
+        l4::reply_wait(kPagerEndpoint, m);
+    }
+}
+
+// Touches a fresh page each run: fault, pager IPC, map, resume.
+[[noreturn]] void faulter()
+{
+    uint64_t i = 0;
+    measure([&] {
+        (void)*reinterpret_cast<volatile uint8_t*>(kFaultArea + 4096 * i++);
+    });
+    faulter_done = 1;
+    l4::thread_exit();
+}
+
+// Receives whatever is mapped to it into its window at kMapTarget and answers.
+[[noreturn]] void map_server()
+{
+    l4::Message m;
+    l4::utcb()->receive_window = abi::Flexpage::make(kMapTarget, 22, abi::page_rights::all).raw;
+    l4::receive(kMapEndpoint, m);
+    for (;;) {
+        m.tag = abi::MessageTag::make(0, 0);
+        l4::reply_wait(kMapEndpoint, m);
+    }
+}
+
+// One map of `order` bytes from `base` to the map server, then its unmap.
+void map_unmap(uint64_t base, uint64_t order)
+{
+    l4::Message m;
+    l4::utcb()->send_pages[0] = abi::MapItem{abi::Flexpage::make(base, order, abi::page_rights::all).raw, 0, 0};
+    m.tag = abi::MessageTag::make(0, 0, 0, 1);
+    l4::call(kMapEndpoint, m);
+    l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::memory_unmap),
+                    abi::Flexpage::make(base, order, abi::page_rights::all).raw, 0);
 }
 
 Error start(Selector slot, void (*body)(), int stack)
@@ -221,6 +276,39 @@ int main()
 
     l4::cap_delete(kPartnerThread);
     l4::cap_delete(kServerThread);
+
+    e = l4::factory_create(kFactory, abi::ObjectKind::endpoint, kPagerEndpoint);
+    if (e == Error::ok)
+        e = start(kPagerThread, pager, 3);
+    if (e == Error::ok)
+        e = l4::factory_create(kFactory, abi::ObjectKind::thread, kFaultThread, kTask, kPriority);
+    if (e == Error::ok)
+        e = l4::thread_control(kFaultThread, abi::ThreadOp::set_pager, kPagerEndpoint);
+    if (e == Error::ok)
+        e = l4::thread_start(kFaultThread, reinterpret_cast<uint64_t>(faulter),
+                             reinterpret_cast<uint64_t>(stacks[2] + kStackSize));
+    if (e != Error::ok)
+        fail("pager", e);
+    while (faulter_done == 0)
+        l4::yield();
+    report("page_fault_round_trip");
+
+    for (uint64_t i = 0; i < sizeof big_region; i += 4096) // fault the region in once
+        big_region[i] = 1;
+    e = l4::factory_create(kFactory, abi::ObjectKind::endpoint, kMapEndpoint);
+    if (e == Error::ok)
+        e = start(kMapThread, map_server, 4);
+    if (e != Error::ok)
+        fail("map server", e);
+    measure([] { map_unmap(reinterpret_cast<uint64_t>(pager_page), 12); });
+    report("map_unmap_4k");
+    for (uint64_t i = 0; i < kSmallRuns; ++i) {
+        uint64_t start_tsc = tsc();
+        map_unmap(reinterpret_cast<uint64_t>(big_region), 21);
+        samples[i] = tsc() - start_tsc;
+    }
+    report("map_unmap_2m", 1, kSmallRuns);
+
     m.tag = abi::MessageTag::make(kQuit, 0);
     l4::call(kRemote, m);
     l4::print("bench: done\n");
