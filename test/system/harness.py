@@ -155,7 +155,7 @@ SCENARIOS = {
                       r"bench: exception_ipc_round_trip median \d+", r"bench: thread_switch_yield median \d+",
                       r"bench: page_fault_round_trip median \d+", r"bench: map_unmap_4k median \d+",
                       r"bench: map_unmap_2m median \d+",
-                      r"bench: done", r"all user threads have exited"],
+                      r"bench: done", r"all user threads (have exited|are blocked)"],
         modules=[("@bench-server", "bench-server"), ("@bench", "bench")], forbid=[r"PANIC", r"FAILED"],
         timeout=120),
     "sigma0-protocol": Scenario(
