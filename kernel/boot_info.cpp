@@ -32,6 +32,7 @@ uint64_t kernel_pool_floor()
     mem::FrameAllocator& frames = memory::frames();
     uint64_t pool = frames.free_frames() * mem::FrameAllocator::kFrameSize / 4;
     pool = pool < kMinKernelPool ? kMinKernelPool : pool > kMaxKernelPool ? kMaxKernelPool : pool;
+    pool = (pool + kMiB - 1) / kMiB * kMiB; // whole MiB: the floor stays page aligned
     uint64_t base = 0, end = 0, from = 0;
     while (frames.next_free_run(from, base, end)) {
         if (end - base >= pool)

@@ -118,9 +118,14 @@ int main()
     l4::print(" KiB to hand out\n");
 
     l4::Message m;
-    l4::receive(abi::boot::kSigma0EndpointSelector, m);
-    for (;;) {
+    Error e = l4::receive(abi::boot::kSigma0EndpointSelector, m);
+    while (e == Error::ok) {
         handle(m);
-        l4::reply_wait(abi::boot::kSigma0EndpointSelector, m);
+        e = l4::reply_wait(abi::boot::kSigma0EndpointSelector, m);
     }
+    // Without a channel (no root task was started) there is nobody to serve.
+    l4::print("sigma0: stops, receive failed with error ");
+    l4::print(static_cast<uint64_t>(e));
+    l4::print("\n");
+    return 0;
 }

@@ -158,6 +158,10 @@ SCENARIOS = {
                       r"bench: done", r"all user threads (have exited|are blocked)"],
         modules=[("@bench-server", "bench-server"), ("@bench", "bench")], forbid=[r"PANIC", r"FAILED"],
         timeout=120),
+    "boot-sigma0": Scenario(
+        "exit=qemu", [BANNER, r'sigma0 "sigma0": \d segments', r"sigma0: [1-9]\d* KiB to hand out",
+                      r"sigma0: stops, receive failed with error 1\n", r"all user threads have exited"],
+        modules=[("@sigma0", "sigma0")]),
     "sigma0-protocol": Scenario(
         "exit=qemu", [r'sigma0 "sigma0"', r'root task "sigma0-client"', r"sigma0: \d+ KiB to hand out",
                       r"ktest: passed sigma0_never_hands_out_a_page_twice", r"ktest: \d+ passed, 0 failed"],
