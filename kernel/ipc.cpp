@@ -152,7 +152,7 @@ void abandon_caller(Thread& server)
 
 } // namespace
 
-void block(Thread& self, Thread::Wait what, uint64_t timeout)
+void block(Thread& self, Thread::Wait what, uint64_t timeout, Thread* hand_over)
 {
     self.wait = what;
     self.set_state(Thread::State::blocked);
@@ -161,7 +161,10 @@ void block(Thread& self, Thread::Wait what, uint64_t timeout)
         self.timeout_next = timeouts;
         timeouts = &self;
     }
-    scheduler::block_current();
+    if (hand_over != nullptr)
+        scheduler::block_and_hand_over(*hand_over);
+    else
+        scheduler::block_current();
 }
 
 void wake(Thread& thread, Error status)
@@ -187,12 +190,13 @@ Error send(Thread& self, Endpoint& ep, uint64_t badge, bool call, uint64_t timeo
         self.send_badge = badge;
         transfer(self, *receiver, badge);
         receiver->wait = Thread::Wait::none;
-        scheduler::make_ready(*receiver);
-        if (!call)
+        if (!call) {
+            scheduler::make_ready(*receiver);
             return Error::ok;
+        }
         self.server = receiver;
         receiver->caller = &self;
-        block(self, Thread::Wait::reply, l4::abi::kTimeoutNever);
+        block(self, Thread::Wait::reply, l4::abi::kTimeoutNever, receiver);
         return kStatusSet;
     }
     if (timeout == l4::abi::kTimeoutZero)
@@ -204,21 +208,28 @@ Error send(Thread& self, Endpoint& ep, uint64_t badge, bool call, uint64_t timeo
     return kStatusSet;
 }
 
-Error receive(Thread& self, Endpoint& ep, uint64_t timeout)
+Error receive(Thread& self, Endpoint& ep, uint64_t timeout, Thread* replied)
 {
     abandon_caller(self);
     if (Thread* sender = ep.senders.pop()) {
+        if (replied != nullptr)
+            scheduler::make_ready(*replied);
         accept(self, *sender);
         return kStatusSet; // transfer() wrote rax and the message into self's registers
     }
-    if (timeout == l4::abi::kTimeoutZero)
+    if (timeout == l4::abi::kTimeoutZero) {
+        if (replied != nullptr)
+            scheduler::make_ready(*replied);
         return Error::timeout;
+    }
     ep.receivers.push(self);
-    block(self, Thread::Wait::receive, timeout);
+    block(self, Thread::Wait::receive, timeout, replied);
     return kStatusSet;
 }
 
-Error reply(Thread& self)
+Error reply(Thread& self) { return reply(self, nullptr); }
+
+Error reply(Thread& self, Thread** deferred)
 {
     Thread* caller = self.caller;
     if (caller == nullptr)
@@ -248,7 +259,10 @@ Error reply(Thread& self)
     }
     transfer(self, *caller, 0);
     caller->wait = Thread::Wait::none;
-    scheduler::make_ready(*caller);
+    if (deferred != nullptr)
+        *deferred = caller; // the replier blocks next and hands the CPU to it
+    else
+        scheduler::make_ready(*caller);
     return Error::ok;
 }
 

@@ -21,9 +21,12 @@ constexpr Error kStatusSet = static_cast<Error>(~uint64_t{0});
 // Sends the current thread's message (tag in rsi, words in registers and UTCB) through `ep`,
 // as a call when `call`. Arguments were checked by the caller.
 Error send(Thread& self, Endpoint& ep, uint64_t badge, bool call, uint64_t timeout);
-Error receive(Thread& self, Endpoint& ep, uint64_t timeout);
-// Answers the thread waiting for self's reply with self's message.
+// `replied`: a caller just answered (reply_wait), made ready here or run at once if self blocks.
+Error receive(Thread& self, Endpoint& ep, uint64_t timeout, Thread* replied = nullptr);
+// Answers the thread waiting for self's reply with self's message. With `deferred`, a plain
+// reply leaves the caller to the receive that follows (it is returned there).
 Error reply(Thread& self);
+Error reply(Thread& self, Thread** deferred);
 
 // A CPU exception (or a foreign-ABI syscall) of the current thread becomes a call to its
 // exception handler; false when it has none (the caller then stops it).
@@ -33,7 +36,7 @@ bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_
 bool raise_page_fault(Thread& self, uint64_t address, uint64_t access, uint64_t rip);
 
 // Blocks the current thread waiting for `what`, for at most `timeout` ticks.
-void block(Thread& self, Thread::Wait what, uint64_t timeout);
+void block(Thread& self, Thread::Wait what, uint64_t timeout, Thread* hand_over = nullptr);
 // Ends a thread's wait with `status` in its rax.
 void wake(Thread& thread, Error status);
 // Takes a thread out of every IPC relation (it is being destroyed).

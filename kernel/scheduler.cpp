@@ -133,6 +133,18 @@ void make_ready(Thread& thread)
 
 void block_current() { reschedule(false); }
 
+void block_and_hand_over(Thread& next)
+{
+    // The partner of a rendezvous runs next unless a ready thread outranks it: no trip
+    // through the run queue (L4's direct process switch).
+    if (next.suspend_requested || (!run_queue.empty() && run_queue.highest_priority() > next.priority)) {
+        make_ready(next);
+        reschedule(false);
+        return;
+    }
+    switch_to(next);
+}
+
 void yield()
 {
     this_cpu().current->remaining_slice() = this_cpu().current->time_slice();

@@ -13,6 +13,7 @@ void init();                        // creates this CPU's idle thread
 
 void make_ready(Thread& thread);    // a new or woken thread
 void block_current();               // the caller's thread has set its own state
+void block_and_hand_over(Thread& next); // the same, running `next` (not yet ready) at once
 void yield();                       // rest of the slice to equal-priority threads
 void exit_current();                // ends the current thread; never returns to it
 void remove(Thread& thread);        // takes a ready thread off the run queue

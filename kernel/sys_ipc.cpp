@@ -68,9 +68,10 @@ Error ipc_reply_wait(Thread& self, Frame& f)
     auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::endpoint, rights::receive);
     if (found.error != Error::ok)
         return found.error;
+    Thread* replied = nullptr;
     if (self.caller != nullptr)
-        (void)ipc::reply(self);
-    return ipc::receive(self, *static_cast<Endpoint*>(found.slot->object()), f.rdx);
+        (void)ipc::reply(self, &replied);
+    return ipc::receive(self, *static_cast<Endpoint*>(found.slot->object()), f.rdx, replied);
 }
 
 Error notify_signal(Thread& self, Frame& f)
