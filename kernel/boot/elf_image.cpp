@@ -1,6 +1,8 @@
 // ELF64 boot modules: a validating reader of their program headers.
 #include "boot/elf_image.hpp"
 
+#include "lib/bytes.hpp"
+
 namespace elf {
 
 namespace {
@@ -26,23 +28,9 @@ constexpr size_t kPhType = 0, kPhFlags = 4, kPhOffset = 8, kPhVaddr = 16, kPhFil
 constexpr uint32_t kPtLoad = 1;
 constexpr uint32_t kPfX = 1, kPfW = 2, kPfR = 4;
 
-// Little-endian loads, byte by byte: a module may sit at any address, and the kernel build
-// has no memcpy to lean on.
-uint16_t load_u16(const uint8_t* p)
-{
-    return static_cast<uint16_t>(p[0] | p[1] << 8);
-}
-
-uint32_t load_u32(const uint8_t* p)
-{
-    return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-           static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-
-uint64_t load_u64(const uint8_t* p)
-{
-    return static_cast<uint64_t>(load_u32(p)) | static_cast<uint64_t>(load_u32(p + 4)) << 32;
-}
+using bytes::load_u16;
+using bytes::load_u32;
+using bytes::load_u64;
 
 void reset(Image& out)
 {

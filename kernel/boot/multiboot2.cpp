@@ -1,6 +1,8 @@
 // Multiboot2 boot information: a defensive parser.
 #include "boot/multiboot2.hpp"
 
+#include "lib/bytes.hpp"
+
 namespace mb2 {
 
 namespace {
@@ -19,18 +21,8 @@ constexpr uint32_t kElf64SectionHeaderSize = 64;
 constexpr size_t kRsdpV1Size = 20;
 constexpr size_t kRsdpV2Size = 36;
 
-// Little-endian loads, byte by byte: a hostile blob may misalign any field, and the
-// kernel build has no memcpy to lean on.
-uint32_t load_u32(const uint8_t* p)
-{
-    return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-           static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-
-uint64_t load_u64(const uint8_t* p)
-{
-    return static_cast<uint64_t>(load_u32(p)) | static_cast<uint64_t>(load_u32(p + 4)) << 32;
-}
+using bytes::load_u32;
+using bytes::load_u64;
 
 size_t align_up(size_t value, size_t align) { return (value + align - 1) & ~(align - 1); }
 

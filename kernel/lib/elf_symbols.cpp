@@ -1,6 +1,8 @@
 // The kernel's own symbol table, read defensively from the ELF section headers.
 #include "lib/elf_symbols.hpp"
 
+#include "lib/bytes.hpp"
+
 namespace elf {
 namespace {
 
@@ -9,15 +11,6 @@ constexpr uint64_t kSymbolSize = 24;
 constexpr uint32_t kSymtab = 2;
 constexpr uint32_t kStrtab = 3;
 constexpr uint8_t kTypeFunc = 2;
-
-// Fields are read byte by byte: the headers come from the boot loader and may be misaligned.
-uint64_t read_le(const uint8_t* p, size_t bytes)
-{
-    uint64_t value = 0;
-    for (size_t i = bytes; i-- > 0;)
-        value = (value << 8) | p[i];
-    return value;
-}
 
 struct Section {
     uint32_t type;
@@ -29,8 +22,8 @@ struct Section {
 Section section_at(const uint8_t* headers, uint32_t index)
 {
     const uint8_t* h = headers + size_t{index} * kSectionHeaderSize;
-    return Section{static_cast<uint32_t>(read_le(h + 4, 4)), read_le(h + 16, 8), read_le(h + 32, 8),
-                   static_cast<uint32_t>(read_le(h + 40, 4))};
+    return Section{bytes::load_u32(h + 4), bytes::load_u64(h + 16), bytes::load_u64(h + 32),
+                   bytes::load_u32(h + 40)};
 }
 
 // Appends to a bounded output buffer, remembering whether anything was cut.
@@ -163,8 +156,8 @@ bool SymbolTable::lookup(uint64_t address, Symbol& out) const
     uint64_t best_value = 0;
     for (size_t i = 0; i < symbol_count_; ++i) {
         const uint8_t* sym = symbols_ + i * kSymbolSize;
-        uint64_t value = read_le(sym + 8, 8);
-        uint64_t size = read_le(sym + 16, 8);
+        uint64_t value = bytes::load_u64(sym + 8);
+        uint64_t size = bytes::load_u64(sym + 16);
         if ((sym[4] & 0xf) != kTypeFunc || value > address || value < best_value)
             continue;
         if (size != 0 && address - value >= size)
@@ -176,13 +169,13 @@ bool SymbolTable::lookup(uint64_t address, Symbol& out) const
         return false;
 
     // The name must start and end inside the string table.
-    auto name = static_cast<size_t>(read_le(best, 4));
+    auto name = static_cast<size_t>(bytes::load_u32(best));
     size_t end = name;
     while (end < strings_size_ && strings_[end] != '\0')
         ++end;
     if (end >= strings_size_)
         return false;
-    out = Symbol{strings_ + name, best_value, read_le(best + 16, 8)};
+    out = Symbol{strings_ + name, best_value, bytes::load_u64(best + 16)};
     return true;
 }
 
