@@ -85,7 +85,7 @@ KTEST(sigma0_never_hands_out_a_page_twice)
     uint64_t intact = 0;
     for (uint64_t a = start; a < arena_next; a += kPage)
         if (marked(a)) // alignment gaps were never mapped
-            intact += *reinterpret_cast<volatile uint64_t*>(a) == a ? 1 : 0;
+            intact += *reinterpret_cast<volatile uint64_t*>(a) == a ? 1u : 0u;
     KEXPECT_EQ(intact, stamped);
 }
 
