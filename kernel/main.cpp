@@ -2,6 +2,7 @@
 #include "arch/x86_64/apic.hpp"
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/cpu_local.hpp"
+#include "arch/x86_64/fpu.hpp"
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/interrupts.hpp"
 #include "arch/x86_64/layout.hpp"
@@ -145,6 +146,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     interrupts::init();
     cpu::detect_features();
     cpu_local::init_boot_cpu();
+    fpu::init();
     run_global_constructors();
 
     parse_boot_info(magic, info_phys);

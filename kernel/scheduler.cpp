@@ -3,6 +3,7 @@
 
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/cpu_local.hpp"
+#include "arch/x86_64/fpu.hpp"
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/platform.hpp"
 #include "ipc.hpp"
@@ -63,6 +64,11 @@ void switch_to(Thread& next)
     if (next.task() != nullptr && cpu::read_cr3() != next.task()->page_root())
         cpu::write_cr3(next.task()->page_root());
     load_user_segments(next);
+    // Eager: the kernel and the idle thread use no FPU, so only user threads' state moves.
+    if (previous.task() != nullptr)
+        fpu::save(previous.fpu_state);
+    if (next.task() != nullptr)
+        fpu::restore(next.fpu_state);
     switch_kernel_stack(&previous.saved_kernel_rsp, next.saved_kernel_rsp);
     reap();
 }
@@ -113,6 +119,8 @@ void start()
     if (first.task() != nullptr)
         cpu::write_cr3(first.task()->page_root());
     load_user_segments(first);
+    if (first.task() != nullptr)
+        fpu::restore(first.fpu_state);
     switch_kernel_stack(&boot_stack_rsp, first.saved_kernel_rsp);
     panic("scheduler: returned to the boot stack");
 }

@@ -29,6 +29,7 @@ Thread::Thread(Task* task, uint8_t* kernel_stack, const char* name, uint8_t init
       special_slots_(), special_caps_(special_slots_, special_slots, destroy_object, nullptr), name_()
 {
     priority = initial_priority;
+    fpu::initial_state(fpu_state);
     for (size_t i = 0; i + 1 < sizeof name_ && name[i] != '\0'; ++i)
         name_[i] = name[i];
 }

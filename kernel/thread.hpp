@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "arch/x86_64/fpu.hpp"
 #include "arch/x86_64/interrupts.hpp"
 #include "cap/cap_space.hpp"
 #include "l4/abi/utcb.hpp"
@@ -61,6 +62,7 @@ public:
     uint64_t utcb_address() const { return utcb_address_; }
     cap::CapSpace& special_caps() { return special_caps_; }
 
+    fpu::State fpu_state;        // x87/SSE registers while switched out
     uint64_t saved_kernel_rsp;   // while switched out (switch_kernel_stack)
     uint64_t fs_base;
     bool foreign_abi;            // its `syscall` instructions go to its exception handler

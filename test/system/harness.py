@@ -145,6 +145,10 @@ SCENARIOS = {
     "user-preemption": Scenario(
         "exit=qemu", [r"spinner [AB]: round 5", r"spinner [AB]: round 5", r"all user threads have exited"],
         modules=[("@spinner-a", "spinner-a"), ("@spinner-b", "spinner-b")], check=check_interleaving),
+    "user-fpu-state": Scenario(
+        "exit=qemu", [r"fpu [AB]: 0 registers changed", r"fpu [AB]: 0 registers changed",
+                      r"all user threads have exited"],
+        modules=[("@fpu-a", "fpu-a"), ("@fpu-b", "fpu-b")], timeout=120),
     "user-bad-elf": Scenario(
         "exit=qemu", [r'error: sigma0 "junk": not loaded: module is not an ELF file \(bad magic\)',
                       r'root task "spinner-a"', r"spinner A: round 5", r"all user threads have exited"],
