@@ -10,26 +10,20 @@ constexpr Selector kA = 100, kB = 101, kC = 102, kD = 103, kE = 104;
 constexpr Selector kEmpty = 150;
 constexpr Selector kBadSelectors[] = {kSlots, uint64_t{1} << 40, ~uint64_t{0}, kEmpty};
 
-// The error of notify_poll (a probe that the capability exists and has receive).
-Error poll_error(Selector s)
+// A -> B -> C: copies of A with all rights (KEXPECT_EQ each).
+void copy_chain()
 {
-    uint64_t bits = 0;
-    return l4::notify_poll(s, bits);
-}
-
-uint64_t poll_bits(Selector s)
-{
-    uint64_t bits = ~uint64_t{0};
-    KEXPECT_EQ(l4::notify_poll(s, bits), Error::ok);
-    return bits;
+    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);
+    KEXPECT_EQ(l4::cap_copy(kB, kC), Error::ok);
 }
 
 } // namespace
 
-KTEST(cap_copy_keeps_all_rights)
+// A test on a notification at kA (slots 100-109).
+#define CAP_TEST(name) KTEST_F(name, 100, 110, made(kA, ObjectKind::notification))
+
+CAP_TEST(cap_copy_keeps_all_rights)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kB, 0x3), Error::ok);
     KEXPECT_EQ(poll_bits(kA), 0x3);
@@ -39,10 +33,8 @@ KTEST(cap_copy_keeps_all_rights)
     KEXPECT_EQ(l4::cap_delete(kA), Error::ok);
 }
 
-KTEST(cap_copy_mask_drops_rights)
+CAP_TEST(cap_copy_mask_drops_rights)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(l4::cap_copy(kA, kB, rights::receive), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kB, 1), Error::missing_rights);
     KEXPECT_EQ(poll_error(kB), Error::ok);
@@ -52,20 +44,16 @@ KTEST(cap_copy_mask_drops_rights)
     KEXPECT_EQ(poll_bits(kA), 1);
 }
 
-KTEST(cap_copy_rights_never_grow)
+CAP_TEST(cap_copy_rights_never_grow)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(l4::cap_copy(kA, kB, rights::receive), Error::ok);
     KEXPECT_EQ(l4::cap_copy(kB, kC, rights::all), Error::ok);   // asks for more than kB has
     KEXPECT_EQ(l4::notify_signal(kC, 1), Error::missing_rights);
     KEXPECT_EQ(poll_error(kC), Error::ok);
 }
 
-KTEST(cap_copy_with_empty_mask)
+CAP_TEST(cap_copy_with_empty_mask)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(l4::cap_copy(kA, kB, 0), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kB, 1), Error::missing_rights);
     KEXPECT_EQ(poll_error(kB), Error::missing_rights);
@@ -102,19 +90,15 @@ KTEST(cap_copy_invalid_source)
     KEXPECT_EQ(l4::cap_delete(kA), Error::invalid_selector);   // nothing arrived
 }
 
-KTEST(cap_copy_invalid_destination)
+CAP_TEST(cap_copy_invalid_destination)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
-    KEXPECT_EQ(l4::cap_copy(kA, kSlots), Error::invalid_selector);
-    KEXPECT_EQ(l4::cap_copy(kA, uint64_t{1} << 40), Error::invalid_selector);
-    KEXPECT_EQ(l4::cap_copy(kA, ~uint64_t{0}), Error::invalid_selector);
+    const Selector bad_destinations[] = {kSlots, uint64_t{1} << 40, ~uint64_t{0}};
+    for (Selector bad : bad_destinations)
+        KEXPECT_EQ(l4::cap_copy(kA, bad), Error::invalid_selector);
 }
 
-KTEST(cap_copy_to_last_slot)
+CAP_TEST(cap_copy_to_last_slot)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(l4::cap_copy(kA, kSlots - 1), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kSlots - 1, 0x40), Error::ok);
     KEXPECT_EQ(poll_bits(kA), 0x40);
@@ -133,10 +117,8 @@ KTEST(cap_revoke_invalid_selectors)
         KEXPECT_EQ(l4::cap_revoke(bad), Error::invalid_selector);
 }
 
-KTEST(cap_delete_empties_slot)
+CAP_TEST(cap_delete_empties_slot)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(l4::cap_delete(kA), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kA, 1), Error::invalid_selector);
     KEXPECT_EQ(poll_error(kA), Error::invalid_selector);
@@ -145,10 +127,8 @@ KTEST(cap_delete_empties_slot)
     KEXPECT_EQ(make(kA, ObjectKind::notification), Error::ok);   // the slot is free again
 }
 
-KTEST(cap_delete_original_keeps_copy)
+CAP_TEST(cap_delete_original_keeps_copy)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);
     KEXPECT_EQ(l4::cap_delete(kA), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kB, 0x20), Error::ok);
@@ -168,10 +148,8 @@ KTEST(badge_mint_on_endpoint_once)
 }
 
 // A copy with badge 0 keeps the source's badge (visible through a notification).
-KTEST(badge_kept_by_plain_copy)
+CAP_TEST(badge_kept_by_plain_copy)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(l4::cap_copy(kA, kB, rights::send, 0x500), Error::ok);
     KEXPECT_EQ(l4::cap_copy(kB, kC, rights::send, 0), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kC, 0), Error::ok);
@@ -182,19 +160,16 @@ KTEST(badge_kept_by_plain_copy)
 KTEST(badge_on_unbadgeable_caps)
 {
     Slots slots(100, 110);
-    KEXPECT_EQ(l4::cap_copy(kSelf, kA, rights::all, 5), Error::invalid_argument);
-    KEXPECT_EQ(l4::cap_copy(kTask, kA, rights::all, 5), Error::invalid_argument);
-    KEXPECT_EQ(l4::cap_copy(kFactory, kA, rights::all, 5), Error::invalid_argument);
+    const Selector unbadgeable[] = {kSelf, kTask, kFactory};
+    for (Selector s : unbadgeable)
+        KEXPECT_EQ(l4::cap_copy(s, kA, rights::all, 5), Error::invalid_argument);
     KEXPECT_EQ(l4::cap_delete(kA), Error::invalid_selector);
     KEXPECT_EQ(l4::cap_copy(kSelf, kA, rights::all, 0), Error::ok);
 }
 
-KTEST(revoke_three_level_chain)
+CAP_TEST(revoke_three_level_chain)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
-    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);
-    KEXPECT_EQ(l4::cap_copy(kB, kC), Error::ok);
+    copy_chain();
     KEXPECT_EQ(l4::cap_revoke(kA), Error::ok);
     KEXPECT_EQ(poll_error(kB), Error::invalid_selector);
     KEXPECT_EQ(poll_error(kC), Error::invalid_selector);
@@ -203,13 +178,10 @@ KTEST(revoke_three_level_chain)
     KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);   // the slots are free again
 }
 
-KTEST(revoke_middle_keeps_siblings_and_other_trees)
+CAP_TEST(revoke_middle_keeps_siblings_and_other_trees)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
     KREQUIRE_EQ(make(kD, ObjectKind::notification), Error::ok);
-    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);    // A -> B -> C
-    KEXPECT_EQ(l4::cap_copy(kB, kC), Error::ok);
+    copy_chain();                                   // A -> B -> C
     KEXPECT_EQ(l4::cap_copy(kA, 105), Error::ok);   // A -> 105 (sibling of B)
     KEXPECT_EQ(l4::cap_copy(kD, kE), Error::ok);    // another object: D -> E
     KEXPECT_EQ(l4::cap_revoke(kB), Error::ok);
@@ -224,12 +196,9 @@ KTEST(revoke_middle_keeps_siblings_and_other_trees)
     KEXPECT_EQ(poll_error(kD), Error::ok);
 }
 
-KTEST(revoke_after_middle_deleted_reaches_grandchild)
+CAP_TEST(revoke_after_middle_deleted_reaches_grandchild)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
-    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);
-    KEXPECT_EQ(l4::cap_copy(kB, kC), Error::ok);
+    copy_chain();
     KEXPECT_EQ(l4::cap_delete(kB), Error::ok);
     KEXPECT_EQ(poll_error(kC), Error::ok);          // C survives its parent
     KEXPECT_EQ(l4::cap_revoke(kA), Error::ok);
@@ -237,10 +206,8 @@ KTEST(revoke_after_middle_deleted_reaches_grandchild)
     KEXPECT_EQ(poll_error(kA), Error::ok);
 }
 
-KTEST(revoke_leaf_changes_nothing)
+CAP_TEST(revoke_leaf_changes_nothing)
 {
-    Slots slots(100, 110);
-    KREQUIRE_EQ(make(kA, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);
     KEXPECT_EQ(l4::cap_revoke(kB), Error::ok);
     KEXPECT_EQ(l4::cap_revoke(kB), Error::ok);

@@ -85,6 +85,33 @@ Error release_slot(Selector slot)
     return e;
 }
 
+bool made(Selector slot, ObjectKind kind)
+{
+    KREQUIRE_EQ_OR(make(slot, kind), Error::ok, false);
+    return true;
+}
+
+uint64_t poll_bits(Selector notification)
+{
+    uint64_t bits = ~uint64_t{0};
+    KEXPECT_EQ(l4::notify_poll(notification, bits), Error::ok);
+    return bits;
+}
+
+Error poll_error(Selector notification)
+{
+    uint64_t bits = 0;
+    return l4::notify_poll(notification, bits);
+}
+
+bool spawn_started(Selector slot, ThreadBody body, const volatile uint64_t& started, uint64_t yields)
+{
+    KREQUIRE_EQ_OR(spawn_thread(slot, body), Error::ok, false);
+    KEXPECT_EQ(wait_flag(started), true);
+    yield_times(yields);
+    return true;
+}
+
 Slots::Slots(Selector f, Selector e) : first(f), end(e)
 {
     for (Selector s = first; s < end; ++s)

@@ -43,6 +43,13 @@ Error release_slot(Selector slot);
 // Objects of the boot factory.
 inline Error make(Selector slot, ObjectKind kind) { return l4::factory_create(kFactory, kind, slot); }
 
+// make(), checked: false (after a failure report) when it fails.
+bool made(Selector slot, ObjectKind kind);
+
+// notify_poll's bits (expects it to succeed), and its error alone.
+uint64_t poll_bits(Selector notification);
+Error poll_error(Selector notification);
+
 // Empties [first, end) on construction and again on destruction, so a failing test leaves
 // no capabilities behind (threads first: give them the lowest selectors of the range).
 struct Slots {
@@ -85,6 +92,10 @@ inline void yield_times(uint64_t n)
         l4::yield();
 }
 
+// spawn_thread, checked; then waits until the thread has set `started`, and yields `yields`
+// times more (so that it blocks where it was going to). False when the spawn failed.
+bool spawn_started(Selector slot, ThreadBody body, const volatile uint64_t& started, uint64_t yields);
+
 // receive with kTimeoutZero, yielding between tries until a sender comes (bounded): the
 // main thread never blocks on a broken kernel.
 Error receive_polled(Selector endpoint, l4::Message& m, uint64_t max_yields = kMaxYields);
@@ -100,13 +111,29 @@ inline abi::ExceptionState& utcb_state() { return *reinterpret_cast<abi::Excepti
 
 } // namespace kt
 
+// A test with a fixture: slots [first, end) are emptied around it (Slots), and its body runs
+// only when `setup` holds (an expression that reports its own failures).
+#define KTEST_F(name, first, end, setup)                                            \
+    static void ktest_body_##name();                                                \
+    KTEST(name)                                                                     \
+    {                                                                               \
+        kt::Slots ktest_slots((first), (end));                                      \
+        if (setup)                                                                  \
+            ktest_body_##name();                                                    \
+    }                                                                               \
+    static void ktest_body_##name()
+
 // KEXPECT_EQ that ends the test on a mismatch (Slots cleans up).
-#define KREQUIRE_EQ(actual, expected)                                               \
+#define KREQUIRE_EQ(actual, expected) KREQUIRE_EQ_OR(actual, expected, )
+
+// The same for a helper of a test: on a mismatch it returns `fallback` (say false), so that
+// its caller can end the test in turn.
+#define KREQUIRE_EQ_OR(actual, expected, fallback)                                  \
     do {                                                                            \
         auto ktest_ra = static_cast<uint64_t>(actual);                              \
         auto ktest_re = static_cast<uint64_t>(expected);                            \
         if (ktest_ra != ktest_re) {                                                 \
             ktest::fail(__FILE__, __LINE__, #actual, ktest_ra, ktest_re);           \
-            return;                                                                 \
+            return fallback;                                                        \
         }                                                                           \
     } while (0)

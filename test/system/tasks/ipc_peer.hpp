@@ -63,32 +63,22 @@ inline void prepare(Peer& p)
     l4::thread_exit();
 }
 
-template <Peer& p>
-[[noreturn]] void call_body()
+enum class PeerOp { call, send, receive };
+
+// The peer's one IPC: its message out (call, send) and what came back (call, receive).
+[[noreturn]] inline void run_peer(Peer& p, PeerOp op)
 {
     prepare(p);
-    l4::Message m = p.msg;
-    Error e = l4::call(p.endpoint, m, p.timeout);
+    l4::Message m = op == PeerOp::receive ? l4::Message{} : p.msg;
+    Error e = op == PeerOp::call   ? l4::call(p.endpoint, m, p.timeout)
+              : op == PeerOp::send ? l4::send(p.endpoint, m, p.timeout)
+                                   : l4::receive(p.endpoint, m, p.timeout);
     finish(p, e, m);
 }
 
-template <Peer& p>
-[[noreturn]] void send_body()
-{
-    prepare(p);
-    l4::Message m = p.msg;
-    Error e = l4::send(p.endpoint, m, p.timeout);
-    finish(p, e, m);
-}
-
-template <Peer& p>
-[[noreturn]] void receive_body()
-{
-    prepare(p);
-    l4::Message m;
-    Error e = l4::receive(p.endpoint, m, p.timeout);
-    finish(p, e, m);
-}
+template <Peer& p> [[noreturn]] void call_body() { run_peer(p, PeerOp::call); }
+template <Peer& p> [[noreturn]] void send_body() { run_peer(p, PeerOp::send); }
+template <Peer& p> [[noreturn]] void receive_body() { run_peer(p, PeerOp::receive); }
 
 // Three calls with word 0 = 0, 1, 2; the replies' word 0 are kept.
 [[noreturn]] inline void call_three_body()
@@ -123,6 +113,50 @@ inline void expect_words(const l4::Message& m, const uint64_t* mr, uint64_t base
         KEXPECT_EQ(i < abi::kRegisterWords ? m.words[i] : mr[i], base + i);
 }
 
+// Waits for peer `p` to be done, and expects its IPC to have ended with `error`; false
+// (after a failure report) when it never finished.
+inline bool peer_done(Peer& p, Error error = Error::ok)
+{
+    KREQUIRE_EQ_OR(wait_flag(p.done), true, false);
+    KEXPECT_EQ(p.error, error);
+    return true;
+}
+
+// Expects the word 0 of the peer's replies (call_three_body) or requests (a server's).
+inline void expect_replies(const Peer& p, uint64_t first, uint64_t second, uint64_t third)
+{
+    const uint64_t expected[3] = {first, second, third};
+    for (uint64_t i = 0; i < 3; ++i)
+        KEXPECT_EQ(p.replies[i], expected[i]);
+}
+
+// Starts peer_a at `body` (its message tag `tag`), and receives what it sends or calls (polled,
+// into m); false after a failed check.
+inline bool receive_from_peer(ThreadBody body, Tag tag, l4::Message& m)
+{
+    peer_a.msg.tag = tag;
+    KREQUIRE_EQ_OR(spawn_thread(kPeerA, body), Error::ok, false);
+    KREQUIRE_EQ_OR(receive_polled(kEndpoint, m), Error::ok, false);
+    return true;
+}
+
+// A send and a call (zero timeout) of `tag` through `through` both fail with `error`.
+inline void expect_send_and_call(Selector through, Tag tag, Error error)
+{
+    l4::Message m;
+    m.tag = tag;
+    KEXPECT_EQ(l4::send(through, m, abi::kTimeoutZero), error);
+    KEXPECT_EQ(l4::call(through, m, abi::kTimeoutZero), error);
+}
+
+// The set-up of most IPC tests: kEndpoint, and both peers reset for it.
+inline bool endpoint_and_peers()
+{
+    reset(peer_a, kEndpoint);
+    reset(peer_b, kEndpoint);
+    return made(kEndpoint, ObjectKind::endpoint);
+}
+
 // Receive settings of the main thread, put back afterwards.
 struct MainReceiveSlot {
     explicit MainReceiveSlot(Selector s) { l4::utcb()->receive_slot = s; }
@@ -130,3 +164,6 @@ struct MainReceiveSlot {
 };
 
 } // namespace kt::ipc
+
+// An IPC test: slots 200-239, kEndpoint and the peers set up (endpoint_and_peers).
+#define IPC_TEST(name) KTEST_F(name, 200, 240, kt::ipc::endpoint_and_peers())

@@ -13,15 +13,10 @@ namespace {
 // The peer calls with (label, words); main receives, checks, replies with (rlabel, rwords).
 void round_trip(uint64_t label, uint64_t words, uint64_t rlabel, uint64_t rwords)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    reset(peer_a, kEndpoint);
-    peer_a.msg.tag = Tag::make(label, words);
     fill(peer_a.msg, peer_a.mr, 0x1000, words);
-    KREQUIRE_EQ(spawn_thread(kPeerA, call_body<peer_a>), Error::ok);
-
     l4::Message m;
-    KREQUIRE_EQ(receive_polled(kEndpoint, m), Error::ok);
+    if (!receive_from_peer(call_body<peer_a>, Tag::make(label, words), m))
+        return;
     KEXPECT_EQ(m.tag.label(), label);
     KEXPECT_EQ(m.tag.words(), words);
     KEXPECT_EQ(m.tag.caps(), 0);
@@ -32,8 +27,8 @@ void round_trip(uint64_t label, uint64_t words, uint64_t rlabel, uint64_t rwords
     r.tag = Tag::make(rlabel, rwords);
     fill(r, l4::utcb()->mr, 0x2000, rwords);
     KEXPECT_EQ(l4::reply(r), Error::ok);
-    KREQUIRE_EQ(wait_flag(peer_a.done), true);
-    KEXPECT_EQ(peer_a.error, Error::ok);
+    if (!peer_done(peer_a))
+        return;
     KEXPECT_EQ(peer_a.msg.tag.label(), rlabel);
     KEXPECT_EQ(peer_a.msg.tag.words(), rwords);
     expect_words(peer_a.msg, peer_a.mr, 0x2000, rwords);
@@ -57,44 +52,46 @@ void round_trip(uint64_t label, uint64_t words, uint64_t rlabel, uint64_t rwords
     finish(peer_b, e, m);
 }
 
+// Receive, send and call on kEndpoint, where nobody waits, time out after `timeout`.
+void expect_timeouts(uint64_t timeout)
+{
+    l4::Message m;
+    KEXPECT_EQ(l4::receive(kEndpoint, m, timeout), Error::timeout);
+    m = l4::Message{};
+    KEXPECT_EQ(l4::send(kEndpoint, m, timeout), Error::timeout);
+    KEXPECT_EQ(l4::call(kEndpoint, m, timeout), Error::timeout);
+}
+
 } // namespace
 
-KTEST(ipc_call_reply_20_words) { round_trip(0x42, 20, 0x77, 20); }
-KTEST(ipc_call_reply_64_words) { round_trip(0x43, 64, 0x78, 64); }
-KTEST(ipc_call_reply_labels_and_counts) { round_trip(0xfedcba987654, 3, 0, 0); }
-KTEST(ipc_call_reply_register_words_only) { round_trip(1, 6, 0x123456789abc, 1); }
+IPC_TEST(ipc_call_reply_20_words) { round_trip(0x42, 20, 0x77, 20); }
+IPC_TEST(ipc_call_reply_64_words) { round_trip(0x43, 64, 0x78, 64); }
+IPC_TEST(ipc_call_reply_labels_and_counts) { round_trip(0xfedcba987654, 3, 0, 0); }
+IPC_TEST(ipc_call_reply_register_words_only) { round_trip(1, 6, 0x123456789abc, 1); }
 
-KTEST(ipc_badge_seen_by_receiver)
+IPC_TEST(ipc_badge_seen_by_receiver)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
     KREQUIRE_EQ(l4::cap_copy(kEndpoint, kCopy, rights::send, 0xb4d6e), Error::ok);
     const Selector via[] = {kCopy, kEndpoint};
     const uint64_t badges[] = {0xb4d6e, 0};
     for (int i = 0; i < 2; ++i) {
         release_slot(kPeerA);
         reset(peer_a, via[i]);
-        peer_a.msg.tag = Tag::make(7, 1);
-        KREQUIRE_EQ(spawn_thread(kPeerA, call_body<peer_a>), Error::ok);
         l4::Message m;
-        KREQUIRE_EQ(receive_polled(kEndpoint, m), Error::ok);
+        if (!receive_from_peer(call_body<peer_a>, Tag::make(7, 1), m))
+            return;
         KEXPECT_EQ(m.badge, badges[i]);
         KEXPECT_EQ(m.tag.label(), 7);
-        l4::Message r;
-        KEXPECT_EQ(l4::reply(r), Error::ok);
-        KEXPECT_EQ(wait_flag(peer_a.done), true);
-        KEXPECT_EQ(peer_a.error, Error::ok);
+        KEXPECT_EQ(l4::reply(l4::Message{}), Error::ok);
+        peer_done(peer_a);
     }
 }
 
-KTEST(ipc_reply_wait_server_loop)
+IPC_TEST(ipc_reply_wait_server_loop)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    reset(peer_a, kEndpoint);
-    KREQUIRE_EQ(spawn_thread(kPeerA, call_three_body), Error::ok);
     l4::Message m;
-    KREQUIRE_EQ(receive_polled(kEndpoint, m), Error::ok);
+    if (!receive_from_peer(call_three_body, Tag{}, m))
+        return;
     for (uint64_t i = 0; i < 3; ++i) {
         KEXPECT_EQ(m.tag.label(), 0x33);
         KEXPECT_EQ(m.words[0], i);
@@ -107,20 +104,14 @@ KTEST(ipc_reply_wait_server_loop)
         else
             KREQUIRE_EQ(l4::reply_wait(kEndpoint, m, kServerTimeout), Error::ok);
     }
-    KREQUIRE_EQ(wait_flag(peer_a.done), true);
-    KEXPECT_EQ(peer_a.error, Error::ok);
-    KEXPECT_EQ(peer_a.replies[0], 100);
-    KEXPECT_EQ(peer_a.replies[1], 101);
-    KEXPECT_EQ(peer_a.replies[2], 102);
+    if (peer_done(peer_a))
+        expect_replies(peer_a, 100, 101, 102);
 }
 
 // The main thread calls a helper server three times (the send phase has a timeout; the
 // reply comes or the server's exit fails the call).
-KTEST(ipc_call_helper_server_loop)
+IPC_TEST(ipc_call_helper_server_loop)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    reset(peer_b, kEndpoint);
     KREQUIRE_EQ(spawn_thread(kPeerB, reply_wait_server_body), Error::ok);
     for (uint64_t i = 0; i < 3; ++i) {
         l4::Message m;
@@ -130,21 +121,16 @@ KTEST(ipc_call_helper_server_loop)
         KEXPECT_EQ(m.tag.words(), 1);
         KEXPECT_EQ(m.words[0], 110 + i);
     }
-    KREQUIRE_EQ(wait_flag(peer_b.done), true);
-    KEXPECT_EQ(peer_b.error, Error::ok);
-    KEXPECT_EQ(peer_b.replies[0], 10);
-    KEXPECT_EQ(peer_b.replies[2], 12);
+    if (peer_done(peer_b))
+        expect_replies(peer_b, 10, 11, 12);   // the requests it saw
 }
 
 // A bad reply tag fails and keeps the caller waiting; a good reply then reaches it.
-KTEST(ipc_reply_with_bad_tag)
+IPC_TEST(ipc_reply_with_bad_tag)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    reset(peer_a, kEndpoint);
-    KREQUIRE_EQ(spawn_thread(kPeerA, call_body<peer_a>), Error::ok);
     l4::Message m;
-    KREQUIRE_EQ(receive_polled(kEndpoint, m), Error::ok);
+    if (!receive_from_peer(call_body<peer_a>, Tag{}, m))
+        return;
     m = l4::Message{};
     m.tag = Tag::make(1, 65);
     KEXPECT_EQ(l4::reply(m), Error::invalid_argument);
@@ -158,113 +144,80 @@ KTEST(ipc_reply_with_bad_tag)
     m.tag = Tag::make(0x99, 1);
     m.words[0] = 0x1234;
     KEXPECT_EQ(l4::reply(m), Error::ok);
-    KREQUIRE_EQ(wait_flag(peer_a.done), true);
-    KEXPECT_EQ(peer_a.error, Error::ok);
+    if (!peer_done(peer_a))
+        return;
     KEXPECT_EQ(peer_a.msg.tag.label(), 0x99);
     KEXPECT_EQ(peer_a.msg.words[0], 0x1234);
 }
 
 // A sender with a finite timeout meets a receiver that comes in time.
-KTEST(ipc_finite_timeout_send_meets_receiver)
+IPC_TEST(ipc_finite_timeout_send_meets_receiver)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    reset(peer_a, kEndpoint);
     KREQUIRE_EQ(spawn_thread(kPeerA, receive_body<peer_a>), Error::ok);
     l4::Message m;
     m.tag = Tag::make(0x55, 1);
     m.words[0] = 0x5555;
     KEXPECT_EQ(l4::send(kEndpoint, m, kServerTimeout), Error::ok);
-    KREQUIRE_EQ(wait_flag(peer_a.done), true);
-    KEXPECT_EQ(peer_a.error, Error::ok);
+    if (!peer_done(peer_a))
+        return;
     KEXPECT_EQ(peer_a.msg.tag.label(), 0x55);
     KEXPECT_EQ(peer_a.msg.words[0], 0x5555);
 }
 
 // A server loop may start with reply_wait: no caller, so only the receive part happens.
-KTEST(ipc_reply_wait_without_caller_only_receives)
+IPC_TEST(ipc_reply_wait_without_caller_only_receives)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
     l4::Message m;
     m.tag = Tag::make(0, 2);
     KEXPECT_EQ(l4::reply_wait(kEndpoint, m, abi::kTimeoutZero), Error::timeout);
 }
 
-KTEST(ipc_send_then_receive)
+IPC_TEST(ipc_send_then_receive)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    reset(peer_a, kEndpoint);
-    peer_a.msg.tag = Tag::make(5, 8);
     fill(peer_a.msg, peer_a.mr, 0x500, 8);
-    KREQUIRE_EQ(spawn_thread(kPeerA, send_body<peer_a>), Error::ok);
     l4::Message m;
-    KREQUIRE_EQ(receive_polled(kEndpoint, m), Error::ok);
+    if (!receive_from_peer(send_body<peer_a>, Tag::make(5, 8), m))
+        return;
     KEXPECT_EQ(m.tag.label(), 5);
     KEXPECT_EQ(m.tag.words(), 8);
     expect_words(m, l4::utcb()->mr, 0x500, 8);
-    KEXPECT_EQ(wait_flag(peer_a.done), true);
-    KEXPECT_EQ(peer_a.error, Error::ok);
+    peer_done(peer_a);
     KEXPECT_EQ(l4::reply(l4::Message{}), Error::invalid_selector);   // a send wants no reply
 }
 
-KTEST(ipc_receiver_waits_then_send)
+IPC_TEST(ipc_receiver_waits_then_send)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    reset(peer_a, kEndpoint);
     KREQUIRE_EQ(spawn_thread(kPeerA, receive_body<peer_a>), Error::ok);
     l4::Message m;
     m.tag = Tag::make(6, 9);
     fill(m, l4::utcb()->mr, 0x600, 9);
     KEXPECT_EQ(send_polled(kEndpoint, m), Error::ok);
-    KREQUIRE_EQ(wait_flag(peer_a.done), true);
-    KEXPECT_EQ(peer_a.error, Error::ok);
+    if (!peer_done(peer_a))
+        return;
     KEXPECT_EQ(peer_a.msg.tag.label(), 6);
     KEXPECT_EQ(peer_a.msg.tag.words(), 9);
     KEXPECT_EQ(peer_a.msg.badge, 0);
     expect_words(peer_a.msg, peer_a.mr, 0x600, 9);
 }
 
-KTEST(ipc_zero_timeout_without_partner)
-{
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    l4::Message m;
-    KEXPECT_EQ(l4::receive(kEndpoint, m, abi::kTimeoutZero), Error::timeout);
-    m = l4::Message{};
-    KEXPECT_EQ(l4::send(kEndpoint, m, abi::kTimeoutZero), Error::timeout);
-    KEXPECT_EQ(l4::call(kEndpoint, m, abi::kTimeoutZero), Error::timeout);
-}
+IPC_TEST(ipc_zero_timeout_without_partner) { expect_timeouts(abi::kTimeoutZero); }
 
-KTEST(ipc_finite_timeout_without_partner)
+IPC_TEST(ipc_finite_timeout_without_partner)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    l4::Message m;
-    KEXPECT_EQ(l4::receive(kEndpoint, m, kShortTimeout), Error::timeout);
-    m = l4::Message{};
-    KEXPECT_EQ(l4::send(kEndpoint, m, kShortTimeout), Error::timeout);
-    KEXPECT_EQ(l4::call(kEndpoint, m, kShortTimeout), Error::timeout);
+    expect_timeouts(kShortTimeout);
     // Nobody is left queued: a zero-timeout receive finds no sender.
+    l4::Message m;
     KEXPECT_EQ(l4::receive(kEndpoint, m, abi::kTimeoutZero), Error::timeout);
 }
 
-KTEST(ipc_send_and_call_need_send_right)
+IPC_TEST(ipc_send_and_call_need_send_right)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
     KREQUIRE_EQ(l4::cap_copy(kEndpoint, kCopy, rights::all & ~rights::send), Error::ok);
-    l4::Message m;
-    KEXPECT_EQ(l4::call(kCopy, m, abi::kTimeoutZero), Error::missing_rights);
-    KEXPECT_EQ(l4::send(kCopy, m, abi::kTimeoutZero), Error::missing_rights);
+    expect_send_and_call(kCopy, Tag{}, Error::missing_rights);
 }
 
-KTEST(ipc_receive_needs_receive_right)
+IPC_TEST(ipc_receive_needs_receive_right)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
     KREQUIRE_EQ(l4::cap_copy(kEndpoint, kCopy, rights::all & ~rights::receive), Error::ok);
     l4::Message m;
     KEXPECT_EQ(l4::receive(kCopy, m, abi::kTimeoutZero), Error::missing_rights);
@@ -272,33 +225,21 @@ KTEST(ipc_receive_needs_receive_right)
     KEXPECT_EQ(l4::reply_wait(kCopy, m, abi::kTimeoutZero), Error::missing_rights);
 }
 
-KTEST(ipc_more_than_64_words)
+IPC_TEST(ipc_more_than_64_words)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
     const uint64_t too_many[] = {65, 127};
-    for (uint64_t words : too_many) {
-        l4::Message m;
-        m.tag = Tag::make(1, words);
-        KEXPECT_EQ(l4::send(kEndpoint, m, abi::kTimeoutZero), Error::invalid_argument);
-        KEXPECT_EQ(l4::call(kEndpoint, m, abi::kTimeoutZero), Error::invalid_argument);
-    }
+    for (uint64_t words : too_many)
+        expect_send_and_call(kEndpoint, Tag::make(1, words), Error::invalid_argument);
 }
 
-KTEST(ipc_more_than_4_caps)
+IPC_TEST(ipc_more_than_4_caps)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
     KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
     for (auto& item : l4::utcb()->send_caps)
         item = {kNote, rights::all};
     const uint64_t too_many[] = {5, 7};
-    for (uint64_t caps : too_many) {
-        l4::Message m;
-        m.tag = Tag::make(1, 0, caps);
-        KEXPECT_EQ(l4::send(kEndpoint, m, abi::kTimeoutZero), Error::invalid_argument);
-        KEXPECT_EQ(l4::call(kEndpoint, m, abi::kTimeoutZero), Error::invalid_argument);
-    }
+    for (uint64_t caps : too_many)
+        expect_send_and_call(kEndpoint, Tag::make(1, 0, caps), Error::invalid_argument);
 }
 
 KTEST(ipc_reply_without_caller)
@@ -323,20 +264,13 @@ KTEST(ipc_wrong_types_and_selectors)
     KEXPECT_EQ(l4::call(~uint64_t{0}, m, abi::kTimeoutZero), Error::invalid_selector);
 }
 
-KTEST(ipc_senders_served_in_order)
+IPC_TEST(ipc_senders_served_in_order)
 {
-    Slots slots(200, 240);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    reset(peer_a, kEndpoint);
-    reset(peer_b, kEndpoint);
     peer_a.msg.tag = Tag::make(1, 0);
     peer_b.msg.tag = Tag::make(2, 0);
-    KREQUIRE_EQ(spawn_thread(kPeerA, send_body<peer_a>), Error::ok);
-    KEXPECT_EQ(wait_flag(peer_a.started), true);
-    yield_times(5);
-    KREQUIRE_EQ(spawn_thread(kPeerB, send_body<peer_b>), Error::ok);
-    KEXPECT_EQ(wait_flag(peer_b.started), true);
-    yield_times(5);
+    if (!spawn_started(kPeerA, send_body<peer_a>, peer_a.started, 5) ||
+        !spawn_started(kPeerB, send_body<peer_b>, peer_b.started, 5))
+        return;
     l4::Message m;
     KEXPECT_EQ(receive_polled(kEndpoint, m), Error::ok);
     KEXPECT_EQ(m.tag.label(), 1);

@@ -78,14 +78,17 @@ Error memory_unmap(Flexpage page, uint64_t self)
     return l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::memory_unmap), page.raw, self);
 }
 
-// Takes the test's 1 MiB of targets away again at the end (its own mappings too), and
-// clears the main thread's map items.
+constexpr uint64_t kNoTargets = ~uint64_t{0};
+
+// Takes the test's 1 MiB of targets away again at the end (its own mappings too; none for
+// kNoTargets), and clears the main thread's map items.
 struct Targets {
-    uint64_t base;
-    explicit Targets(uint64_t test) : base(target(test)) {}
+    uint64_t test;
+    explicit Targets(uint64_t t) : test(t) {}
     ~Targets()
     {
-        (void)memory_unmap(Flexpage::make(base, 20, page_rights::all), 1);
+        if (test != kNoTargets)
+            (void)memory_unmap(Flexpage::make(target(test), 20, page_rights::all), 1);
         for (abi::MapItem& item : l4::utcb()->send_pages)
             item = abi::MapItem{};
     }
@@ -139,6 +142,10 @@ namespace {
 
 uint64_t address(const char* label) { return reinterpret_cast<uint64_t>(label); }
 
+// One page (4 KiB) at `addr`: read-write by default, or with all rights.
+Flexpage page_at(uint64_t addr, uint64_t rights = kRw) { return Flexpage::make(addr, 12, rights); }
+Flexpage window_at(uint64_t addr) { return Flexpage::make(addr, 12, page_rights::all); }
+
 // Fills the page at kt_mt_addr with kt_mt_wval + i (word i).
 [[noreturn]] void fill_body()
 {
@@ -171,33 +178,78 @@ struct Probe {
     uint64_t vector = 0, error_code = 0, fault_address = 0, rip = 0;
 };
 
-Probe run_probe(ThreadBody body);
+// What a probe that ran to its end shows, and one that took a page fault at its access.
+Probe finished(uint64_t value = 0)
+{
+    Probe p;
+    p.finished = true;
+    p.value = value;
+    return p;
+}
 
-// Runs one probe thread (exception handler kHandler, which the test created), waits for it
-// to finish or fault (bounded), leaves a faulted one suspended, and deletes it.
-Probe probe(Op op, uint64_t addr, uint64_t value = 0)
+Probe page_fault(uint64_t addr, uint64_t error_code, uint64_t rip)
+{
+    Probe p;
+    p.faulted = true;
+    p.vector = kPageFaultVector;
+    p.error_code = error_code;
+    p.fault_address = addr;
+    p.rip = rip;
+    return p;
+}
+
+// Expects every field of `got` to be as in `want`; a mismatch names `line` of this file.
+Probe expect_probe(const Probe& got, const Probe& want, int line)
+{
+    const struct {
+        const char* what;
+        uint64_t got, want;
+    } fields[] = {
+        {"probe.error", static_cast<uint64_t>(got.error), static_cast<uint64_t>(want.error)},
+        {"probe.finished", got.finished, want.finished},
+        {"probe.faulted", got.faulted, want.faulted},
+        {"probe.value", got.value, want.value},
+        {"probe.vector", got.vector, want.vector},
+        {"probe.error_code", got.error_code, want.error_code},
+        {"probe.fault_address", got.fault_address, want.fault_address},
+        {"probe.rip", got.rip, want.rip},
+    };
+    for (const auto& f : fields)
+        if (f.got != f.want)
+            ktest::fail(__FILE__, line, f.what, f.got, f.want);
+    return got;
+}
+
+// The probes' shared variables, before a probe thread starts.
+void reset_probe(uint64_t addr, uint64_t value)
 {
     kt_mt_addr = addr;
     kt_mt_wval = value;
     kt_mt_value = 0;
     kt_mt_stage = 0;
     kt_mt_done = 0;
-    ThreadBody body = op == Op::read    ? reinterpret_cast<ThreadBody>(kt_mt_read)
-                      : op == Op::write ? reinterpret_cast<ThreadBody>(kt_mt_write)
-                      : op == Op::fill  ? fill_body
-                                        : check_body;
-    return run_probe(body);
 }
 
-// A probe thread that starts at `body`.
+// Starts a probe thread at `body` with kHandler (which the test created) as its exception
+// handler, and `pager` as its pager unless that is 0.
+Error start_victim(ThreadBody body, Selector pager = 0)
+{
+    Error e = create_thread(kVictim);
+    if (e == Error::ok && pager != 0)
+        e = l4::thread_control(kVictim, ThreadOp::set_pager, pager);
+    if (e == Error::ok)
+        e = l4::thread_control(kVictim, ThreadOp::set_exception_handler, kHandler);
+    if (e == Error::ok)
+        e = start_thread(kVictim, body);
+    return e;
+}
+
+// Runs one probe thread that starts at `body`, waits for it to finish or fault (bounded),
+// leaves a faulted one suspended, and deletes it.
 Probe run_probe(ThreadBody body)
 {
     Probe p;
-    p.error = create_thread(kVictim);
-    if (p.error == Error::ok)
-        p.error = l4::thread_control(kVictim, ThreadOp::set_exception_handler, kHandler);
-    if (p.error == Error::ok)
-        p.error = start_thread(kVictim, body);
+    p.error = start_victim(body);
     if (p.error != Error::ok) {
         release_slot(kVictim);
         return p;
@@ -228,6 +280,27 @@ Probe run_probe(ThreadBody body)
     release_slot(kVictim);
     return p;
 }
+
+// A probe of kind `op` at `addr` (run_probe).
+Probe probe(Op op, uint64_t addr, uint64_t value = 0)
+{
+    reset_probe(addr, value);
+    ThreadBody body = op == Op::read    ? reinterpret_cast<ThreadBody>(kt_mt_read)
+                      : op == Op::write ? reinterpret_cast<ThreadBody>(kt_mt_write)
+                      : op == Op::fill  ? fill_body
+                                        : check_body;
+    return run_probe(body);
+}
+
+// Fills the page at `addr` with seed + i; false when the probe did not finish.
+bool filled(uint64_t addr, uint64_t seed, int line)
+{
+    return expect_probe(probe(Op::fill, addr, seed), finished(), line).finished;
+}
+
+// The page faults of the read and write probes, at `addr`.
+Probe read_fault(uint64_t addr) { return page_fault(addr, kReadNotPresent, address(kt_mt_read_at)); }
+Probe write_fault(uint64_t addr) { return page_fault(addr, kWritePresent, address(kt_mt_write_at)); }
 
 // The server: a second thread that receives one message into its receive window and reads
 // the word at read_at when pages arrived.
@@ -277,6 +350,15 @@ bool finish_server()
     return done;
 }
 
+// Expects the server to have received `label` with `pages` pages; false on a mismatch.
+bool expect_server(uint64_t label, uint64_t pages)
+{
+    KEXPECT_EQ(server.error, Error::ok);
+    KEXPECT_EQ(server.label, label);
+    KEXPECT_EQ(server.received_pages, pages);
+    return server.error == static_cast<uint64_t>(Error::ok) && server.label == label && server.received_pages == pages;
+}
+
 void set_item(uint64_t i, Flexpage page, uint64_t hotspot = 0, uint64_t grant = 0)
 {
     l4::utcb()->send_pages[i] = abi::MapItem{page.raw, hotspot, grant};
@@ -305,68 +387,118 @@ Error deliver(Flexpage page, uint64_t hotspot, uint64_t grant, Flexpage receive_
     return e;
 }
 
+// deliver(), expecting it to succeed with `pages` pages at the server; false on a mismatch.
+bool expect_mapped(Flexpage page, Flexpage receive_window, uint64_t pages, uint64_t read_at = 0,
+                   uint64_t hotspot = 0, uint64_t grant = 0)
+{
+    Error e = deliver(page, hotspot, grant, receive_window, read_at);
+    KEXPECT_EQ(e, Error::ok);
+    return expect_server(0x4d, pages) && e == Error::ok;
+}
+
+// The usual case: the read-write page at `from` lands at `to` (read there at `read_at`).
+bool map_page(uint64_t from, uint64_t to, uint64_t read_at = 0)
+{
+    return expect_mapped(page_at(from), window_at(to), 1, read_at);
+}
+
+// One test's set-up: slots 800-819, its targets (Targets), the exception handler endpoint,
+// and `second` (kEndpoint or kPager; 0 for none) as an endpoint too. `ok` is false after a
+// failed check; the test then ends.
+bool make_endpoints(Selector second)
+{
+    KREQUIRE_EQ_OR(make(kHandler, ObjectKind::endpoint), Error::ok, false);
+    if (second != 0)
+        KREQUIRE_EQ_OR(make(second, ObjectKind::endpoint), Error::ok, false);
+    return true;
+}
+
+struct Case {
+    Slots slots{800, 820};
+    Targets targets;
+    bool ok;
+    explicit Case(uint64_t test = kNoTargets, Selector second = kEndpoint)
+        : targets(test), ok(make_endpoints(second))
+    {
+    }
+};
+
+// Receives the page fault IPC of an `access` to `addr` at `rip` (polled); false when none.
+bool expect_pager_fault(uint64_t addr, uint64_t access, const char* rip)
+{
+    l4::Message m;
+    KREQUIRE_EQ_OR(receive_polled(kPager, m), Error::ok, false);
+    KEXPECT_EQ(m.tag.label(), abi::label::page_fault);
+    KEXPECT_EQ(m.tag.words(), abi::kPageFaultWords);
+    KEXPECT_EQ(m.tag.caps(), 0);
+    KEXPECT_EQ(m.words[0], addr);
+    KEXPECT_EQ(m.words[1], access);
+    KEXPECT_EQ(m.words[2], address(rip));
+    return true;
+}
+
+// A thread at `code` with kPager as its pager, to touch `addr` (the probes' variables), and
+// the page fault of its first access, a read at `rip`; false when that fails.
+bool start_paged(char* code, uint64_t addr, uint64_t value, const char* rip)
+{
+    reset_probe(addr, value);
+    KREQUIRE_EQ_OR(start_victim(reinterpret_cast<ThreadBody>(code), kPager), Error::ok, false);
+    return expect_pager_fault(addr, page_rights::read, rip);
+}
+
+// The pager's reply: `page` mapped with hotspot `addr`.
+void reply_mapping(Flexpage page, uint64_t addr)
+{
+    set_item(0, page, addr);
+    l4::Message r;
+    r.tag = Tag::make(0, 0, 0, 1);
+    KEXPECT_EQ(l4::reply(r), Error::ok);
+}
+
 } // namespace
 
 // Probe expectations: macros, so that a failure names the test's line.
-#define EXPECT_READS(addr, expected)                                                \
-    do {                                                                            \
-        Probe kt_p = probe(Op::read, (addr));                                       \
-        KEXPECT_EQ(kt_p.error, Error::ok);                                          \
-        KEXPECT_EQ(kt_p.faulted, false);                                            \
-        KEXPECT_EQ(kt_p.vector, 0);                                                 \
-        KEXPECT_EQ(kt_p.error_code, 0);                                             \
-        KEXPECT_EQ(kt_p.fault_address, 0);                                          \
-        KEXPECT_EQ(kt_p.finished, true);                                            \
-        KEXPECT_EQ(kt_p.value, (expected));                                         \
-    } while (0)
-
-#define EXPECT_WRITES(addr, value)                                                  \
-    do {                                                                            \
-        Probe kt_p = probe(Op::write, (addr), (value));                             \
-        KEXPECT_EQ(kt_p.error, Error::ok);                                          \
-        KEXPECT_EQ(kt_p.faulted, false);                                            \
-        KEXPECT_EQ(kt_p.vector, 0);                                                 \
-        KEXPECT_EQ(kt_p.error_code, 0);                                             \
-        KEXPECT_EQ(kt_p.fault_address, 0);                                          \
-        KEXPECT_EQ(kt_p.finished, true);                                            \
-    } while (0)
-
+#define EXPECT_READS(addr, expected) expect_probe(probe(Op::read, (addr)), finished(expected), __LINE__)
+#define EXPECT_WRITES(addr, value) expect_probe(probe(Op::write, (addr), (value)), finished(), __LINE__)
 // A page fault (vector 14) at exactly `addr`, with the error code, at the probe's access.
-#define EXPECT_FAULT(op, addr, code)                                                \
-    do {                                                                            \
-        Probe kt_p = probe((op), (addr), 0x0bad);                                   \
-        KEXPECT_EQ(kt_p.error, Error::ok);                                          \
-        KEXPECT_EQ(kt_p.finished, false);                                           \
-        KEXPECT_EQ(kt_p.faulted, true);                                             \
-        KEXPECT_EQ(kt_p.vector, kPageFaultVector);                                  \
-        KEXPECT_EQ(kt_p.fault_address, (addr));                                     \
-        KEXPECT_EQ(kt_p.error_code, (code));                                        \
-        KEXPECT_EQ(kt_p.rip, address((op) == Op::read ? kt_mt_read_at : kt_mt_write_at)); \
+#define EXPECT_READ_FAULT(addr) \
+    expect_probe(probe(Op::read, (addr), 0x0bad), read_fault(addr), __LINE__)
+#define EXPECT_WRITE_FAULT(addr) \
+    expect_probe(probe(Op::write, (addr), 0x0bad), write_fault(addr), __LINE__)
+// Fills a page with seed + i (ends the test if that fails), and checks such a page.
+#define FILL(addr, seed)                        \
+    do {                                        \
+        if (!filled((addr), (seed), __LINE__))  \
+            return;                             \
     } while (0)
-#define EXPECT_READ_FAULT(addr) EXPECT_FAULT(Op::read, (addr), kReadNotPresent)
-#define EXPECT_WRITE_FAULT(addr) EXPECT_FAULT(Op::write, (addr), kWritePresent)
+#define EXPECT_PAGE(addr, seed) expect_probe(probe(Op::check, (addr), (seed)), finished(), __LINE__)
+// A write of `value` at `to` that reads back at `from` (one frame, or the same address).
+#define EXPECT_SHARED(to, from, value)          \
+    do {                                        \
+        EXPECT_WRITES((to), (value));           \
+        EXPECT_READS((from), (value));          \
+    } while (0)
+// The word at `addr` reads as `expected`, and a write there faults.
+#define EXPECT_READ_ONLY(addr, expected)        \
+    do {                                        \
+        EXPECT_READS((addr), (expected));       \
+        EXPECT_WRITE_FAULT(addr);               \
+    } while (0)
 
-// Fills a page with seed + i, and checks such a page.
-#define FILL(addr, seed)                                                            \
-    do {                                                                            \
-        Probe kt_p = probe(Op::fill, (addr), (seed));                               \
-        KEXPECT_EQ(kt_p.faulted, false);                                            \
-        KEXPECT_EQ(kt_p.vector, 0);                                                 \
-        KEXPECT_EQ(kt_p.error_code, 0);                                             \
-        KEXPECT_EQ(kt_p.fault_address, 0);                                          \
-        KREQUIRE_EQ(kt_p.finished, true);                                           \
-    } while (0)
-
-#define EXPECT_PAGE(addr, seed)                                                     \
-    do {                                                                            \
-        Probe kt_p = probe(Op::check, (addr), (seed));                              \
-        KEXPECT_EQ(kt_p.faulted, false);                                            \
-        KEXPECT_EQ(kt_p.vector, 0);                                                 \
-        KEXPECT_EQ(kt_p.error_code, 0);                                             \
-        KEXPECT_EQ(kt_p.fault_address, 0);                                          \
-        KEXPECT_EQ(kt_p.finished, true);                                            \
-        KEXPECT_EQ(kt_p.value, 0);                                                  \
-    } while (0)
+// A test whose set-up (Case: targets of test `test`, kHandler and `second`) is done, and
+// window page `page` filled with seed + i (unless seed is 0). Its body sees that page as `a`,
+// and two targets 64 KiB apart as `b` and `d`. MEMORY_TEST: `second` is kEndpoint.
+#define MEMORY_TEST_WITH(name, page, test, seed, second)                                      \
+    static void name##_body(uint64_t a, uint64_t b, uint64_t d);                              \
+    KTEST(name)                                                                               \
+    {                                                                                         \
+        Case c((test), (second));                                                             \
+        if (c.ok && ((seed) == 0 || filled(window(page), (seed), __LINE__)))                  \
+            name##_body(window(page), target(test), target(test) + 0x10000);                  \
+    }                                                                                         \
+    static void name##_body([[maybe_unused]] uint64_t a, [[maybe_unused]] uint64_t b,          \
+                            [[maybe_unused]] uint64_t d)
+#define MEMORY_TEST(name, page, test, seed) MEMORY_TEST_WITH(name, page, test, seed, kEndpoint)
 
 // Boot information ------------------------------------------------------------------------
 
@@ -431,8 +563,9 @@ KTEST(memory_boot_info_modules)
 
 KTEST(memory_boot_info_is_read_only)
 {
-    Slots slots(800, 820);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
+    Case c(kNoTargets, 0);
+    if (!c.ok)
+        return;
     EXPECT_WRITE_FAULT(abi::kBootInfoAddress + 0x10);
     KEXPECT_EQ(boot_info().magic, abi::kBootInfoMagic);
     KEXPECT_EQ(boot_info().module_count >= 1, true);
@@ -442,8 +575,9 @@ KTEST(memory_boot_info_is_read_only)
 
 KTEST(memory_sigma0_window_write_read_back)
 {
-    Slots slots(800, 820);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
+    Case c(kNoTargets, 0);
+    if (!c.ok)
+        return;
     uint64_t a = window(0);
     KREQUIRE_EQ(region_of(phys_page(0)) != nullptr, true);
     FILL(a, 0x5150'0000'0000'0000);
@@ -456,8 +590,9 @@ KTEST(memory_sigma0_window_write_read_back)
 // Physical pages the boot information lists nowhere (low memory, the kernel image): no frame.
 KTEST(memory_sigma0_window_unlisted_page_faults)
 {
-    Slots slots(800, 820);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
+    Case c(kNoTargets, 0);
+    if (!c.ok)
+        return;
     const uint64_t unlisted[] = {0x0, 0x200000};
     for (uint64_t phys : unlisted) {
         KREQUIRE_EQ(region_of(phys) == nullptr, true);
@@ -467,57 +602,31 @@ KTEST(memory_sigma0_window_unlisted_page_faults)
 
 // Map and grant in IPC -----------------------------------------------------------------------
 
-KTEST(memory_map_within_task)
+MEMORY_TEST(memory_map_within_task, 1, 1, 0xa110'0000)
 {
-    Slots slots(800, 820);
-    Targets targets(1);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(1), b = target(1);
-    FILL(a, 0xa110'0000);
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage::make(b, 12, page_rights::all), b + 0x10),
-               Error::ok);
-    KEXPECT_EQ(server.error, Error::ok);
-    KEXPECT_EQ(server.label, 0x4d);
-    KEXPECT_EQ(server.received_pages, 1);
+    map_page(a, b, b + 0x10);
     KEXPECT_EQ(server.value, 0xa110'0000 + 2);
     EXPECT_PAGE(b, 0xa110'0000);
     EXPECT_PAGE(a, 0xa110'0000);   // map: we keep it
     // One frame: a write through either shows at the other.
-    EXPECT_WRITES(b + 0x20, 0xbbbb);
-    EXPECT_READS(a + 0x20, 0xbbbb);
-    EXPECT_WRITES(a + 0x28, 0xaaaa);
-    EXPECT_READS(b + 0x28, 0xaaaa);
+    EXPECT_SHARED(b + 0x20, a + 0x20, 0xbbbb);
+    EXPECT_SHARED(a + 0x28, b + 0x28, 0xaaaa);
 }
 
-KTEST(memory_map_needs_grant_right)
+MEMORY_TEST(memory_map_needs_grant_right, 2, 2, 0x92a0'0000)
 {
-    Slots slots(800, 820);
-    Targets targets(2);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
     KREQUIRE_EQ(l4::cap_copy(kEndpoint, kNoGrant, rights::send | rights::receive), Error::ok);
-    uint64_t a = window(2), b = target(2);
-    FILL(a, 0x92a0'0000);
-    KREQUIRE_EQ(start_server(Flexpage::make(b, 12, page_rights::all).raw), Error::ok);
-    set_item(0, Flexpage::make(a, 12, kRw));
+    KREQUIRE_EQ(start_server(window_at(b).raw), Error::ok);
+    set_item(0, page_at(a));
     KEXPECT_EQ(send_pages(kNoGrant, 0x50, 1), Error::missing_rights);
     KEXPECT_EQ(send_pages(kNoGrant, 0x51, 0), Error::ok);   // without pages it may send
     KEXPECT_EQ(finish_server(), true);
-    KEXPECT_EQ(server.error, Error::ok);
-    KEXPECT_EQ(server.label, 0x51);
-    KEXPECT_EQ(server.received_pages, 0);
+    expect_server(0x51, 0);
     EXPECT_READ_FAULT(b);
 }
 
-KTEST(memory_map_malformed_items)
+MEMORY_TEST(memory_map_malformed_items, 3, 3, 0x3a10'0000)
 {
-    Slots slots(800, 820);
-    Targets targets(3);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(3), b = target(3);
-    FILL(a, 0x3a10'0000);
     KREQUIRE_EQ(start_server(Flexpage::make(b, 16, page_rights::all).raw), Error::ok);
     const Flexpage bad[] = {
         Flexpage::make(b + 0x1000, 13, kRw),     // base not aligned to its size
@@ -526,58 +635,37 @@ KTEST(memory_map_malformed_items)
         Flexpage::make(kKernelAddress & ~uint64_t{0xfff}, 12, kRw),   // not in the lower half
     };
     for (Flexpage page : bad) {
-        set_item(0, Flexpage::make(a, 12, kRw));   // a good item first: nothing of it moves
+        set_item(0, page_at(a));   // a good item first: nothing of it moves
         set_item(1, page);
         KEXPECT_EQ(send_pages(kEndpoint, 0x60, 2), Error::invalid_argument);
     }
     for (uint64_t i = 0; i < abi::kMaxMapItems; ++i)
-        set_item(i, Flexpage::make(a, 12, kRw));
+        set_item(i, page_at(a));
     KEXPECT_EQ(send_pages(kEndpoint, 0x61, 5), Error::invalid_argument);   // more than 4 items
     KEXPECT_EQ(send_pages(kEndpoint, 0x62, 0), Error::ok);
     KEXPECT_EQ(finish_server(), true);
-    KEXPECT_EQ(server.error, Error::ok);
-    KEXPECT_EQ(server.label, 0x62);
-    KEXPECT_EQ(server.received_pages, 0);
+    expect_server(0x62, 0);
     EXPECT_READ_FAULT(b);
 }
 
 // Pages the sender does not hold are skipped; a receiver without a window takes none.
-KTEST(memory_map_unheld_page_or_no_window)
+MEMORY_TEST(memory_map_unheld_page_or_no_window, 4, 4, 0)
 {
-    Slots slots(800, 820);
-    Targets targets(4);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(4), b = target(4), unheld = target(4) + 0x80000;
+    uint64_t unheld = b + 0x80000;
     EXPECT_READ_FAULT(unheld);
-    KEXPECT_EQ(deliver(Flexpage::make(unheld, 12, kRw), 0, 0, Flexpage::make(b, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.error, Error::ok);
-    KEXPECT_EQ(server.label, 0x4d);
-    KEXPECT_EQ(server.received_pages, 0);
+    expect_mapped(page_at(unheld), window_at(b), 0);
     EXPECT_READ_FAULT(b);
-
     FILL(a, 0x4a10'0000);
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage{0}), Error::ok);
-    KEXPECT_EQ(server.error, Error::ok);
-    KEXPECT_EQ(server.label, 0x4d);
-    KEXPECT_EQ(server.received_pages, 0);
+    expect_mapped(page_at(a), Flexpage{0}, 0);
     EXPECT_READ_FAULT(b);
 }
 
 // An item lands at the window's base + hotspot modulo the window's size, rounded down to the
 // item's size.
-KTEST(memory_map_hotspot_places_item)
+MEMORY_TEST(memory_map_hotspot_places_item, 5, 5, 0x5a10'0000)
 {
-    Slots slots(800, 820);
-    Targets targets(5);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(5), b = target(5);
-    FILL(a, 0x5a10'0000);
     // 64 KiB window; hotspot 0x7'2345 -> 0x2345 in it -> page 0x2000.
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0x72345, 0, Flexpage::make(b, 16, page_rights::all), b + 0x2008),
-               Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
+    expect_mapped(page_at(a), Flexpage::make(b, 16, page_rights::all), 1, b + 0x2008, 0x72345);
     KEXPECT_EQ(server.value, 0x5a10'0000 + 1);
     EXPECT_PAGE(b + 0x2000, 0x5a10'0000);
     EXPECT_READ_FAULT(b);
@@ -585,23 +673,16 @@ KTEST(memory_map_hotspot_places_item)
 }
 
 // An item larger than the window is dropped; with a window of its size it arrives whole.
-KTEST(memory_map_item_larger_than_window_dropped)
+MEMORY_TEST(memory_map_item_larger_than_window_dropped, 39, 6, 0)
 {
-    Slots slots(800, 820);
-    Targets targets(6);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t pair = window(39), b = target(6);   // pages 39 and 38: 8 KiB, aligned
+    uint64_t pair = a;   // pages 39 and 38: 8 KiB, aligned
     KREQUIRE_EQ(phys_page(39) % 0x2000, 0);
     KREQUIRE_EQ(phys_page(38), phys_page(39) + kPage);
     FILL(pair, 0x6a10'0000);
     FILL(pair + kPage, 0x6b10'0000);
-    KEXPECT_EQ(deliver(Flexpage::make(pair, 13, kRw), 0, 0, Flexpage::make(b, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.error, Error::ok);
-    KEXPECT_EQ(server.received_pages, 0);
+    expect_mapped(Flexpage::make(pair, 13, kRw), window_at(b), 0);
     EXPECT_READ_FAULT(b);
-    KEXPECT_EQ(deliver(Flexpage::make(pair, 13, kRw), 0, 0, Flexpage::make(b, 13, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 2);
+    expect_mapped(Flexpage::make(pair, 13, kRw), Flexpage::make(b, 13, page_rights::all), 2);
     EXPECT_PAGE(b, 0x6a10'0000);
     EXPECT_PAGE(b + kPage, 0x6b10'0000);
 }
@@ -609,314 +690,200 @@ KTEST(memory_map_item_larger_than_window_dropped)
 // Pages of the window the kernel uses itself (boot information, UTCBs) are never replaced.
 KTEST(memory_map_skips_kernel_pages)
 {
-    Slots slots(800, 820);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
+    Case c;   // no targets; it clears the map items at the end
+    if (!c.ok)
+        return;
     uint64_t a = window(6);
     FILL(a, 0x6c10'0000);
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage::make(abi::kBootInfoAddress, 12, page_rights::all)),
-               Error::ok);
-    KEXPECT_EQ(server.error, Error::ok);
-    KEXPECT_EQ(server.received_pages, 0);
+    expect_mapped(page_at(a), window_at(abi::kBootInfoAddress), 0);
     KEXPECT_EQ(boot_info().magic, abi::kBootInfoMagic);
     uint64_t own_utcb = reinterpret_cast<uint64_t>(l4::utcb()) & ~(kPage - 1);
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage::make(own_utcb, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.error, Error::ok);
-    KEXPECT_EQ(server.received_pages, 0);
+    expect_mapped(page_at(a), window_at(own_utcb), 0);
     KEXPECT_EQ(l4::utcb()->self, reinterpret_cast<uint64_t>(l4::utcb()));
-    for (abi::MapItem& item : l4::utcb()->send_pages)
-        item = abi::MapItem{};
 }
 
 // Rights = item & window & held: a read-only mapping stays read-only, whatever is asked.
-KTEST(memory_map_rights_only_shrink)
+MEMORY_TEST(memory_map_rights_only_shrink, 7, 7, 0x7a10'0000)
 {
-    Slots slots(800, 820);
-    Targets targets(7);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(7), b = target(7), c = target(7) + 0x10000, d = target(7) + 0x20000;
-    FILL(a, 0x7a10'0000);
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, page_rights::read), 0, 0, Flexpage::make(b, 12, page_rights::all)),
-               Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
-    EXPECT_READS(b + 8, 0x7a10'0000 + 1);
-    EXPECT_WRITE_FAULT(b + 8);
-    // From the read-only mapping, asking for read-write.
-    KEXPECT_EQ(deliver(Flexpage::make(b, 12, kRw), 0, 0, Flexpage::make(c, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
-    EXPECT_READS(c + 16, 0x7a10'0000 + 2);
-    EXPECT_WRITE_FAULT(c + 16);
-    // A read-only window.
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage::make(d, 12, page_rights::read)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
-    EXPECT_READS(d + 24, 0x7a10'0000 + 3);
-    EXPECT_WRITE_FAULT(d + 24);
-    // The source keeps its rights.
-    EXPECT_WRITES(a + 32, 0x7777);
-    EXPECT_READS(b + 32, 0x7777);
+    const struct {
+        Flexpage page, receive_window;
+        uint64_t word;   // read there, at 8 * word
+    } steps[] = {
+        {page_at(a, page_rights::read), window_at(b), 1},
+        {page_at(b), window_at(d), 2},                              // from the read-only mapping
+        {page_at(a), page_at(b + 0x20000, page_rights::read), 3},   // a read-only window
+    };
+    for (const auto& step : steps) {
+        expect_mapped(step.page, step.receive_window, 1);
+        EXPECT_READ_ONLY(step.receive_window.base() + 8 * step.word, 0x7a10'0000 + step.word);
+    }
+    EXPECT_SHARED(a + 32, b + 32, 0x7777);   // the source keeps its rights
 }
 
 // A page already mapped at the target is replaced, and what was derived from it goes.
-KTEST(memory_map_replaces_target)
+MEMORY_TEST(memory_map_replaces_target, 15, 17, 0x1a10'0000)
 {
-    Slots slots(800, 820);
-    Targets targets(17);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t a1 = window(15), a2 = window(16), b = target(17), c = target(17) + 0x10000;
-    FILL(a1, 0x1a10'0000);
+    uint64_t a2 = window(16);
     FILL(a2, 0x2a20'0000);
-    KEXPECT_EQ(deliver(Flexpage::make(a1, 12, kRw), 0, 0, Flexpage::make(b, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
-    KEXPECT_EQ(deliver(Flexpage::make(b, 12, kRw), 0, 0, Flexpage::make(c, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
-    EXPECT_PAGE(c, 0x1a10'0000);
-    KEXPECT_EQ(deliver(Flexpage::make(a2, 12, kRw), 0, 0, Flexpage::make(b, 12, page_rights::all), b), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
+    map_page(a, b);
+    map_page(b, d);
+    EXPECT_PAGE(d, 0x1a10'0000);
+    map_page(a2, b, b);
     KEXPECT_EQ(server.value, 0x2a20'0000);
     EXPECT_PAGE(b, 0x2a20'0000);
-    EXPECT_READ_FAULT(c);
-    EXPECT_PAGE(a1, 0x1a10'0000);
+    EXPECT_READ_FAULT(d);
+    EXPECT_PAGE(a, 0x1a10'0000);
     EXPECT_PAGE(a2, 0x2a20'0000);
 }
 
 // Execute is a right of its own: without it an instruction fetch faults (NX).
-KTEST(memory_map_execute_right)
+MEMORY_TEST(memory_map_execute_right, 17, 18, 0)
 {
-    Slots slots(800, 820);
-    Targets targets(18);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(17), b = target(18), c = target(18) + 0x10000;
     // movabs $kt_mt_finish, %rax; jmp *%rax
     uint64_t finish = address(kt_mt_finish);
     KREQUIRE_EQ(finish >> 48, 0);
     EXPECT_WRITES(a, 0xb848 | (finish << 16));
     EXPECT_WRITES(a + 8, (finish >> 48) | (uint64_t{0xe0ff} << 16));
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage::make(b, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, page_rights::all), 0, 0, Flexpage::make(c, 12, page_rights::all)),
-               Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
+    map_page(a, b);
+    expect_mapped(page_at(a, page_rights::all), window_at(d), 1);
     kt_mt_done = 0;
-    Probe p = run_probe(reinterpret_cast<ThreadBody>(b));
-    KEXPECT_EQ(p.error, Error::ok);
-    KEXPECT_EQ(p.faulted, true);
-    KEXPECT_EQ(p.vector, kPageFaultVector);
-    KEXPECT_EQ(p.error_code, 0x15);   // user, instruction fetch, present
-    KEXPECT_EQ(p.fault_address, b);
-    KEXPECT_EQ(p.rip, b);
+    expect_probe(run_probe(reinterpret_cast<ThreadBody>(b)), page_fault(b, 0x15, b), __LINE__);   // fetch, present
     kt_mt_done = 0;
-    p = run_probe(reinterpret_cast<ThreadBody>(c));
-    KEXPECT_EQ(p.error, Error::ok);
-    KEXPECT_EQ(p.faulted, false);
-    KEXPECT_EQ(p.fault_address, 0);
-    KEXPECT_EQ(p.finished, true);
+    expect_probe(run_probe(reinterpret_cast<ThreadBody>(d)), finished(), __LINE__);
 }
 
 // Grant moves the mapping: the source loses it, the target has the data, and it stays
 // derived from where it came from.
-KTEST(memory_grant_moves_mapping)
+MEMORY_TEST(memory_grant_moves_mapping, 8, 8, 0x8a10'0000)
 {
-    Slots slots(800, 820);
-    Targets targets(8);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(8), b = target(8), c = target(8) + 0x10000;
-    FILL(a, 0x8a10'0000);
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage::make(b, 12, page_rights::all)), Error::ok);
-    KREQUIRE_EQ(server.received_pages, 1);
-    KEXPECT_EQ(deliver(Flexpage::make(b, 12, kRw), 0, 1, Flexpage::make(c, 12, page_rights::all), c), Error::ok);
-    KEXPECT_EQ(server.error, Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
+    if (!map_page(a, b))
+        return;
+    expect_mapped(page_at(b), window_at(d), 1, d, 0, 1);
     KEXPECT_EQ(server.value, 0x8a10'0000);
     EXPECT_READ_FAULT(b);
-    EXPECT_PAGE(c, 0x8a10'0000);
-    EXPECT_WRITES(c + 8, 0x8888);
-    EXPECT_READS(a + 8, 0x8888);
+    EXPECT_PAGE(d, 0x8a10'0000);
+    EXPECT_SHARED(d + 8, a + 8, 0x8888);
     // Unmapping the page it was derived from takes it too.
-    KEXPECT_EQ(memory_unmap(Flexpage::make(a, 12, page_rights::all), 0), Error::ok);
-    EXPECT_READ_FAULT(c);
+    KEXPECT_EQ(memory_unmap(window_at(a), 0), Error::ok);
+    EXPECT_READ_FAULT(d);
     EXPECT_READS(a + 8, 0x8888);
 }
 
 // Unmap -------------------------------------------------------------------------------------
 
 // A -> B -> C: unmapping A takes B and C (recursively), A stays.
-KTEST(memory_unmap_recursive)
+MEMORY_TEST(memory_unmap_recursive, 9, 9, 0x9a10'0000)
 {
-    Slots slots(800, 820);
-    Targets targets(9);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(9), b = target(9), c = target(9) + 0x10000;
-    FILL(a, 0x9a10'0000);
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage::make(b, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
-    KEXPECT_EQ(deliver(Flexpage::make(b, 12, kRw), 0, 0, Flexpage::make(c, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
-    EXPECT_PAGE(c, 0x9a10'0000);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(a, 12, page_rights::all), 0), Error::ok);
+    map_page(a, b);
+    map_page(b, d);
+    EXPECT_PAGE(d, 0x9a10'0000);
+    KEXPECT_EQ(memory_unmap(window_at(a), 0), Error::ok);
     EXPECT_READ_FAULT(b);
-    EXPECT_READ_FAULT(c);
+    EXPECT_READ_FAULT(d);
     EXPECT_PAGE(a, 0x9a10'0000);
     // Again from the middle: B's unmap takes C, keeps B.
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage::make(b, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
-    KEXPECT_EQ(deliver(Flexpage::make(b, 12, kRw), 0, 0, Flexpage::make(c, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(b, 12, page_rights::all), 0), Error::ok);
-    EXPECT_READ_FAULT(c);
+    map_page(a, b);
+    map_page(b, d);
+    KEXPECT_EQ(memory_unmap(window_at(b), 0), Error::ok);
+    EXPECT_READ_FAULT(d);
     EXPECT_PAGE(b, 0x9a10'0000);
     EXPECT_PAGE(a, 0x9a10'0000);
 }
 
 // With self = 1 the window page itself goes too; touching it again maps the frame anew
 // (sigma0's fault on free memory), with its data: the frame was never freed.
-KTEST(memory_unmap_self_window_page_maps_anew)
+MEMORY_TEST(memory_unmap_self_window_page_maps_anew, 10, 10, 0xaa10'0000)
 {
-    Slots slots(800, 820);
-    Targets targets(10);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(10), b = target(10), c = target(10) + 0x10000;
-    FILL(a, 0xaa10'0000);
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage::make(b, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(a, 12, page_rights::all), 1), Error::ok);
+    map_page(a, b);
+    KEXPECT_EQ(memory_unmap(window_at(a), 1), Error::ok);
     EXPECT_READ_FAULT(b);
     EXPECT_PAGE(a, 0xaa10'0000);
     // A root again: it maps as before.
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage::make(c, 12, page_rights::all), c), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
+    map_page(a, d, d);
     KEXPECT_EQ(server.value, 0xaa10'0000);
 }
 
 // Taking write with self = 1: the window page and what was derived from it become read-only.
-KTEST(memory_unmap_self_write_window_page)
+MEMORY_TEST(memory_unmap_self_write_window_page, 11, 11, 0xab10'0000)
 {
-    Slots slots(800, 820);
-    Targets targets(11);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(11), b = target(11);
-    FILL(a, 0xab10'0000);
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage::make(b, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(a, 12, page_rights::write), 1), Error::ok);
-    EXPECT_WRITE_FAULT(a + 0x40);
-    EXPECT_WRITE_FAULT(b + 0x40);
-    EXPECT_READS(a + 0x40, 0xab10'0000 + 8);
-    EXPECT_READS(b + 0x40, 0xab10'0000 + 8);
+    map_page(a, b);
+    KEXPECT_EQ(memory_unmap(page_at(a, page_rights::write), 1), Error::ok);
+    EXPECT_READ_ONLY(a + 0x40, 0xab10'0000 + 8);
+    EXPECT_READ_ONLY(b + 0x40, 0xab10'0000 + 8);
 }
 
 // Unmapping 4 KiB of a 16 KiB mapping takes exactly that page of the target.
-KTEST(memory_unmap_part_of_large_flexpage)
+MEMORY_TEST(memory_unmap_part_of_large_flexpage, 35, 12, 0)
 {
-    Slots slots(800, 820);
-    Targets targets(12);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t w = window(35), t = target(12);   // pages 35, 34, 33, 32: 16 KiB, aligned
+    uint64_t w = a, t = b;   // pages 35, 34, 33, 32: 16 KiB, aligned
     KREQUIRE_EQ(phys_page(35) % 0x4000, 0);
     KREQUIRE_EQ(phys_page(32), phys_page(35) + 3 * kPage);
     for (uint64_t i = 0; i < 4; ++i)
         FILL(w + i * kPage, 0xc000'0000 + i * 0x10000);
-    KEXPECT_EQ(deliver(Flexpage::make(w, 14, kRw), 0, 0, Flexpage::make(t, 14, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 4);
+    expect_mapped(Flexpage::make(w, 14, kRw), Flexpage::make(t, 14, page_rights::all), 4);
     for (uint64_t i = 0; i < 4; ++i)
         EXPECT_READS(t + i * kPage, 0xc000'0000 + i * 0x10000);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(w + kPage, 12, page_rights::all), 0), Error::ok);
-    EXPECT_READS(t, 0xc000'0000);
-    EXPECT_READ_FAULT(t + kPage);
-    EXPECT_READS(t + 2 * kPage, 0xc000'0000 + 0x20000);
-    EXPECT_READS(t + 3 * kPage, 0xc000'0000 + 0x30000);
+    KEXPECT_EQ(memory_unmap(window_at(w + kPage), 0), Error::ok);
+    for (uint64_t i = 0; i < 4; ++i) {   // all but page 1 stay
+        if (i == 1)
+            EXPECT_READ_FAULT(t + kPage);
+        else
+            EXPECT_READS(t + i * kPage, 0xc000'0000 + i * 0x10000);
+    }
     EXPECT_READS(w + kPage, 0xc000'0000 + 0x10000);
 }
 
 // Taking only write leaves the derived mapping readable; the source keeps write.
-KTEST(memory_unmap_write_only)
+MEMORY_TEST(memory_unmap_write_only, 12, 13, 0xd010'0000)
 {
-    Slots slots(800, 820);
-    Targets targets(13);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(12), b = target(13);
-    FILL(a, 0xd010'0000);
-    KEXPECT_EQ(deliver(Flexpage::make(a, 12, kRw), 0, 0, Flexpage::make(b, 12, page_rights::all)), Error::ok);
-    KEXPECT_EQ(server.received_pages, 1);
+    map_page(a, b);
     EXPECT_WRITES(b + 8, 0xd0d0);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(a, 12, page_rights::write), 0), Error::ok);
-    EXPECT_READS(b + 8, 0xd0d0);
-    EXPECT_WRITE_FAULT(b + 8);
-    EXPECT_WRITES(a + 16, 0xd1d1);
-    EXPECT_READS(b + 16, 0xd1d1);
+    KEXPECT_EQ(memory_unmap(page_at(a, page_rights::write), 0), Error::ok);
+    EXPECT_READ_ONLY(b + 8, 0xd0d0);
+    EXPECT_SHARED(a + 16, b + 16, 0xd1d1);
 }
 
 KTEST(memory_unmap_bad_arguments)
 {
     Targets targets(14);
     uint64_t t = target(14);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(t, 12, page_rights::all), 2), Error::invalid_argument);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(t, 12, page_rights::all), ~uint64_t{0}), Error::invalid_argument);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(0, 31, page_rights::all), 0), Error::invalid_argument);   // > 1 GiB
-    KEXPECT_EQ(memory_unmap(Flexpage::make(t + kPage, 13, page_rights::all), 0), Error::invalid_argument);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(t, 11, page_rights::all), 0), Error::invalid_argument);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(kKernelAddress & ~uint64_t{0xfff}, 12, page_rights::all), 0),
-               Error::invalid_argument);
-    // Well-formed: fine even where nothing is mapped, up to 1 GiB.
-    KEXPECT_EQ(memory_unmap(Flexpage::make(t, 12, page_rights::all), 0), Error::ok);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(t, 12, page_rights::all), 1), Error::ok);
-    KEXPECT_EQ(memory_unmap(Flexpage::make(0x40000000, 30, page_rights::all), 0), Error::ok);
+    const struct {
+        Flexpage page;
+        uint64_t self;
+        Error error;
+    } cases[] = {
+        {window_at(t), 2, Error::invalid_argument},
+        {window_at(t), ~uint64_t{0}, Error::invalid_argument},
+        {Flexpage::make(0, 31, page_rights::all), 0, Error::invalid_argument},   // > 1 GiB
+        {Flexpage::make(t + kPage, 13, page_rights::all), 0, Error::invalid_argument},
+        {Flexpage::make(t, 11, page_rights::all), 0, Error::invalid_argument},
+        {window_at(kKernelAddress & ~uint64_t{0xfff}), 0, Error::invalid_argument},
+        // Well-formed: fine even where nothing is mapped, up to 1 GiB.
+        {window_at(t), 0, Error::ok},
+        {window_at(t), 1, Error::ok},
+        {Flexpage::make(0x40000000, 30, page_rights::all), 0, Error::ok},
+    };
+    for (const auto& c : cases)
+        KEXPECT_EQ(memory_unmap(c.page, c.self), c.error);
 }
 
 // Page faults to a pager -----------------------------------------------------------------
 
 // A thread with a pager faults on an unmapped address; the pager's replies map a window
 // page there, read-only first, then read-write.
-KTEST(memory_pager_resolves_faults)
+MEMORY_TEST_WITH(memory_pager_resolves_faults, 13, 15, 0xe010'0000, kPager)
 {
-    Slots slots(800, 820);
-    Targets targets(15);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kPager, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(13), x = target(15) + 0x18;
-    FILL(a, 0xe010'0000);
-    kt_mt_addr = x;
-    kt_mt_wval = 0xe1e1'e1e1;
-    kt_mt_value = 0;
-    kt_mt_stage = 0;
-    kt_mt_done = 0;
-    KREQUIRE_EQ(create_thread(kVictim), Error::ok);
-    KREQUIRE_EQ(l4::thread_control(kVictim, ThreadOp::set_pager, kPager), Error::ok);
-    KREQUIRE_EQ(l4::thread_control(kVictim, ThreadOp::set_exception_handler, kHandler), Error::ok);
-    KREQUIRE_EQ(start_thread(kVictim, reinterpret_cast<ThreadBody>(kt_mt_pager)), Error::ok);
-
-    l4::Message m;
-    KREQUIRE_EQ(receive_polled(kPager, m), Error::ok);
-    KEXPECT_EQ(m.tag.label(), abi::label::page_fault);
-    KEXPECT_EQ(m.tag.words(), abi::kPageFaultWords);
-    KEXPECT_EQ(m.tag.caps(), 0);
-    KEXPECT_EQ(m.words[0], x);
-    KEXPECT_EQ(m.words[1], page_rights::read);
-    KEXPECT_EQ(m.words[2], address(kt_mt_pager_read_at));
-    set_item(0, Flexpage::make(a, 12, page_rights::read), x);
-    l4::Message r;
-    r.tag = Tag::make(0, 0, 0, 1);
-    KEXPECT_EQ(l4::reply(r), Error::ok);
+    uint64_t x = b + 0x18;
+    if (!start_paged(kt_mt_pager, x, 0xe1e1'e1e1, kt_mt_pager_read_at))
+        return;
+    reply_mapping(page_at(a, page_rights::read), x);
     KEXPECT_EQ(wait_flag(kt_mt_stage), true);
     KEXPECT_EQ(kt_mt_value, 0xe010'0000 + 3);
-
-    KREQUIRE_EQ(receive_polled(kPager, m), Error::ok);
-    KEXPECT_EQ(m.tag.label(), abi::label::page_fault);
-    KEXPECT_EQ(m.tag.words(), abi::kPageFaultWords);
-    KEXPECT_EQ(m.words[0], x);
-    KEXPECT_EQ(m.words[1], page_rights::write);
-    KEXPECT_EQ(m.words[2], address(kt_mt_pager_write_at));
-    set_item(0, Flexpage::make(a, 12, kRw), x);
-    KEXPECT_EQ(l4::reply(r), Error::ok);
+    if (!expect_pager_fault(x, page_rights::write, kt_mt_pager_write_at))
+        return;
+    reply_mapping(page_at(a), x);
     KEXPECT_EQ(wait_flag(kt_mt_done), true);
+    l4::Message m;
     KEXPECT_EQ(l4::receive(kHandler, m, abi::kTimeoutZero), Error::timeout);   // no exception
     KEXPECT_EQ(l4::receive(kPager, m, abi::kTimeoutZero), Error::timeout);     // no third fault
     KEXPECT_EQ(release_slot(kVictim), Error::ok);
@@ -925,38 +892,16 @@ KTEST(memory_pager_resolves_faults)
 }
 
 // A pager reply that maps nothing retries the access: the thread faults again.
-KTEST(memory_pager_empty_reply_faults_again)
+MEMORY_TEST_WITH(memory_pager_empty_reply_faults_again, 14, 16, 0xf010'0000, kPager)
 {
-    Slots slots(800, 820);
-    Targets targets(16);
-    KREQUIRE_EQ(make(kHandler, ObjectKind::endpoint), Error::ok);
-    KREQUIRE_EQ(make(kPager, ObjectKind::endpoint), Error::ok);
-    uint64_t a = window(14), x = target(16) + 0x100;
-    FILL(a, 0xf010'0000);
-    kt_mt_addr = x;
-    kt_mt_wval = 0;
-    kt_mt_value = 0;
-    kt_mt_stage = 0;
-    kt_mt_done = 0;
-    KREQUIRE_EQ(create_thread(kVictim), Error::ok);
-    KREQUIRE_EQ(l4::thread_control(kVictim, ThreadOp::set_pager, kPager), Error::ok);
-    KREQUIRE_EQ(l4::thread_control(kVictim, ThreadOp::set_exception_handler, kHandler), Error::ok);
-    KREQUIRE_EQ(start_thread(kVictim, reinterpret_cast<ThreadBody>(kt_mt_read)), Error::ok);
-    l4::Message m;
-    KREQUIRE_EQ(receive_polled(kPager, m), Error::ok);
-    KEXPECT_EQ(m.tag.label(), abi::label::page_fault);
-    KEXPECT_EQ(m.words[0], x);
+    uint64_t x = b + 0x100;
+    if (!start_paged(kt_mt_read, x, 0, kt_mt_read_at))
+        return;
     KEXPECT_EQ(l4::reply(l4::Message{}), Error::ok);
-    KREQUIRE_EQ(receive_polled(kPager, m), Error::ok);
-    KEXPECT_EQ(m.tag.label(), abi::label::page_fault);
-    KEXPECT_EQ(m.words[0], x);
-    KEXPECT_EQ(m.words[1], page_rights::read);
-    KEXPECT_EQ(m.words[2], address(kt_mt_read_at));
+    if (!expect_pager_fault(x, page_rights::read, kt_mt_read_at))
+        return;
     KEXPECT_EQ(kt_mt_done, 0);
-    set_item(0, Flexpage::make(a, 12, page_rights::read), x);
-    l4::Message r;
-    r.tag = Tag::make(0, 0, 0, 1);
-    KEXPECT_EQ(l4::reply(r), Error::ok);
+    reply_mapping(page_at(a, page_rights::read), x);
     KEXPECT_EQ(wait_flag(kt_mt_done), true);
     KEXPECT_EQ(kt_mt_value, 0xf010'0000 + 0x20);
 }

@@ -35,58 +35,58 @@ void reset(Waiter& w)
     w.bits = ~uint64_t{0};
 }
 
-uint64_t poll_bits(Selector s)
+// waiter_a waiting on kNote (spawn_started); false when it could not start.
+bool start_waiter_a(uint64_t yields)
 {
-    uint64_t bits = ~uint64_t{0};
-    KEXPECT_EQ(l4::notify_poll(s, bits), Error::ok);
-    return bits;
+    reset(waiter_a);
+    return spawn_started(kWaiterA, wait_body<waiter_a>, waiter_a.started, yields);
+}
+
+// Expects waiter_a to return with `error`.
+void expect_woken(Error error)
+{
+    KEXPECT_EQ(wait_flag(waiter_a.done), true);
+    KEXPECT_EQ(waiter_a.error, error);
 }
 
 } // namespace
 
-KTEST(notify_signal_then_poll_clears)
+// A test on a notification at kNote (slots 300-319).
+#define NOTIFY_TEST(name) KTEST_F(name, 300, 320, made(kNote, ObjectKind::notification))
+
+NOTIFY_TEST(notify_signal_then_poll_clears)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kNote, 0x5), Error::ok);
     KEXPECT_EQ(poll_bits(kNote), 0x5);
     KEXPECT_EQ(poll_bits(kNote), 0);
 }
 
-KTEST(notify_poll_empty_is_zero)
+NOTIFY_TEST(notify_poll_empty_is_zero)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(poll_bits(kNote), 0);
     KEXPECT_EQ(l4::notify_signal(kNote, 0), Error::ok);   // no bits, no badge: nothing
     KEXPECT_EQ(poll_bits(kNote), 0);
 }
 
-KTEST(notify_bits_accumulate)
+NOTIFY_TEST(notify_bits_accumulate)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
-    KEXPECT_EQ(l4::notify_signal(kNote, 0x1), Error::ok);
-    KEXPECT_EQ(l4::notify_signal(kNote, 0x2), Error::ok);
-    KEXPECT_EQ(l4::notify_signal(kNote, 0x80), Error::ok);
-    KEXPECT_EQ(l4::notify_signal(kNote, 0x2), Error::ok);
+    const uint64_t signals[] = {0x1, 0x2, 0x80, 0x2};
+    for (uint64_t bits : signals)
+        KEXPECT_EQ(l4::notify_signal(kNote, bits), Error::ok);
     KEXPECT_EQ(poll_bits(kNote), 0x83);
 }
 
-KTEST(notify_all_64_bits)
+NOTIFY_TEST(notify_all_64_bits)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
-    KEXPECT_EQ(l4::notify_signal(kNote, uint64_t{1} << 63), Error::ok);
-    KEXPECT_EQ(poll_bits(kNote), uint64_t{1} << 63);
-    KEXPECT_EQ(l4::notify_signal(kNote, ~uint64_t{0}), Error::ok);
-    KEXPECT_EQ(poll_bits(kNote), ~uint64_t{0});
+    const uint64_t patterns[] = {uint64_t{1} << 63, ~uint64_t{0}};
+    for (uint64_t bits : patterns) {
+        KEXPECT_EQ(l4::notify_signal(kNote, bits), Error::ok);
+        KEXPECT_EQ(poll_bits(kNote), bits);
+    }
 }
 
-KTEST(notify_wait_with_pending_bits_returns_at_once)
+NOTIFY_TEST(notify_wait_with_pending_bits_returns_at_once)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kNote, 0x8), Error::ok);
     uint64_t bits = 0;
     KEXPECT_EQ(l4::notify_wait(kNote, bits), Error::ok);
@@ -94,27 +94,20 @@ KTEST(notify_wait_with_pending_bits_returns_at_once)
     KEXPECT_EQ(poll_bits(kNote), 0);
 }
 
-KTEST(notify_wait_blocks_until_signal)
+NOTIFY_TEST(notify_wait_blocks_until_signal)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
-    reset(waiter_a);
-    KREQUIRE_EQ(spawn_thread(kWaiterA, wait_body<waiter_a>), Error::ok);
-    KEXPECT_EQ(wait_flag(waiter_a.started), true);
-    yield_times(20);
+    if (!start_waiter_a(20))
+        return;
     KEXPECT_EQ(waiter_a.done, 0);   // still blocked
     KEXPECT_EQ(l4::notify_signal(kNote, 0x40), Error::ok);
-    KEXPECT_EQ(wait_flag(waiter_a.done), true);
-    KEXPECT_EQ(waiter_a.error, Error::ok);
+    expect_woken(Error::ok);
     KEXPECT_EQ(waiter_a.bits, 0x40);
     KEXPECT_EQ(poll_bits(kNote), 0);   // the waiter took them
 }
 
 // One signal wakes one waiter with its bits; the next signal wakes the other.
-KTEST(notify_two_waiters_one_signal_each)
+NOTIFY_TEST(notify_two_waiters_one_signal_each)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
     reset(waiter_a);
     reset(waiter_b);
     KREQUIRE_EQ(spawn_thread(kWaiterA, wait_body<waiter_a>), Error::ok);
@@ -133,10 +126,8 @@ KTEST(notify_two_waiters_one_signal_each)
     KEXPECT_EQ(waiter_b.error, Error::ok);
 }
 
-KTEST(notify_badged_copy_ors_badge)
+NOTIFY_TEST(notify_badged_copy_ors_badge)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
     KREQUIRE_EQ(l4::cap_copy(kNote, kCopy, rights::send, 0x100), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kCopy, 0x1), Error::ok);
     KEXPECT_EQ(poll_bits(kNote), 0x101);
@@ -144,10 +135,8 @@ KTEST(notify_badged_copy_ors_badge)
     KEXPECT_EQ(poll_bits(kNote), 0x100);
 }
 
-KTEST(notify_two_badges_accumulate)
+NOTIFY_TEST(notify_two_badges_accumulate)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
     KREQUIRE_EQ(l4::cap_copy(kNote, kCopy, rights::send, 0x10), Error::ok);
     KREQUIRE_EQ(l4::cap_copy(kNote, kCopy2, rights::send, 0x20), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kCopy, 0), Error::ok);
@@ -155,38 +144,30 @@ KTEST(notify_two_badges_accumulate)
     KEXPECT_EQ(poll_bits(kNote), 0x30);
 }
 
-KTEST(notify_badge_wakes_waiter)
+NOTIFY_TEST(notify_badge_wakes_waiter)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
     KREQUIRE_EQ(l4::cap_copy(kNote, kCopy, rights::send, 0x4000), Error::ok);
-    reset(waiter_a);
-    KREQUIRE_EQ(spawn_thread(kWaiterA, wait_body<waiter_a>), Error::ok);
-    KEXPECT_EQ(wait_flag(waiter_a.started), true);
-    yield_times(10);
+    if (!start_waiter_a(10))
+        return;
     KEXPECT_EQ(l4::notify_signal(kCopy, 0), Error::ok);
-    KEXPECT_EQ(wait_flag(waiter_a.done), true);
+    expect_woken(Error::ok);
     KEXPECT_EQ(waiter_a.bits, 0x4000);
 }
 
-KTEST(notify_signal_needs_send)
+NOTIFY_TEST(notify_signal_needs_send)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
     KREQUIRE_EQ(l4::cap_copy(kNote, kCopy, rights::all & ~rights::send), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kCopy, 1), Error::missing_rights);
     KEXPECT_EQ(poll_bits(kNote), 0);   // nothing was set
 }
 
-KTEST(notify_wait_and_poll_need_receive)
+NOTIFY_TEST(notify_wait_and_poll_need_receive)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
     KREQUIRE_EQ(l4::cap_copy(kNote, kCopy, rights::all & ~rights::receive), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kNote, 0x9), Error::ok);   // bits pending: wait would not block
     uint64_t bits = 0;
     KEXPECT_EQ(l4::notify_wait(kCopy, bits), Error::missing_rights);
-    KEXPECT_EQ(l4::notify_poll(kCopy, bits), Error::missing_rights);
+    KEXPECT_EQ(poll_error(kCopy), Error::missing_rights);
     KEXPECT_EQ(poll_bits(kNote), 0x9);   // the failed calls took nothing
 }
 
@@ -197,10 +178,10 @@ KTEST(notify_on_wrong_types)
     uint64_t bits = 0;
     KEXPECT_EQ(l4::notify_signal(kEndpoint, 1), Error::wrong_type);
     KEXPECT_EQ(l4::notify_wait(kEndpoint, bits), Error::wrong_type);
-    KEXPECT_EQ(l4::notify_poll(kEndpoint, bits), Error::wrong_type);
+    KEXPECT_EQ(poll_error(kEndpoint), Error::wrong_type);
     KEXPECT_EQ(l4::notify_signal(kSelf, 1), Error::wrong_type);
-    KEXPECT_EQ(l4::notify_poll(kTask, bits), Error::wrong_type);
-    KEXPECT_EQ(l4::notify_poll(kFactory, bits), Error::wrong_type);
+    KEXPECT_EQ(poll_error(kTask), Error::wrong_type);
+    KEXPECT_EQ(poll_error(kFactory), Error::wrong_type);
 }
 
 KTEST(notify_invalid_selectors)
@@ -210,33 +191,24 @@ KTEST(notify_invalid_selectors)
     for (Selector bad : bad_selectors) {
         KEXPECT_EQ(l4::notify_signal(bad, 1), Error::invalid_selector);
         KEXPECT_EQ(l4::notify_wait(bad, bits), Error::invalid_selector);
-        KEXPECT_EQ(l4::notify_poll(bad, bits), Error::invalid_selector);
+        KEXPECT_EQ(poll_error(bad), Error::invalid_selector);
     }
 }
 
-KTEST(notify_delete_wakes_waiter)
+NOTIFY_TEST(notify_delete_wakes_waiter)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
-    reset(waiter_a);
-    KREQUIRE_EQ(spawn_thread(kWaiterA, wait_body<waiter_a>), Error::ok);
-    KEXPECT_EQ(wait_flag(waiter_a.started), true);
-    yield_times(10);
+    if (!start_waiter_a(10))
+        return;
     KEXPECT_EQ(waiter_a.done, 0);
     KEXPECT_EQ(l4::cap_delete(kNote), Error::ok);
-    KEXPECT_EQ(wait_flag(waiter_a.done), true);
-    KEXPECT_EQ(waiter_a.error, Error::object_destroyed);
+    expect_woken(Error::object_destroyed);
 }
 
 // A waiter deleted while blocked takes no bits with it.
-KTEST(notify_deleted_waiter_takes_no_bits)
+NOTIFY_TEST(notify_deleted_waiter_takes_no_bits)
 {
-    Slots slots(300, 320);
-    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
-    reset(waiter_a);
-    KREQUIRE_EQ(spawn_thread(kWaiterA, wait_body<waiter_a>), Error::ok);
-    KEXPECT_EQ(wait_flag(waiter_a.started), true);
-    yield_times(10);
+    if (!start_waiter_a(10))
+        return;
     KEXPECT_EQ(release_slot(kWaiterA), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kNote, 0x3), Error::ok);
     KEXPECT_EQ(poll_bits(kNote), 0x3);

@@ -1,5 +1,7 @@
 // Threads: start, suspend/resume, priorities, preemption, FS base, registers, argument
 // checks. Selectors 400-499 (threads first).
+#include <stddef.h>
+
 #include "helpers.hpp"
 
 using namespace kt;
@@ -95,6 +97,52 @@ uint64_t read_fs(uint64_t offset)
     l4::thread_exit();
 }
 
+// The globals zeroed; and with a thread at kThreadA, created but not started.
+bool fresh()
+{
+    reset_globals();
+    return true;
+}
+
+bool fresh_thread()
+{
+    reset_globals();
+    KREQUIRE_EQ_OR(create_thread(kThreadA), Error::ok, false);
+    return true;
+}
+
+// thread_control(thread, op, value), and the error it should give.
+struct Control {
+    Selector thread;
+    ThreadOp op;
+    uint64_t value;
+    Error error;
+};
+
+template <size_t N>
+void expect_controls(const Control (&cases)[N])
+{
+    for (const Control& c : cases)
+        KEXPECT_EQ(l4::thread_control(c.thread, c.op, c.value), c.error);
+}
+
+// counting_body on kThreadA, once it has counted a little; false after a failed check.
+bool start_counting()
+{
+    KREQUIRE_EQ_OR(spawn_thread(kThreadA, counting_body), Error::ok, false);
+    KREQUIRE_EQ_OR(wait_until([] { return counter_a > 3; }), true, false);
+    return true;
+}
+
+// Expects the counter to stand still while the main thread yields; returns where it stands.
+uint64_t expect_frozen()
+{
+    uint64_t frozen = counter_a;
+    yield_times(200);
+    KEXPECT_EQ(counter_a, frozen);
+    return frozen;
+}
+
 } // namespace
 
 // A register-loading spinner: rbx and r12 are set, then a tight loop; written registers
@@ -117,123 +165,113 @@ kt_regs_escape:
     call kt_regs_exit
 )");
 
-KTEST(thread_start_runs_body)
+// A thread test (slots 400-419, the globals zeroed); NEW_THREAD_TEST: with a new thread at
+// kThreadA as well, not started.
+#define THREAD_TEST(name) KTEST_F(name, 400, 420, fresh())
+#define NEW_THREAD_TEST(name) KTEST_F(name, 400, 420, fresh_thread())
+
+THREAD_TEST(thread_start_runs_body)
 {
-    Slots slots(400, 420);
-    reset_globals();
     KREQUIRE_EQ(spawn_thread(kThreadA, set_ran_body), Error::ok);
     KEXPECT_EQ(wait_flag(ran), true);
 }
 
-KTEST(thread_start_twice_is_busy)
+THREAD_TEST(thread_start_twice_is_busy)
 {
-    Slots slots(400, 420);
-    reset_globals();
     KREQUIRE_EQ(spawn_thread(kThreadA, set_ran_body), Error::ok);
     KEXPECT_EQ(start_thread(kThreadA, set_ran_body), Error::busy);
     KEXPECT_EQ(wait_flag(ran), true);
     KEXPECT_EQ(start_thread(kThreadA, set_ran_body), Error::busy);   // also after its exit
 }
 
-KTEST(thread_start_bad_addresses)
+NEW_THREAD_TEST(thread_start_bad_addresses)
 {
-    Slots slots(400, 420);
-    reset_globals();
-    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
     uint64_t ip = reinterpret_cast<uint64_t>(set_ran_body);
     uint64_t sp = 0x00007fffffff0000;   // any user address will do for the check
-    KEXPECT_EQ(l4::thread_start(kThreadA, kKernelAddress, sp), Error::bad_address);
-    KEXPECT_EQ(l4::thread_start(kThreadA, kNonCanonical, sp), Error::bad_address);
-    KEXPECT_EQ(l4::thread_start(kThreadA, ~uint64_t{0}, sp), Error::bad_address);
-    KEXPECT_EQ(l4::thread_start(kThreadA, ip, kKernelAddress), Error::bad_address);
-    KEXPECT_EQ(l4::thread_start(kThreadA, ip, kNonCanonical), Error::bad_address);
+    const uint64_t bad[][2] = {{kKernelAddress, sp}, {kNonCanonical, sp}, {~uint64_t{0}, sp},
+                               {ip, kKernelAddress}, {ip, kNonCanonical}};
+    for (const auto& start : bad)
+        KEXPECT_EQ(l4::thread_start(kThreadA, start[0], start[1]), Error::bad_address);
     yield_times(10);
     KEXPECT_EQ(ran, 0);
     KEXPECT_EQ(start_thread(kThreadA, set_ran_body), Error::ok);   // still startable
     KEXPECT_EQ(wait_flag(ran), true);
 }
 
-KTEST(thread_set_priority_limits)
+NEW_THREAD_TEST(thread_set_priority_limits)
 {
-    Slots slots(400, 420);
-    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_priority, 256), Error::invalid_argument);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_priority, kMainPriority + 1), Error::invalid_argument);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_priority, ~uint64_t{0}), Error::invalid_argument);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_priority, 0), Error::ok);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_priority, kMainPriority), Error::ok);
-    KEXPECT_EQ(l4::thread_control(kSelf, ThreadOp::set_priority, kMainPriority + 1), Error::invalid_argument);
+    const Control cases[] = {
+        {kThreadA, ThreadOp::set_priority, 256, Error::invalid_argument},
+        {kThreadA, ThreadOp::set_priority, kMainPriority + 1, Error::invalid_argument},
+        {kThreadA, ThreadOp::set_priority, ~uint64_t{0}, Error::invalid_argument},
+        {kThreadA, ThreadOp::set_priority, 0, Error::ok},
+        {kThreadA, ThreadOp::set_priority, kMainPriority, Error::ok},
+        {kSelf, ThreadOp::set_priority, kMainPriority + 1, Error::invalid_argument},
+    };
+    expect_controls(cases);
 }
 
-KTEST(thread_control_needs_control)
+NEW_THREAD_TEST(thread_control_needs_control)
 {
-    Slots slots(400, 420);
-    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
     KREQUIRE_EQ(l4::cap_copy(kThreadA, kCopy, rights::all & ~rights::control), Error::ok);
     KEXPECT_EQ(l4::thread_control(kCopy, ThreadOp::set_priority, 10), Error::missing_rights);
     KEXPECT_EQ(start_thread(kCopy, set_ran_body), Error::missing_rights);
     KEXPECT_EQ(l4::thread_control(kCopy, ThreadOp::suspend), Error::missing_rights);
 }
 
-KTEST(thread_control_wrong_type_and_selectors)
+THREAD_TEST(thread_control_wrong_type_and_selectors)
 {
-    Slots slots(400, 420);
     KREQUIRE_EQ(make(kEndpoint, ObjectKind::endpoint), Error::ok);
-    KEXPECT_EQ(l4::thread_control(kEndpoint, ThreadOp::set_priority, 10), Error::wrong_type);
-    KEXPECT_EQ(l4::thread_control(kTask, ThreadOp::set_priority, 10), Error::wrong_type);
-    KEXPECT_EQ(l4::thread_control(kSlots, ThreadOp::set_priority, 10), Error::invalid_selector);
-    KEXPECT_EQ(l4::thread_control(kEmpty, ThreadOp::set_priority, 10), Error::invalid_selector);
+    const Selector wrong_type[] = {kEndpoint, kTask}, invalid[] = {kSlots, kEmpty};
+    for (Selector s : wrong_type)
+        KEXPECT_EQ(l4::thread_control(s, ThreadOp::set_priority, 10), Error::wrong_type);
+    for (Selector s : invalid)
+        KEXPECT_EQ(l4::thread_control(s, ThreadOp::set_priority, 10), Error::invalid_selector);
 }
 
-KTEST(thread_control_unknown_operation)
+NEW_THREAD_TEST(thread_control_unknown_operation)
 {
-    Slots slots(400, 420);
-    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
-    KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::thread_control), kThreadA, 11),
-               Error::invalid_argument);
-    KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::thread_control), kThreadA, ~uint64_t{0}),
-               Error::invalid_argument);
+    const uint64_t unknown[] = {11, ~uint64_t{0}};
+    for (uint64_t op : unknown)
+        KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::thread_control), kThreadA, op),
+                   Error::invalid_argument);
 }
 
-KTEST(thread_set_time_slice_limits)
+NEW_THREAD_TEST(thread_set_time_slice_limits)
 {
-    Slots slots(400, 420);
-    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_time_slice, 0), Error::invalid_argument);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_time_slice, 1001), Error::invalid_argument);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_time_slice, 1), Error::ok);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_time_slice, 1000), Error::ok);
+    const Control cases[] = {
+        {kThreadA, ThreadOp::set_time_slice, 0, Error::invalid_argument},
+        {kThreadA, ThreadOp::set_time_slice, 1001, Error::invalid_argument},
+        {kThreadA, ThreadOp::set_time_slice, 1, Error::ok},
+        {kThreadA, ThreadOp::set_time_slice, 1000, Error::ok},
+    };
+    expect_controls(cases);
 }
 
-KTEST(thread_set_foreign_abi_values)
+NEW_THREAD_TEST(thread_set_foreign_abi_values)
 {
-    Slots slots(400, 420);
-    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_foreign_abi, 2), Error::invalid_argument);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_foreign_abi, 1), Error::ok);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_foreign_abi, 0), Error::ok);
+    const Control cases[] = {
+        {kThreadA, ThreadOp::set_foreign_abi, 2, Error::invalid_argument},
+        {kThreadA, ThreadOp::set_foreign_abi, 1, Error::ok},
+        {kThreadA, ThreadOp::set_foreign_abi, 0, Error::ok},
+    };
+    expect_controls(cases);
 }
 
-KTEST(thread_suspend_and_resume)
+THREAD_TEST(thread_suspend_and_resume)
 {
-    Slots slots(400, 420);
-    reset_globals();
-    KREQUIRE_EQ(spawn_thread(kThreadA, counting_body), Error::ok);
-    KREQUIRE_EQ(wait_until([] { return counter_a > 3; }), true);
+    if (!start_counting())
+        return;
     KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::suspend), Error::ok);
-    uint64_t frozen = counter_a;
-    yield_times(200);
-    KEXPECT_EQ(counter_a, frozen);
+    uint64_t frozen = expect_frozen();
     KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::resume), Error::ok);
     KEXPECT_EQ(wait_until([&] { return counter_a > frozen + 3; }), true);
     set_flag(stop);
     KEXPECT_EQ(wait_flag(done_a), true);
 }
 
-KTEST(thread_suspend_self_until_resumed)
+THREAD_TEST(thread_suspend_self_until_resumed)
 {
-    Slots slots(400, 420);
-    reset_globals();
     KREQUIRE_EQ(spawn_thread(kThreadA, resume_main_body), Error::ok);
     set_flag(ran);
     KEXPECT_EQ(l4::thread_control(kSelf, ThreadOp::suspend), Error::ok);
@@ -241,33 +279,27 @@ KTEST(thread_suspend_self_until_resumed)
     KEXPECT_EQ(wait_flag(done_a), true);
 }
 
-KTEST(thread_delete_stops_it)
+THREAD_TEST(thread_delete_stops_it)
 {
-    Slots slots(400, 420);
-    reset_globals();
-    KREQUIRE_EQ(spawn_thread(kThreadA, counting_body), Error::ok);
-    KREQUIRE_EQ(wait_until([] { return counter_a > 3; }), true);
+    if (!start_counting())
+        return;
     KEXPECT_EQ(release_slot(kThreadA), Error::ok);
-    uint64_t frozen = counter_a;
-    yield_times(200);
-    KEXPECT_EQ(counter_a, frozen);
+    expect_frozen();
     KEXPECT_EQ(done_a, 0);
 }
 
-KTEST(thread_set_fs_base_bad_addresses)
+NEW_THREAD_TEST(thread_set_fs_base_bad_addresses)
 {
-    Slots slots(400, 420);
-    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_fs_base, kKernelAddress), Error::bad_address);
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_fs_base, kNonCanonical), Error::bad_address);
-    KEXPECT_EQ(l4::thread_control(kSelf, ThreadOp::set_fs_base, ~uint64_t{0}), Error::bad_address);
+    const Control cases[] = {
+        {kThreadA, ThreadOp::set_fs_base, kKernelAddress, Error::bad_address},
+        {kThreadA, ThreadOp::set_fs_base, kNonCanonical, Error::bad_address},
+        {kSelf, ThreadOp::set_fs_base, ~uint64_t{0}, Error::bad_address},
+    };
+    expect_controls(cases);
 }
 
-KTEST(thread_set_fs_base_seen_by_thread)
+NEW_THREAD_TEST(thread_set_fs_base_seen_by_thread)
 {
-    Slots slots(400, 420);
-    reset_globals();
-    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
     KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_fs_base, reinterpret_cast<uint64_t>(&fs_block)),
                Error::ok);
     KREQUIRE_EQ(start_thread(kThreadA, fs_reader_body), Error::ok);
@@ -292,11 +324,9 @@ KTEST(thread_registers_of_self_are_busy)
 }
 
 // Suspend a spinning thread, read its registers, redirect it with written ones, resume.
-KTEST(thread_read_and_write_registers)
+NEW_THREAD_TEST(thread_read_and_write_registers)
 {
-    Slots slots(400, 420);
     kt_regs_escape_rbx = 0;
-    KREQUIRE_EQ(create_thread(kThreadA), Error::ok);
     KREQUIRE_EQ(start_thread(kThreadA, reinterpret_cast<ThreadBody>(kt_regs_spin)), Error::ok);
     yield_times(5);   // it runs until its time slice ends
     KREQUIRE_EQ(l4::thread_control(kThreadA, ThreadOp::suspend), Error::ok);
@@ -324,10 +354,8 @@ KTEST(thread_read_and_write_registers)
 }
 
 // Two spinners of the main thread's priority both count: the timer preempts them.
-KTEST(thread_preemption_between_spinners)
+THREAD_TEST(thread_preemption_between_spinners)
 {
-    Slots slots(400, 420);
-    reset_globals();
     KREQUIRE_EQ(spawn_thread(kThreadA, spinner_body<counter_a, counter_b, saw_other_a, done_a>), Error::ok);
     KREQUIRE_EQ(spawn_thread(kThreadB, spinner_body<counter_b, counter_a, saw_other_b, done_b>), Error::ok);
     KEXPECT_EQ(wait_until([] { return done_a == 1 && done_b == 1; }), true);
@@ -337,10 +365,8 @@ KTEST(thread_preemption_between_spinners)
 }
 
 // A lower-priority thread does not run while the main thread is ready, even when it yields.
-KTEST(thread_lower_priority_waits)
+THREAD_TEST(thread_lower_priority_waits)
 {
-    Slots slots(400, 420);
-    reset_globals();
     KREQUIRE_EQ(spawn_thread(kThreadA, set_ran_body, kMainPriority - 1), Error::ok);
     yield_times(100);
     KEXPECT_EQ(ran, 0);
@@ -350,11 +376,8 @@ KTEST(thread_lower_priority_waits)
 
 // Main lowers itself to 99 and starts a thread of 100: it runs before thread_start returns,
 // and puts the main thread back to 100.
-KTEST(thread_higher_priority_runs_first)
+NEW_THREAD_TEST(thread_higher_priority_runs_first)
 {
-    Slots slots(400, 420);
-    reset_globals();
-    KREQUIRE_EQ(create_thread(kThreadA, kMainPriority), Error::ok);
     KREQUIRE_EQ(l4::thread_control(kSelf, ThreadOp::set_priority, kMainPriority - 1), Error::ok);
     Error e = start_thread(kThreadA, restore_main_body);
     uint64_t ran_at_return = ran;
