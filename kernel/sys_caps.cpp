@@ -37,8 +37,8 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
             error = Error::invalid_argument;
             return nullptr;
         }
-        object = Thread::create(&factory, static_cast<Task*>(task.slot->object()), "thread",
-                                static_cast<uint8_t>(f.r8), quota_exhausted);
+        auto* owner = static_cast<Task*>(task.slot->object());
+        object = Thread::create(&factory, owner, owner->name(), static_cast<uint8_t>(f.r8), quota_exhausted);
         break;
     }
     case ObjectKind::task:
@@ -46,7 +46,7 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
             error = Error::invalid_argument;
             return nullptr;
         }
-        object = Task::create(&factory, static_cast<size_t>(f.r10), "task", quota_exhausted);
+        object = Task::create(&factory, static_cast<size_t>(f.r10), self.task()->name(), quota_exhausted);
         break;
     case ObjectKind::factory:
         object = factory.create_child(f.r10, quota_exhausted);
