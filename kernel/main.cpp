@@ -157,7 +157,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
         klog::warn("{} unknown kernel option(s), first \"{}\"", options.unknown_count,
                   fmt::Str{options.first_unknown, options.first_unknown_len});
     if (options.bad_value_count > 0)
-        klog::warn("{} kernel option(s) with a bad value kept their default", options.bad_value_count);
+        klog::warn("{} kernel option(s) with a bad value kept their default, first \"{}\"", options.bad_value_count,
+                   fmt::Str{options.first_bad, options.first_bad_len});
 
     load_kernel_symbols();
     uint64_t direct_map_end = init_frames();

@@ -197,7 +197,7 @@ SCENARIOS = {
     "bad-options": Scenario(
         "exit=qemu frobnicate loglevel=loud",
         [r'warning: 1 unknown kernel option\(s\), first "frobnicate"',
-         r"warning: 1 kernel option\(s\) with a bad value kept their default", BANNER, r"boot complete"]),
+         r'warning: 1 kernel option\(s\) with a bad value kept their default, first "loglevel=loud"', BANNER, r"boot complete"]),
 }
 
 
