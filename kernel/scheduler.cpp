@@ -24,6 +24,7 @@ sched::RunQueue run_queue;
 Thread* zombie; // a dead thread whose stack we were still on; freed after the next switch
 uint64_t boot_stack_rsp;
 size_t live_threads; // started and not yet dead
+bool quiet_reported;  // the idle report was made and nothing has run since
 
 [[noreturn]] void idle_loop()
 {
@@ -127,6 +128,7 @@ void start()
 
 void make_ready(Thread& thread)
 {
+    quiet_reported = false;
     if (thread.state() == Thread::State::inactive)
         ++live_threads;
     if (thread.suspend_requested) {
@@ -195,9 +197,10 @@ void timer_tick()
     if (&running == this_cpu().idle) {
         if (!run_queue.empty()) {
             reschedule(false);
-        } else if (!ipc::timeouts_pending()) {
+        } else if (live_threads > 0 && !quiet_reported && !ipc::timeouts_pending()) {
             // Every thread waits for a message no one can send (servers like sigma0 wait
-            // forever): under test that is the end of the run.
+            // forever): under test that is the end of the run. Said once per quiet spell.
+            quiet_reported = true;
             klog::info("all user threads are blocked: nothing left to run");
             platform::exit_if_requested(platform::ExitCode::success);
         }
