@@ -4,6 +4,7 @@
 
 #include "arch/x86_64/paging.hpp"
 #include "arch/x86_64/timer.hpp"
+#include "arch/x86_64/user_registers.hpp"
 #include "endpoint.hpp"
 #include "l4/abi/ipc.hpp"
 #include "l4/abi/syscall.hpp"
@@ -105,16 +106,9 @@ void finish_exception(Thread& server, Thread& faulted)
         auto* out = reinterpret_cast<uint64_t*>(&s);
         for (uint64_t i = 0; i < words; ++i)
             out[i] = i < l4::abi::kRegisterWords ? word_register(reply, i) : server.utcb().mr[i];
-        if (words < l4::abi::kExceptionWords || s.rip >= paging::kUserEnd || s.rsp >= paging::kUserEnd) {
+        if (words < l4::abi::kExceptionWords || !user_registers::load(faulted.user_frame(), s)) {
             klog::warn("thread \"{}\": exception reply with bad registers: left suspended", faulted.name());
             faulted.suspend_requested = true;
-        } else {
-            interrupts::InterruptFrame& f = faulted.user_frame();
-            f.rax = s.rax; f.rbx = s.rbx; f.rcx = s.rcx; f.rdx = s.rdx; f.rsi = s.rsi; f.rdi = s.rdi;
-            f.rbp = s.rbp; f.rsp = s.rsp; f.r8 = s.r8; f.r9 = s.r9; f.r10 = s.r10; f.r11 = s.r11;
-            f.r12 = s.r12; f.r13 = s.r13; f.r14 = s.r14; f.r15 = s.r15; f.rip = s.rip;
-            constexpr uint64_t kUserChangeable = 0xcd5; // CF PF AF ZF SF DF OF: not TF, IOPL, ...
-            f.rflags = (s.rflags & kUserChangeable) | 0x202;
         }
     } else if (tag.label() != l4::abi::reply_label::resume) {
         faulted.suspend_requested = true;
@@ -272,9 +266,7 @@ bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_
                                                                l4::abi::rights::send);
     if (handler.error != Error::ok)
         return false;
-    const interrupts::InterruptFrame& f = self.user_frame();
-    l4::abi::ExceptionState s{f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp, f.rsp, f.r8, f.r9, f.r10, f.r11,
-                              f.r12, f.r13, f.r14, f.r15, f.rip, f.rflags, vector, error_code, fault_address};
+    l4::abi::ExceptionState s = user_registers::save(self.user_frame(), vector, error_code, fault_address);
     memcpy(self.utcb().mr, &s, sizeof s);
     uint64_t label = vector == l4::abi::kForeignSyscallVector ? l4::abi::label::foreign_syscall
                                                                : l4::abi::label::exception;

@@ -1,6 +1,7 @@
 // thread_control: starting, stopping and configuring threads.
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/paging.hpp"
+#include "arch/x86_64/user_registers.hpp"
 #include "ipc.hpp"
 #include "scheduler.hpp"
 #include "l4/abi/syscall.hpp"
@@ -28,24 +29,6 @@ Error set_special(Thread& self, Thread& target, Thread::SpecialSlot slot, uint64
         return found.error;
     (void)target.special_caps().remove(slot); // an empty slot is fine
     return cap::CapSpace::derive(mine, selector, target.special_caps(), slot, rights::send);
-}
-
-void save_registers(const Frame& f, l4::abi::ExceptionState& s)
-{
-    s = l4::abi::ExceptionState{f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp, f.rsp, f.r8, f.r9, f.r10, f.r11,
-                                f.r12, f.r13, f.r14, f.r15, f.rip, f.rflags, 0, 0, 0};
-}
-
-Error load_registers(Frame& f, const l4::abi::ExceptionState& s)
-{
-    if (!user_address(s.rip) || !user_address(s.rsp))
-        return Error::bad_address;
-    f.rax = s.rax; f.rbx = s.rbx; f.rcx = s.rcx; f.rdx = s.rdx; f.rsi = s.rsi; f.rdi = s.rdi;
-    f.rbp = s.rbp; f.rsp = s.rsp; f.r8 = s.r8; f.r9 = s.r9; f.r10 = s.r10; f.r11 = s.r11;
-    f.r12 = s.r12; f.r13 = s.r13; f.r14 = s.r14; f.r15 = s.r15; f.rip = s.rip;
-    constexpr uint64_t kUserChangeable = 0xcd5; // CF PF AF ZF SF DF OF
-    f.rflags = (s.rflags & kUserChangeable) | 0x202;
-    return Error::ok;
 }
 
 Error suspend(Thread& self, Thread& target)
@@ -131,8 +114,7 @@ Error thread_control(Thread& self, Frame& f)
     case ThreadOp::read_registers: {
         if (&target == &self)
             return Error::busy;
-        l4::abi::ExceptionState s;
-        save_registers(target.user_frame(), s);
+        l4::abi::ExceptionState s = user_registers::save(target.user_frame());
         __builtin_memcpy(self.utcb().mr, &s, sizeof s);
         return Error::ok;
     }
@@ -141,7 +123,7 @@ Error thread_control(Thread& self, Frame& f)
             return Error::busy;
         l4::abi::ExceptionState s;
         __builtin_memcpy(&s, self.utcb().mr, sizeof s);
-        return load_registers(target.user_frame(), s);
+        return user_registers::load(target.user_frame(), s) ? Error::ok : Error::bad_address;
     }
     case ThreadOp::set_time_slice:
         if (a == 0 || a > kMaxTimeSlice)

@@ -20,7 +20,7 @@ bool wait_pit_10ms()
 {
     constexpr uint32_t count = kPitHz / kCalibrationDivisor;
     uint8_t gate = cpu::inb(kPitGate);
-    cpu::outb(kPitGate, static_cast<uint8_t>((gate & ~0x03) )); // gate low, speaker off
+    cpu::outb(kPitGate, static_cast<uint8_t>(gate & ~0x03)); // gate low, speaker off
     cpu::outb(kPitCommand, 0xb0);                                 // channel 2, lo/hi, mode 0
     cpu::outb(kPitChannel2, count & 0xff);
     cpu::outb(kPitChannel2, count >> 8);
