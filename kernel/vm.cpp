@@ -19,6 +19,7 @@ using l4::abi::Flexpage;
 using l4::abi::MemoryKind;
 
 constexpr uint64_t kPage = 4096;
+constexpr uint64_t kLargePage = 2 * 1024 * 1024;
 constexpr uint32_t kMaxSpaces = 4096;
 constexpr size_t kMinNodes = 16384, kMaxNodes = 262144;
 
@@ -122,6 +123,63 @@ bool check_items(const l4::abi::MapItem* items, uint64_t count)
 
 bool sigma0_fault(Task& sigma0, uint64_t address);
 
+namespace {
+
+// Maps (or grants) up to 2 MiB of `from` at `source` to `to` at `target`: the database first,
+// then the page tables, with one 2 MiB page when a whole aligned 2 MiB of contiguous frames
+// arrives with one set of rights. How many 4 KiB pages arrived.
+uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64_t target, uint8_t rights, bool grant)
+{
+    constexpr uint64_t kLargePages = kLargePage / kPage;
+    uint64_t arrived[kLargePages / 64] = {};
+    uint64_t count = 0, first_frame = 0;
+    uint8_t first_rights = 0;
+    bool uniform = size == kLargePage;
+    for (uint64_t i = 0; i < size / kPage; ++i) {
+        uint64_t offset = i * kPage;
+        mem::Mapping* m = database->find(from.space(), (source + offset) / kPage);
+        if (m == nullptr && from.is_sigma0() && sigma0_fault(from, source + offset))
+            m = database->find(from.space(), (source + offset) / kPage); // its window is all its own
+        if (m == nullptr || kernel_owned(to, target + offset))
+            continue;
+        uint64_t destination = (target + offset) / kPage;
+        m = grant ? database->grant(m, to.space(), destination, rights, kUpdate)
+                  : database->map(m, to.space(), destination, rights, kUpdate);
+        if (m == nullptr)
+            continue;
+        if (size != kLargePage) { // no 2 MiB page possible: install at once
+            count += install(to, *m) ? 1u : 0u;
+            continue;
+        }
+        if (count == 0) {
+            first_frame = m->frame() - i;
+            first_rights = m->rights();
+        }
+        uniform = uniform && m->frame() == first_frame + i && m->rights() == first_rights;
+        arrived[i / 64] |= uint64_t{1} << (i % 64);
+        ++count;
+    }
+    if (size != kLargePage)
+        return count;
+    if (uniform && count == kLargePages && first_frame % kLargePages == 0 &&
+        paging::install_user_large_page(to.page_root(), target, first_frame * kPage, first_rights,
+                                        device_frame(first_frame))) {
+        klog::debug("vm: 2 MiB page at {:#x} in \"{}\"", target, to.name());
+        return count;
+    }
+    uint64_t installed = 0;
+    for (uint64_t i = 0; i < size / kPage; ++i) {
+        if (!(arrived[i / 64] & (uint64_t{1} << (i % 64))))
+            continue;
+        mem::Mapping* m = database->find(to.space(), (target + i * kPage) / kPage);
+        if (m != nullptr && install(to, *m))
+            ++installed;
+    }
+    return installed;
+}
+
+} // namespace
+
 uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Task& to, Flexpage window)
 {
     uint64_t moved = 0;
@@ -133,19 +191,9 @@ uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Tas
             continue;
         uint64_t target = window.base() + ((items[i].hotspot & (window.size() - 1)) & ~(page.size() - 1));
         uint8_t rights = page_rights(page.rights() & window.rights());
-        for (uint64_t offset = 0; offset < page.size(); offset += kPage) {
-            mem::Mapping* source = database->find(from.space(), (page.base() + offset) / kPage);
-            if (source == nullptr && from.is_sigma0() && sigma0_fault(from, page.base() + offset))
-                source = database->find(from.space(), (page.base() + offset) / kPage); // its window is all its own
-            if (source == nullptr || kernel_owned(to, target + offset))
-                continue;
-            uint32_t space = to.space();
-            uint64_t destination = (target + offset) / kPage;
-            mem::Mapping* m = items[i].grant ? database->grant(source, space, destination, rights, kUpdate)
-                                             : database->map(source, space, destination, rights, kUpdate);
-            if (m != nullptr && install(to, *m))
-                ++moved;
-        }
+        uint64_t chunk = page.size() < kLargePage ? page.size() : kLargePage;
+        for (uint64_t offset = 0; offset < page.size(); offset += chunk)
+            moved += move_chunk(from, page.base() + offset, chunk, to, target + offset, rights, items[i].grant == 1);
     }
     return moved;
 }

@@ -133,7 +133,7 @@ SCENARIOS = {
         [BANNER, r"fault address \(cr2\): 0x00000000dead0000\n", r"backtrace:"],
         exit_code=qemu.EXIT_PANIC, firmware="uefi", forbid=[r"boot complete"]),
     "user-ktest": Scenario(
-        "exit=qemu", [BANNER, r'sigma0 "ktest": \d segments, entry 0x4[0-9a-f]{5}', r"ktest: debug_write works",
+        "exit=qemu loglevel=debug", [BANNER, r'sigma0 "ktest": \d segments, entry 0x4[0-9a-f]{5}', r"ktest: debug_write works", r'debug: vm: 2 MiB page at 0x80000000 in "ktest"',
                       r"ktest: \d+ passed, 0 failed", r"all user threads have exited"],
         modules=[("@ktest", "ktest")], check=check_ktest, forbid=[r"PANIC", r"ktest: FAIL"]),
     "user-fault-isolated": Scenario(

@@ -15,6 +15,7 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kLargePage = 2 * 1024 * 1024;
+constexpr uint64_t kLargeAddressMask = 0x000fffffffe00000;
 constexpr uint64_t kBootReachable = uint64_t{4} << 30; // boot tables map 0-4 GiB
 constexpr uint64_t kMmioWindowSize = 256 * 1024 * 1024;
 
@@ -42,6 +43,23 @@ unsigned index_at(uint64_t virt, int level) { return (virt >> (12 + 9 * (level -
 
 // The entry for `virt` at `level` (1: 4 KiB page, 2: 2 MiB page) under `root`, creating
 // tables on the way (with `table_flags`); nullptr when out of memory for a table.
+// A user 2 MiB page becomes a table of 512 4 KiB pages with the same translations (so no
+// TLB flush is needed), before one of them changes. False when out of memory.
+bool split_large(uint64_t& entry)
+{
+    uint64_t table = new_table();
+    if (table == mem::FrameAllocator::kNone)
+        return false;
+    uint64_t flags = entry & (pte::present | pte::writable | pte::user | pte::write_through | pte::cache_disable |
+                              pte::no_execute);
+    uint64_t base = entry & kLargeAddressMask;
+    uint64_t* pages = table_at(table);
+    for (uint64_t i = 0; i < 512; ++i)
+        pages[i] = (base + i * kPage) | flags;
+    entry = table | pte::present | pte::writable | pte::user;
+    return true;
+}
+
 uint64_t* walk_create(uint64_t root, uint64_t virt, int level, uint64_t table_flags)
 {
     uint64_t table = root;
@@ -53,7 +71,9 @@ uint64_t* walk_create(uint64_t root, uint64_t virt, int level, uint64_t table_fl
                 return nullptr;
             entry = fresh | table_flags;
         } else if (entry & pte::large) {
-            return nullptr;
+            // Only user 2 MiB pages are split; the kernel's direct map keeps its large pages.
+            if (l != 2 || !(entry & pte::user) || !split_large(entry))
+                return nullptr;
         }
         table = entry & pte::address_mask;
     }
@@ -173,16 +193,40 @@ bool install_user_page(uint64_t root, uint64_t virt, uint64_t phys, uint64_t rig
     return true;
 }
 
+bool install_user_large_page(uint64_t root, uint64_t virt, uint64_t phys, uint64_t rights, bool uncached)
+{
+    if (virt % kLargePage != 0 || phys % kLargePage != 0 || virt + kLargePage > kLastUserPage)
+        return false;
+    uint64_t* entry = walk_create(root, virt, 2, pte::present | pte::writable | pte::user);
+    if (entry == nullptr || ((*entry & pte::present) && !(*entry & pte::large)))
+        return false; // a table of 4 KiB pages is there: leave it to them
+    constexpr uint64_t kWrite = 2, kExecute = 4;
+    *entry = phys | pte::present | pte::user | pte::large | ((rights & kWrite) ? pte::writable : 0) |
+             ((rights & kExecute) ? 0 : no_execute) | (uncached ? pte::cache_disable | pte::write_through : 0);
+    for (uint64_t offset = 0; offset < kLargePage; offset += kPage)
+        asm volatile("invlpg (%0)" ::"r"(virt + offset) : "memory");
+    return true;
+}
+
 uint64_t unmap_user_page(uint64_t root, uint64_t virt)
 {
-    uint64_t table = root;
-    for (int level = 4; level > 1; --level) {
-        uint64_t entry = table_at(table)[index_at(virt, level)];
-        if (!(entry & pte::present) || (entry & pte::large))
+    if (virt >= kUserEnd || !(lookup_in(root, virt) & pte::present))
+        return 0;
+    uint64_t* slot = walk_create(root, virt, 1, pte::present | pte::writable | pte::user); // splits a 2 MiB page
+    if (slot == nullptr) {
+        // No memory to split its 2 MiB page: take the whole of it away. The mapping database
+        // still lists the other pages, so a fault on one of them maps it again.
+        uint64_t large_base = virt & ~(kLargePage - 1);
+        uint64_t* large = walk_create(root, large_base, 2, pte::present | pte::writable | pte::user);
+        if (large == nullptr || !(*large & pte::large))
             return 0;
-        table = entry & pte::address_mask;
+        uint64_t phys = (*large & kLargeAddressMask) + (virt - large_base);
+        *large = 0;
+        for (uint64_t offset = 0; offset < kLargePage; offset += kPage)
+            asm volatile("invlpg (%0)" ::"r"(large_base + offset) : "memory");
+        return phys;
     }
-    uint64_t& entry = table_at(table)[index_at(virt, 1)];
+    uint64_t& entry = *slot;
     if (!(entry & pte::present))
         return 0;
     uint64_t phys = entry & pte::address_mask;
@@ -203,8 +247,13 @@ void for_each_user_page(uint64_t root, void (*fn)(void* context, uint64_t virt),
                 continue;
             uint64_t* pd = table_at(pdpt[j] & pte::address_mask);
             for (uint64_t k = 0; k < 512; ++k) {
-                if (!(pd[k] & pte::present) || (pd[k] & pte::large))
+                if (!(pd[k] & pte::present))
                     continue;
+                if (pd[k] & pte::large) { // a 2 MiB page: all of its 4 KiB pages
+                    for (uint64_t l = 0; l < 512; ++l)
+                        fn(context, (i << 39) | (j << 30) | (k << 21) | (l << 12));
+                    continue;
+                }
                 uint64_t* pt = table_at(pd[k] & pte::address_mask);
                 for (uint64_t l = 0; l < 512; ++l)
                     if (pt[l] & pte::present)

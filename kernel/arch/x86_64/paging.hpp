@@ -61,6 +61,11 @@ uint64_t kernel_root();
 // memory for a page table or outside user space.
 [[nodiscard]] bool install_user_page(uint64_t root, uint64_t virt, uint64_t phys, uint64_t rights, bool uncached);
 
+// The same for a 2 MiB page (virt and phys 2 MiB aligned); false, changing nothing, when a
+// table of 4 KiB pages is already there. A later change to one of its pages splits it.
+[[nodiscard]] bool install_user_large_page(uint64_t root, uint64_t virt, uint64_t phys, uint64_t rights,
+                                           bool uncached);
+
 // Removes the user page at `virt`; its frame's physical address, or 0 if none was mapped.
 uint64_t unmap_user_page(uint64_t root, uint64_t virt);
 
