@@ -131,50 +131,54 @@ namespace {
 uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64_t target, uint8_t rights, bool grant)
 {
     constexpr uint64_t kLargePages = kLargePage / kPage;
-    uint64_t arrived[kLargePages / 64] = {};
-    uint64_t count = 0, first_frame = 0;
+    uint64_t pages = size / kPage;
+    uint64_t count = 0, installed = 0, first_frame = 0;
     uint8_t first_rights = 0;
-    bool uniform = size == kLargePage;
-    for (uint64_t i = 0; i < size / kPage; ++i) {
+    // Page-table entries wait while a 2 MiB page is still possible; once it is not, the ones
+    // that waited are written (catch_up) and the rest at once.
+    bool deferring = size == kLargePage;
+    auto catch_up = [&](uint64_t end) {
+        for (uint64_t j = 0; j < end; ++j)
+            if (mem::Mapping* done = database->find(to.space(), (target + j * kPage) / kPage);
+                done != nullptr && done->frame() == first_frame + j && install(to, *done))
+                ++installed;
+    };
+    for (uint64_t i = 0; i < pages; ++i) {
         uint64_t offset = i * kPage;
         mem::Mapping* m = database->find(from.space(), (source + offset) / kPage);
         if (m == nullptr && from.is_sigma0() && sigma0_fault(from, source + offset))
             m = database->find(from.space(), (source + offset) / kPage); // its window is all its own
-        if (m == nullptr || kernel_owned(to, target + offset))
-            continue;
-        uint64_t destination = (target + offset) / kPage;
-        m = grant ? database->grant(m, to.space(), destination, rights, kUpdate)
-                  : database->map(m, to.space(), destination, rights, kUpdate);
-        if (m == nullptr)
-            continue;
-        if (size != kLargePage) { // no 2 MiB page possible: install at once
-            count += install(to, *m) ? 1u : 0u;
-            continue;
+        bool arrives = m != nullptr && !kernel_owned(to, target + offset);
+        if (arrives) {
+            uint64_t destination = (target + offset) / kPage;
+            m = grant ? database->grant(m, to.space(), destination, rights, kUpdate)
+                      : database->map(m, to.space(), destination, rights, kUpdate);
+            arrives = m != nullptr;
         }
-        if (count == 0) {
-            first_frame = m->frame() - i;
-            first_rights = m->rights();
+        if (deferring) {
+            if (arrives && count == 0) {
+                first_frame = m->frame() - i;
+                first_rights = m->rights();
+            }
+            if (arrives && i == count && m->frame() == first_frame + i && m->rights() == first_rights) {
+                ++count;
+                continue;
+            }
+            deferring = false; // a gap, another frame or other rights: 4 KiB pages after all
+            catch_up(count);
         }
-        uniform = uniform && m->frame() == first_frame + i && m->rights() == first_rights;
-        arrived[i / 64] |= uint64_t{1} << (i % 64);
-        ++count;
+        if (arrives && install(to, *m))
+            ++installed;
     }
-    if (size != kLargePage)
-        return count;
-    if (uniform && count == kLargePages && first_frame % kLargePages == 0 &&
+    if (!deferring)
+        return installed;
+    if (first_frame % kLargePages == 0 &&
         paging::install_user_large_page(to.page_root(), target, first_frame * kPage, first_rights,
                                         device_frame(first_frame))) {
         klog::debug("vm: 2 MiB page at {:#x} in \"{}\"", target, to.name());
         return count;
     }
-    uint64_t installed = 0;
-    for (uint64_t i = 0; i < size / kPage; ++i) {
-        if (!(arrived[i / 64] & (uint64_t{1} << (i % 64))))
-            continue;
-        mem::Mapping* m = database->find(to.space(), (target + i * kPage) / kPage);
-        if (m != nullptr && install(to, *m))
-            ++installed;
-    }
+    catch_up(count);
     return installed;
 }
 

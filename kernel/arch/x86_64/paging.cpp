@@ -210,23 +210,28 @@ bool install_user_large_page(uint64_t root, uint64_t virt, uint64_t phys, uint64
 
 uint64_t unmap_user_page(uint64_t root, uint64_t virt)
 {
-    if (virt >= kUserEnd || !(lookup_in(root, virt) & pte::present))
+    if (virt >= kUserEnd)
         return 0;
-    uint64_t* slot = walk_create(root, virt, 1, pte::present | pte::writable | pte::user); // splits a 2 MiB page
-    if (slot == nullptr) {
-        // No memory to split its 2 MiB page: take the whole of it away. The mapping database
-        // still lists the other pages, so a fault on one of them maps it again.
-        uint64_t large_base = virt & ~(kLargePage - 1);
-        uint64_t* large = walk_create(root, large_base, 2, pte::present | pte::writable | pte::user);
-        if (large == nullptr || !(*large & pte::large))
+    uint64_t table = root;
+    for (int level = 4; level > 1; --level) {
+        uint64_t& entry = table_at(table)[index_at(virt, level)];
+        if (!(entry & pte::present))
             return 0;
-        uint64_t phys = (*large & kLargeAddressMask) + (virt - large_base);
-        *large = 0;
-        for (uint64_t offset = 0; offset < kLargePage; offset += kPage)
-            asm volatile("invlpg (%0)" ::"r"(large_base + offset) : "memory");
-        return phys;
+        if ((entry & pte::large) && level != 2)
+            return 0; // user space has no 1 GiB pages
+        if ((entry & pte::large) && !split_large(entry)) {
+            // No memory to split this 2 MiB page: take the whole of it away. The mapping
+            // database still lists its other pages, so a fault on one maps it again.
+            uint64_t base = virt & ~(kLargePage - 1);
+            uint64_t phys = (entry & kLargeAddressMask) + (virt - base);
+            entry = 0;
+            for (uint64_t offset = 0; offset < kLargePage; offset += kPage)
+                asm volatile("invlpg (%0)" ::"r"(base + offset) : "memory");
+            return phys;
+        }
+        table = entry & pte::address_mask;
     }
-    uint64_t& entry = *slot;
+    uint64_t& entry = table_at(table)[index_at(virt, 1)];
     if (!(entry & pte::present))
         return 0;
     uint64_t phys = entry & pte::address_mask;
