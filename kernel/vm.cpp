@@ -7,6 +7,7 @@
 
 #include "arch/x86_64/paging.hpp"
 #include "boot_info.hpp"
+#include "factory.hpp"
 #include "log.hpp"
 #include "mem/mapping_db.hpp"
 #include "memory.hpp"
@@ -21,6 +22,7 @@ using l4::abi::MemoryKind;
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kLargePage = 2 * 1024 * 1024;
 constexpr uint32_t kMaxSpaces = 4096;
+constexpr uint64_t kNodeCost = sizeof(mem::Mapping) + 2 * sizeof(uint32_t);
 constexpr size_t kMinNodes = 16384, kMaxNodes = 262144;
 
 mem::MappingDb* database;
@@ -42,13 +44,20 @@ void update_entry(void*, uint32_t space, uint64_t page, uint64_t frame, uint8_t 
     if (task == nullptr)
         return;
     uint64_t virt = page * kPage;
-    if (rights == 0)
+    if (rights == 0) {
         (void)paging::unmap_user_page(task->page_root(), virt);
+        task->factory()->refund(kNodeCost);
+    }
     else
         (void)paging::install_user_page(task->page_root(), virt, frame * kPage, rights, device_frame(frame));
 }
 
 constexpr mem::MappingChanged kUpdate{update_entry, nullptr};
+
+// A mapping costs its holder's factory a database node and its index slots, so no task can
+// fill the database for others. Charged before it is made, given back when it goes.
+bool charge_node(Task& task) { return task.factory()->charge(kNodeCost); }
+void refund_node(Task& task) { task.factory()->refund(kNodeCost); }
 
 uint8_t page_rights(uint64_t rights) { return static_cast<uint8_t>(rights & l4::abi::page_rights::all); }
 
@@ -107,7 +116,11 @@ void unregister_space(uint32_t space) { spaces[space] = nullptr; }
 
 bool map_root(Task& task, uint64_t virt, uint64_t frame, uint64_t rights)
 {
+    if (!charge_node(task))
+        return false;
     mem::Mapping* m = database->insert_root(task.space(), virt / kPage, frame / kPage, page_rights(rights));
+    if (m == nullptr)
+        refund_node(task);
     return m != nullptr && install(task, *m);
 }
 
@@ -149,11 +162,16 @@ uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64
         if (m == nullptr && from.is_sigma0() && sigma0_fault(from, source + offset))
             m = database->find(from.space(), (source + offset) / kPage); // its window is all its own
         bool arrives = m != nullptr && !kernel_owned(to, target + offset);
-        if (arrives) {
+        if (arrives && charge_node(to)) {
             uint64_t destination = (target + offset) / kPage;
+            mem::Mapping* before = database->find(to.space(), destination);
             m = grant ? database->grant(m, to.space(), destination, rights, kUpdate)
                       : database->map(m, to.space(), destination, rights, kUpdate);
             arrives = m != nullptr;
+            if (m == nullptr || m == before)
+                refund_node(to); // nothing new: the mapping that was there was kept
+        } else {
+            arrives = false; // not the sender's, the kernel's page, or over the receiver's quota
         }
         if (deferring) {
             if (arrives && count == 0) {
@@ -220,7 +238,11 @@ bool sigma0_fault(Task& sigma0, uint64_t address)
             return false; // the kernel outgrew its pool and took this frame
         sigma0_frames[frame / 64] |= uint64_t{1} << (frame % 64);
     }
+    if (!charge_node(sigma0))
+        return false;
     mem::Mapping* m = database->insert_root(sigma0.space(), address / kPage, phys / kPage, l4::abi::page_rights::all);
+    if (m == nullptr)
+        refund_node(sigma0);
     return m != nullptr && install(sigma0, *m);
 }
 
