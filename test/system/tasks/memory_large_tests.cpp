@@ -54,3 +54,48 @@ KTEST(memory_map_2mib_as_one_large_page)
     KEXPECT_EQ(memory_unmap(Flexpage::make(kLargeTarget, 21, page_rights::all), 1), Error::ok);
     EXPECT_READ_FAULT(kLargeTarget);
 }
+
+namespace {
+
+constexpr Selector kHog = 830; // a sub-factory holding the rest of our quota
+
+// Moves all of the boot factory's remaining quota into a sub-factory at kHog: the largest
+// quota a sub-factory can still be given (binary search).
+Error take_all_quota()
+{
+    uint64_t low = 0, high = 8 * 1024 * 1024;
+    while (low < high) {
+        uint64_t middle = (low + high + 1) / 2;
+        if (l4::factory_create(kFactory, ObjectKind::factory, kHog, middle) == Error::ok) {
+            (void)l4::cap_delete(kHog);
+            low = middle;
+        } else {
+            high = middle - 1;
+        }
+    }
+    return l4::factory_create(kFactory, ObjectKind::factory, kHog, low);
+}
+
+} // namespace
+
+// A mapping costs the receiver's quota: with none left, a map item does not arrive; with the
+// quota back, the same item does.
+KTEST(memory_mappings_are_charged_to_the_quota)
+{
+    Case c(42);
+    if (!c.ok)
+        return;
+    uint64_t a = window(60), b = target(42);
+    FILL(a, 0x42a0'0000);
+    KREQUIRE_EQ(start_server(window_at(b).raw), Error::ok); // threads first: they cost quota too
+    KREQUIRE_EQ(take_all_quota(), Error::ok);
+    set_item(0, page_at(a), 0, 0);
+    KEXPECT_EQ(send_pages(kEndpoint, 0x4d, 1), Error::ok);
+    KEXPECT_EQ(finish_server(), true);
+    KEXPECT_EQ(server.received_pages, 0);
+    EXPECT_READ_FAULT(b);
+    KEXPECT_EQ(l4::cap_delete(kHog), Error::ok);
+    KEXPECT_EQ(map_page(a, b, b), true);
+    KEXPECT_EQ(server.received_pages, 1);
+    KEXPECT_EQ(server.value, 0x42a0'0000);
+}
