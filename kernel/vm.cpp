@@ -48,8 +48,10 @@ void update_entry(void*, uint32_t space, uint64_t page, uint64_t frame, uint8_t 
         (void)paging::unmap_user_page(task->page_root(), virt);
         task->factory()->refund(kNodeCost);
     }
-    else
-        (void)paging::install_user_page(task->page_root(), virt, frame * kPage, rights, device_frame(frame));
+    else if (!paging::install_user_page(task->page_root(), virt, frame * kPage, rights, device_frame(frame)))
+        // Taking rights must never fail: with no memory to split a 2 MiB page, the entry goes
+        // (all of the 2 MiB page, if need be) and faults back in with its new rights.
+        (void)paging::unmap_user_page(task->page_root(), virt);
 }
 
 constexpr mem::MappingChanged kUpdate{update_entry, nullptr};
