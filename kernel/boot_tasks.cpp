@@ -80,9 +80,11 @@ Task* start_task(const mb2::Module& module, const char* role, bool sigma0)
         task->set_sigma0();
     for (size_t i = 0; i < image.segment_count && loaded; ++i)
         loaded = load_segment(*task, image.segments[i], data);
-    for (uint64_t i = 0; i < l4::abi::kBootInfoPages && loaded; ++i)
+    for (uint64_t i = 0; i < l4::abi::kBootInfoPages && loaded; ++i) {
+        paging::ChargeTables charged(task->table_account());
         loaded = paging::map_user_page(task->page_root(), l4::abi::kBootInfoAddress + i * kPage,
                                        boot_info::pages() + i * kPage, false, false);
+    }
     for (uint64_t page = kStackTop - kStackPages * kPage; page < kStackTop && loaded; page += kPage)
         loaded = task->map_new_page(page, l4::abi::page_rights::read | l4::abi::page_rights::write, true) != 0;
     Thread* thread = loaded ? Thread::create(factory, task, name, kBootPriority, quota_exhausted) : nullptr;

@@ -11,11 +11,16 @@
 #include "vm.hpp"
 
 namespace {
+
 constexpr uint64_t kPage = 4096;
-}
+
+bool charge_table(void* task) { return static_cast<Task*>(task)->factory()->charge(kPage); }
+void refund_table(void* task) { static_cast<Task*>(task)->factory()->refund(kPage); }
+
+} // namespace
 
 Task::Task(Factory* factory, uint64_t page_root, cap::Slot* slots, size_t slot_count, const char* name)
-    : cap::Object(kType), factory_(factory), page_root_(page_root), space_(0), slot_storage_(slots), slot_count_(slot_count),
+    : cap::Object(kType), factory_(factory), tables_{charge_table, refund_table, this}, page_root_(page_root), space_(0), slot_storage_(slots), slot_count_(slot_count),
       caps_(slots, slot_count, destroy_object, nullptr), threads_(nullptr), io_bitmap_(nullptr), utcb_used_(),
       name_()
 {
@@ -65,7 +70,10 @@ void Task::destroy()
         vm::release_space(*this);
         vm::unregister_space(space_);
     }
-    paging::free_user_tables(page_root_);
+    {
+        paging::ChargeTables charged(tables_);
+        paging::free_user_tables(page_root_);
+    }
     Factory* factory = factory_;
     if (io_bitmap_ != nullptr) {
         gdt::forget_io_bitmap(io_bitmap_); // memory reused later must be copied afresh
@@ -83,6 +91,7 @@ uint64_t Task::map_new_page(uint64_t virt, uint64_t rights, bool own_memory)
     if (frame == mem::FrameAllocator::kNone)
         return 0;
     __builtin_memset(paging::phys_to_virt(frame), 0, kPage);
+    paging::ChargeTables charged(tables_);
     constexpr uint64_t kWrite = 2, kExecute = 4;
     bool mapped = own_memory ? vm::map_root(*this, virt, frame, rights)
                              : paging::map_user_page(page_root_, virt, frame, rights & kWrite, rights & kExecute);
@@ -112,6 +121,7 @@ uint64_t Task::allocate_utcb(void*& kernel_view)
 void Task::free_utcb(uint64_t address)
 {
     size_t i = (address - kUtcbArea) / kPage;
+    paging::ChargeTables charged(tables_);
     uint64_t frame = paging::unmap_user_page(page_root_, address);
     if (frame != 0)
         (void)memory::frames().free(frame);

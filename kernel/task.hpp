@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86_64/paging.hpp"
 #include "cap/cap_space.hpp"
 #include "l4/abi/ipc.hpp"
 
@@ -30,6 +31,8 @@ public:
     const char* name() const { return name_; }
     cap::CapSpace& caps() { return caps_; }
     Factory* factory() const { return factory_; }
+    // Its page tables are charged to its factory: hold a paging::ChargeTables over changes.
+    const paging::TableAccount& table_account() const { return tables_; }
 
     // Maps a fresh zeroed frame at `virt` with page_rights; its physical address, or 0 on
     // failure. own_memory: the task's to map on (a mapping-database root: boot tasks' images
@@ -53,6 +56,7 @@ private:
     Task(Factory* factory, uint64_t page_root, cap::Slot* slots, size_t slot_count, const char* name);
 
     Factory* factory_;
+    paging::TableAccount tables_;
     uint64_t page_root_;
     uint32_t space_;
     bool sigma0_ = false;

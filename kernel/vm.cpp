@@ -44,6 +44,7 @@ void update_entry(void*, uint32_t space, uint64_t page, uint64_t frame, uint8_t 
     if (task == nullptr)
         return;
     uint64_t virt = page * kPage;
+    paging::ChargeTables charged(task->table_account());
     if (rights == 0) {
         (void)paging::unmap_user_page(task->page_root(), virt);
         task->factory()->refund(kNodeCost);
@@ -72,6 +73,7 @@ bool kernel_owned(Task& task, uint64_t virt)
 
 bool install(Task& task, const mem::Mapping& m)
 {
+    paging::ChargeTables charged(task.table_account());
     return paging::install_user_page(task.page_root(), m.page() * kPage, m.frame() * kPage, m.rights(),
                                      device_frame(m.frame()));
 }
@@ -192,6 +194,7 @@ uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64
     }
     if (!deferring)
         return installed;
+    paging::ChargeTables charged(to.table_account());
     if (first_frame % kLargePages == 0 &&
         paging::install_user_large_page(to.page_root(), target, first_frame * kPage, first_rights,
                                         device_frame(first_frame))) {

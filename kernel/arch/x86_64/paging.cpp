@@ -28,6 +28,8 @@ uint64_t table_limit = kBootReachable; // lifted once the full direct map is liv
 
 uint64_t* table_at(uint64_t phys) { return static_cast<uint64_t*>(phys_to_virt(phys)); }
 
+const TableAccount* table_account; // who pays for user page tables now (ChargeTables)
+
 uint64_t new_table()
 {
     uint64_t phys = frame_allocator->alloc(1, kPage, table_limit);
@@ -45,9 +47,27 @@ unsigned index_at(uint64_t virt, int level) { return (virt >> (12 + 9 * (level -
 // tables on the way (with `table_flags`); nullptr when out of memory for a table.
 // A user 2 MiB page becomes a table of 512 4 KiB pages with the same translations (so no
 // TLB flush is needed), before one of them changes. False when out of memory.
+// A table below a user root, paid for by the current account (if any).
+uint64_t new_user_table()
+{
+    if (table_account != nullptr && !table_account->charge(table_account->context))
+        return mem::FrameAllocator::kNone;
+    uint64_t table = new_table();
+    if (table == mem::FrameAllocator::kNone && table_account != nullptr)
+        table_account->refund(table_account->context);
+    return table;
+}
+
+void free_user_table(uint64_t table)
+{
+    (void)frame_allocator->free(table);
+    if (table_account != nullptr)
+        table_account->refund(table_account->context);
+}
+
 bool split_large(uint64_t& entry)
 {
-    uint64_t table = new_table();
+    uint64_t table = new_user_table();
     if (table == mem::FrameAllocator::kNone)
         return false;
     uint64_t flags = entry & (pte::present | pte::writable | pte::user | pte::write_through | pte::cache_disable |
@@ -66,7 +86,7 @@ uint64_t* walk_create(uint64_t root, uint64_t virt, int level, uint64_t table_fl
     for (int l = 4; l > level; --l) {
         uint64_t& entry = table_at(table)[index_at(virt, l)];
         if (!(entry & pte::present)) {
-            uint64_t fresh = new_table();
+            uint64_t fresh = (table_flags & pte::user) ? new_user_table() : new_table();
             if (fresh == mem::FrameAllocator::kNone)
                 return nullptr;
             entry = fresh | table_flags;
@@ -155,6 +175,9 @@ uint64_t lookup_in(uint64_t root, uint64_t virt)
 }
 
 uint64_t kernel_root() { return pml4_phys; }
+
+ChargeTables::ChargeTables(const TableAccount& account) : previous_(table_account) { table_account = &account; }
+ChargeTables::~ChargeTables() { table_account = previous_; }
 
 uint64_t new_user_root()
 {
@@ -284,10 +307,10 @@ void free_user_tables(uint64_t root)
             uint64_t* pd = table_at(pdpt[j] & pte::address_mask);
             for (unsigned k = 0; k < 512; ++k)
                 if ((pd[k] & pte::present) && !(pd[k] & pte::large))
-                    (void)frame_allocator->free(pd[k] & pte::address_mask);
-            (void)frame_allocator->free(pdpt[j] & pte::address_mask);
+                    free_user_table(pd[k] & pte::address_mask);
+            free_user_table(pdpt[j] & pte::address_mask);
         }
-        (void)frame_allocator->free(pml4[i] & pte::address_mask);
+        free_user_table(pml4[i] & pte::address_mask);
     }
     (void)frame_allocator->free(root);
 }

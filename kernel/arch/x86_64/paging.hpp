@@ -49,6 +49,27 @@ using l4::abi::kUserEnd;
 
 uint64_t kernel_root();
 
+// Who pays for the page tables below a user root (a task's factory, one page each): charge
+// returns false when over quota.
+struct TableAccount {
+    bool (*charge)(void* context);
+    void (*refund)(void* context);
+    void* context;
+};
+
+// While one lives, user page tables made (or freed by free_user_tables) are charged to (or
+// refunded to) `account`; without one they are the kernel's.
+class ChargeTables {
+public:
+    explicit ChargeTables(const TableAccount& account);
+    ~ChargeTables();
+    ChargeTables(const ChargeTables&) = delete;
+    ChargeTables& operator=(const ChargeTables&) = delete;
+
+private:
+    const TableAccount* previous_;
+};
+
 // A new address space sharing the kernel half; 0 when out of memory.
 [[nodiscard]] uint64_t new_user_root();
 
