@@ -1,7 +1,7 @@
 // Two copies (FPU_NAME "A" and "B") load their own values into all 16 SSE registers, spin
 // through several timer preemptions by the other, and check that every register kept its
 // value: the kernel must save and restore each thread's FPU/SSE state.
-#include "l4/print.hpp"
+#include "l4/format.hpp"
 
 namespace {
 
@@ -38,8 +38,6 @@ int main()
     uint64_t changed = 0;
     for (uint64_t round = 0; round < 4; ++round)
         changed += check_registers(seed + round * 0x100, 20'000'000);
-    l4::print("fpu " FPU_NAME ": ");
-    l4::print(changed);
-    l4::print(" registers changed\n");
+    l4::println("fpu {}: {} registers changed", FPU_NAME, changed); // one write: lines never interleave
     return 0;
 }
