@@ -2,6 +2,8 @@
 // randomized run checked step by step against a std::map model.
 #include <catch2/catch.hpp>
 
+#include "xorshift.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -580,17 +582,6 @@ std::string compare(const World& w, const Model& m) {
     if (released != m.released || w.rel.bad_count) out << "releases differ\n";
     return out.str();
 }
-
-struct XorShift {
-    uint64_t state;
-    uint64_t below(uint64_t n) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        return state % n;
-    }
-    bool chance(uint64_t percent) { return below(100) < percent; }
-};
 
 } // namespace
 

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "xorshift.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <iterator>
@@ -412,17 +414,6 @@ void put_if_fits(std::vector<uint8_t>& out, size_t at, uint64_t value, size_t by
     }
 }
 
-struct XorShift {
-    uint64_t state;
-    uint64_t next()
-    {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        return state;
-    }
-    size_t below(size_t n) { return static_cast<size_t>(next() % n); }
-};
 
 // What a successful parse promises the loader, checked independently of the reader.
 void check_invariants(const std::vector<uint8_t>& blob, const elf::Image& image)

@@ -1,6 +1,8 @@
 // Host tests of mem::FrameAllocator over simulated physical memory.
 #include <catch2/catch.hpp>
 
+#include "xorshift.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <set>
@@ -439,17 +441,6 @@ TEST_CASE("frame allocator: 8 GiB of RAM, 1 GiB aligned runs", "[frame_allocator
 }
 
 namespace {
-
-struct XorShift {
-    uint64_t state;
-    uint64_t next() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        return state;
-    }
-    uint64_t below(uint64_t n) { return next() % n; }
-};
 
 } // namespace
 

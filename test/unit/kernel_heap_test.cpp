@@ -1,6 +1,8 @@
 // Host tests of mem::KernelHeap over a fake page source.
 #include <catch2/catch.hpp>
 
+#include "xorshift.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -93,17 +95,6 @@ bool intact(const void* p, size_t size, uint8_t seed) {
         if (bytes[i] != static_cast<uint8_t>(seed + i * 7)) return false;
     return true;
 }
-
-struct XorShift {
-    uint64_t state;
-    uint64_t next() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        return state;
-    }
-    size_t below(size_t n) { return static_cast<size_t>(next() % n); }
-};
 
 } // namespace
 

@@ -2,6 +2,8 @@
 // randomized run checked step by step against a plain std::map model.
 #include <catch2/catch.hpp>
 
+#include "xorshift.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -443,11 +445,8 @@ void random_run(uint64_t seed, size_t capacity, size_t index_slots, int steps)
     Fixture f(capacity, index_slots);
     MappingDb& db = f.db;
     Model model{{}, {}, capacity};
-    uint64_t state = seed;
-    auto below = [&](uint32_t n) {   // xorshift64
-        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-        return static_cast<uint32_t>(state % n);
-    };
+    XorShift rng{seed};
+    auto below = [&](uint32_t n) { return static_cast<uint32_t>(rng.below(n)); };
     auto random_key = [&] { return Key{below(kSpaces), below(kPages) * uint64_t{0x1001}}; };
     auto random_rights = [&] { return u8(below(8) | (below(10) < 8 ? R : 0)); };
 

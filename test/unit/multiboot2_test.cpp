@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "xorshift.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <iterator>
@@ -458,14 +460,6 @@ TEST_CASE("mb2: every error has its own description", "[mb2]")
 
 namespace {
 
-uint64_t xorshift(uint64_t& state)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-}
-
 // What a successful parse promises; returns a reason or nullptr.
 const char* broken_invariant(const mb2::BootInfo& info, const uint8_t* base, size_t size)
 {
@@ -528,15 +522,15 @@ TEST_CASE("mb2: fuzzed blobs never crash and valid results keep the invariants",
     const std::vector<uint8_t> valid = b.bytes();
     const uint32_t interesting[] = {0, 1, 7, 8, 9, 16, 24, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffff8};
 
-    uint64_t state = 0x9e3779b97f4a7c15;
+    XorShift rng{0x9e3779b97f4a7c15};
     size_t accepted = 0;
     size_t failures = 0;
     std::string first_failure;
     for (int iteration = 0; iteration < 20000; ++iteration) {
         std::vector<uint8_t> blob = valid;
-        int mutations = 1 + static_cast<int>(xorshift(state) % 4);
+        int mutations = 1 + static_cast<int>(rng.next() % 4);
         for (int m = 0; m < mutations; ++m) {
-            uint64_t r = xorshift(state);
+            uint64_t r = rng.next();
             size_t at = static_cast<size_t>(r >> 16) % blob.size();
             if (r % 4 == 0) {   // a random byte
                 blob[at] = static_cast<uint8_t>(r >> 8);

@@ -1,5 +1,7 @@
 // sigma0's page pool: never one page twice, alignment, exhaustion.
 #include <catch2/catch.hpp>
+
+#include "xorshift.hpp"
 #include <set>
 
 #include "page_pool.hpp"
@@ -44,13 +46,8 @@ TEST_CASE("sigma0 pool: 10,000 mixed requests never hand out a page twice")
     REQUIRE(pool.add(0x100000, 0x3f00000));
     REQUIRE(pool.add(0x8000000, 0x1000000));
     std::set<uint64_t> pages;
-    uint64_t state = 0x9e3779b97f4a7c15;
-    auto next = [&] {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        return state;
-    };
+    XorShift rng{0x9e3779b97f4a7c15};
+    auto next = [&] { return rng.next(); };
     uint64_t total = pool.free_pages();
     for (int i = 0; i < 10000; ++i) {
         uint64_t order = 12 + next() % 5;

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "xorshift.hpp"
+
 #include <algorithm>
 #include <array>
 #include <deque>
@@ -244,13 +246,8 @@ TEST_CASE("run queue: random operations match a model", "[run_queue]")
     std::array<std::deque<const QueueLink*>, 256> model;
     RunQueue q;
 
-    uint64_t state = 0x2545f4914f6cdd1dull;
-    auto random = [&state](uint64_t n) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        return state % n;
-    };
+    XorShift rng{0x2545f4914f6cdd1dull};
+    auto random = [&rng](uint64_t n) { return rng.below(n); };
     // Few distinct priorities, clustered so that levels often hold several links; and
     // always some at the edges 0 and 255.
     auto random_priority = [&random]() -> uint8_t {
