@@ -10,6 +10,7 @@
 #include "arch/x86_64/platform.hpp"
 #include "arch/x86_64/serial.hpp"
 #include "arch/x86_64/timer.hpp"
+#include "arch/x86_64/tlb.hpp"
 #include "boot/cmdline.hpp"
 #include "boot_info.hpp"
 #include "boot_tasks.hpp"
@@ -113,13 +114,24 @@ uint64_t init_frames()
     return round_up(ram_end, 2 * 1024 * 1024);
 }
 
+void print_tlb_mode(bool pcid_allowed)
+{
+    switch (tlb::mode()) {
+    case tlb::Mode::tagged_invalidate_any: klog::info("tlb: PCID on, INVPCID on"); break;
+    case tlb::Mode::tagged: klog::info("tlb: PCID on, INVPCID off"); break;
+    case tlb::Mode::untagged:
+        klog::info("tlb: PCID off ({})", pcid_allowed ? "not on this CPU" : "pcid=off");
+        break;
+    }
+}
+
 void print_banner(const timer::Calibration& timer)
 {
     const cpu::Features& f = cpu::features();
     klog::print("\nKestrel microkernel {} (x86_64)\n", KESTREL_VERSION);
     klog::print("cpu: {} \"{}\" family {} model {} stepping {}\n", f.vendor, f.brand, f.family, f.model, f.stepping);
-    klog::print("cpu features:{}{}{}{}{}{}{}{}{}\n", f.nx ? " nx" : "", f.pge ? " pge" : "",
-               f.pcid ? " pcid" : "", f.smep ? " smep" : "", f.smap ? " smap" : "",
+    klog::print("cpu features:{}{}{}{}{}{}{}{}{}{}\n", f.nx ? " nx" : "", f.pge ? " pge" : "",
+               f.pcid ? " pcid" : "", f.invpcid ? " invpcid" : "", f.smep ? " smep" : "", f.smap ? " smap" : "",
                f.fsgsbase ? " fsgsbase" : "", f.x2apic ? " x2apic" : "",
                f.tsc_deadline ? " tsc-deadline" : "", f.invariant_tsc ? " invariant-tsc" : "");
     klog::print("boot loader: {}\n", multiboot.bootloader_name);
@@ -163,6 +175,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     load_kernel_symbols();
     uint64_t direct_map_end = init_frames();
     paging::init(memory::frames(), direct_map_end);
+    tlb::init(options.pcid);
     memory::init_heap();
     if (!vm::init(direct_map_end))
         panic("no memory for the mapping database");
@@ -172,6 +185,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
         panic("no local APIC: the kernel needs one for its timer");
     timer::Calibration calibration = timer::init(options.timer_hz);
     print_banner(calibration);
+    print_tlb_mode(options.pcid);
     klog::debug("frame bitmaps at {:#x}, {} bytes", memory::frames().bitmap_base(), memory::frames().bitmap_bytes());
 
     run_test_hook(options.test);

@@ -6,6 +6,7 @@
 #include "arch/x86_64/fpu.hpp"
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/platform.hpp"
+#include "arch/x86_64/tlb.hpp"
 #include "ipc.hpp"
 #include "panic.hpp"
 #include "sched/run_queue.hpp"
@@ -62,8 +63,8 @@ void switch_to(Thread& next)
     cpu_state.current = &next;
     cpu_local::set_kernel_stack(next.kernel_stack_top());
     // By CR3, not by task: the previous thread's task may have just been destroyed.
-    if (next.task() != nullptr && cpu::read_cr3() != next.task()->page_root())
-        cpu::write_cr3(next.task()->page_root());
+    if (next.task() != nullptr)
+        tlb::load(next.task()->address_space());
     load_user_segments(next);
     // Eager: the kernel and the idle thread use no FPU, so only user threads' state moves.
     if (previous.task() != nullptr)
@@ -118,7 +119,7 @@ void start()
     first.set_state(Thread::State::running);
     cpu_local::set_kernel_stack(first.kernel_stack_top());
     if (first.task() != nullptr)
-        cpu::write_cr3(first.task()->page_root());
+        tlb::load(first.task()->address_space());
     load_user_segments(first);
     if (first.task() != nullptr)
         fpu::restore(first.fpu_state);

@@ -19,8 +19,9 @@ void refund_table(void* task) { static_cast<Task*>(task)->factory()->refund(kPag
 
 } // namespace
 
-Task::Task(Factory* factory, uint64_t page_root, cap::Slot* slots, size_t slot_count, const char* name)
-    : cap::Object(kType), factory_(factory), tables_{charge_table, refund_table, this}, page_root_(page_root), space_(0), slot_storage_(slots), slot_count_(slot_count),
+Task::Task(Factory* factory, paging::AddressSpace address_space, cap::Slot* slots, size_t slot_count,
+           const char* name)
+    : cap::Object(kType), factory_(factory), tables_{charge_table, refund_table, this}, address_space_(address_space), space_(0), slot_storage_(slots), slot_count_(slot_count),
       caps_(slots, slot_count, destroy_object, nullptr), threads_(nullptr), io_bitmap_(nullptr), utcb_used_(),
       name_()
 {
@@ -39,15 +40,15 @@ Task* Task::create(Factory* factory, size_t slots, const char* name, bool& quota
         return nullptr;
     }
     quota_exhausted = !factory->charge(kPage);
-    uint64_t root = quota_exhausted ? 0 : paging::new_user_root();
-    if (root == 0) {
+    paging::AddressSpace address_space = quota_exhausted ? paging::AddressSpace{0, 0} : paging::new_user_space();
+    if (address_space.root == 0) {
         if (!quota_exhausted)
             factory->refund(kPage);
         factory->free(storage, slots * sizeof(cap::Slot));
         factory->free(memory, sizeof(Task));
         return nullptr;
     }
-    auto* task = new (memory) Task(factory, root, static_cast<cap::Slot*>(storage), slots, name);
+    auto* task = new (memory) Task(factory, address_space, static_cast<cap::Slot*>(storage), slots, name);
     task->space_ = vm::register_space(*task);
     if (task->space_ == 0) { // every address-space number is taken
         task->destroy();
@@ -72,7 +73,7 @@ void Task::destroy()
     }
     {
         paging::ChargeTables charged(tables_);
-        paging::free_user_tables(page_root_);
+        paging::free_user_space(address_space_);
     }
     Factory* factory = factory_;
     if (io_bitmap_ != nullptr) {
@@ -94,7 +95,7 @@ uint64_t Task::map_new_page(uint64_t virt, uint64_t rights, bool own_memory)
     paging::ChargeTables charged(tables_);
     constexpr uint64_t kWrite = 2, kExecute = 4;
     bool mapped = own_memory ? vm::map_root(*this, virt, frame, rights)
-                             : paging::map_user_page(page_root_, virt, frame, rights & kWrite, rights & kExecute);
+                             : paging::map_user_page(address_space_.root, virt, frame, rights & kWrite, rights & kExecute);
     if (!mapped) {
         (void)memory::frames().free(frame);
         return 0;
@@ -122,7 +123,7 @@ void Task::free_utcb(uint64_t address)
 {
     size_t i = (address - kUtcbArea) / kPage;
     paging::ChargeTables charged(tables_);
-    uint64_t frame = paging::unmap_user_page(page_root_, address);
+    uint64_t frame = paging::unmap_user_page(address_space_, address);
     if (frame != 0)
         (void)memory::frames().free(frame);
     utcb_used_[i / 64] &= ~(uint64_t{1} << (i % 64));

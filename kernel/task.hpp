@@ -24,7 +24,8 @@ public:
     // Stops its threads, empties its capability space, frees its memory.
     void destroy();
 
-    uint64_t page_root() const { return page_root_; }
+    paging::AddressSpace address_space() const { return address_space_; }
+    uint64_t page_root() const { return address_space_.root; }
     uint32_t space() const { return space_; }   // its number in the mapping database
     bool is_sigma0() const { return sigma0_; }  // sees physical memory through its window
     void set_sigma0() { sigma0_ = true; }
@@ -53,11 +54,11 @@ public:
     Thread* first_thread() const { return threads_; }
 
 private:
-    Task(Factory* factory, uint64_t page_root, cap::Slot* slots, size_t slot_count, const char* name);
+    Task(Factory* factory, paging::AddressSpace address_space, cap::Slot* slots, size_t slot_count, const char* name);
 
     Factory* factory_;
     paging::TableAccount tables_;
-    uint64_t page_root_;
+    paging::AddressSpace address_space_;
     uint32_t space_;
     bool sigma0_ = false;
     cap::Slot* slot_storage_;

@@ -1,6 +1,6 @@
 // User memory over the mapping database. The kernel is not preemptible and runs on one CPU,
-// so page tables and the database change together without a lock; invlpg flushes the
-// current address space, and others are flushed when next loaded (no PCID yet).
+// so page tables and the database change together without a lock; tlb::invalidate takes
+// the changed pages out of the TLB entries of their space, live or not.
 #include "vm.hpp"
 
 #include <new>
@@ -46,13 +46,13 @@ void update_entry(void*, uint32_t space, uint64_t page, uint64_t frame, uint8_t 
     uint64_t virt = page * kPage;
     paging::ChargeTables charged(task->table_account());
     if (rights == 0) {
-        (void)paging::unmap_user_page(task->page_root(), virt);
+        (void)paging::unmap_user_page(task->address_space(), virt);
         task->factory()->refund(kNodeCost);
     }
-    else if (!paging::install_user_page(task->page_root(), virt, frame * kPage, rights, device_frame(frame)))
+    else if (!paging::install_user_page(task->address_space(), virt, frame * kPage, rights, device_frame(frame)))
         // Taking rights must never fail: with no memory to split a 2 MiB page, the entry goes
         // (all of the 2 MiB page, if need be) and faults back in with its new rights.
-        (void)paging::unmap_user_page(task->page_root(), virt);
+        (void)paging::unmap_user_page(task->address_space(), virt);
 }
 
 constexpr mem::MappingChanged kUpdate{update_entry, nullptr};
@@ -74,7 +74,7 @@ bool kernel_owned(Task& task, uint64_t virt)
 bool install(Task& task, const mem::Mapping& m)
 {
     paging::ChargeTables charged(task.table_account());
-    return paging::install_user_page(task.page_root(), m.page() * kPage, m.frame() * kPage, m.rights(),
+    return paging::install_user_page(task.address_space(), m.page() * kPage, m.frame() * kPage, m.rights(),
                                      device_frame(m.frame()));
 }
 
@@ -196,7 +196,7 @@ uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64
         return installed;
     paging::ChargeTables charged(to.table_account());
     if (first_frame % kLargePages == 0 &&
-        paging::install_user_large_page(to.page_root(), target, first_frame * kPage, first_rights,
+        paging::install_user_large_page(to.address_space(), target, first_frame * kPage, first_rights,
                                         device_frame(first_frame))) {
         klog::debug("vm: 2 MiB page at {:#x} in \"{}\"", target, to.name());
         return count;

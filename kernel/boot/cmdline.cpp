@@ -86,15 +86,14 @@ bool parse_test_hook(Text value, TestHook& hook)
 
 bool parse_exit_mode(Text value, ExitMode& mode)
 {
-    if (value.equals("halt")) {
-        mode = ExitMode::halt;
-        return true;
-    }
-    if (value.equals("qemu")) {
-        mode = ExitMode::qemu;
-        return true;
-    }
-    return false;
+    static constexpr Named<ExitMode> kNames[] = {{"halt", ExitMode::halt}, {"qemu", ExitMode::qemu}};
+    return parse_named(value, kNames, mode);
+}
+
+bool parse_on_off(Text value, bool& on)
+{
+    static constexpr Named<bool> kNames[] = {{"on", true}, {"off", false}};
+    return parse_named(value, kNames, on);
 }
 
 bool parse_timer_hz(Text value, uint32_t& hz)
@@ -128,6 +127,8 @@ Outcome apply(Text word, Options& options)
         ok = has_value && parse_exit_mode(value, options.exit);
     } else if (key.equals("hz")) {
         ok = has_value && parse_timer_hz(value, options.timer_hz);
+    } else if (key.equals("pcid")) {
+        ok = has_value && parse_on_off(value, options.pcid);
     } else {
         return Outcome::unknown;   // no bare flags are defined yet
     }

@@ -17,7 +17,8 @@ enum class LogLevel : uint8_t { error = 0, warn = 1, info = 2, debug = 3 };
 // a fault or check the boot tests trigger on purpose.
 enum class TestHook : uint8_t { none, page_fault, stack_overflow, ticks, ud, write_rodata, exec_data };
 
-// exit=qemu: leave QEMU through isa-debug-exit when done or on panic; exit=halt: the default.
+// exit=qemu: leave the emulator when done or on panic (QEMU's isa-debug-exit, Bochs' shutdown
+// port); exit=halt: the default.
 enum class ExitMode : uint8_t { halt, qemu };
 
 constexpr uint32_t kMinTimerHz = 10;
@@ -28,6 +29,7 @@ struct Options {
     TestHook test = TestHook::none;
     ExitMode exit = ExitMode::halt;
     uint32_t timer_hz = 100;               // hz=N, accepted kMinTimerHz..kMaxTimerHz
+    bool pcid = true;                      // pcid=on|off: tag TLB entries where the CPU can
 
     // Words not understood. The pointers point into the line and are not NUL-terminated
     // at the word's end: print them with their length.

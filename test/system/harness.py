@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""System-test harness: boots a scenario in QEMU and checks the serial log.
+"""System-test harness: boots a scenario in QEMU (or Bochs) and checks the serial log.
 
 Each scenario names the kernel command line, the boot modules (generated files of exact
-sizes), the firmware, the log lines expected in order, lines that must not appear, and how
-QEMU must end (the kernel leaves through isa-debug-exit when given exit=qemu). On timeout
-QEMU is killed and the test fails with the log's tail.
+sizes), the firmware, the machine, the log lines expected in order, lines that must not
+appear, and how the emulator must end (the kernel leaves through isa-debug-exit when given
+exit=qemu). On timeout the emulator is killed and the test fails with the log's tail.
+
+The machine is QEMU, or "bochs:<cpu model>" (scripts/bochs.py; BIOS only), for CPUs QEMU's
+TCG does not model, such as PCID. Bochs has no exit port: its exit code is read from the
+kernel's last "leaving the emulator: exit code 0x.." line, as QEMU would report it.
 
   harness.py --list
   harness.py --scenario banner-bios --kernel build/kernel/kernel --workdir build/test/system
@@ -12,12 +16,14 @@ QEMU is killed and the test fails with the log's tail.
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import bochs  # noqa: E402
 import mkiso  # noqa: E402
 import qemu  # noqa: E402
 
@@ -34,6 +40,17 @@ class Scenario:
     forbid: list = field(default_factory=lambda: [r"PANIC"])
     check: object = None              # optional function(log) -> error string or None
     timeout: float = 60.0
+    machine: str = "qemu"             # or "bochs:<cpu model>" (see `bochs --help cpu`)
+    # QEMU's clock counts instructions (-icount): timer interrupts come after the same work
+    # on every run, however loaded the host is. For scenarios that test preemption.
+    icount: bool = False
+
+    def __post_init__(self):
+        kind, _, model = self.machine.partition(":")
+        if not (self.machine == "qemu" or (kind == "bochs" and model)):
+            raise ValueError(f"machine {self.machine!r}: want 'qemu' or 'bochs:<cpu model>'")
+        if kind == "bochs" and self.firmware != "bios":
+            raise ValueError(f"machine {self.machine!r} boots with BIOS only, not {self.firmware}")
 
 
 MODULES = [(4096, "alpha"), (12345, "beta two words"), (1, "gamma")]
@@ -50,6 +67,7 @@ BANNER_LINES = [
     r'  module 1: 0x[0-9a-f]+-0x[0-9a-f]+ 12345 bytes "beta two words"\n',
     r'  module 2: 0x[0-9a-f]+-0x[0-9a-f]+ 1 bytes "gamma"\n',
     r"timer: local APIC [1-9]\d+ Hz \(calibrated against the PIT\), tick 100 Hz; TSC [1-9]\d* kHz",
+    r"tlb: PCID off \(not on this CPU\)\n",
     r"boot complete",
 ]
 
@@ -90,6 +108,13 @@ def panic_lines(name, vector):
             r"cr0=[0-9a-f]{16} cr2=[0-9a-f]{16} cr3=[0-9a-f]{16}",
             r"backtrace:\n  #0  0xffffffff8[0-9a-f]{7} \S+\+0x[0-9a-f]+\n",
             r"  #\d+ +0xffffffff8[0-9a-f]{7} kernel_main\+0x[0-9a-f]+\n"]
+
+
+def bochs_ktest(cpu, tlb_line):
+    """ktest (as in user-ktest) on a Bochs CPU model: CPUs with PCID, which QEMU's TCG lacks."""
+    return Scenario("exit=qemu", [BANNER, tlb_line, r"ktest: \d+ passed, 0 failed", r"all user threads have exited"],
+                    modules=[("@ktest", "ktest")], check=check_ktest, forbid=[r"PANIC", r"ktest: FAIL"],
+                    timeout=120, machine=f"bochs:{cpu}")
 
 
 SCENARIOS = {
@@ -136,6 +161,11 @@ SCENARIOS = {
         "exit=qemu loglevel=debug", [BANNER, r'sigma0 "ktest": \d segments, entry 0x4[0-9a-f]{5}', r"ktest: debug_write works", r'debug: vm: 2 MiB page at 0x80000000 in "ktest"',
                       r"ktest: \d+ passed, 0 failed", r"all user threads have exited"],
         modules=[("@ktest", "ktest")], check=check_ktest, forbid=[r"PANIC", r"ktest: FAIL"]),
+    "bochs-ktest-pcid-invpcid": bochs_ktest("corei7_skylake_x", r"tlb: PCID on, INVPCID on"),
+    "bochs-ktest-pcid": bochs_ktest("corei7_ivy_bridge_3770k", r"tlb: PCID on, INVPCID off"),
+    "bochs-pcid-off": Scenario("exit=qemu pcid=off", [BANNER, r"cpu features:.* pcid invpcid",
+                                                      r"tlb: PCID off \(pcid=off\)\n", r"boot complete"],
+                               modules=[("@sigma0", "sigma0")], machine="bochs:corei7_skylake_x"),
     "user-fault-isolated": Scenario(
         "exit=qemu", [r'root task "faulter"', r"faulter: executing ud2",
                       r'thread "faulter": #UD invalid opcode \(vector 6\) at rip 0x4[0-9a-f]{5}.*: thread stopped',
@@ -144,11 +174,11 @@ SCENARIOS = {
         forbid=[r"PANIC", r"faulter: survived", r"ktest: FAIL"]),
     "user-preemption": Scenario(
         "exit=qemu", [r"spinner [AB]: round 5", r"spinner [AB]: round 5", r"all user threads have exited"],
-        modules=[("@spinner-a", "spinner-a"), ("@spinner-b", "spinner-b")], check=check_interleaving),
+        modules=[("@spinner-a", "spinner-a"), ("@spinner-b", "spinner-b")], check=check_interleaving, icount=True),
     "user-fpu-state": Scenario(
         "exit=qemu", [r"fpu [AB]: 0 registers changed", r"fpu [AB]: 0 registers changed",
                       r"all user threads have exited"],
-        modules=[("@fpu-a", "fpu-a"), ("@fpu-b", "fpu-b")], timeout=120),
+        modules=[("@fpu-a", "fpu-a"), ("@fpu-b", "fpu-b")], timeout=120, icount=True),
     "user-bad-elf": Scenario(
         "exit=qemu", [r'error: sigma0 "junk": not loaded: module is not an ELF file \(bad magic\)',
                       r'root task "spinner-a"', r"spinner A: round 5", r"all user threads have exited"],
@@ -212,8 +242,26 @@ def tail(text, lines=40):
     return "\n".join(text.splitlines()[-lines:])
 
 
+@dataclass
+class Machine:
+    name: str                         # for the reports
+    args: list
+    stdin: bytes = b""
+    own_log: str = None               # the emulator's own log, shown on failure
+    exit_code: object = lambda returncode, log: returncode   # as QEMU's, or None if unknown
+
+
+def machine(scenario, iso, work, serial):
+    cpu = scenario.machine.partition(":")[2]
+    if scenario.machine.startswith("bochs:"):
+        args, stdin = bochs.command(iso, work, serial, cpu=cpu)
+        return Machine(f"bochs {cpu}", args, stdin, os.path.join(work, "bochs.log"),
+                       lambda returncode, log: bochs.exit_code(log))
+    return Machine("qemu", qemu.command(iso, firmware=scenario.firmware, serial=serial, icount=scenario.icount))
+
+
 def run(name, scenario, kernel, workdir, programs):
-    work = os.path.join(workdir, name)
+    work = os.path.abspath(os.path.join(workdir, name))   # the emulator runs in it
     os.makedirs(work, exist_ok=True)
     modules = []
     for index, (content, cmdline) in enumerate(scenario.modules):
@@ -229,9 +277,15 @@ def run(name, scenario, kernel, workdir, programs):
     log_path = os.path.join(work, "serial.log")
     if os.path.exists(log_path):
         os.remove(log_path)
-    args = qemu.command(iso, firmware=scenario.firmware, serial=log_path)
+    emulator = machine(scenario, iso, work, log_path)
     start = time.monotonic()
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    stdin_read, stdin_write = os.pipe()   # what it reads is small: written whole before it starts
+    os.write(stdin_write, emulator.stdin)
+    os.close(stdin_write)
+    # Its own session, so that a timeout kills the emulator with anything it started.
+    process = subprocess.Popen(emulator.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=stdin_read,
+                               cwd=work, start_new_session=True)
+    os.close(stdin_read)
     banner_at = None
     while process.poll() is None and time.monotonic() - start < scenario.timeout:
         if banner_at is None and os.path.exists(log_path):
@@ -241,16 +295,22 @@ def run(name, scenario, kernel, workdir, programs):
         time.sleep(0.02)
     timed_out = process.poll() is None
     if timed_out:
-        process.kill()
-    qemu_output = process.communicate()[0].decode(errors="replace")
-    with open(log_path, errors="replace") as f:
-        log = f.read().replace("\r\n", "\n")
+        os.killpg(process.pid, signal.SIGKILL)
+    output = process.communicate()[0].decode(errors="replace")
+    log = ""   # none if the emulator failed before it opened the serial port's file
+    if os.path.exists(log_path):
+        with open(log_path, errors="replace") as f:
+            log = f.read().replace("\r\n", "\n")
 
     failures = []
+    exit_code = emulator.exit_code(process.returncode, log)
     if timed_out:
         failures.append(f"timed out after {scenario.timeout:.0f} s")
-    elif process.returncode != scenario.exit_code:
-        failures.append(f"QEMU exited with {process.returncode}, expected {scenario.exit_code}")
+    elif exit_code is None:
+        failures.append(f"{emulator.name} stopped (status {process.returncode}) without the kernel's "
+                        f"'leaving the emulator: exit code' line")
+    elif exit_code != scenario.exit_code:
+        failures.append(f"{emulator.name} exited with {exit_code}, expected {scenario.exit_code}")
     position = 0
     for pattern in scenario.expect:
         match = re.compile(pattern).search(log, position)
@@ -268,14 +328,17 @@ def run(name, scenario, kernel, workdir, programs):
 
     elapsed = time.monotonic() - start
     if banner_at is None and re.search(BANNER, log):
-        banner_at = elapsed  # QEMU ended between two polls: an upper bound
+        banner_at = elapsed  # the emulator ended between two polls: an upper bound
     banner = f"{banner_at:.2f} s" if banner_at is not None else "never"
-    print(f"{name}: firmware {scenario.firmware}, banner after {banner}, QEMU ran {elapsed:.2f} s")
+    print(f"{name}: {emulator.name}, firmware {scenario.firmware}, banner after {banner}, ran {elapsed:.2f} s")
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures))
         print(f"--- serial log tail ({log_path}) ---\n{tail(log)}")
-        if qemu_output.strip():
-            print(f"--- QEMU ---\n{tail(qemu_output)}")
+        if output.strip():
+            print(f"--- {emulator.name} ---\n{tail(output)}")
+        if emulator.own_log and os.path.exists(emulator.own_log):
+            with open(emulator.own_log, errors="replace") as f:
+                print(f"--- {emulator.own_log} ---\n{tail(f.read(), 15)}")
         return False
     print("passed")
     return True

@@ -89,6 +89,18 @@ TEST_CASE("cmdline: exit mode", "[cmdline]")
     CHECK(cmdline::parse("exit").bad_value_count == 1);
 }
 
+TEST_CASE("cmdline: pcid", "[cmdline]")
+{
+    CHECK(cmdline::parse("").pcid);
+    CHECK_FALSE(cmdline::parse("pcid=off").pcid);
+    CHECK(cmdline::parse("pcid=off pcid=on").pcid);
+    cmdline::Options options = cmdline::parse("pcid=no");
+    CHECK(options.pcid);
+    CHECK(options.bad_value_count == 1);
+    CHECK(cmdline::parse("pcid").bad_value_count == 1);
+    CHECK(cmdline::parse("pcid=").bad_value_count == 1);
+}
+
 TEST_CASE("cmdline: timer frequency", "[cmdline]")
 {
     CHECK(cmdline::parse("hz=10").timer_hz == 10);

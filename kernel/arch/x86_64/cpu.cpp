@@ -42,6 +42,7 @@ void detect_features()
         CpuidResult leaf7 = cpuid(7);
         f.fsgsbase = leaf7.ebx & (1u << 0);
         f.smep = leaf7.ebx & (1u << 7);
+        f.invpcid = leaf7.ebx & (1u << 10);
         f.smap = leaf7.ebx & (1u << 20);
     }
 

@@ -80,7 +80,7 @@ struct Features {
     char vendor[13];
     char brand[49];
     uint32_t family, model, stepping;
-    bool nx, pge, pcid, smep, smap, x2apic, tsc_deadline, invariant_tsc, huge_1g, apic, fsgsbase;
+    bool nx, pge, pcid, invpcid, smep, smap, x2apic, tsc_deadline, invariant_tsc, huge_1g, apic, fsgsbase;
 };
 
 const Features& features();

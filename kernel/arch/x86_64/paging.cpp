@@ -43,10 +43,6 @@ uint64_t new_table()
 
 unsigned index_at(uint64_t virt, int level) { return (virt >> (12 + 9 * (level - 1))) & 511; }
 
-// The entry for `virt` at `level` (1: 4 KiB page, 2: 2 MiB page) under `root`, creating
-// tables on the way (with `table_flags`); nullptr when out of memory for a table.
-// A user 2 MiB page becomes a table of 512 4 KiB pages with the same translations (so no
-// TLB flush is needed), before one of them changes. False when out of memory.
 // A table below a user root, paid for by the current account (if any).
 uint64_t new_user_table()
 {
@@ -65,6 +61,8 @@ void free_user_table(uint64_t table)
         table_account->refund(table_account->context);
 }
 
+// A user 2 MiB page becomes a table of 512 4 KiB pages with the same translations (so no
+// TLB flush is needed), before one of them changes. False when out of memory.
 bool split_large(uint64_t& entry)
 {
     uint64_t table = new_user_table();
@@ -80,6 +78,8 @@ bool split_large(uint64_t& entry)
     return true;
 }
 
+// The entry for `virt` at `level` (1: 4 KiB page, 2: 2 MiB page) under `root`, creating
+// tables on the way (with `table_flags`); nullptr when out of memory for a table.
 uint64_t* walk_create(uint64_t root, uint64_t virt, int level, uint64_t table_flags)
 {
     uint64_t table = root;
@@ -179,15 +179,15 @@ uint64_t kernel_root() { return pml4_phys; }
 ChargeTables::ChargeTables(const TableAccount& account) : previous_(table_account) { table_account = &account; }
 ChargeTables::~ChargeTables() { table_account = previous_; }
 
-uint64_t new_user_root()
+AddressSpace new_user_space()
 {
     uint64_t root = new_table();
     if (root == mem::FrameAllocator::kNone)
-        return 0;
+        return {0, 0};
     // Share the kernel half: its top-level entries are all made at boot and never change.
     for (unsigned i = 256; i < 512; ++i)
         table_at(root)[i] = table_at(pml4_phys)[i];
-    return root;
+    return {root, tlb::new_tag()};
 }
 
 bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool writable, bool executable)
@@ -202,40 +202,39 @@ bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool writable, b
     return true;
 }
 
-bool install_user_page(uint64_t root, uint64_t virt, uint64_t phys, uint64_t rights, bool uncached)
+bool install_user_page(AddressSpace space, uint64_t virt, uint64_t phys, uint64_t rights, bool uncached)
 {
     if (virt >= kLastUserPage || virt % kPage != 0 || phys % kPage != 0)
         return false;
-    uint64_t* entry = walk_create(root, virt, 1, pte::present | pte::writable | pte::user);
+    uint64_t* entry = walk_create(space.root, virt, 1, pte::present | pte::writable | pte::user);
     if (entry == nullptr)
         return false;
     constexpr uint64_t kWrite = 2, kExecute = 4;
     *entry = phys | pte::present | pte::user | ((rights & kWrite) ? pte::writable : 0) |
              ((rights & kExecute) ? 0 : no_execute) | (uncached ? pte::cache_disable | pte::write_through : 0);
-    asm volatile("invlpg (%0)" ::"r"(virt) : "memory");
+    tlb::invalidate(space, virt, 1);
     return true;
 }
 
-bool install_user_large_page(uint64_t root, uint64_t virt, uint64_t phys, uint64_t rights, bool uncached)
+bool install_user_large_page(AddressSpace space, uint64_t virt, uint64_t phys, uint64_t rights, bool uncached)
 {
     if (virt % kLargePage != 0 || phys % kLargePage != 0 || virt + kLargePage > kLastUserPage)
         return false;
-    uint64_t* entry = walk_create(root, virt, 2, pte::present | pte::writable | pte::user);
+    uint64_t* entry = walk_create(space.root, virt, 2, pte::present | pte::writable | pte::user);
     if (entry == nullptr || ((*entry & pte::present) && !(*entry & pte::large)))
         return false; // a table of 4 KiB pages is there: leave it to them
     constexpr uint64_t kWrite = 2, kExecute = 4;
     *entry = phys | pte::present | pte::user | pte::large | ((rights & kWrite) ? pte::writable : 0) |
              ((rights & kExecute) ? 0 : no_execute) | (uncached ? pte::cache_disable | pte::write_through : 0);
-    for (uint64_t offset = 0; offset < kLargePage; offset += kPage)
-        asm volatile("invlpg (%0)" ::"r"(virt + offset) : "memory");
+    tlb::invalidate(space, virt, kLargePage / kPage);
     return true;
 }
 
-uint64_t unmap_user_page(uint64_t root, uint64_t virt)
+uint64_t unmap_user_page(AddressSpace space, uint64_t virt)
 {
     if (virt >= kUserEnd)
         return 0;
-    uint64_t table = root;
+    uint64_t table = space.root;
     for (int level = 4; level > 1; --level) {
         uint64_t& entry = table_at(table)[index_at(virt, level)];
         if (!(entry & pte::present))
@@ -248,8 +247,7 @@ uint64_t unmap_user_page(uint64_t root, uint64_t virt)
             uint64_t base = virt & ~(kLargePage - 1);
             uint64_t phys = (entry & kLargeAddressMask) + (virt - base);
             entry = 0;
-            for (uint64_t offset = 0; offset < kLargePage; offset += kPage)
-                asm volatile("invlpg (%0)" ::"r"(base + offset) : "memory");
+            tlb::invalidate(space, base, kLargePage / kPage);
             return phys;
         }
         table = entry & pte::address_mask;
@@ -259,7 +257,7 @@ uint64_t unmap_user_page(uint64_t root, uint64_t virt)
         return 0;
     uint64_t phys = entry & pte::address_mask;
     entry = 0;
-    asm volatile("invlpg (%0)" ::"r"(virt) : "memory"); // in case `root` is the live one
+    tlb::invalidate(space, virt, 1);
     return phys;
 }
 
@@ -291,12 +289,12 @@ void for_each_user_page(uint64_t root, void (*fn)(void* context, uint64_t virt),
     }
 }
 
-void free_user_tables(uint64_t root)
+void free_user_space(AddressSpace space)
 {
-    if (cpu::read_cr3() == root) // its last thread is dying right now: leave its tables first
-        cpu::write_cr3(pml4_phys);
+    if (tlb::is_live(space.root)) // its last thread is dying right now: leave its tables first
+        tlb::load_kernel(pml4_phys);
     // Walk the lower half only; frames mapped at level 1 belong to their owner, not to us.
-    uint64_t* pml4 = table_at(root);
+    uint64_t* pml4 = table_at(space.root);
     for (unsigned i = 0; i < 256; ++i) {
         if (!(pml4[i] & pte::present))
             continue;
@@ -312,7 +310,8 @@ void free_user_tables(uint64_t root)
         }
         free_user_table(pml4[i] & pte::address_mask);
     }
-    (void)frame_allocator->free(root);
+    (void)frame_allocator->free(space.root);
+    tlb::free_tag(space.tag);   // stale when handed out again: its entries may still be cached
 }
 
 } // namespace paging

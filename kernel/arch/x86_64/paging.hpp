@@ -7,6 +7,7 @@
 #include "l4/abi/address_space.hpp"
 
 #include "arch/x86_64/layout.hpp"
+#include "arch/x86_64/tlb.hpp"
 
 namespace mem {
 class FrameAllocator;
@@ -70,30 +71,32 @@ private:
     const TableAccount* previous_;
 };
 
-// A new address space sharing the kernel half; 0 when out of memory.
-[[nodiscard]] uint64_t new_user_root();
+using tlb::AddressSpace;
+
+// A new address space sharing the kernel half, with its own TLB tag; root 0 when out of memory.
+[[nodiscard]] AddressSpace new_user_space();
 
 // Maps one 4 KiB user page; false when out of memory, misaligned, outside user space, or
 // the page is already mapped.
 [[nodiscard]] bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool writable, bool executable);
 
 // Sets the user page at `virt` to `phys` with `rights` (l4::abi::page_rights; read is
-// implied), replacing what was there and flushing it from this CPU's TLB. False when out of
+// implied), replacing what was there and invalidating it in the space's TLB entries. False when out of
 // memory for a page table or outside user space.
-[[nodiscard]] bool install_user_page(uint64_t root, uint64_t virt, uint64_t phys, uint64_t rights, bool uncached);
+[[nodiscard]] bool install_user_page(AddressSpace space, uint64_t virt, uint64_t phys, uint64_t rights, bool uncached);
 
 // The same for a 2 MiB page (virt and phys 2 MiB aligned); false, changing nothing, when a
 // table of 4 KiB pages is already there. A later change to one of its pages splits it.
-[[nodiscard]] bool install_user_large_page(uint64_t root, uint64_t virt, uint64_t phys, uint64_t rights,
+[[nodiscard]] bool install_user_large_page(AddressSpace space, uint64_t virt, uint64_t phys, uint64_t rights,
                                            bool uncached);
 
 // Removes the user page at `virt`; its frame's physical address, or 0 if none was mapped.
-uint64_t unmap_user_page(uint64_t root, uint64_t virt);
+uint64_t unmap_user_page(AddressSpace space, uint64_t virt);
 
 // Calls fn(context, virt) for every present 4 KiB user page under `root`.
 void for_each_user_page(uint64_t root, void (*fn)(void* context, uint64_t virt), void* context);
 
-// Frees the page tables of a user address space (not the frames they map).
-void free_user_tables(uint64_t root);
+// Frees the page tables of a user address space (not the frames they map), and its tag.
+void free_user_space(AddressSpace space);
 
 } // namespace paging

@@ -3,11 +3,14 @@
 
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/interrupts.hpp"
+#include "arch/x86_64/serial.hpp"
+#include "log.hpp"
 
 namespace platform {
 namespace {
 
-constexpr uint16_t kDebugExitPort = 0xf4;
+constexpr uint16_t kDebugExitPort = 0xf4;   // QEMU's isa-debug-exit
+constexpr uint16_t kBochsShutdownPort = 0x8900;   // Bochs quits on "Shutdown" written here
 constexpr uint16_t kPic1Command = 0x20, kPic1Data = 0x21, kPic2Command = 0xa0, kPic2Data = 0xa1;
 
 cmdline::ExitMode exit_mode = cmdline::ExitMode::halt;
@@ -19,8 +22,14 @@ void set_exit_mode(cmdline::ExitMode mode) { exit_mode = mode; }
 void stop(ExitCode code)
 {
     cpu::disable_interrupts();
-    if (exit_mode == cmdline::ExitMode::qemu)
+    if (exit_mode == cmdline::ExitMode::qemu) {
+        // Said first: Bochs has no exit port, so its harness reads the code from the log.
+        klog::print("leaving the emulator: exit code {:#x}\n", static_cast<unsigned>(code));
+        serial::drain();
         cpu::outb(kDebugExitPort, static_cast<uint8_t>(code));
+        for (const char* c = "Shutdown"; *c != '\0'; ++c)
+            cpu::outb(kBochsShutdownPort, static_cast<uint8_t>(*c));
+    }
     cpu::halt_forever();
 }
 

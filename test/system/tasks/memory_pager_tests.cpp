@@ -29,15 +29,6 @@ bool start_paged(char* code, uint64_t addr, uint64_t value, const char* rip)
     return expect_pager_fault(addr, page_rights::read, rip);
 }
 
-// The pager's reply: `page` mapped with hotspot `addr`.
-void reply_mapping(Flexpage page, uint64_t addr)
-{
-    set_item(0, page, addr);
-    l4::Message r;
-    r.tag = Tag::make(0, 0, 0, 1);
-    KEXPECT_EQ(l4::reply(r), Error::ok);
-}
-
 } // namespace
 
 // A thread with a pager faults on an unmapped address; the pager's replies map a window

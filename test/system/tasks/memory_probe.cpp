@@ -276,6 +276,15 @@ void set_item(uint64_t i, Flexpage page, uint64_t hotspot, uint64_t grant)
     l4::utcb()->send_pages[i] = abi::MapItem{page.raw, hotspot, grant};
 }
 
+bool reply_mapping(Flexpage page, uint64_t addr)
+{
+    set_item(0, page, addr);
+    l4::Message r;
+    r.tag = Tag::make(0, 0, 0, 1);
+    KREQUIRE_EQ_OR(l4::reply(r), Error::ok, false);
+    return true;
+}
+
 Error send_pages(Selector through, uint64_t label, uint64_t pages)
 {
     l4::Message m;

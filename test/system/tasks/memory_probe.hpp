@@ -141,6 +141,10 @@ bool expect_server(uint64_t label, uint64_t pages);
 
 void set_item(uint64_t i, Flexpage page, uint64_t hotspot = 0, uint64_t grant = 0);
 
+// A pager's reply to the page fault just received: `page` mapped with hotspot `addr`; false
+// (reported) when the reply fails.
+bool reply_mapping(Flexpage page, uint64_t addr);
+
 // Sends `label` with `pages` map items (already in the UTCB) through `through` once a
 // receiver waits (bounded).
 Error send_pages(Selector through, uint64_t label, uint64_t pages);
