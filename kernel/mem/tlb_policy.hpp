@@ -30,7 +30,7 @@ enum class TlbMode : uint8_t {
 template <typename Hardware>
 class TlbPolicy {
 public:
-    explicit TlbPolicy(Hardware& hardware) : hardware_(hardware) {}
+    Hardware& hardware() { return hardware_; }
 
     // Set once, before the first space is made.
     void set_mode(TlbMode mode) { mode_ = mode; }
@@ -79,7 +79,7 @@ public:
     static constexpr uint64_t kMaxSinglePages = 32;
 
 private:
-    Hardware& hardware_;
+    Hardware hardware_;
     TlbMode mode_ = TlbMode::untagged;
     TlbTags tags_;
 };

@@ -79,11 +79,11 @@ constexpr uint64_t kPages = 48;   // user pages 0..47: runs of up to 40 cross kM
 // checked against the page tables. `taken` tags are held elsewhere from the start.
 void run_model(TlbMode mode, uint64_t seed, uint32_t taken)
 {
-    ModelTlb hw;
+    TlbPolicy<ModelTlb> policy;
+    ModelTlb& hw = policy.hardware();
     hw.pcid_enabled = mode != TlbMode::untagged;
     hw.invpcid = mode == TlbMode::tagged_invalidate_any;
     hw.root = kKernelRoot;
-    TlbPolicy<ModelTlb> policy(hw);
     policy.set_mode(mode);
     for (uint32_t i = 0; i < taken; ++i)
         (void)policy.new_tag();
@@ -169,10 +169,10 @@ TEST_CASE("tlb policy: spaces made once the tags ran out share the untagged PCID
 
 TEST_CASE("tlb policy: a switch keeps the entries of a tagged space and flushes an untagged one")
 {
-    ModelTlb hw;
+    TlbPolicy<ModelTlb> policy;
+    ModelTlb& hw = policy.hardware();
     hw.pcid_enabled = true;
     hw.root = kKernelRoot;
-    TlbPolicy<ModelTlb> policy(hw);
     policy.set_mode(TlbMode::tagged);
     TlbSpace a{0x2000, policy.new_tag()}, b{0x3000, policy.new_tag()};
     hw.tables[a.root][0] = 7;
@@ -187,9 +187,9 @@ TEST_CASE("tlb policy: a switch keeps the entries of a tagged space and flushes 
     policy.load(a);                  // already live: no CR3 write
     CHECK(hw.entries.size() == 2);
 
-    ModelTlb plain;   // PCIDs off: the same switches flush
+    TlbPolicy<ModelTlb> off;   // PCIDs off: the same switches flush
+    ModelTlb& plain = off.hardware();
     plain.root = kKernelRoot;
-    TlbPolicy<ModelTlb> off(plain);
     TlbSpace c{0x2000, off.new_tag()}, d{0x3000, off.new_tag()};
     CHECK(c.tag == TlbTags::kUntagged);
     plain.tables[c.root][0] = 7;
