@@ -3,4 +3,6 @@
 
 #include "boot/cmdline.hpp"
 
-void run_test_hook(cmdline::TestHook hook);
+// Never inlined (the kernel is built with LTO): the panic tests expect its frame in the
+// backtrace, between the fault and kernel_main.
+[[gnu::noinline]] void run_test_hook(cmdline::TestHook hook);
