@@ -224,6 +224,13 @@ SCENARIOS = {
         modules=[("@sigma0", "sigma0"), ("@loader-root", "loader-root"), ("@child", "child"),
                  ("@child-null", "child-null")],
         forbid=[r"PANIC", r"ktest: FAIL", r"WRONG", r"child: survived"]),
+    # The system-call fuzzer as sigma0 (test/system/tasks/fuzz.cpp); -icount makes a seed's run repeat exactly.
+    "user-fuzz": Scenario(
+        "exit=qemu", [BANNER, r'sigma0 "fuzz"', r"fuzz: seed 1 \(\d+ iterations", r"fuzz: histogram",
+                      r"fuzz: \d+ calls, 0 unexpected, kernel alive", r"ktest: 1 passed, 0 failed",
+                      r"all user threads (have exited|are blocked)"],
+        modules=[("@fuzz", "fuzz seed=1")], forbid=[r"PANIC", r"fuzz: UNEXPECTED", r"ktest: FAIL"],
+        timeout=120, icount=True),
     "bad-options": Scenario(
         "exit=qemu frobnicate loglevel=loud",
         [r'warning: 1 unknown kernel option\(s\), first "frobnicate"',
