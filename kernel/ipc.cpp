@@ -38,14 +38,14 @@ uint64_t& word_register(interrupts::InterruptFrame& f, uint64_t i)
 
 void clear_deadline(Thread& thread)
 {
-    if (thread.deadline == 0)
+    if (thread.deadline == Thread::kNoDeadline)
         return;
     for (Thread** link = &timeouts; *link != nullptr; link = &(*link)->timeout_next)
         if (*link == &thread) {
             *link = thread.timeout_next;
             break;
         }
-    thread.deadline = 0;
+    thread.deadline = Thread::kNoDeadline;
     thread.timeout_next = nullptr;
 }
 
@@ -150,8 +150,11 @@ void block(Thread& self, Thread::Wait what, uint64_t timeout, Thread* hand_over)
 {
     self.wait = what;
     self.set_state(Thread::State::blocked);
-    if (timeout != l4::abi::kTimeoutNever) {
-        self.deadline = timer::ticks() + timeout;
+    // A deadline the tick counter would reach only by wrapping is never: no deadline at all
+    // (so every deadline is below kNoDeadline, and none wraps to a tick long past).
+    uint64_t now = timer::ticks();
+    if (timeout < Thread::kNoDeadline - now) {
+        self.deadline = now + timeout;
         self.timeout_next = timeouts;
         timeouts = &self;
     }

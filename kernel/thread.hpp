@@ -80,7 +80,8 @@ public:
     uint64_t kernel_tag;         // that message's tag (its words are in the UTCB)
     Thread* caller;              // whom this thread must reply to (implicit reply capability)
     Thread* server;              // who holds this thread's reply capability
-    uint64_t deadline;           // timer tick at which its wait times out; 0: never
+    static constexpr uint64_t kNoDeadline = ~uint64_t{0};   // not in the timeout list
+    uint64_t deadline;           // timer tick at which its wait times out, or kNoDeadline
     Thread* timeout_next;        // in the list of threads with a deadline
     Thread* task_next;           // in its task's list of threads
     Factory* factory;            // charged for it; refunded when it goes

@@ -37,6 +37,23 @@ bool device_frame(uint64_t frame)
     return region != nullptr && region->kind == MemoryKind::device;
 }
 
+// A mapping costs its holder's factory a database node and its index slots, so no task can
+// fill the database for others. Charged before it is made, given back when it goes; the task
+// counts its nodes, so that its end can find any its page tables do not show.
+bool charge_node(Task& task)
+{
+    if (!task.factory()->charge(kNodeCost))
+        return false;
+    task.count_mapping_nodes(+1);
+    return true;
+}
+
+void refund_node(Task& task)
+{
+    task.factory()->refund(kNodeCost);
+    task.count_mapping_nodes(-1);
+}
+
 // The database tells us of every entry that lost rights or went away.
 void update_entry(void*, uint32_t space, uint64_t page, uint64_t frame, uint8_t rights)
 {
@@ -47,7 +64,7 @@ void update_entry(void*, uint32_t space, uint64_t page, uint64_t frame, uint8_t 
     paging::ChargeTables charged(task->table_account());
     if (rights == 0) {
         (void)paging::unmap_user_page(task->address_space(), virt);
-        task->factory()->refund(kNodeCost);
+        refund_node(*task);
     }
     else if (!paging::install_user_page(task->address_space(), virt, frame * kPage, rights, device_frame(frame)))
         // Taking rights must never fail: with no memory to split a 2 MiB page, the entry goes
@@ -56,11 +73,6 @@ void update_entry(void*, uint32_t space, uint64_t page, uint64_t frame, uint8_t 
 }
 
 constexpr mem::MappingChanged kUpdate{update_entry, nullptr};
-
-// A mapping costs its holder's factory a database node and its index slots, so no task can
-// fill the database for others. Charged before it is made, given back when it goes.
-bool charge_node(Task& task) { return task.factory()->charge(kNodeCost); }
-void refund_node(Task& task) { task.factory()->refund(kNodeCost); }
 
 uint8_t page_rights(uint64_t rights) { return static_cast<uint8_t>(rights & l4::abi::page_rights::all); }
 
@@ -71,11 +83,17 @@ bool kernel_owned(Task& task, uint64_t virt)
            database->find(task.space(), virt / kPage) == nullptr;
 }
 
-bool install(Task& task, const mem::Mapping& m)
+// Writes the page-table entry of a mapping just made. When that fails (no memory or quota
+// for a page table) the mapping goes again, with anything derived from it: the database never
+// keeps a mapping that its task's page tables do not show.
+bool install(Task& task, mem::Mapping& m)
 {
     paging::ChargeTables charged(task.table_account());
-    return paging::install_user_page(task.address_space(), m.page() * kPage, m.frame() * kPage, m.rights(),
-                                     device_frame(m.frame()));
+    if (paging::install_user_page(task.address_space(), m.page() * kPage, m.frame() * kPage, m.rights(),
+                                  device_frame(m.frame())))
+        return true;
+    database->unmap(&m, l4::abi::page_rights::all, true, kUpdate);
+    return false;
 }
 
 } // namespace
@@ -165,7 +183,8 @@ uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64
         mem::Mapping* m = database->find(from.space(), (source + offset) / kPage);
         if (m == nullptr && from.is_sigma0() && sigma0_fault(from, source + offset))
             m = database->find(from.space(), (source + offset) / kPage); // its window is all its own
-        bool arrives = m != nullptr && !kernel_owned(to, target + offset);
+        // The last user page never holds a mapping (paging::kLastUserPage).
+        bool arrives = m != nullptr && target + offset < paging::kLastUserPage && !kernel_owned(to, target + offset);
         if (arrives && charge_node(to)) {
             uint64_t destination = (target + offset) / kPage;
             mem::Mapping* before = database->find(to.space(), destination);
@@ -274,6 +293,19 @@ void release_space(Task& task)
                 database->unmap(m, l4::abi::page_rights::all, true, kUpdate);
         },
         &task);
+    // Mappings without an entry (a 2 MiB page taken away whole when it could not be split)
+    // are found by a sweep of the database: none may outlive the task, or pass to the next
+    // task given its space number.
+    uint32_t cursor = 0;
+    while (task.mapping_nodes() != 0) {
+        mem::Mapping* m = database->next_in_space(task.space(), cursor);
+        if (m == nullptr) {   // a miscount: a kernel bug, but nothing left to free
+            klog::error("vm: task \"{}\" counts {} mappings the database does not hold", task.name(),
+                        task.mapping_nodes());
+            break;
+        }
+        database->unmap(m, l4::abi::page_rights::all, true, kUpdate);
+    }
 }
 
 uint64_t mappings() { return database->size(); }

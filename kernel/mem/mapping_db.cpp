@@ -109,6 +109,18 @@ void MappingDb::index_erase(uint32_t n)
     }
 }
 
+Mapping* MappingDb::next_in_space(uint32_t space, uint32_t& cursor)
+{
+    for (; cursor < capacity_; ++cursor) {
+        Mapping& m = node(cursor);
+        if (m.rights_ != 0 && m.space_ == space) {
+            ++cursor;
+            return &m;
+        }
+    }
+    return nullptr;
+}
+
 uint32_t MappingDb::alloc_node(uint32_t space, uint64_t page, uint64_t frame, uint8_t rights)
 {
     const uint32_t n = free_head_;

@@ -101,6 +101,10 @@ public:
     // whole subtree; losing write or execute leaves the mapping with fewer rights.
     void unmap(Mapping* m, uint8_t rights, bool include_self, Callback changed = {});
 
+    // The next mapping of `space` at node number `cursor` or above (cursor moves past it);
+    // nullptr when there is none. Linear in the capacity: for the rare sweep of a whole space.
+    [[nodiscard]] Mapping* next_in_space(uint32_t space, uint32_t& cursor);
+
     size_t size() const { return size_; }           // live nodes
     size_t capacity() const { return capacity_; }   // after any cut made by the constructor
 

@@ -226,7 +226,16 @@ SCENARIOS = {
         forbid=[r"PANIC", r"ktest: FAIL", r"WRONG", r"child: survived"]),
     # The system-call fuzzer as sigma0 (test/system/tasks/fuzz.cpp); -icount makes a seed's run repeat exactly.
     "user-fuzz": Scenario(
-        "exit=qemu", [BANNER, r'sigma0 "fuzz"', r"fuzz: seed 1 \(\d+ iterations", r"fuzz: histogram",
+        "exit=qemu", [BANNER, r'sigma0 "fuzz"', r"fuzz: seed \d+ \(\d+ iterations",
+                      # regression checks of the kernel bugs it found
+                      r"fuzz: bug 1: ipc_receive with timeout 2\^64 - 2 waited",
+                      r"fuzz: bug 2: the kTimeoutNever wait returned ok", r"fuzz: bug 2: the sleep returned timeout",
+                      r"fuzz: bug 2: back from the yield",
+                      r"fuzz: bug 3: a page mapped with no quota left for page tables: the task's factory has "
+                      r"(\d+) bytes free after the task died, \1 before",
+                      r"fuzz: bug 4: a page mapped to the last user page: the task's factory has (\d+) bytes free "
+                      r"after the task died, \1 before",
+                      r"fuzz: histogram",
                       r"fuzz: \d+ calls, 0 unexpected, kernel alive", r"ktest: 1 passed, 0 failed",
                       r"all user threads (have exited|are blocked)"],
         modules=[("@fuzz", "fuzz seed=1")], forbid=[r"PANIC", r"fuzz: UNEXPECTED", r"ktest: FAIL"],

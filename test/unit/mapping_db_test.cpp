@@ -496,3 +496,39 @@ TEST_CASE("mapping db: randomized run against a model")
     random_run(0x9e3779b97f4a7c15ULL, 150, 300, 30000);
     random_run(0x2545f4914f6cdd1dULL, kSpaces * kPages, 0, 30000);
 }
+
+TEST_CASE("mapping db: next_in_space finds every mapping of one space, and only those")
+{
+    Fixture f(64);
+    MappingDb& db = f.db;
+    uint32_t cursor = 0;
+    CHECK(db.next_in_space(1, cursor) == nullptr);   // empty (over junk storage)
+
+    Mapping* a = db.insert_root(1, 0x10, 0x100, RWX);
+    Mapping* other = db.insert_root(2, 0x10, 0x200, RWX);
+    Mapping* b = db.map(other, 1, 0x20, R, f.cb());   // space 1 again, derived from space 2
+    Mapping* c = db.map(a, 3, 0x30, RW, f.cb());
+    REQUIRE((a && other && b && c));
+    db.unmap(db.insert_root(1, 0x40, 0x400, R), RWX, true, f.cb());   // freed: not found
+
+    std::vector<const Mapping*> seen;
+    cursor = 0;
+    while (Mapping* m = db.next_in_space(1, cursor))
+        seen.push_back(m);
+    std::sort(seen.begin(), seen.end());
+    std::vector<const Mapping*> want{a, b};
+    std::sort(want.begin(), want.end());
+    CHECK(seen == want);
+    CHECK(db.next_in_space(1, cursor) == nullptr);   // stays at the end
+
+    // Sweeping a space the way the kernel does when its task dies: unmap what is found until
+    // nothing is left; mappings of other spaces derived from it go too (reported).
+    cursor = 0;
+    while (Mapping* m = db.next_in_space(1, cursor))
+        db.unmap(m, RWX, true, f.cb());
+    cursor = 0;
+    CHECK(db.next_in_space(1, cursor) == nullptr);
+    CHECK(db.find(3, 0x30) == nullptr);                          // derived from a
+    CHECK(f.show(db.find(2, 0x10)) == "2:16 frame 0x200 rwx");   // b's parent stays
+    CHECK(db.size() == 1);
+}

@@ -1,10 +1,11 @@
 // A hostile test, run as sigma0: random and malformed system calls from user space, to check
 // that bad input gets a documented error, loses nothing, and never hangs or crashes the
 // kernel. Module command line: "fuzz [seed=N] [iterations=N] [sweep=N] [trace=N] [bug=N]":
-// trace=N prints the 300 calls from iteration N on; bug=N (off by default) shows known kernel
-// bug N first (1: a wrapping IPC timeout expires at once; 2 and 5: a deadline of exactly 0 ends
-// in a hang or a panic; 3 and 4: a mapping that outlives its task) and lets the random calls
-// reach it (1: wrapping timeouts; 3: memory for any task's page faults).
+// trace=N prints the 300 calls from iteration N on. First come the regression checks of the
+// kernel bugs this fuzzer found (1: a wrapping IPC timeout expired at once; 2 and 5: a deadline
+// of exactly 0 ended in a hang or a panic; 3 and 4: a mapping outlived its task), all of them,
+// or only number N with bug=N; the random calls reach them too (1: wrapping timeouts; 3: memory
+// for any task's page faults).
 //
 // Every call's result must be an error its system call documents (docs/syscalls.md), and
 // exactly the expected one where the fuzzer knows it (malformed tags and flexpages, out of
@@ -58,7 +59,7 @@ struct Options {
     uint64_t iterations = 300000;
     uint64_t sweep = 10000;
     uint64_t trace = ~uint64_t{0};   // print every call from this iteration on (300 of them)
-    uint64_t bug = 0;                // show known kernel bug N (show_bug_1, show_bug_2)
+    uint64_t bug = 0;                // 0: every regression check (show_bug_N); N: only that one
 };
 
 struct Call {
@@ -425,7 +426,7 @@ void op_spawn()
     Selector factory = rng.chance(85) ? kFuzzFactory : factory_selector(rng);
     bool foreign = rng.chance(30);
     Selector task = !foreign                              ? abi::boot::kTaskSelector
-                    : known_bug == 3 && rng.chance(50) ? typed(rng, kTask)
+                    : regression(3) && rng.chance(50) ? typed(rng, kTask)
                                                           : kForeignTasks + rng.below(kForeignTaskCount);
     Error e = sys(static_cast<uint64_t>(Syscall::factory_create), factory,
                   static_cast<uint64_t>(abi::ObjectKind::thread), slot, task, rng.below(kMainPriority + 1));
@@ -542,7 +543,7 @@ void op_long_wait()
     // Known bug 1: a timeout that wraps the tick counter (within 2^20 ticks of 2^64) expires
     // at once.
     static const uint64_t wrapping[] = {abi::kTimeoutNever - 1, abi::kTimeoutNever - 2, abi::kTimeoutNever - 1000};
-    uint64_t timeout = options.bug == 1 && rng.chance(50) ? pick(rng, wrapping) : pick(rng, timeouts);
+    uint64_t timeout = regression(1) && rng.chance(50) ? pick(rng, wrapping) : pick(rng, timeouts);
     auto what = static_cast<Wait>(rng.below(3));
     static const Syscall numbers[] = {Syscall::ipc_receive, Syscall::ipc_send, Syscall::ipc_call};
     l4::Message m;
@@ -556,9 +557,9 @@ void op_long_wait()
     ++stats.rescues;
 }
 
-// Known kernel bugs (off unless the command line says bug=N) ----------------------------------
+// Regression checks of the kernel bugs this fuzzer found (fixed; bug=N runs only number N) ------
 //
-// kernel/ipc.cpp block(): deadline = ticks + timeout, unchecked. Bug 1: a timeout that wraps
+// kernel/ipc.cpp block() computed deadline = ticks + timeout, unchecked. Bug 1: a timeout that wraps
 // (ticks + timeout >= 2^64, e.g. kTimeoutNever - 1) expires at the next tick instead of never.
 // Bug 2: when the sum is exactly 0, clear_deadline() takes the deadline for "none" and leaves
 // the thread on the timeout list: every later tick wakes it with `timeout`, whatever it waits
@@ -932,12 +933,16 @@ KTEST(fuzz_syscalls)
         return;
     l4::println("fuzz: scratch S {:#x}, D {:#x}; quotas: fuzz {}, check {}, boot {}", scratch_s, kScratchD,
                 fuzz_quota0, check_quota0, boot_quota0);
-    if (options.bug == 1)
+    if (regression(1))
         show_bug_1();
-    if (options.bug == 2 || options.bug == 5)
-        show_bug_2(options.bug == 5);
-    if (options.bug == 3 || options.bug == 4)
-        show_bug_3(options.bug == 4);
+    if (regression(2))
+        show_bug_2(false);
+    if (regression(5))
+        show_bug_2(true);
+    if (regression(3))
+        show_bug_3(false);
+    if (regression(4))
+        show_bug_3(true);
     for (iteration = 0; iteration < options.iterations; ++iteration) {
         if (iteration % 1000 == 0)
             check_alive();

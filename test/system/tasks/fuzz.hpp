@@ -63,11 +63,12 @@ constexpr uint64_t kScratchD = 0x20000000;
 constexpr uint64_t kImage = 0x400000, kImageOrder = 22;   // user.ld: our image, within 4 MiB at 4 MiB
 extern uint64_t scratch_s;   // set by fuzz.cpp before anything runs
 
-// Known kernel bug 3 (fuzz.cpp show_bug_3): a mapping made into a task whose factory cannot pay
-// for the page table stays in the mapping database when the task dies. Unless known_bug is 3,
-// answers to page faults carry no memory, except to the foreign tasks (kForeignBadge), whose
-// factory has room.
+// The bug=N option (0: every regression check). Kernel bug 3 (fuzz.cpp show_bug_3, fixed): a
+// mapping made into a task whose factory could not pay for the page table stayed in the mapping
+// database when the task died. With regression 3 on, answers to page faults carry memory to any
+// task; otherwise only to the foreign tasks (kForeignBadge), whose factory has room.
 extern uint64_t known_bug;
+inline bool regression(uint64_t n) { return known_bug == 0 || known_bug == n; }
 bool may_map_into(uint64_t fault_label, uint64_t badge);
 
 // Labels of the helper's protocol: an echo (the liveness check), and what the stubs send.

@@ -12,7 +12,7 @@ uint64_t known_bug;
 
 bool may_map_into(uint64_t fault_label, uint64_t badge)
 {
-    return fault_label != abi::label::page_fault || badge == kForeignBadge || known_bug == 3;
+    return fault_label != abi::label::page_fault || badge == kForeignBadge || regression(3);
 }
 
 namespace {
