@@ -4,6 +4,7 @@
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/timer.hpp"
 #include "log.hpp"
+#include "panic.hpp"
 
 namespace {
 
@@ -74,5 +75,7 @@ void run_test_hook(cmdline::TestHook hook)
     case cmdline::TestHook::ticks:
         watch_ticks();
         return;
+    case cmdline::TestHook::panic:
+        panic("test panic: the kernel's own check failed ({} of {})", 1, 2);
     }
 }

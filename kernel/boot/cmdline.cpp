@@ -79,7 +79,7 @@ bool parse_test_hook(Text value, TestHook& hook)
     static constexpr Named<TestHook> kNames[] = {
         {"none", TestHook::none},   {"pagefault", TestHook::page_fault}, {"stackoverflow", TestHook::stack_overflow},
         {"ticks", TestHook::ticks}, {"ud", TestHook::ud},                {"writerodata", TestHook::write_rodata},
-        {"execdata", TestHook::exec_data},
+        {"execdata", TestHook::exec_data}, {"panic", TestHook::panic},
     };
     return parse_named(value, kNames, hook);
 }

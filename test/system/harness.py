@@ -153,6 +153,14 @@ SCENARIOS = {
          r"PANIC: CPU exception #PF page fault \(vector 14\) in kernel mode, error code 0x11\n",
          r"page fault: instruction fetch access by kernel to a present \(protection\) page\n"],
         exit_code=qemu.EXIT_PANIC, forbid=[r"NX is broken", r"boot complete"]),
+    "panic-software": Scenario(
+        "exit=qemu test=panic",
+        [BANNER, r"PANIC: test panic: the kernel's own check failed \(1 of 2\)\n",
+         r"rsp=ffffffff8[0-9a-f]{7} rbp=ffffffff8[0-9a-f]{7}\n", r"cr0=[0-9a-f]{16} cr2=[0-9a-f]{16} cr3=[0-9a-f]{16}",
+         r"backtrace:\n  #0  0xffffffff8[0-9a-f]{7} run_test_hook\+0x[0-9a-f]+\n",   # panic() is inlined
+         r"  #1  0xffffffff8[0-9a-f]{7} kernel_main\+0x[0-9a-f]+\n",
+         r"  #2  0xffffffff8[0-9a-f]{7} higher_half\+0x[0-9a-f]+\n"],
+        exit_code=qemu.EXIT_PANIC, forbid=[r"boot complete", r" \?\n"]),
     "panic-uefi-page-fault": Scenario(
         "exit=qemu test=pagefault",
         [BANNER, r"fault address \(cr2\): 0x00000000dead0000\n", r"backtrace:"],

@@ -67,6 +67,7 @@ TEST_CASE("cmdline: test hooks", "[cmdline]")
     CHECK(cmdline::parse("test=stackoverflow").test == TestHook::stack_overflow);
     CHECK(cmdline::parse("test=ticks").test == TestHook::ticks);
     CHECK(cmdline::parse("test=ud").test == TestHook::ud);
+    CHECK(cmdline::parse("test=panic").test == TestHook::panic);
     CHECK(cmdline::parse("test=writerodata").test == TestHook::write_rodata);
     CHECK(cmdline::parse("test=execdata").test == TestHook::exec_data);
     CHECK(cmdline::parse("test=ud test=none").test == TestHook::none);

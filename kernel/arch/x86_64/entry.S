@@ -9,6 +9,8 @@
  * GS: in the kernel GS_BASE points at this CPU's CpuLocal; in user mode the user's value
  * is live and the kernel's waits in KERNEL_GS_BASE. swapgs exchanges them on each
  * crossing, and only then.
+ *
+ * The entry points are typed as functions (.type) so that panic backtraces name them.
  */
 #include "arch/x86_64/cpu_local_offsets.hpp"
 
@@ -64,6 +66,7 @@ interrupt_stubs:
     .set vector, vector + 1
     .endr
 
+    .type interrupt_common, @function
 interrupt_common:
     testb $3, 24(%rsp)                      /* CS of the interrupted context */
     jz 1f
@@ -75,6 +78,7 @@ interrupt_common:
     call interrupt_dispatch
 
     .global interrupt_return
+    .type interrupt_return, @function
 interrupt_return:                           /* rsp: an InterruptFrame */
     RESTORE_GENERAL_REGISTERS
     add $16, %rsp                           /* vector and error code */
@@ -89,6 +93,7 @@ interrupt_return:                           /* rsp: an InterruptFrame */
  */
     .global syscall_entry
     .balign 16
+    .type syscall_entry, @function
 syscall_entry:
     swapgs
     mov %rsp, %gs:CPU_LOCAL_USER_RSP
@@ -113,6 +118,7 @@ syscall_entry:
  * from the other one; the caller-saved ones the compiler already preserved.
  */
     .global switch_kernel_stack
+    .type switch_kernel_stack, @function
 switch_kernel_stack:
     push %rbp
     push %rbx
@@ -132,6 +138,7 @@ switch_kernel_stack:
 
 /* A new thread's first switch lands here, with its InterruptFrame at the stack top. */
     .global thread_first_return
+    .type thread_first_return, @function
 thread_first_return:
     jmp interrupt_return
 

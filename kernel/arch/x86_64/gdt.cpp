@@ -108,10 +108,4 @@ void forget_io_bitmap(const uint8_t* bitmap)
         loaded_io_bitmap = nullptr;
 }
 
-bool on_ist_stack(uint64_t address)
-{
-    auto base = reinterpret_cast<uint64_t>(ist_stacks);
-    return address >= base && address < base + sizeof(ist_stacks);
-}
-
 } // namespace gdt

@@ -30,7 +30,4 @@ void set_io_bitmap(const uint8_t* bitmap);
 void forget_io_bitmap(const uint8_t* bitmap);
 void set_kernel_stack(uint64_t top);    // stack for entries from ring 3 (TSS.rsp0)
 
-// True when `address` lies in one of the IST stacks (the backtrace walker may read there).
-bool on_ist_stack(uint64_t address);
-
 } // namespace gdt

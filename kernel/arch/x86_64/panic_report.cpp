@@ -3,10 +3,9 @@
 
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/gdt.hpp"
+#include "arch/x86_64/paging.hpp"
 #include "arch/x86_64/platform.hpp"
 #include "lib/elf_symbols.hpp"
-
-extern "C" char __data_start[], __kernel_end[], __text_start[], __text_end[];
 
 namespace {
 
@@ -15,21 +14,22 @@ volatile bool panicking;
 
 constexpr int kMaxFrames = 32;
 
-// Only stacks the kernel owns are walked, so a corrupt frame pointer cannot fault here.
+// A frame (saved rbp and return address) is read only where the kernel's own tables map it,
+// so a corrupt frame pointer cannot fault here. Thread stacks live in the direct map.
 bool readable_stack_slot(uint64_t address)
 {
-    if (address % 8 != 0)
-        return false;
-    auto low = reinterpret_cast<uint64_t>(__data_start);
-    auto high = reinterpret_cast<uint64_t>(__kernel_end);
-    return (address >= low && address + 16 <= high) || gdt::on_ist_stack(address);
+    constexpr uint64_t kKernelHalf = 0xffff800000000000;
+    return address % 8 == 0 && address >= kKernelHalf && address + 16 > address &&
+           (paging::lookup(address) & paging::pte::present) && (paging::lookup(address + 15) & paging::pte::present);
 }
 
-void print_address(int index, uint64_t address)
+// `returns_to`: the address follows a call, and may be one past the end of the calling function
+// (a call to something that never returns), so the name is looked up one byte before.
+void print_address(int index, uint64_t address, bool returns_to)
 {
     elf::Symbol symbol{};
     char name[96];
-    if (symbols != nullptr && symbols->lookup(address, symbol)) {
+    if (symbols != nullptr && symbols->lookup(returns_to ? address - 1 : address, symbol)) {
         elf::demangle(symbol.name, name, sizeof name);
         klog::print("  #{:<2} {:#018x} {}+{:#x}\n", index, address, name, address - symbol.address);
     }
@@ -37,10 +37,11 @@ void print_address(int index, uint64_t address)
         klog::print("  #{:<2} {:#018x} ?\n", index, address);
 }
 
-void backtrace(uint64_t rip, uint64_t rbp)
+// From `rip` (the faulting instruction, or a return address: rip_returns_to) up the rbp chain.
+void backtrace(uint64_t rip, bool rip_returns_to, uint64_t rbp)
 {
     klog::print("backtrace:\n");
-    print_address(0, rip);
+    print_address(0, rip, rip_returns_to);
     for (int i = 1; i < kMaxFrames && rbp != 0; ++i) {
         if (!readable_stack_slot(rbp)) {
             klog::print("  (frame pointer {:#x} is outside kernel stacks)\n", rbp);
@@ -50,7 +51,7 @@ void backtrace(uint64_t rip, uint64_t rbp)
         uint64_t return_address = frame[1];
         if (return_address == 0)
             return;
-        print_address(i, return_address);
+        print_address(i, return_address, true);
         rbp = frame[0];
     }
 }
@@ -97,8 +98,13 @@ void begin()
 {
     uint64_t rbp;
     asm volatile("mov %%rbp, %0" : "=r"(rbp));
+    uint64_t rsp;
+    asm volatile("mov %%rsp, %0" : "=r"(rsp));
+    klog::print("rsp={:016x} rbp={:016x}\n", rsp, rbp);
+    klog::print("cr0={:016x} cr2={:016x} cr3={:016x} cr4={:016x}\n", cpu::read_cr0(), cpu::read_cr2(),
+                cpu::read_cr3(), cpu::read_cr4());
     auto* frame = reinterpret_cast<const uint64_t*>(rbp);
-    backtrace(frame[1], frame[0]);
+    backtrace(frame[1], true, frame[0]);
     platform::stop(platform::ExitCode::panic);
 }
 
@@ -115,6 +121,6 @@ void panic_exception(const interrupts::InterruptFrame& frame)
         describe_page_fault(frame.error_code);
     }
     print_registers(frame);
-    backtrace(frame.rip, frame.rbp);
+    backtrace(frame.rip, false, frame.rbp);
     platform::stop(platform::ExitCode::panic);
 }
