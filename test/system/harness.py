@@ -248,6 +248,12 @@ SCENARIOS = {
                       r"all user threads (have exited|are blocked)"],
         modules=[("@fuzz", "fuzz seed=1")], forbid=[r"PANIC", r"fuzz: UNEXPECTED", r"ktest: FAIL"],
         timeout=120, icount=True),
+    # The same fuzzer with PCIDs and INVPCID (Bochs): tasks and mappings come and go under tags.
+    "bochs-fuzz-pcid": Scenario(
+        "exit=qemu", [BANNER, r"tlb: PCID on, INVPCID on", r"fuzz: seed 4 \(100000 iterations",
+                      r"fuzz: \d+ calls, 0 unexpected, kernel alive", r"all user threads (have exited|are blocked)"],
+        modules=[("@fuzz", "fuzz seed=4 iterations=100000")], forbid=[r"PANIC", r"fuzz: UNEXPECTED", r"ktest: FAIL"],
+        timeout=150, machine="bochs:corei7_skylake_x"),
     "bad-options": Scenario(
         "exit=qemu frobnicate loglevel=loud",
         [r'warning: 1 unknown kernel option\(s\), first "frobnicate"',
