@@ -152,11 +152,13 @@ void block(Thread& self, Thread::Wait what, uint64_t timeout, Thread* hand_over)
     self.set_state(Thread::State::blocked);
     // A deadline the tick counter would reach only by wrapping is never: no deadline at all
     // (so every deadline is below kNoDeadline, and none wraps to a tick long past).
-    uint64_t now = timer::ticks();
-    if (timeout < Thread::kNoDeadline - now) {
-        self.deadline = now + timeout;
-        self.timeout_next = timeouts;
-        timeouts = &self;
+    if (timeout != l4::abi::kTimeoutNever) {
+        uint64_t now = timer::ticks();
+        if (timeout < Thread::kNoDeadline - now) {
+            self.deadline = now + timeout;
+            self.timeout_next = timeouts;
+            timeouts = &self;
+        }
     }
     if (hand_over != nullptr)
         scheduler::block_and_hand_over(*hand_over);
