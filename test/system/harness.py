@@ -254,6 +254,32 @@ SCENARIOS = {
                       r"fuzz: \d+ calls, 0 unexpected, kernel alive", r"all user threads (have exited|are blocked)"],
         modules=[("@fuzz", "fuzz seed=4 iterations=100000")], forbid=[r"PANIC", r"fuzz: UNEXPECTED", r"ktest: FAIL"],
         timeout=150, machine="bochs:corei7_skylake_x"),
+    # The example of docs/tutorial.md (test/system/tasks/tutorial_server.cpp) as the root task: each of
+    # its lines, whole and in order, so that the tutorial's quoted output stays true.
+    "tutorial": Scenario(
+        "exit=qemu", [r'root task "tutorial-server"', r"sigma0: \d+ KiB to hand out"] +
+        [r"(?m)^" + re.escape(line) + r"$" for line in (
+            "tutorial: step 4, an echo server",
+            "server: request 1: label 1, 3 words: 1 2 3, badge 0x0",
+            "client: reply label 0, 4 words: 1 2 3 1",
+            "tutorial: step 5, capabilities",
+            "client: cap_copy with rights send and badge 0xc1: error 0",
+            "server: request 2: label 1, 3 words: 4 5 6, badge 0xc1",
+            "client: reply label 0, 4 words: 4 5 6 2",
+            "client: receive through the weak copy: error 3 (missing_rights)",
+            "client: receive through a copy of it asking for all rights: error 3 (missing_rights)",
+            "client: after cap_revoke, echo through the weak copy: error 1 (invalid_selector)",
+            "server: quit",
+            "tutorial: step 6, a pager",
+            "pager: fault at 0x500000000000, access 1 (read)",
+            'worker: read "page 0 from the pager"',
+            "pager: fault at 0x500000001000, access 2 (write)",
+            "worker: wrote 42 to 0x500000001000",
+            "pager: the worker is done, 2 faults served",
+            "tutorial: done")] +
+        [r"all user threads are blocked: nothing left to run"],
+        modules=[("@sigma0", "sigma0"), ("@tutorial-server", "tutorial-server")],
+        forbid=[r"PANIC", r"UNEXPECTED", r"failed", r"pager: stops", r"refused"]),
     "bad-options": Scenario(
         "exit=qemu frobnicate loglevel=loud",
         [r'warning: 1 unknown kernel option\(s\), first "frobnicate"',
