@@ -22,7 +22,7 @@ constexpr uint32_t kFsBase = 0xc0000100;
 constexpr uint32_t kKernelGsBase = 0xc0000102; // the user's GS while in the kernel
 
 sched::RunQueue run_queue;
-Thread* zombie; // a dead thread whose stack we were still on; freed after the next switch
+Thread* zombie; // a dead thread whose stack we were still on; freed right after the next switch
 uint64_t boot_stack_rsp;
 size_t live_threads; // started and not yet dead
 bool quiet_reported;  // the idle report was made and nothing has run since
@@ -164,7 +164,6 @@ void yield()
 
 void exit_current()
 {
-    reap(); // an earlier zombie, if a new thread ran first and never passed through switch_to
     Thread& dying = *this_cpu().current;
     kill_thread(dying);
     forget(dying);
@@ -226,5 +225,16 @@ void preempt_if_needed()
 }
 
 Thread& current() { return *this_cpu().current; }
+
+} // namespace scheduler
+
+// A new thread's first switch ends here instead of in switch_to: it reaps as switch_to does,
+// so a dead thread is freed before anything else runs (before the new thread could delete
+// its last capability and free it a second time).
+extern "C" void scheduler_first_run() { scheduler::reap(); }
+// thread_first_return calls it with rsp at the user frame: a call needs it 16-byte aligned.
+static_assert(sizeof(interrupts::InterruptFrame) % 16 == 0);
+
+namespace scheduler {
 
 } // namespace scheduler

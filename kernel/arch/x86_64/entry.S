@@ -140,6 +140,7 @@ switch_kernel_stack:
     .global thread_first_return
     .type thread_first_return, @function
 thread_first_return:
+    call scheduler_first_run                /* rsp is 16-byte aligned: the frame is 176 bytes */
     jmp interrupt_return
 
     .section .note.GNU-stack, "", @progbits

@@ -487,18 +487,13 @@ LIFECYCLE_TEST(lifecycle_exited_thread_deleted_later_refunds_exactly)
     KEXPECT_EQ(available(kSub), before);
 }
 
-#ifdef KTEST_KNOWN_BUG_1
-// KNOWN BUG 1 (kernel/scheduler.cpp, objects.cpp): a thread that exits becomes the scheduler's
-// `zombie`, reaped by the next switch_to() that returns into an older thread. When it hands
-// the CPU to a thread that has never run (whose first switch goes to thread_first_return,
-// which does not reap), and that thread deletes the exited thread's last capability,
-// destroy_object() destroys and frees the thread at once; the pending reap() then works on the
-// freed object: it frees the kernel stack a second time (Thread::destroy's
-// `kernel_stack_ = nullptr` dies with the object) and, the references being 0, would destroy
-// and free the thread again. The kernel panics: "PANIC: kernel heap returned pages ... it does
-// not own (error 3)", in reap() from exit_current(). Here: A waits on a notification; we signal
-// it (A queued) and start B (queued behind A); A exits and B, new, runs next and deletes A;
-// B's own exit reaps A. Built only with -DKTEST_KNOWN_BUG_1 until the kernel is fixed.
+// Regression (a kernel bug these tests found, fixed): a thread that exits becomes the
+// scheduler's `zombie`, freed right after the next switch. A thread that had never run took
+// its first switch through thread_first_return, which did not reap; when it deleted the exited
+// thread's last capability, destroy_object() freed the thread, and the pending reap freed its
+// kernel stack again (a kernel panic: "kernel heap returned pages ... it does not own").
+// Here: A waits on a notification; we signal it (A queued) and start B (queued behind A); A
+// exits and B, new, runs next and deletes A; B's own exit must find nothing left to reap.
 [[noreturn]] void delete_exited_body()
 {
     peer_b.error = static_cast<uint64_t>(l4::cap_delete(kA));
@@ -520,7 +515,6 @@ LIFECYCLE_TEST(lifecycle_exited_thread_deleted_by_a_new_thread)
     yield_times(10);
     KEXPECT_EQ(release_slot(kA), Error::invalid_selector);
 }
-#endif
 
 // Suspended while blocked --------------------------------------------------------------------
 
