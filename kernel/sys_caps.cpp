@@ -84,6 +84,18 @@ Error cap_copy(Thread& self, Frame& f)
     return cap::CapSpace::derive(space, f.rdi, space, f.rsi, static_cast<l4::abi::Rights>(f.rdx), f.r10);
 }
 
+// How a task puts capabilities into one it made (a loader, the VMM): derived from the
+// caller's, recorded in the derivation tree like any copy, so revoking the source takes them.
+Error cap_copy_to(Thread& self, Frame& f)
+{
+    cap::CapSpace& space = self.task()->caps();
+    auto task = space.lookup(f.rdi, cap::ObjectType::task, rights::control);
+    if (task.error != Error::ok)
+        return task.error;
+    return cap::CapSpace::derive(space, f.rsi, static_cast<Task*>(task.slot->object())->caps(), f.rdx,
+                                 static_cast<l4::abi::Rights>(f.r10), f.r8);
+}
+
 Error memory_unmap(Thread& self, Frame& f)
 {
     if (f.rsi > 1)

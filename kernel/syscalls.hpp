@@ -24,6 +24,7 @@ Error notify_wait(Thread& self, Frame& f);
 Error notify_poll(Thread& self, Frame& f);
 
 Error cap_copy(Thread& self, Frame& f);
+Error cap_copy_to(Thread& self, Frame& f);
 Error cap_delete(Thread& self, Frame& f);
 Error cap_revoke(Thread& self, Frame& f);
 Error factory_create(Thread& self, Frame& f);

@@ -74,6 +74,13 @@ inline Error raw_syscall(uint64_t number, uint64_t rdi = 0, uint64_t rsi = 0, ui
 
 // Capabilities --------------------------------------------------------------------------
 
+// cap_copy into the capability space of `task` (a task capability with control).
+inline Error cap_copy_to(Selector task, Selector from, Selector to, abi::Rights mask = abi::rights::all,
+                         uint64_t badge = 0)
+{
+    return detail::syscall(abi::Syscall::cap_copy_to, task, from, to, mask, badge);
+}
+
 inline Error cap_copy(Selector from, Selector to, abi::Rights mask = abi::rights::all, uint64_t badge = 0)
 {
     return detail::syscall(abi::Syscall::cap_copy, from, to, mask, badge);

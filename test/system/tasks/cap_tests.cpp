@@ -226,3 +226,83 @@ KTEST(revoke_copy_of_boot_factory)
     KEXPECT_EQ(l4::factory_create(kA, ObjectKind::notification, kC), Error::ok);
     KEXPECT_EQ(l4::cap_delete(kC), Error::ok);
 }
+
+// cap_copy_to: capabilities into a task we made (slots 110-129). The copy is recorded like any
+// other: it fills the slot in that task, revoking our capability takes it back, and it keeps
+// the object alive (the object's bytes come back only when the last copy goes).
+namespace {
+constexpr Selector kSubF = 110, kTaskT = 111, kNote = 112, kWeakTask = 113, kMeasure = 114;
+constexpr uint64_t kSlotsInT = 16;
+} // namespace
+
+namespace {
+// A 64 KiB sub-factory at kSubF, and in it a task at kTaskT and a notification at kNote.
+bool copy_to_set_up()
+{
+    KREQUIRE_EQ_OR(l4::factory_create(kFactory, ObjectKind::factory, kSubF, 64 * 1024), Error::ok, false);
+    KREQUIRE_EQ_OR(l4::factory_create(kSubF, ObjectKind::task, kTaskT, kSlotsInT), Error::ok, false);
+    KREQUIRE_EQ_OR(l4::factory_create(kSubF, ObjectKind::notification, kNote), Error::ok, false);
+    return true;
+}
+} // namespace
+
+#define CAP_COPY_TO_TEST(name) KTEST_F(name, 110, 130, copy_to_set_up())
+
+CAP_COPY_TO_TEST(cap_copy_to_fills_a_slot_of_the_task)
+{
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 5), Error::ok);
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 5), Error::slot_occupied);
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 6, abi::rights::send, 0x77), Error::ok);   // a badged copy
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, kSlotsInT - 1), Error::ok);
+    // Revoking ours takes both copies back: their slots take new copies again.
+    KEXPECT_EQ(l4::cap_revoke(kNote), Error::ok);
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 5), Error::ok);
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 6), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kNote, 1), Error::ok);   // ours is untouched
+    KEXPECT_EQ(poll_bits(kNote), 1);
+}
+
+CAP_COPY_TO_TEST(cap_copy_to_refusals)
+{
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, kSlotsInT), Error::invalid_selector);   // past the task's slots
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, ~uint64_t{0}), Error::invalid_selector);
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kEmpty, 5), Error::invalid_selector);          // no source
+    KEXPECT_EQ(l4::cap_copy_to(kEmpty, kNote, 5), Error::invalid_selector);           // no task
+    KEXPECT_EQ(l4::cap_copy_to(kNote, kNote, 5), Error::wrong_type);                  // not a task
+    KEXPECT_EQ(l4::cap_copy(kTaskT, kWeakTask, abi::rights::send), Error::ok);
+    KEXPECT_EQ(l4::cap_copy_to(kWeakTask, kNote, 5), Error::missing_rights);          // no control
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 5, abi::rights::all, 0x1), Error::ok);
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, 5, 7), Error::invalid_selector);   // 5 is the task's, not ours
+    // Copying into our own task through its capability is cap_copy.
+    KEXPECT_EQ(l4::cap_copy_to(kTask, kNote, kWeakTask), Error::slot_occupied);
+    KEXPECT_EQ(l4::cap_copy_to(kTask, kNote, kMeasure), Error::ok);
+    KEXPECT_EQ(l4::notify_signal(kMeasure, 2), Error::ok);
+    KEXPECT_EQ(poll_bits(kNote), 2);
+}
+
+CAP_COPY_TO_TEST(cap_copy_to_keeps_the_object_alive)
+{
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 5), Error::ok);
+    uint64_t with_note = available(kSubF, kMeasure);
+    KEXPECT_EQ(l4::cap_delete(kNote), Error::ok);
+    KEXPECT_EQ(available(kSubF, kMeasure), with_note);   // the task's copy keeps it
+    KEXPECT_EQ(l4::cap_delete(kTaskT), Error::ok);         // the task and its copy go: so does it
+    KEXPECT_EQ(available(kSubF, kMeasure) > with_note, true);
+}
+
+// A thread of the task, its capability copied into the task's own space: revoking and deleting
+// ours destroys the thread, and its bytes come back. (Measured after a first thread: the page
+// tables of the task's UTCB area stay, charged, until the task dies.)
+CAP_COPY_TO_TEST(cap_copy_to_a_thread_of_that_task)
+{
+    constexpr Selector kThreadT = 115;
+    KREQUIRE_EQ(l4::factory_create(kSubF, ObjectKind::thread, kThreadT, kTaskT, kMainPriority), Error::ok);
+    KREQUIRE_EQ(l4::cap_delete(kThreadT), Error::ok);
+    uint64_t before = available(kSubF, kMeasure);
+    KREQUIRE_EQ(l4::factory_create(kSubF, ObjectKind::thread, kThreadT, kTaskT, kMainPriority), Error::ok);
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kThreadT, 3), Error::ok);
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kTaskT, 4), Error::ok);   // the task holds itself, too
+    KEXPECT_EQ(l4::cap_revoke(kThreadT), Error::ok);
+    KEXPECT_EQ(l4::cap_delete(kThreadT), Error::ok);
+    KEXPECT_EQ(available(kSubF, kMeasure), before);
+}

@@ -48,7 +48,8 @@ constexpr uint64_t kTask = static_cast<uint64_t>(abi::ObjectKind::task);
 const char* const kSyscallNames[kRows] = {
     "debug_write", "thread_exit",    "yield",          "ipc_call",      "ipc_send",     "ipc_receive",   "ipc_reply_wait",
     "ipc_reply",   "notify_signal",  "notify_wait",    "notify_poll",   "cap_copy",     "cap_delete",    "cap_revoke",
-    "factory_create", "thread_control", "irq_control", "ioport_enable", "memory_unmap", "out_of_range"};
+    "factory_create", "thread_control", "irq_control", "ioport_enable", "memory_unmap", "cap_copy_to",
+    "out_of_range"};
 const char* const kErrorNames[kErrors + 1] = {
     "ok",      "invalid_selector", "wrong_type",  "missing_rights", "bad_address", "misaligned",
     "quota_exhausted", "timeout", "invalid_argument", "unknown_syscall", "slot_occupied", "object_destroyed",
@@ -113,6 +114,8 @@ uint32_t allowed(uint64_t number)
     case Syscall::irq_control: return ok | sel | bit(Error::invalid_argument);
     case Syscall::ioport_enable: return ok | sel | bit(Error::quota_exhausted) | bit(Error::out_of_memory);
     case Syscall::memory_unmap: return ok | bit(Error::invalid_argument);
+    case Syscall::cap_copy_to:
+        return ok | sel | bit(Error::slot_occupied) | bit(Error::invalid_argument) | bit(Error::out_of_memory);
     default: return number >= kSyscalls ? bit(Error::unknown_syscall) : 0;
     }
 }
@@ -373,6 +376,42 @@ void op_cap_copy()
         allow = bit(Error::ok) | bit(Error::invalid_argument);   // a badge where none may go
     Error e = sys(static_cast<uint64_t>(Syscall::cap_copy), from, to, mask, badge, 0, allow);
     watch.after(e == Error::ok, "cap_copy succeeded on an occupied slot");
+}
+
+// cap_copy_to: into our own task through its task capability (then exactly as op_cap_copy),
+// into one of the foreign tasks (whose slots we cannot see), or through any selector at all.
+void op_cap_copy_to()
+{
+    Selector from = copy_source(rng), to = selector(rng);
+    uint64_t mask = rng.chance(85) ? rng.below(16) : rng.next();
+    uint64_t badge = rng.chance(60) ? 0 : edge_value(rng);
+    auto number = static_cast<uint64_t>(Syscall::cap_copy_to);
+    uint64_t where = rng.below(3);
+    if (where == 0) {
+        bool source_empty = from >= kMaxSelector || empty(from);
+        SlotWatch watch(to);
+        uint32_t allow = source_empty || to >= kMaxSelector ? bit(Error::invalid_selector)
+                         : !watch.before                     ? bit(Error::slot_occupied)
+                                                             : bit(Error::ok) | bit(Error::invalid_argument);
+        Error e = sys(number, abi::boot::kTaskSelector, from, to, mask, badge, allow);
+        watch.after(e == Error::ok, "cap_copy_to our task succeeded on an occupied slot");
+        return;
+    }
+    Selector task = selector(rng);
+    if (where == 1) {
+        // Into a foreign task: our rendezvous endpoint or pulse notification (slots 50 and 52
+        // there are where the stub looks for them). Copies of pool objects stay out: once we
+        // delete our capability the copy (moved up to a root) keeps the object alive in a task
+        // that never dies, rightly, and the sweep could not give the fuzz factory its quota.
+        task = kForeignTasks + rng.below(kForeignTaskCount);
+        from = rng.chance(50) ? kRendezvous : kPulse;
+    } else if (!in_pool(from)) {
+        return;   // a copy of anything else may keep a hot slot's object alive past the sweep
+    }
+    // Through any selector the task may be ours (a copy of our task capability): the slot is then
+    // one of the pool's, never a reserved one.
+    Selector destination = where == 1 ? (rng.chance(80) ? rng.below(64) : rng.next()) : to;
+    sys(number, task, from, destination, mask, badge, allowed(number));
 }
 
 void op_cap_delete(bool revoke)
@@ -729,6 +768,7 @@ void one_op()
         {op_notify_wait, 9},
         {op_notify_poll, 12},
         {op_cap_copy, 27},
+        {op_cap_copy_to, 9},
         {[] { op_cap_delete(false); }, 15},
         {[] { op_cap_delete(true); }, 9},
         {op_factory_create, 30},

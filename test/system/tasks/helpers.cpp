@@ -77,6 +77,18 @@ Error spawn_thread(Selector slot, ThreadBody body, uint64_t priority)
     return e;
 }
 
+uint64_t available(Selector factory, Selector scratch)
+{
+    uint64_t quota = 0;
+    for (uint64_t bit = uint64_t{1} << 23; bit != 0; bit >>= 1) {
+        if (l4::factory_create(factory, ObjectKind::factory, scratch, quota | bit) == Error::ok) {
+            quota |= bit;
+            (void)l4::cap_delete(scratch);
+        }
+    }
+    return quota;
+}
+
 Error release_slot(Selector slot)
 {
     Error e = l4::cap_delete(slot);

@@ -46,6 +46,11 @@ inline Error make(Selector slot, ObjectKind kind) { return l4::factory_create(kF
 // make(), checked: false (after a failure report) when it fails.
 bool made(Selector slot, ObjectKind kind);
 
+// What `factory` can still give: the largest quota a new sub-factory of it may carry (its
+// remaining bytes less one factory object), found bit by bit with sub-factories made at
+// `scratch` (an empty slot) and deleted again. Quotas compare to the byte this way.
+uint64_t available(Selector factory, Selector scratch);
+
 // notify_poll's bits (expects it to succeed), and its error alone.
 uint64_t poll_bits(Selector notification);
 Error poll_error(Selector notification);

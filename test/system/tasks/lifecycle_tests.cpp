@@ -61,19 +61,7 @@ namespace {
 
 uint64_t address(const char* label) { return reinterpret_cast<uint64_t>(label); }
 
-// What a factory can still give: the largest quota a new sub-factory of it may carry, found
-// bit by bit (its own remaining bytes less one factory object).
-uint64_t available(Selector factory)
-{
-    uint64_t quota = 0;
-    for (uint64_t bit = uint64_t{1} << 23; bit != 0; bit >>= 1) {
-        if (l4::factory_create(factory, ObjectKind::factory, kMeasure, quota | bit) == Error::ok) {
-            quota |= bit;
-            (void)l4::cap_delete(kMeasure);
-        }
-    }
-    return quota;
-}
+uint64_t available(Selector factory) { return kt::available(factory, kMeasure); }
 
 // Sleeps `ticks` timer ticks: a send on kClock, where nobody ever receives (a receive would
 // abandon the caller we may owe a reply).

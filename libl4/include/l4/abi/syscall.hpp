@@ -36,6 +36,8 @@ enum class Syscall : uint64_t {
     irq_control = 16,    // rdi = irq, rsi = IrqOp, rdx = notification (bind)
     ioport_enable = 17,  // rdi = I/O port capability: the caller's task may use its ports
     memory_unmap = 18,   // rdi = Flexpage (its rights: those to take away), rsi = 1: the caller's own too
+    cap_copy_to = 19,    // rdi = task (control), rsi = source, rdx = destination in that task, r10 = rights mask,
+                         // r8 = badge (0: keep): cap_copy into another task's capability space
     count
 };
 
