@@ -197,8 +197,7 @@ void map_unmap(uint64_t base, uint64_t order)
     l4::utcb()->send_pages[0] = abi::MapItem{abi::Flexpage::make(base, order, abi::page_rights::all).raw, 0, 0};
     m.tag = abi::MessageTag::make(0, 0, 0, 1);
     l4::call(kMapEndpoint, m);
-    l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::memory_unmap),
-                    abi::Flexpage::make(base, order, abi::page_rights::all).raw, 0);
+    l4::memory_unmap(abi::Flexpage::make(base, order, abi::page_rights::all), false);
 }
 
 Error start(Selector slot, void (*body)(), int stack)

@@ -199,4 +199,26 @@ inline Error reply(const Message& m)
     return detail::ipc(abi::Syscall::ipc_reply, 0, copy, 0);
 }
 
+// Devices and memory --------------------------------------------------------------------
+
+// Binds the interrupt line to a notification (irq_bind), or unmasks it again (irq_acknowledge).
+inline Error irq_bind(Selector irq, Selector notification)
+{
+    return detail::syscall(abi::Syscall::irq_control, irq, static_cast<uint64_t>(abi::IrqOp::bind), notification);
+}
+inline Error irq_acknowledge(Selector irq)
+{
+    return detail::syscall(abi::Syscall::irq_control, irq, static_cast<uint64_t>(abi::IrqOp::acknowledge));
+}
+
+// Lets the caller's task use the ports of an I/O-port capability.
+inline Error ioport_enable(Selector ports) { return detail::syscall(abi::Syscall::ioport_enable, ports); }
+
+// Takes the flexpage's rights from every mapping derived from the caller's pages in it, and
+// with `own` from the caller's own mappings too.
+inline Error memory_unmap(abi::Flexpage page, bool own)
+{
+    return detail::syscall(abi::Syscall::memory_unmap, page.raw, own ? 1 : 0);
+}
+
 } // namespace l4

@@ -49,28 +49,21 @@ KTEST(io_ports_subrange_creation)
 
 KTEST(ioport_enable_checks_its_capability)
 {
-    KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::ioport_enable), kTask), Error::wrong_type);
-    KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::ioport_enable), 999), Error::invalid_selector);
+    KEXPECT_EQ(l4::ioport_enable(kTask), Error::wrong_type);
+    KEXPECT_EQ(l4::ioport_enable(999), Error::invalid_selector);
     Slots slots(700, 710);
     KREQUIRE_EQ(l4::cap_copy(kPorts, kOtherPorts, rights::send), Error::ok);
-    KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::ioport_enable), kOtherPorts),
-               Error::missing_rights);
+    KEXPECT_EQ(l4::ioport_enable(kOtherPorts), Error::missing_rights);
 }
 
 KTEST(irq_control_checks)
 {
     Slots slots(700, 710);
-    KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::irq_control), kRtcIrq,
-                               static_cast<uint64_t>(abi::IrqOp::bind), kTask),
-               Error::wrong_type);
+    KEXPECT_EQ(l4::irq_bind(kRtcIrq, kTask), Error::wrong_type);
     KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::irq_control), kRtcIrq, 7), Error::invalid_argument);
-    KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::irq_control), kTask,
-                               static_cast<uint64_t>(abi::IrqOp::acknowledge)),
-               Error::wrong_type);
+    KEXPECT_EQ(l4::irq_acknowledge(kTask), Error::wrong_type);
     // The PIC cascade line has no capability.
-    KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::irq_control), abi::boot::kIrqSelectorBase + 2,
-                               static_cast<uint64_t>(abi::IrqOp::acknowledge)),
-               Error::invalid_selector);
+    KEXPECT_EQ(l4::irq_acknowledge(abi::boot::kIrqSelectorBase + 2), Error::invalid_selector);
 }
 
 // Three periodic interrupts of the RTC reach the notification; each is acknowledged in the
@@ -79,11 +72,9 @@ KTEST(rtc_interrupt_reaches_notification)
 {
     Slots slots(700, 710);
     KREQUIRE_EQ(l4::factory_create(kFactory, ObjectKind::io_ports, kCmosPorts, kPorts, ports(0x70, 2)), Error::ok);
-    KREQUIRE_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::ioport_enable), kCmosPorts), Error::ok);
+    KREQUIRE_EQ(l4::ioport_enable(kCmosPorts), Error::ok);
     KREQUIRE_EQ(make(kNotification, ObjectKind::notification), Error::ok);
-    KREQUIRE_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::irq_control), kRtcIrq,
-                                static_cast<uint64_t>(abi::IrqOp::bind), kNotification),
-                Error::ok);
+    KREQUIRE_EQ(l4::irq_bind(kRtcIrq, kNotification), Error::ok);
     (void)cmos_read(kRegisterC); // clear a stale flag
     uint8_t b = cmos_read(kRegisterB);
     cmos_write(kRegisterB, static_cast<uint8_t>(b | kPeriodicEnable));
@@ -95,9 +86,7 @@ KTEST(rtc_interrupt_reaches_notification)
         KEXPECT_EQ(bits, 1);
         delivered += bits != 0 ? 1 : 0;
         (void)cmos_read(kRegisterC);
-        KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::irq_control), kRtcIrq,
-                                   static_cast<uint64_t>(abi::IrqOp::acknowledge)),
-                   Error::ok);
+        KEXPECT_EQ(l4::irq_acknowledge(kRtcIrq), Error::ok);
     }
     cmos_write(kRegisterB, static_cast<uint8_t>(b & ~kPeriodicEnable));
     KEXPECT_EQ(delivered, 3);
