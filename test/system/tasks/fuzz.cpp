@@ -50,10 +50,6 @@ const char* const kSyscallNames[kRows] = {
     "ipc_reply",   "notify_signal",  "notify_wait",    "notify_poll",   "cap_copy",     "cap_delete",    "cap_revoke",
     "factory_create", "thread_control", "irq_control", "ioport_enable", "memory_unmap", "cap_copy_to",
     "out_of_range"};
-const char* const kErrorNames[kErrors + 1] = {
-    "ok",      "invalid_selector", "wrong_type",  "missing_rights", "bad_address", "misaligned",
-    "quota_exhausted", "timeout", "invalid_argument", "unknown_syscall", "slot_occupied", "object_destroyed",
-    "busy",    "out_of_memory",    "garbage"};
 
 struct Options {
     uint64_t seed = 0x5eed;
@@ -121,7 +117,7 @@ uint32_t allowed(uint64_t number)
 }
 
 const char* name_of(uint64_t number) { return kSyscallNames[number < kSyscalls ? number : kSyscalls]; }
-const char* error_name(uint64_t e) { return kErrorNames[e < kErrors ? e : kGarbage]; }
+const char* error_name(uint64_t e) { return e < kErrors ? abi::error_name(static_cast<Error>(e)) : "garbage"; }
 
 void print_call(const char* prefix, const Call& c)
 {
@@ -954,7 +950,7 @@ void print_histogram()
         size_t used = l4::format_to(line, sizeof line, "fuzz:   {:<15} {:>6}:", kSyscallNames[row], total);
         for (uint64_t col = 0; col <= kErrors && used < sizeof line; ++col)
             if (stats.counts[row][col] != 0)
-                used += l4::format_to(line + used, sizeof line - used, " {} {}", kErrorNames[col],
+                used += l4::format_to(line + used, sizeof line - used, " {} {}", error_name(col),
                                       stats.counts[row][col]);
         l4::println("{}", line);
     }

@@ -22,4 +22,26 @@ enum class Error : uint64_t {
     out_of_memory = 13,     // the kernel could not get memory (not a quota matter)
 };
 
+// The enumerator's name ("missing_rights"), for messages; "unknown error" for other values.
+constexpr const char* error_name(Error error)
+{
+    switch (error) {
+    case Error::ok: return "ok";
+    case Error::invalid_selector: return "invalid_selector";
+    case Error::wrong_type: return "wrong_type";
+    case Error::missing_rights: return "missing_rights";
+    case Error::bad_address: return "bad_address";
+    case Error::misaligned: return "misaligned";
+    case Error::quota_exhausted: return "quota_exhausted";
+    case Error::timeout: return "timeout";
+    case Error::invalid_argument: return "invalid_argument";
+    case Error::unknown_syscall: return "unknown_syscall";
+    case Error::slot_occupied: return "slot_occupied";
+    case Error::object_destroyed: return "object_destroyed";
+    case Error::busy: return "busy";
+    case Error::out_of_memory: return "out_of_memory";
+    }
+    return "unknown error";
+}
+
 } // namespace l4::abi
