@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "helpers.hpp"
+#include "l4/thread.hpp"
 
 using namespace kt;
 
@@ -384,4 +385,51 @@ NEW_THREAD_TEST(thread_higher_priority_runs_first)
     KEXPECT_EQ(e, Error::ok);
     KEXPECT_EQ(ran_at_return, 1);
     KEXPECT_EQ(wait_flag(restored), true);
+}
+
+// libl4's thread helpers (l4/thread.hpp): a body that returns ends its thread; the stack it
+// got is aligned as for a call; bad arguments create nothing.
+namespace {
+
+alignas(16) uint8_t helper_stack[4096];
+volatile uint64_t helper_rsp;
+
+void returning_body()
+{
+    uint64_t rsp;
+    asm volatile("mov %%rsp, %0" : "=r"(rsp));
+    helper_rsp = rsp;
+    set_flag(ran);
+}
+
+} // namespace
+
+THREAD_TEST(libl4_spawn_thread_body_returns_and_the_thread_exits)
+{
+    helper_rsp = 0;
+    KREQUIRE_EQ(l4::spawn_thread(kFactory, kTask, kThreadA, kMainPriority, returning_body, helper_stack,
+                                 sizeof helper_stack),
+                Error::ok);
+    KEXPECT_EQ(wait_flag(ran), true);
+    // As if called: the return address was pushed onto a 16-byte aligned stack.
+    KEXPECT_EQ((helper_rsp + 8) % 16, 0);
+    KEXPECT_EQ(helper_rsp < reinterpret_cast<uint64_t>(helper_stack + sizeof helper_stack), true);
+    KEXPECT_EQ(wait_until([] { return l4::thread_control(kThreadA, ThreadOp::suspend) == Error::object_destroyed; }),
+               true);   // it exited when its body returned
+}
+
+THREAD_TEST(libl4_spawn_thread_refusals_leave_nothing)
+{
+    KEXPECT_EQ(l4::spawn_thread(kFactory, kTask, kThreadA, kMainPriority, nullptr, helper_stack, sizeof helper_stack),
+               Error::invalid_argument);
+    KEXPECT_EQ(l4::cap_delete(kThreadA), Error::invalid_selector);   // deleted again
+    KEXPECT_EQ(l4::spawn_thread(kFactory, kTask, kThreadA, kMainPriority, returning_body, nullptr, 4096),
+               Error::invalid_argument);
+    KEXPECT_EQ(l4::spawn_thread(kFactory, kTask, kThreadA, kMainPriority, returning_body, helper_stack, 32),
+               Error::invalid_argument);
+    KEXPECT_EQ(l4::cap_delete(kThreadA), Error::invalid_selector);
+    KEXPECT_EQ(l4::spawn_thread(kFactory, kEmpty, kThreadA, kMainPriority, returning_body, helper_stack,
+                                sizeof helper_stack),
+               Error::invalid_selector);   // no such task: factory_create's error
+    KEXPECT_EQ(l4::start_thread(kEmpty, returning_body, helper_stack, sizeof helper_stack), Error::invalid_selector);
 }
