@@ -53,24 +53,33 @@ void load_user_segments(Thread& thread)
     gdt::set_io_bitmap(thread.task() != nullptr ? thread.task()->io_bitmap() : nullptr);
 }
 
+// Makes `next` this CPU's running thread: its kernel stack for entries from user mode, its
+// address space (by root, not by task: the previous thread's task may have just been
+// destroyed), its FS, GS and I/O ports, its FPU state. The kernel stack switch is the caller's.
+[[gnu::always_inline]] inline void load_context(CpuLocal& cpu_state, Thread& next)
+{
+    cpu_state.current = &next;
+    next.set_state(Thread::State::running);
+    cpu_local::set_kernel_stack(next.kernel_stack_top());
+    if (next.task() != nullptr)
+        tlb::load(next.task()->address_space());
+    load_user_segments(next);
+    if (next.task() != nullptr)
+        fpu::restore(next.fpu_state);
+}
+
 void switch_to(Thread& next)
 {
     CpuLocal& cpu_state = this_cpu();
     Thread& previous = *cpu_state.current;
-    next.set_state(Thread::State::running);
-    if (&previous == &next)
+    if (&previous == &next) {
+        next.set_state(Thread::State::running);
         return;
-    cpu_state.current = &next;
-    cpu_local::set_kernel_stack(next.kernel_stack_top());
-    // By CR3, not by task: the previous thread's task may have just been destroyed.
-    if (next.task() != nullptr)
-        tlb::load(next.task()->address_space());
-    load_user_segments(next);
+    }
     // Eager: the kernel and the idle thread use no FPU, so only user threads' state moves.
     if (previous.task() != nullptr)
         fpu::save(previous.fpu_state);
-    if (next.task() != nullptr)
-        fpu::restore(next.fpu_state);
+    load_context(cpu_state, next);
     switch_kernel_stack(&previous.saved_kernel_rsp, next.saved_kernel_rsp);
     reap();
 }
@@ -114,15 +123,7 @@ void start()
 {
     // The boot stack becomes the idle thread's "previous" context, never resumed.
     Thread& first = pick_next();
-    CpuLocal& cpu_state = this_cpu();
-    cpu_state.current = &first;
-    first.set_state(Thread::State::running);
-    cpu_local::set_kernel_stack(first.kernel_stack_top());
-    if (first.task() != nullptr)
-        tlb::load(first.task()->address_space());
-    load_user_segments(first);
-    if (first.task() != nullptr)
-        fpu::restore(first.fpu_state);
+    load_context(this_cpu(), first);
     switch_kernel_stack(&boot_stack_rsp, first.saved_kernel_rsp);
     panic("scheduler: returned to the boot stack");
 }
