@@ -38,7 +38,6 @@ constexpr uint64_t kMaxSelector = kt::kSlots;
 constexpr uint64_t kMaxUnmapOrder = 30;
 constexpr uint64_t kCheckQuota = 64 * 1024;
 constexpr uint64_t kFuzzQuota = 1536 * 1024;
-constexpr uint64_t kMeasureLimit = 8 * 1024 * 1024;
 constexpr uint64_t kForeignQuota = 768 * 1024;
 constexpr uint64_t kEndpoint = static_cast<uint64_t>(abi::ObjectKind::endpoint);
 constexpr uint64_t kNotification = static_cast<uint64_t>(abi::ObjectKind::notification);
@@ -221,26 +220,7 @@ struct SlotWatch {
 
 // The largest quota a new sub-factory of `factory` may carry: what it has left, less the
 // sub-factory object itself. Creates and deletes kMeasure.
-uint64_t available(Selector factory)
-{
-    uint64_t lo = 0, hi = kMeasureLimit;   // lo fits (or nothing does), hi does not
-    if (l4::factory_create(factory, abi::ObjectKind::factory, kMeasure, 0) != Error::ok)
-        return 0;
-    expect(l4::cap_delete(kMeasure) == Error::ok, "deleting a measuring factory");
-    while (hi - lo > 1) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        Error e = l4::factory_create(factory, abi::ObjectKind::factory, kMeasure, mid);
-        stats.probes += 2;
-        if (e == Error::ok) {
-            expect(l4::cap_delete(kMeasure) == Error::ok, "deleting a measuring factory");
-            lo = mid;
-        } else {
-            expect(e == Error::quota_exhausted, "measuring a quota", static_cast<uint64_t>(e));
-            hi = mid;
-        }
-    }
-    return lo;
-}
+uint64_t available(Selector factory) { return kt::available(factory, kMeasure); }
 
 // Ops ---------------------------------------------------------------------------------------
 

@@ -81,9 +81,12 @@ uint64_t available(Selector factory, Selector scratch)
 {
     uint64_t quota = 0;
     for (uint64_t bit = uint64_t{1} << 23; bit != 0; bit >>= 1) {
-        if (l4::factory_create(factory, ObjectKind::factory, scratch, quota | bit) == Error::ok) {
+        Error e = l4::factory_create(factory, ObjectKind::factory, scratch, quota | bit);
+        if (e == Error::ok) {
             quota |= bit;
-            (void)l4::cap_delete(scratch);
+            KEXPECT_EQ(l4::cap_delete(scratch), Error::ok);
+        } else {
+            KEXPECT_EQ(e, Error::quota_exhausted);   // anything else would measure nothing
         }
     }
     return quota;
