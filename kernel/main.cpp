@@ -130,9 +130,9 @@ void print_banner(const timer::Calibration& timer)
     const cpu::Features& f = cpu::features();
     klog::print("\nKestrel microkernel {} (x86_64)\n", KESTREL_VERSION);
     klog::print("cpu: {} \"{}\" family {} model {} stepping {}\n", f.vendor, f.brand, f.family, f.model, f.stepping);
-    klog::print("cpu features:{}{}{}{}{}{}{}{}{}{}\n", f.nx ? " nx" : "", f.pge ? " pge" : "",
+    klog::print("cpu features:{}{}{}{}{}{}{}{}{}{}{}\n", f.nx ? " nx" : "", f.pge ? " pge" : "",
                f.pcid ? " pcid" : "", f.invpcid ? " invpcid" : "", f.smep ? " smep" : "", f.smap ? " smap" : "",
-               f.fsgsbase ? " fsgsbase" : "", f.x2apic ? " x2apic" : "",
+               f.umip ? " umip" : "", f.fsgsbase ? " fsgsbase" : "", f.x2apic ? " x2apic" : "",
                f.tsc_deadline ? " tsc-deadline" : "", f.invariant_tsc ? " invariant-tsc" : "");
     klog::print("boot loader: {}\n", multiboot.bootloader_name);
     klog::print("command line: \"{}\"\n", multiboot.cmdline);

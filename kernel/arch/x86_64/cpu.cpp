@@ -41,6 +41,7 @@ void detect_features()
     if (leaf0.eax >= 7) {
         CpuidResult leaf7 = cpuid(7);
         f.fsgsbase = leaf7.ebx & (1u << 0);
+        f.umip = leaf7.ecx & (1u << 2);
         f.smep = leaf7.ebx & (1u << 7);
         f.invpcid = leaf7.ebx & (1u << 10);
         f.smap = leaf7.ebx & (1u << 20);

@@ -70,6 +70,8 @@ constexpr uint32_t efer = 0xc0000080;
 
 namespace cr4 {
 constexpr uint64_t pge = 1u << 7;
+constexpr uint64_t umip = 1u << 11;
+constexpr uint64_t fsgsbase = 1u << 16;
 constexpr uint64_t pcide = 1u << 17;
 constexpr uint64_t smep = 1u << 20;
 constexpr uint64_t smap = 1u << 21;
@@ -80,7 +82,7 @@ struct Features {
     char vendor[13];
     char brand[49];
     uint32_t family, model, stepping;
-    bool nx, pge, pcid, invpcid, smep, smap, x2apic, tsc_deadline, invariant_tsc, huge_1g, apic, fsgsbase;
+    bool nx, pge, pcid, invpcid, smep, smap, x2apic, tsc_deadline, invariant_tsc, huge_1g, apic, fsgsbase, umip;
 };
 
 const Features& features();

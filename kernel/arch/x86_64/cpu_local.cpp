@@ -3,16 +3,22 @@
 
 #include "arch/x86_64/cpu.hpp"
 
-extern "C" char syscall_entry[];
+extern "C" char syscall_entry[], syscall_compat_entry[];
 
 namespace cpu_local {
 namespace {
 
 constexpr uint32_t kGsBase = 0xc0000101, kKernelGsBase = 0xc0000102;
-constexpr uint32_t kStar = 0xc0000081, kLstar = 0xc0000082, kFmask = 0xc0000084;
+constexpr uint32_t kStar = 0xc0000081, kLstar = 0xc0000082, kCstar = 0xc0000083, kFmask = 0xc0000084;
+constexpr uint32_t kSysenterCs = 0x174, kSysenterEsp = 0x175, kSysenterEip = 0x176;
 constexpr uint64_t kEferSyscall = 1u << 0;
-// Flags cleared on syscall: interrupts (the kernel runs with them off), direction, trap, AC.
-constexpr uint64_t kSyscallMask = (1u << 9) | (1u << 10) | (1u << 8) | (1u << 18);
+// Every flag user code controls that matters in ring 0 is cleared on syscall: TF (no single
+// step in the kernel), IF (the kernel runs with interrupts off), DF (the ABI wants it clear),
+// IOPL (cannot be raised from ring 3, cleared anyway), NT (iretq in 64-bit mode raises #GP
+// with NT set), RF and AC (SMAP must hold in the kernel). The user's own flags come back
+// from r11 unchanged.
+constexpr uint64_t kSyscallMask = (1u << 8) | (1u << 9) | (1u << 10) | (3u << 12) | (1u << 14) | (1u << 16) |
+                                  (1u << 18);
 
 CpuLocal boot_cpu;
 
@@ -27,16 +33,29 @@ void init_boot_cpu()
 
     cpu::wrmsr(cpu::msr::efer, cpu::rdmsr(cpu::msr::efer) | kEferSyscall);
     // sysret loads CS from STAR[63:48] + 16 and SS from STAR[63:48] + 8.
-    cpu::wrmsr(kStar, (uint64_t{gdt::kUserCode32 & ~3} << 48) | (uint64_t{gdt::kKernelCode} << 32));
+    cpu::wrmsr(kStar, (uint64_t{gdt::kSysretBase} << 48) | (uint64_t{gdt::kKernelCode} << 32));
     cpu::wrmsr(kLstar, reinterpret_cast<uint64_t>(syscall_entry));
+    // No user segment runs in compatibility mode (gdt.cpp), but should one ever, its
+    // `syscall` lands in a stub that makes it an invalid-opcode exception, never at 0.
+    cpu::wrmsr(kCstar, reinterpret_cast<uint64_t>(syscall_compat_entry));
     cpu::wrmsr(kFmask, kSyscallMask);
+    // sysenter is closed: a zero code selector makes it #GP (#UD on AMD in long mode).
+    cpu::wrmsr(kSysenterCs, 0);
+    cpu::wrmsr(kSysenterEsp, 0);
+    cpu::wrmsr(kSysenterEip, 0);
 
     const cpu::Features& f = cpu::features();
     uint64_t cr4 = cpu::read_cr4();
     if (f.smep)
         cr4 |= cpu::cr4::smep;
-    if (f.smap)
+    if (f.smap) {
         cr4 |= cpu::cr4::smap;
+        boot_cpu.flags |= CPU_LOCAL_FLAG_CLAC; // entry.S clears a user's AC on interrupts
+    }
+    if (f.umip)
+        cr4 |= cpu::cr4::umip; // sgdt, sidt, sldt, str, smsw fault in user mode
+    // User code must not change GS or FS bases behind swapgs: rdgsbase and friends stay off.
+    cr4 &= ~cpu::cr4::fsgsbase;
     cpu::write_cr4(cr4);
 }
 

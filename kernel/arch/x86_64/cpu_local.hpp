@@ -16,11 +16,13 @@ struct CpuLocal {
     Thread* current;         // the thread running on this CPU
     Thread* idle;            // what runs when nothing else can
     uint32_t id;
+    uint32_t flags;          // CPU_LOCAL_FLAG_*, for the entry assembly
 };
 
 static_assert(offsetof(CpuLocal, self) == CPU_LOCAL_SELF);
 static_assert(offsetof(CpuLocal, kernel_stack) == CPU_LOCAL_KERNEL_STACK);
 static_assert(offsetof(CpuLocal, user_rsp) == CPU_LOCAL_USER_RSP);
+static_assert(offsetof(CpuLocal, flags) == CPU_LOCAL_FLAGS);
 static_assert(USER_DATA_SELECTOR == gdt::kUserData && USER_CODE_SELECTOR == gdt::kUserCode);
 
 inline CpuLocal& this_cpu()

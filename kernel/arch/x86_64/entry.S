@@ -71,6 +71,11 @@ interrupt_common:
     testb $3, 24(%rsp)                      /* CS of the interrupted context */
     jz 1f
     swapgs
+    /* An interrupt gate clears TF, NT and RF but not AC: with SMAP, a user's AC would let
+       the kernel touch user memory anywhere. (clac is #UD on CPUs without SMAP.) */
+    testb $CPU_LOCAL_FLAG_CLAC, %gs:CPU_LOCAL_FLAGS
+    jz 1f
+    clac
 1:
     SAVE_GENERAL_REGISTERS
     cld
@@ -110,6 +115,33 @@ syscall_entry:
     xor %ebp, %ebp                          /* the backtrace ends here */
     mov %rsp, %rdi
     call syscall_dispatch
+    jmp interrupt_return
+
+/*
+ * syscall from compatibility mode (CSTAR). No user segment is 32-bit (gdt.cpp), so this is
+ * not reached; should it be, the thread gets an invalid-opcode exception at the syscall,
+ * as if the instruction did not exist there, instead of ring 0 running at address 0.
+ */
+    .global syscall_compat_entry
+    .balign 16
+    .type syscall_compat_entry, @function
+syscall_compat_entry:
+    swapgs
+    mov %rsp, %gs:CPU_LOCAL_USER_RSP
+    mov %gs:CPU_LOCAL_KERNEL_STACK, %rsp
+    pushq $USER_DATA_SELECTOR               /* ss */
+    pushq %gs:CPU_LOCAL_USER_RSP            /* rsp */
+    push %r11                               /* rflags */
+    pushq $USER_CODE_SELECTOR               /* cs */
+    sub $2, %rcx                            /* rip: the syscall instruction itself */
+    push %rcx
+    pushq $0                                /* error code */
+    pushq $INVALID_OPCODE_VECTOR
+    SAVE_GENERAL_REGISTERS
+    cld
+    xor %ebp, %ebp
+    mov %rsp, %rdi
+    call interrupt_dispatch
     jmp interrupt_return
 
 /*

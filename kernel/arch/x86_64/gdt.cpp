@@ -43,7 +43,7 @@ alignas(16) uint64_t table[] = {
     0,
     0x00af9a000000ffff, // kernel code, 64-bit
     0x00cf92000000ffff, // kernel data
-    0x00cffa000000ffff, // user code, 32-bit (unused; keeps the sysret layout)
+    0,                  // sysret base (kSysretBase): no 32-bit user code segment
     0x00cff2000000ffff, // user data
     0x00affa000000ffff, // user code, 64-bit
     0,                  // TSS, low half
@@ -82,8 +82,9 @@ void init()
                  "mov %[data], %%es\n"
                  "mov %[data], %%ss\n"
                  "ltr %[tss]\n"
+                 "lldt %w[none]\n" // no LDT: user code can name only the GDT's segments
                  :
-                 : [code] "i"(kKernelCode), [data] "r"(kKernelData), [tss] "r"(kTss)
+                 : [code] "i"(kKernelCode), [data] "r"(kKernelData), [tss] "r"(kTss), [none] "r"(0)
                  : "rax", "memory");
 }
 

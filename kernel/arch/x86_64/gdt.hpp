@@ -7,10 +7,12 @@
 
 namespace gdt {
 
-// Order fixed by sysret: user data must sit 8 below user code (STAR[63:48] = user32 code).
+// Order fixed by sysret: user data must sit 8 below user code, and STAR[63:48] names the
+// slot below that (where sysret to 32-bit code would find its CS). That slot stays a null
+// descriptor: no user segment runs in compatibility mode, so a far jump there is a #GP.
 constexpr uint16_t kKernelCode = 0x08;
 constexpr uint16_t kKernelData = 0x10;
-constexpr uint16_t kUserCode32 = 0x18 | 3;
+constexpr uint16_t kSysretBase = 0x18;
 constexpr uint16_t kUserData = 0x20 | 3;
 constexpr uint16_t kUserCode = 0x28 | 3;
 constexpr uint16_t kTss = 0x30;
