@@ -71,12 +71,13 @@ void transfer(Thread& from, Thread& to, uint64_t badge)
 {
     interrupts::InterruptFrame& source = from.user_frame();
     interrupts::InterruptFrame& target = to.user_frame();
-    MessageTag tag{from.kernel_message ? from.kernel_tag : source.rsi};
+    MessageTag tag{from.message_tag};
     uint64_t words = tag.words();
+    const uint64_t* memory_words = from.kernel_message ? from.kernel_words : from.utcb().mr;
     for (uint64_t i = 0; i < words && i < l4::abi::kRegisterWords; ++i)
-        word_register(target, i) = from.kernel_message ? from.utcb().mr[i] : word_register(source, i);
+        word_register(target, i) = from.kernel_message ? memory_words[i] : word_register(source, i);
     if (words > l4::abi::kRegisterWords)
-        memcpy(&to.utcb().mr[l4::abi::kRegisterWords], &from.utcb().mr[l4::abi::kRegisterWords],
+        memcpy(&to.utcb().mr[l4::abi::kRegisterWords], &memory_words[l4::abi::kRegisterWords],
                (words - l4::abi::kRegisterWords) * sizeof(uint64_t));
     // Typed items are rare: the common message pays one test for them.
     uint64_t caps = 0, pages = 0;
@@ -99,7 +100,7 @@ void finish_exception(Thread& server, Thread& faulted)
 {
     faulted.kernel_message = false;
     interrupts::InterruptFrame& reply = server.user_frame();
-    MessageTag tag{reply.rsi};
+    MessageTag tag{server.message_tag};
     if (tag.label() == l4::abi::reply_label::resume_with_registers) {
         l4::abi::ExceptionState s{};
         uint64_t words = tag.words() < l4::abi::kExceptionWords ? tag.words() : l4::abi::kExceptionWords;
@@ -235,15 +236,15 @@ Error reply(Thread& self, Thread** deferred)
         return Error::invalid_selector;
     self.caller = nullptr;
     caller->server = nullptr;
-    if (caller->kernel_message && MessageTag{caller->kernel_tag}.label() == l4::abi::label::page_fault) {
+    if (caller->kernel_message && MessageTag{caller->message_tag}.label() == l4::abi::label::page_fault) {
         // The pager's answer maps into the faulting thread's whole space; the access is retried.
         // Any label but 0 means the pager refuses: the thread is stopped.
-        MessageTag answer{self.user_frame().rsi};
+        MessageTag answer{self.message_tag};
         caller->kernel_message = false;
         caller->wait = Thread::Wait::none;
         if (answer.label() != 0) {
             klog::warn("thread \"{}\": pager refused its page fault at {:#x}: thread stopped", caller->name(),
-                       caller->utcb().mr[0]);
+                       caller->kernel_words[0]);
             kill_thread(*caller);
             return Error::ok;
         }
@@ -272,11 +273,12 @@ bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_
     if (handler.error != Error::ok)
         return false;
     l4::abi::ExceptionState s = user_registers::save(self.user_frame(), vector, error_code, fault_address);
-    memcpy(self.utcb().mr, &s, sizeof s);
+    static_assert(sizeof s == sizeof self.kernel_words);
+    memcpy(self.kernel_words, &s, sizeof s);
     uint64_t label = vector == l4::abi::kForeignSyscallVector ? l4::abi::label::foreign_syscall
                                                                : l4::abi::label::exception;
     self.kernel_message = true;
-    self.kernel_tag = MessageTag::make(label, l4::abi::kExceptionWords).raw;
+    self.message_tag = MessageTag::make(label, l4::abi::kExceptionWords).raw;
     auto* endpoint = static_cast<Endpoint*>(handler.slot->object());
     (void)send(self, *endpoint, handler.slot->badge(), true, l4::abi::kTimeoutNever);
     return true;
@@ -288,11 +290,11 @@ bool raise_page_fault(Thread& self, uint64_t address, uint64_t access, uint64_t 
                                                              l4::abi::rights::send);
     if (pager.error != Error::ok)
         return false;
-    self.utcb().mr[0] = address;
-    self.utcb().mr[1] = access;
-    self.utcb().mr[2] = rip;
+    self.kernel_words[0] = address;
+    self.kernel_words[1] = access;
+    self.kernel_words[2] = rip;
     self.kernel_message = true;
-    self.kernel_tag = MessageTag::make(l4::abi::label::page_fault, l4::abi::kPageFaultWords).raw;
+    self.message_tag = MessageTag::make(l4::abi::label::page_fault, l4::abi::kPageFaultWords).raw;
     (void)send(self, *static_cast<Endpoint*>(pager.slot->object()), pager.slot->badge(), true,
                l4::abi::kTimeoutNever);
     return true;

@@ -13,22 +13,28 @@ namespace {
 using l4::abi::MessageTag;
 namespace rights = l4::abi::rights;
 
-bool tag_valid(Thread& self, uint64_t raw)
+// Checks the tag of the message self is about to send or reply with and keeps the copy that
+// delivery will use (Thread::message_tag): what was checked is what moves.
+bool take_tag(Thread& self, uint64_t raw)
 {
     MessageTag tag{raw};
-    return tag.words() <= l4::abi::kMessageWords && tag.caps() <= l4::abi::kMaxTypedItems &&
-           tag.pages() <= l4::abi::kMaxMapItems &&
-           (tag.pages() == 0 || vm::check_items(self.utcb().send_pages, tag.pages()));
+    bool valid = tag.words() <= l4::abi::kMessageWords && tag.caps() <= l4::abi::kMaxTypedItems &&
+                 tag.pages() <= l4::abi::kMaxMapItems &&
+                 (tag.pages() == 0 || vm::check_items(self.utcb().send_pages, tag.pages()));
+    if (valid)
+        self.message_tag = raw;
+    return valid;
 }
 
 // The endpoint a send names, with the rights its message needs, and the capabilities the
 // message would carry: all checked before anything moves.
 Error send_through(Thread& self, Frame& f, bool call)
 {
-    if (!tag_valid(self, f.rsi))
+    if (!take_tag(self, f.rsi))
         return Error::invalid_argument;
-    uint64_t caps = MessageTag{f.rsi}.caps();
-    bool carries = caps > 0 || MessageTag{f.rsi}.pages() > 0;
+    MessageTag tag{self.message_tag};
+    uint64_t caps = tag.caps();
+    bool carries = caps > 0 || tag.pages() > 0;
     cap::CapSpace& space = self.task()->caps();
     auto found = space.lookup(f.rdi, cap::ObjectType::endpoint, rights::send | (carries ? rights::grant : 0));
     if (found.error != Error::ok)
@@ -56,14 +62,14 @@ Error ipc_receive(Thread& self, Frame& f) { return receive_on(self, f); }
 
 Error ipc_reply(Thread& self, Frame& f)
 {
-    if (!tag_valid(self, f.rsi))
+    if (!take_tag(self, f.rsi))
         return Error::invalid_argument;
     return ipc::reply(self);
 }
 
 Error ipc_reply_wait(Thread& self, Frame& f)
 {
-    if (!tag_valid(self, f.rsi))
+    if (!take_tag(self, f.rsi))
         return Error::invalid_argument;
     auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::endpoint, rights::receive);
     if (found.error != Error::ok)

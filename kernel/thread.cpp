@@ -22,7 +22,7 @@ constexpr uint64_t kPage = 4096;
 Thread::Thread(Task* task, uint8_t* kernel_stack, const char* name, uint8_t initial_priority)
     : cap::Object(cap::ObjectType::thread), saved_kernel_rsp(0), fs_base(0), foreign_abi(false),
       suspend_requested(false), dying(false), wait(Wait::none), wait_queue(nullptr), wait_next(nullptr),
-      wait_prev(nullptr), send_badge(0), send_is_call(false), kernel_message(false), kernel_tag(0),
+      wait_prev(nullptr), send_badge(0), send_is_call(false), kernel_message(false), message_tag(0), kernel_words{},
       caller(nullptr), server(nullptr), deadline(kNoDeadline), timeout_next(nullptr), task_next(nullptr),
       factory(nullptr), kernel_stack_(kernel_stack), task_(task), utcb_(nullptr), utcb_address_(0),
       state_(State::inactive), time_slice_(kDefaultTimeSlice), remaining_slice_(kDefaultTimeSlice),

@@ -77,7 +77,13 @@ public:
     uint64_t send_badge;         // badge of the capability a waiting sender used
     bool send_is_call;           // a waiting sender wants a reply
     bool kernel_message;         // its pending message was made by the kernel (exception IPC)
-    uint64_t kernel_tag;         // that message's tag (its words are in the UTCB)
+    // The tag of the message it sends or replies with, as the kernel checked it (or made it,
+    // for a kernel message). Delivery reads this copy, never the saved rsi, which another
+    // thread may rewrite (write_registers) while this one waits in a queue.
+    uint64_t message_tag;
+    // The words of a kernel message (exception state, page fault), kept here rather than in
+    // the UTCB, where the thread's siblings could rewrite them before delivery.
+    uint64_t kernel_words[l4::abi::kExceptionWords];
     Thread* caller;              // whom this thread must reply to (implicit reply capability)
     Thread* server;              // who holds this thread's reply capability
     static constexpr uint64_t kNoDeadline = ~uint64_t{0};   // not in the timeout list
