@@ -4,6 +4,7 @@
 #include <new>
 
 #include "memory.hpp"
+#include "panic.hpp"
 
 Factory::Factory(Factory* parent, uint64_t quota)
     : cap::Object(kType), parent_(parent), quota_(quota), used_(0), live_objects_(0), orphaned_(false)
@@ -24,7 +25,14 @@ bool Factory::charge(uint64_t bytes)
     return true;
 }
 
-void Factory::refund(uint64_t bytes) { used_ -= bytes < used_ ? bytes : used_; }
+// Every refund matches an earlier charge: one that does not is a kernel accounting bug, and
+// clamping it would hide a task growing its quota.
+void Factory::refund(uint64_t bytes)
+{
+    if (bytes > used_)
+        panic("factory {}: refund of {} bytes, only {} charged", static_cast<void*>(this), bytes, used_);
+    used_ -= bytes;
+}
 
 void* Factory::allocate(size_t size, bool& quota_exhausted)
 {

@@ -7,6 +7,7 @@
 #include "arch/x86_64/paging.hpp"
 #include "factory.hpp"
 #include "memory.hpp"
+#include "panic.hpp"
 #include "thread.hpp"
 #include "vm.hpp"
 
@@ -158,4 +159,11 @@ void Task::remove_thread(Thread& thread)
             thread.task_next = nullptr;
             return;
         }
+}
+
+void Task::count_mapping_nodes(int64_t delta)
+{
+    if (delta < 0 && mapping_nodes_ == 0)
+        panic("task \"{}\": a mapping node refunded that was never charged", name());
+    mapping_nodes_ += static_cast<uint64_t>(delta);
 }

@@ -36,7 +36,7 @@ public:
     const paging::TableAccount& table_account() const { return tables_; }
     // Its nodes in the mapping database (vm.cpp keeps the count as it charges and refunds).
     uint64_t mapping_nodes() const { return mapping_nodes_; }
-    void count_mapping_nodes(int64_t delta) { mapping_nodes_ += static_cast<uint64_t>(delta); }
+    void count_mapping_nodes(int64_t delta);
 
     // Maps a fresh zeroed frame at `virt` with page_rights; its physical address, or 0 on
     // failure. own_memory: the task's to map on (a mapping-database root: boot tasks' images

@@ -187,11 +187,11 @@ uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64
         bool arrives = m != nullptr && target + offset < paging::kLastUserPage && !kernel_owned(to, target + offset);
         if (arrives && charge_node(to)) {
             uint64_t destination = (target + offset) / kPage;
-            mem::Mapping* before = database->find(to.space(), destination);
-            m = grant ? database->grant(m, to.space(), destination, rights, kUpdate)
-                      : database->map(m, to.space(), destination, rights, kUpdate);
+            bool added = false;
+            m = grant ? database->grant(m, to.space(), destination, rights, kUpdate, &added)
+                      : database->map(m, to.space(), destination, rights, kUpdate, &added);
             arrives = m != nullptr;
-            if (m == nullptr || m == before)
+            if (!added)
                 refund_node(to); // nothing new: the mapping that was there was kept
         } else {
             arrives = false; // not the sender's, the kernel's page, or over the receiver's quota

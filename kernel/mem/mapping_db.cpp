@@ -256,8 +256,9 @@ Mapping* MappingDb::parent(const Mapping& m) const
 }
 
 Mapping* MappingDb::map(Mapping* from, uint32_t space, uint64_t page, uint8_t rights,
-                        Callback changed)
+                        Callback changed, bool* added)
 {
+    if (added) *added = false;
     if (!live(from)) return nullptr;
     const uint8_t r = static_cast<uint8_t>(from->rights_ & rights & page_rights::all);
     if ((r & page_rights::read) == 0) return nullptr;
@@ -280,12 +281,14 @@ Mapping* MappingDb::map(Mapping* from, uint32_t space, uint64_t page, uint8_t ri
 
     const uint32_t n = alloc_node(space, page, from->frame_, r);
     link_child(f, n);
+    if (added) *added = true;
     return &node(n);
 }
 
 Mapping* MappingDb::grant(Mapping* from, uint32_t space, uint64_t page, uint8_t rights,
-                          Callback changed)
+                          Callback changed, bool* added)
 {
+    if (added) *added = false;
     if (!live(from)) return nullptr;
     const uint8_t r = static_cast<uint8_t>(from->rights_ & rights & page_rights::all);
     if ((r & page_rights::read) == 0) return nullptr;
@@ -309,6 +312,7 @@ Mapping* MappingDb::grant(Mapping* from, uint32_t space, uint64_t page, uint8_t 
     index_insert(f);
     if (lost != 0) shrink_subtree(f, lost, false, changed);
     from->rights_ = r;
+    if (added) *added = true;
     return from;
 }
 

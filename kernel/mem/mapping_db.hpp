@@ -84,8 +84,12 @@ public:
     //   - by anything else: it is unmapped with its whole subtree (reported), then replaced.
     // nullptr, with nothing changed, when the rights lack read or storage is full (a
     // replacement frees a node first, so it never fails for storage).
+    // `added` (if given) says whether (space, page) gained a node: true for a new mapping
+    // (replacement or not), false when an existing one was kept. The caller's accounting
+    // must follow this, not a comparison of pointers: a replacement may reuse the node it
+    // just freed.
     [[nodiscard]] Mapping* map(Mapping* from, uint32_t space, uint64_t page, uint8_t rights,
-                               Callback changed = {});
+                               Callback changed = {}, bool* added = nullptr);
 
     // Move `from` to (space, page), keeping its frame and its children, with rights
     // from.rights() & rights (descendants shrink with it, reported). The source entry goes
@@ -93,8 +97,10 @@ public:
     // Whatever else held (space, page) is unmapped with its subtree first (reported).
     // Granting onto itself only shrinks the rights (reported). nullptr, with nothing changed,
     // when the rights lack read or (space, page) holds an ancestor of `from`.
+    // `added` as for map(): true when `from` moved to (space, page) (its old place was
+    // reported removed), false when it was granted onto itself or nothing changed.
     [[nodiscard]] Mapping* grant(Mapping* from, uint32_t space, uint64_t page, uint8_t rights,
-                                 Callback changed = {});
+                                 Callback changed = {}, bool* added = nullptr);
 
     // Take `rights` away from every mapping derived from `m`, and from `m` itself when
     // include_self (roots included: the caller decides). Losing read means removal, with the

@@ -258,6 +258,37 @@ TEST_CASE("mapping db: map onto an occupied page")
     }
 }
 
+// What vm.cpp's accounting rests on: `added` says whether the target gained a node, also when
+// a replacement reuses the very node it freed (the double refund of issue 8, bug 5).
+TEST_CASE("mapping db: map and grant report whether the target gained a node")
+{
+    Fixture f(16);
+    MappingDb& db = f.db;
+    Mapping* a = db.insert_root(0, 1, 0x100, RWX);
+    Mapping* z = db.insert_root(0, 2, 0x200, RWX);
+    bool added = true;
+
+    Mapping* b = db.map(a, 1, 10, RW, f.cb(), &added);
+    CHECK((b != nullptr && added));
+    CHECK((db.map(a, 1, 10, RWX, f.cb(), &added) == b && !added));   // upgraded in place
+    CHECK((db.map(b, 0, 1, RWX, f.cb(), &added) == a && !added));    // the sender's ancestor
+    CHECK((db.map(a, 1, 11, 0, f.cb(), &added) == nullptr && !added)); // no read right
+
+    // The replacement frees b's node; the new mapping is allocated from the free list's head,
+    // which is that node again: same pointer, yet a new mapping.
+    Mapping* r = db.map(z, 1, 10, RW, f.cb(), &added);
+    CHECK(r == b);
+    CHECK(added);
+    CHECK(f.show(r) == "1:10 frame 0x200 rw- from 0:2");
+    CHECK(db.size() == 3);
+
+    Mapping* g = db.grant(r, 2, 5, RW, f.cb(), &added);
+    CHECK((g == r && added && db.find(1, 10) == nullptr));
+    CHECK((db.grant(g, 2, 5, R, f.cb(), &added) == g && !added));   // onto itself: shrinks only
+    CHECK((db.grant(g, 0, 2, RW, f.cb(), &added) == nullptr && !added)); // onto its ancestor
+    CHECK(db.size() == 3);
+}
+
 TEST_CASE("mapping db: rights only shrink along a derivation")
 {
     Fixture f(8);
