@@ -11,10 +11,19 @@ Factory::Factory(Factory* parent, uint64_t quota)
 {
 }
 
+namespace {
+uint64_t root_quotas; // the quotas of all live root factories
+}
+
 Factory* Factory::create_root(uint64_t quota)
 {
+    if (quota > kRootQuotaLimit - root_quotas)
+        return nullptr;
     void* memory = memory::heap().alloc(sizeof(Factory));
-    return memory == nullptr ? nullptr : new (memory) Factory(nullptr, quota);
+    if (memory == nullptr)
+        return nullptr;
+    root_quotas += quota;
+    return new (memory) Factory(nullptr, quota);
 }
 
 bool Factory::charge(uint64_t bytes)
@@ -82,6 +91,7 @@ void Factory::release_memory()
     uint64_t carried = quota_;
     this->~Factory();
     if (parent == nullptr) {
+        root_quotas -= carried;
         memory::release(this, sizeof(Factory));
         return;
     }

@@ -11,6 +11,7 @@
 #include "log.hpp"
 #include "mem/mapping_db.hpp"
 #include "memory.hpp"
+#include "panic.hpp"
 #include "task.hpp"
 
 namespace vm {
@@ -23,7 +24,10 @@ constexpr uint64_t kPage = 4096;
 constexpr uint64_t kLargePage = 2 * 1024 * 1024;
 constexpr uint32_t kMaxSpaces = 4096;
 constexpr uint64_t kNodeCost = sizeof(mem::Mapping) + 2 * sizeof(uint32_t);
-constexpr size_t kMinNodes = 16384, kMaxNodes = 262144;
+// One global database, but no task can drain it for others: every node is charged kNodeCost
+// to its holder's factory, and the database holds as many nodes as all quotas together could
+// pay for. A map that finds it full is a kernel bug.
+constexpr size_t kNodes = Factory::kRootQuotaLimit / kNodeCost + 1;
 
 mem::MappingDb* database;
 uint64_t* sigma0_frames;      // bit per frame: sigma0 claimed it (it stays sigma0's)
@@ -44,6 +48,10 @@ bool charge_node(Task& task)
 {
     if (!task.factory()->charge(kNodeCost))
         return false;
+    // Each live node is charged, and the charges of all quotas cover kNodes: a full
+    // database here means a node escaped its charge.
+    if (database->size() >= database->capacity())
+        panic("vm: mapping database full ({} nodes) within the quotas", database->size());
     task.count_mapping_nodes(+1);
     return true;
 }
@@ -108,8 +116,7 @@ bool init(uint64_t ram_end)
     sigma0_frames = static_cast<uint64_t*>(paging::phys_to_virt(bitmap));
     __builtin_memset(sigma0_frames, 0, bitmap_pages * kPage);
 
-    size_t nodes = memory::frames().free_frames();
-    nodes = nodes < kMinNodes ? kMinNodes : nodes > kMaxNodes ? kMaxNodes : nodes;
+    size_t nodes = kNodes;
     size_t node_bytes = nodes * sizeof(mem::Mapping);
     size_t index_slots = 2 * nodes;
     size_t index_bytes = index_slots * sizeof(uint32_t);
