@@ -85,17 +85,22 @@ void Factory::destroy()
         release_memory();
 }
 
+// A chain of orphaned factories, each kept only by the one below it, goes in one loop: each
+// freed factory may be the last object its parent was waiting for.
 void Factory::release_memory()
 {
-    Factory* parent = parent_;
-    uint64_t carried = quota_;
-    this->~Factory();
-    if (parent == nullptr) {
-        root_quotas -= carried;
-        memory::release(this, sizeof(Factory));
-        return;
+    for (Factory* factory = this; factory != nullptr;) {
+        Factory* parent = factory->parent_;
+        uint64_t carried = factory->quota_;
+        factory->~Factory();
+        if (parent == nullptr) {
+            root_quotas -= carried;
+            memory::release(factory, sizeof(Factory));
+            return;
+        }
+        parent->refund(carried);
+        memory::release(factory, sizeof(Factory));
+        parent->refund(sizeof(Factory));
+        factory = --parent->live_objects_ == 0 && parent->orphaned_ ? parent : nullptr;
     }
-    parent->refund(carried);
-    parent->free(this, sizeof(Factory)); // may release an orphaned parent: last
-
 }

@@ -29,7 +29,17 @@ void kill_thread(Thread& thread)
     thread.release_stack();
 }
 
-void destroy_object(cap::Object* object, void*)
+namespace {
+
+// Destroying an object can release others (a task's capability space holds the last
+// capability to another task, whose space holds the last to a third, ...). Run as recursion
+// that would be one kernel stack frame per link of a chain user code builds; so released
+// objects wait in a list, and the outermost release destroys them one after another.
+cap::Object* released_head;
+cap::Object* released_tail;
+bool destroying;
+
+void destroy_now(cap::Object* object)
 {
     switch (object->type) {
     case cap::ObjectType::task:
@@ -60,4 +70,26 @@ void destroy_object(cap::Object* object, void*)
     default:
         panic("destroy_object: object {} of unknown type {}", static_cast<void*>(object), object->type);
     }
+}
+
+} // namespace
+
+void destroy_object(cap::Object* object, void*)
+{
+    object->next_released = nullptr;
+    if (released_tail != nullptr)
+        released_tail->next_released = object;
+    else
+        released_head = object;
+    released_tail = object;
+    if (destroying)
+        return; // the loop below, further up the stack, gets to it
+    destroying = true;
+    while (cap::Object* next = released_head) {
+        released_head = next->next_released;
+        if (released_head == nullptr)
+            released_tail = nullptr;
+        destroy_now(next);
+    }
+    destroying = false;
 }

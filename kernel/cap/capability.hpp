@@ -23,6 +23,7 @@ constexpr bool takes_badge(ObjectType t) {
 struct Object {
     ObjectType type;
     uint32_t references;   // capabilities naming this object; the release hook runs at 0
+    Object* next_released = nullptr;   // in the kernel's list of objects waiting to be destroyed
 
     constexpr explicit Object(ObjectType t) : type(t), references(0) {}
     Object(const Object&) = delete;
