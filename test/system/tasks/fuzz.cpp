@@ -198,6 +198,17 @@ bool empty(Selector s)
     return e == Error::invalid_selector;
 }
 
+// Whether a slot holds a task capability, without changing anything: cap_copy_to looks its
+// first argument up as a task before anything else, and a source out of range then fails.
+bool holds_task(Selector s)
+{
+    if (s >= kMaxSelector || empty(s))
+        return false;
+    Error e = l4::raw_syscall(static_cast<uint64_t>(Syscall::cap_copy_to), s, kMaxSelector, 0);
+    ++stats.probes;
+    return e != Error::wrong_type;
+}
+
 // The slot probe around a call that may fill `slot`: before, then after, checked.
 struct SlotWatch {
     Selector slot;
@@ -383,6 +394,11 @@ void op_cap_copy_to()
         from = rng.chance(50) ? kRendezvous : kPulse;
     } else if (!in_pool(from)) {
         return;   // a copy of anything else may keep a hot slot's object alive past the sweep
+    } else if (holds_task(from)) {
+        // A task capability copied into that same task (or into another one whose capability it
+        // holds) is a cycle: once we delete ours, the task keeps itself alive, rightly, where no
+        // sweep can reach it, and the fuzz factory never gets its quota back.
+        return;
     }
     // Through any selector the task may be ours (a copy of our task capability): the slot is then
     // one of the pool's, never a reserved one.
