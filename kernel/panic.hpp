@@ -15,6 +15,8 @@ void begin();
 
 // Symbol names for backtraces, once the kernel has found its symbol table.
 void panic_set_symbols(const elf::SymbolTable* symbols);
+// Who runs, for the report: the name of the current thread (nullptr before the first).
+void panic_set_thread_namer(const char* (*namer)());
 
 template <typename... Args>
 [[noreturn]] void panic(const char* format, const Args&... args)

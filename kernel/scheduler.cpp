@@ -1,10 +1,12 @@
 // The scheduler: a run queue per CPU (one CPU for now), the idle thread, the switch.
 #include "scheduler.hpp"
 
+
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/cpu_local.hpp"
 #include "arch/x86_64/fpu.hpp"
 #include "arch/x86_64/gdt.hpp"
+#include "arch/x86_64/kernel_stack.hpp"
 #include "arch/x86_64/platform.hpp"
 #include "arch/x86_64/tlb.hpp"
 #include "ipc.hpp"
@@ -111,8 +113,13 @@ void reschedule(bool front)
 
 } // namespace
 
+namespace {
+const char* current_name() { return this_cpu().current != nullptr ? this_cpu().current->name() : nullptr; }
+} // namespace
+
 void init()
 {
+    panic_set_thread_namer(current_name);
     Thread* idle = Thread::create_kernel("idle", idle_loop);
     if (idle == nullptr)
         panic("scheduler: no memory for the idle thread");
@@ -186,6 +193,8 @@ void forget(Thread& thread)
         return;
     if (--live_threads == 0) {
         klog::info("all user threads have exited");
+        kernel_stack::measure(reinterpret_cast<const uint8_t*>(thread.kernel_stack_top() - kernel_stack::kSize));
+        klog::info("kernel stacks: deepest use {} of {} bytes", kernel_stack::deepest_use(), kernel_stack::kSize);
         platform::exit_if_requested(platform::ExitCode::success);
     }
 }

@@ -2,6 +2,7 @@
 #include "test_hooks.hpp"
 
 #include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/kernel_stack.hpp"
 #include "arch/x86_64/timer.hpp"
 #include "log.hpp"
 #include "panic.hpp"
@@ -58,6 +59,23 @@ void run_test_hook(cmdline::TestHook hook)
         klog::print("test stack overflow: recursing into the guard page\n");
         klog::print("depth {}\n", recurse(0));
         return;
+    case cmdline::TestHook::kernel_stack_overflow: {
+        // The same recursion on a thread's kernel stack (kernel_stack.cpp), whose guard must
+        // stop it as cleanly as the boot stack's.
+        uint8_t* stack = kernel_stack::allocate();
+        if (stack == nullptr)
+            panic("test kernel stack overflow: no stack");
+        klog::print("test kernel stack overflow: recursing on a thread's kernel stack at {}\n",
+                    static_cast<void*>(stack));
+        asm volatile("mov %0, %%rsp\n"
+                     "xor %%edi, %%edi\n"
+                     "call *%1\n"
+                     "ud2\n"
+                     :
+                     : "r"(stack + kernel_stack::kSize), "r"(recurse)
+                     : "memory");
+        return;
+    }
     case cmdline::TestHook::ud:
         klog::print("test invalid opcode\n");
         asm volatile("ud2");

@@ -4,6 +4,7 @@
 #include <new>
 
 #include "arch/x86_64/gdt.hpp"
+#include "arch/x86_64/kernel_stack.hpp"
 #include "factory.hpp"
 #include "memory.hpp"
 #include "task.hpp"
@@ -16,6 +17,8 @@ constexpr uint64_t kUserFlags = 0x202;       // IF set, reserved bit 1
 constexpr uint32_t kDefaultTimeSlice = 2;    // ticks
 constexpr int kCalleeSaved = 6;              // what switch_kernel_stack pops
 constexpr uint64_t kPage = 4096;
+
+static_assert(Thread::kKernelStackSize == kernel_stack::kSize);
 
 } // namespace
 
@@ -39,7 +42,13 @@ Thread* Thread::create(Factory* factory, Task* task, const char* name, uint8_t p
     void* memory = factory->allocate(sizeof(Thread), quota_exhausted);
     if (memory == nullptr)
         return nullptr;
-    auto* stack = static_cast<uint8_t*>(factory->allocate(kKernelStackSize, quota_exhausted));
+    uint8_t* stack = nullptr;
+    quota_exhausted = !factory->charge(kernel_stack::kChargedBytes);
+    if (!quota_exhausted) {
+        stack = kernel_stack::allocate();
+        if (stack == nullptr)
+            factory->refund(kernel_stack::kChargedBytes);
+    }
     void* utcb = nullptr;
     uint64_t utcb_address = 0;
     if (stack != nullptr) {
@@ -49,8 +58,10 @@ Thread* Thread::create(Factory* factory, Task* task, const char* name, uint8_t p
     if (utcb_address == 0) {
         if (stack != nullptr && !quota_exhausted)
             factory->refund(kPage);
-        if (stack != nullptr)
-            factory->free(stack, kKernelStackSize);
+        if (stack != nullptr) {
+            kernel_stack::free(stack);
+            factory->refund(kernel_stack::kChargedBytes);
+        }
         factory->free(memory, sizeof(Thread));
         return nullptr;
     }
@@ -74,7 +85,7 @@ Thread* Thread::create(Factory* factory, Task* task, const char* name, uint8_t p
 Thread* Thread::create_kernel(const char* name, void (*body)())
 {
     void* memory = memory::heap().alloc(sizeof(Thread));
-    auto* stack = static_cast<uint8_t*>(memory::heap().alloc(kKernelStackSize));
+    uint8_t* stack = kernel_stack::allocate();
     if (memory == nullptr || stack == nullptr)
         return nullptr;
     auto* thread = new (memory) Thread(nullptr, stack, name, 0);
@@ -93,7 +104,8 @@ void Thread::release_stack()
 {
     if (kernel_stack_ == nullptr)
         return;
-    factory->free(kernel_stack_, kKernelStackSize);
+    kernel_stack::free(kernel_stack_);
+    factory->refund(kernel_stack::kChargedBytes);
     kernel_stack_ = nullptr;
 }
 

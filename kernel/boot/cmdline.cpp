@@ -78,6 +78,7 @@ bool parse_test_hook(Text value, TestHook& hook)
 {
     static constexpr Named<TestHook> kNames[] = {
         {"none", TestHook::none},   {"pagefault", TestHook::page_fault}, {"stackoverflow", TestHook::stack_overflow},
+        {"kstackoverflow", TestHook::kernel_stack_overflow},
         {"ticks", TestHook::ticks}, {"ud", TestHook::ud},                {"writerodata", TestHook::write_rodata},
         {"execdata", TestHook::exec_data}, {"panic", TestHook::panic},
     };

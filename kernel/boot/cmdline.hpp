@@ -15,7 +15,9 @@ enum class LogLevel : uint8_t { error = 0, warn = 1, info = 2, debug = 3 };
 
 // test=pagefault|stackoverflow|ticks|ud|writerodata|execdata|panic (test=none is accepted
 // too): a fault or check the boot tests trigger on purpose.
-enum class TestHook : uint8_t { none, page_fault, stack_overflow, ticks, ud, write_rodata, exec_data, panic };
+enum class TestHook : uint8_t {
+    none, page_fault, stack_overflow, kernel_stack_overflow, ticks, ud, write_rodata, exec_data, panic
+};
 
 // exit=qemu: leave the emulator when done or on panic (QEMU's isa-debug-exit, Bochs' shutdown
 // port); exit=halt: the default.

@@ -137,6 +137,14 @@ SCENARIOS = {
         "exit=qemu test=stackoverflow",
         [BANNER, r"test stack overflow"] + panic_lines("#DF double fault", 8)[:4],
         exit_code=qemu.EXIT_PANIC, forbid=[r"boot complete", r"PANIC while panicking"]),
+    # A thread's kernel stack (kernel_stack.cpp) overflowing into its guard: a clean panic that says so.
+    "panic-kernel-stack-overflow": Scenario(
+        "exit=qemu test=kstackoverflow",
+        [BANNER, r"test kernel stack overflow: recursing on a thread's kernel stack at 0xffffffff4",
+         r"PANIC: CPU exception #DF double fault \(vector 8\) in kernel mode",
+         r"kernel stack overflow: rsp 0xffffffff4[0-9a-f]+ ran into the guard below a kernel stack",
+         r"rax=[0-9a-f]{16} rbx=[0-9a-f]{16}", r"rip=[0-9a-f]{16} cs=0008", r"backtrace:\n  #0  0xffffffff8"],
+        exit_code=qemu.EXIT_PANIC, forbid=[r"boot complete", r"PANIC while panicking"]),
     "panic-invalid-opcode": Scenario(
         "exit=qemu test=ud",
         [BANNER, r"test invalid opcode"] + panic_lines("#UD invalid opcode", 6),

@@ -160,6 +160,28 @@ void* map_mmio(uint64_t phys, size_t size)
     return reinterpret_cast<void*>(virt + offset);
 }
 
+bool map_kernel_page(uint64_t virt, uint64_t phys)
+{
+    // Below the kernel image's top-level entry, which every space shares (new_user_space), so
+    // tables made here later are seen everywhere.
+    uint64_t* entry = walk_create(pml4_phys, virt, 1, pte::present | pte::writable);
+    if (entry == nullptr || (*entry & pte::present))
+        return false;
+    *entry = phys | pte::present | pte::writable | global_bit | no_execute;
+    return true;
+}
+
+uint64_t unmap_kernel_page(uint64_t virt)
+{
+    uint64_t* entry = walk_create(pml4_phys, virt, 1, pte::present | pte::writable);
+    if (entry == nullptr || !(*entry & pte::present))
+        return 0;
+    uint64_t phys = *entry & pte::address_mask;
+    *entry = 0;
+    asm volatile("invlpg (%0)" ::"r"(virt) : "memory"); // global: gone from every tag
+    return phys;
+}
+
 uint64_t lookup(uint64_t virt) { return lookup_in(pml4_phys, virt); }
 
 uint64_t lookup_in(uint64_t root, uint64_t virt)

@@ -40,6 +40,12 @@ void init(mem::FrameAllocator& frames, uint64_t direct_map_end);
 // Maps device registers uncached; returns their virtual address, or nullptr when out of room.
 [[nodiscard]] void* map_mmio(uint64_t phys, size_t size);
 
+// Maps one 4 KiB kernel page (read/write, no execute, global) at `virt` in the part of the
+// kernel half every space shares; false when out of memory for a page table or already mapped.
+[[nodiscard]] bool map_kernel_page(uint64_t virt, uint64_t phys);
+// Removes it (and its TLB entry); its frame's physical address.
+uint64_t unmap_kernel_page(uint64_t virt);
+
 // The leaf page-table entry that maps `virt` (0 when unmapped), in the kernel's tables or
 // under another root.
 uint64_t lookup(uint64_t virt);

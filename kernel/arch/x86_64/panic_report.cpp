@@ -3,6 +3,7 @@
 
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/gdt.hpp"
+#include "arch/x86_64/kernel_stack.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "arch/x86_64/platform.hpp"
 #include "lib/elf_symbols.hpp"
@@ -10,12 +11,13 @@
 namespace {
 
 const elf::SymbolTable* symbols;
+const char* (*thread_namer)();
 volatile bool panicking;
 
 constexpr int kMaxFrames = 32;
 
 // A frame (saved rbp and return address) is read only where the kernel's own tables map it,
-// so a corrupt frame pointer cannot fault here. Thread stacks live in the direct map.
+// so a corrupt frame pointer cannot fault here (thread stacks: kernel_stack.cpp).
 bool readable_stack_slot(uint64_t address)
 {
     constexpr uint64_t kKernelHalf = 0xffff800000000000;
@@ -80,6 +82,7 @@ void describe_page_fault(uint64_t error)
 } // namespace
 
 void panic_set_symbols(const elf::SymbolTable* table) { symbols = table; }
+void panic_set_thread_namer(const char* (*namer)()) { thread_namer = namer; }
 
 namespace panic_detail {
 
@@ -120,6 +123,11 @@ void panic_exception(const interrupts::InterruptFrame& frame)
         klog::print("fault address (cr2): {:#018x}\n", cpu::read_cr2());
         describe_page_fault(frame.error_code);
     }
+    const char* thread = thread_namer != nullptr ? thread_namer() : nullptr;
+    if (thread != nullptr)
+        klog::print("running thread: \"{}\"\n", thread);
+    if (kernel_stack::in_guard(cpu::read_cr2()) || kernel_stack::in_guard(frame.rsp))
+        klog::print("kernel stack overflow: rsp {:#x} ran into the guard below a kernel stack\n", frame.rsp);
     print_registers(frame);
     backtrace(frame.rip, false, frame.rbp);
     platform::stop(platform::ExitCode::panic);
