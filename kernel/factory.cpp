@@ -43,14 +43,17 @@ void Factory::refund(uint64_t bytes)
     used_ -= bytes;
 }
 
+// Objects are charged what the heap really gives up for them (mem::KernelHeap::charged_size:
+// the size class with its share of the slab header, or whole pages), not their sizeof.
 void* Factory::allocate(size_t size, bool& quota_exhausted)
 {
-    quota_exhausted = !charge(size);
+    size_t charged = mem::KernelHeap::charged_size(size);
+    quota_exhausted = !charge(charged);
     if (quota_exhausted)
         return nullptr;
     void* object = memory::heap().alloc(size);
     if (object == nullptr)
-        refund(size);
+        refund(charged);
     else
         ++live_objects_;
     return object;
@@ -59,7 +62,7 @@ void* Factory::allocate(size_t size, bool& quota_exhausted)
 void Factory::free(void* object, size_t size)
 {
     memory::release(object, size);
-    refund(size);
+    refund(mem::KernelHeap::charged_size(size));
     if (--live_objects_ == 0 && orphaned_)
         release_memory();
 }
@@ -100,7 +103,7 @@ void Factory::release_memory()
         }
         parent->refund(carried);
         memory::release(factory, sizeof(Factory));
-        parent->refund(sizeof(Factory));
+        parent->refund(mem::KernelHeap::charged_size(sizeof(Factory)));
         factory = --parent->live_objects_ == 0 && parent->orphaned_ ? parent : nullptr;
     }
 }

@@ -49,6 +49,16 @@ uintptr_t address_of(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 
 } // namespace
 
+size_t KernelHeap::charged_size(size_t size) {
+    if (size == 0) return 0;
+    if (size > kMaxSlabSize) {
+        if (size > ~size_t{0} - (kPageSize - 1)) return ~size_t{0};
+        return (size + kPageSize - 1) / kPageSize * kPageSize;
+    }
+    const size_t objects = capacity(class_index(size));
+    return (kPageSize + objects - 1) / objects;
+}
+
 void KernelHeap::init(PageSource source) {
     *this = KernelHeap{};
     source_ = source;

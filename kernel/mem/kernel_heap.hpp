@@ -32,6 +32,12 @@ public:
     // nullptr when size is 0 or the page source is exhausted.
     [[nodiscard]] void* alloc(size_t size);
 
+    // What an object of `size` bytes really costs the heap, to charge a quota with: its
+    // share of a slab page, header included (4096 / objects per slab, rounded up), or its
+    // whole pages. A charge of charged_size(size) for each of n objects covers every slab
+    // page they fill. 0 for size 0.
+    static size_t charged_size(size_t size);
+
     // Caller bugs that free() detects; the heap is left unchanged when it reports one.
     enum class FreeError : uint8_t {
         none,

@@ -326,6 +326,33 @@ TEST_CASE("kernel heap: bytes_in_use counts what each object occupies", "[kernel
     CHECK(pages.bad_frees() == 0);
 }
 
+// Quotas charge charged_size(): it must cover the class size and, over many objects, every
+// page the heap takes for them (header and rounding included).
+TEST_CASE("kernel heap: charged_size covers the pages objects really take", "[kernel_heap]") {
+    CHECK(KernelHeap::charged_size(0) == 0);
+    CHECK(KernelHeap::charged_size(1) == 17);        // 252 objects of 16 bytes per slab
+    CHECK(KernelHeap::charged_size(48) == 66);       // 64-byte class: 63 per slab
+    CHECK(KernelHeap::charged_size(1024) == 1366);   // 3 per slab
+    CHECK(KernelHeap::charged_size(2048) == kPage);  // the header leaves room for one
+    CHECK(KernelHeap::charged_size(2049) == kPage);
+    CHECK(KernelHeap::charged_size(kPage + 1) == 2 * kPage);
+    for (size_t size : {size_t{1}, size_t{16}, size_t{17}, size_t{40}, size_t{64}, size_t{100}, size_t{192},
+                        size_t{256}, size_t{600}, size_t{1024}, size_t{1500}, size_t{2048}, size_t{3000},
+                        size_t{9000}}) {
+        INFO("size " << size);
+        FakePages pages;
+        KernelHeap heap;
+        heap.init(pages.source());
+        constexpr size_t kObjects = 1000;
+        std::vector<void*> objects;
+        for (size_t i = 0; i < kObjects; ++i) objects.push_back(heap.alloc(size));
+        CHECK(KernelHeap::charged_size(size) >= size);
+        // All slabs but the last are full; the last may be partly empty.
+        CHECK(pages.pages_out() * kPage <= kObjects * KernelHeap::charged_size(size) + kPage);
+        for (void* p : objects) REQUIRE(heap.free(p, size) == FreeError::none);
+    }
+}
+
 TEST_CASE("kernel heap: caller bugs in free are detected and change nothing", "[kernel_heap]") {
     FakePages pages;
     KernelHeap heap;
