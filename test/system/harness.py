@@ -174,7 +174,8 @@ SCENARIOS = {
         [BANNER, r"fault address \(cr2\): 0x00000000dead0000\n", r"backtrace:"],
         exit_code=qemu.EXIT_PANIC, firmware="uefi", forbid=[r"boot complete"]),
     "user-ktest": Scenario(
-        "exit=qemu loglevel=debug", [BANNER, r'sigma0 "ktest": \d segments, entry 0x4[0-9a-f]{5}', r"ktest: debug_write works", r'debug: vm: 2 MiB page at 0x80000000 in "ktest"',
+        "exit=qemu loglevel=debug", [BANNER, r'sigma0 "ktest": \d segments, entry 0x4[0-9a-f]{5}', r"ktest: debug_write works", r"ktest: a long line in slices: (0123456789){10}\|end\n",
+                      r'debug: vm: 2 MiB page at 0x80000000 in "ktest"',
                       r"ktest: \d+ passed, 0 failed", r"all user threads have exited"],
         modules=[("@ktest", "ktest")], check=check_ktest, forbid=[r"PANIC", r"ktest: FAIL"]),
     "bochs-ktest-pcid-invpcid": bochs_ktest("corei7_skylake_x", r"tlb: PCID on, INVPCID on"),

@@ -43,6 +43,23 @@ KTEST(debug_write_straddling_user_end)
     KEXPECT_EQ(l4::debug_write(reinterpret_cast<const char*>(0x00007ffffffffff8), 16), Error::bad_address);
 }
 
+// 135 bytes: three kernel entries of 64 bytes (the call restarts itself), one line on the
+// console that the user-ktest scenario matches whole.
+KTEST(debug_write_in_slices)
+{
+    char line[136];
+    const char head[] = "ktest: a long line in slices: ";
+    uint64_t n = 0;
+    for (const char* c = head; *c != '\0'; ++c)
+        line[n++] = *c;
+    for (int i = 0; i < 100; ++i)
+        line[n++] = static_cast<char>('0' + i % 10);
+    for (const char* c = "|end\n"; *c != '\0'; ++c)
+        line[n++] = *c;
+    KEXPECT_EQ(n, 135);
+    KEXPECT_EQ(l4::debug_write(line, n), Error::ok);
+}
+
 KTEST(debug_write_too_long)
 {
     KEXPECT_EQ(l4::debug_write(kText, l4::abi::kMaxDebugWrite + 1), Error::invalid_argument);
