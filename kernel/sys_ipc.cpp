@@ -18,12 +18,10 @@ namespace rights = l4::abi::rights;
 bool take_tag(Thread& self, uint64_t raw)
 {
     MessageTag tag{raw};
-    bool valid = tag.words() <= l4::abi::kMessageWords && tag.caps() <= l4::abi::kMaxTypedItems &&
-                 tag.pages() <= l4::abi::kMaxMapItems &&
-                 (tag.pages() == 0 || vm::check_items(self.utcb().send_pages, tag.pages()));
-    if (valid)
-        self.message_tag = raw;
-    return valid;
+    self.message_tag = raw; // a refused tag is never delivered: the call fails here
+    return tag.words() <= l4::abi::kMessageWords && tag.caps() <= l4::abi::kMaxTypedItems &&
+           tag.pages() <= l4::abi::kMaxMapItems &&
+           (tag.pages() == 0 || vm::check_items(self.utcb().send_pages, tag.pages()));
 }
 
 // The endpoint a send names, with the rights its message needs, and the capabilities the

@@ -161,9 +161,7 @@ void Task::remove_thread(Thread& thread)
         }
 }
 
-void Task::count_mapping_nodes(int64_t delta)
+void Task::uncharged_mapping_refund() const
 {
-    if (delta < 0 && mapping_nodes_ == 0)
-        panic("task \"{}\": a mapping node refunded that was never charged", name());
-    mapping_nodes_ += static_cast<uint64_t>(delta);
+    panic("task \"{}\": a mapping node refunded that was never charged", name());
 }

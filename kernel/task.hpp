@@ -36,7 +36,12 @@ public:
     const paging::TableAccount& table_account() const { return tables_; }
     // Its nodes in the mapping database (vm.cpp keeps the count as it charges and refunds).
     uint64_t mapping_nodes() const { return mapping_nodes_; }
-    void count_mapping_nodes(int64_t delta);
+    void count_mapping_nodes(int64_t delta)
+    {
+        if (delta < 0 && mapping_nodes_ == 0) [[unlikely]]
+            uncharged_mapping_refund();
+        mapping_nodes_ += static_cast<uint64_t>(delta);
+    }
 
     // Maps a fresh zeroed frame at `virt` with page_rights; its physical address, or 0 on
     // failure. own_memory: the task's to map on (a mapping-database root: boot tasks' images
@@ -65,6 +70,7 @@ private:
     uint32_t space_;
     bool sigma0_ = false;
     uint64_t mapping_nodes_ = 0;
+    [[noreturn, gnu::cold]] void uncharged_mapping_refund() const;
     cap::Slot* slot_storage_;
     size_t slot_count_;
     cap::CapSpace caps_;
