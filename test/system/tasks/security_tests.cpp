@@ -1,0 +1,436 @@
+// Hostile regression tests of six kernel bugs found in a security review (main at f8b9d22).
+// On the kernel that had a bug its cases fail, or the kernel panics (which ends the run).
+//
+//  1. RFLAGS.NT, set with popf before `syscall`, survived into the kernel (FMASK kept it) and
+//     made the kernel's own iretq fault: security_syscall_with_nt, security_foreign_syscall_with_nt.
+//     The other flags a task controls around a system call: security_syscall_with_ac_and_df,
+//     security_syscall_with_tf, security_popf_cannot_raise_iopl.
+//  2. The GDT held a DPL-3 32-bit code segment (0x1b) and CSTAR was never written: a far
+//     transfer into it and `syscall` in compatibility mode ran the kernel at RIP 0:
+//     security_no_compatibility_mode_{lret,ljmp,iret}; far transfers to and segment loads of
+//     kernel selectors: security_far_transfer_to_other_selectors, security_load_kernel_selectors.
+//     (QEMU 7.2's TCG pops lretq's and iretq's frame with supervisor accesses, which SMAP refuses:
+//     there those two fault before they could reach the selector, and only the far jump shows
+//     the bug; on Bochs all three do.)
+//  3. A queued sender's tag was read again at delivery: write_registers on it turned a checked
+//     one-word message into 127 words, a capability and a page through a send-only capability:
+//     security_write_registers_on_queued_sender, security_write_registers_on_blocked_ipc.
+//  4. Destroying a chain of tasks, each holding the only capability to the one before, recursed
+//     once per task and overflowed the kernel stack: security_destroy_chain_of_tasks; the same
+//     for nested factories: security_destroy_chain_of_factories.
+//  5. A mapping that replaced another at the same address was refunded twice:
+//     security_replaced_mapping_charged_once.
+//  6. The mapping database was one global pool that one task could fill within its quota:
+//     security_mapping_database_hog.
+//
+// Selectors 720-799 (threads first).
+#include "ipc_peer.hpp"
+#include "memory_probe.hpp"
+
+using namespace kt;
+
+namespace {
+
+constexpr Selector kVictim = 720, kPeer = 721, kPeer2 = 722;                   // threads of our task
+constexpr Selector kThreadX = 723, kThreadY = 724;                             // of kTaskX, kTaskY
+constexpr Selector kHandler = 730, kEp = 731, kSendOnly = 732, kNote = 733;
+constexpr Selector kPager = 734, kPager2 = 735, kHandler2 = 736;
+constexpr Selector kSub = 740, kSub2 = 741, kTaskX = 742, kTaskY = 743;
+constexpr Selector kChainA = 744, kChainB = 745, kMeasure = 749;
+constexpr Selector kLanding = 760, kLandingCopy = 761;   // where bug 3's capability would land
+
+using Tag = abi::MessageTag;
+using abi::Flexpage;
+namespace page_rights = abi::page_rights;
+
+constexpr uint64_t kNoResume = 7;   // an exception reply label that leaves the thread suspended
+constexpr uint64_t kUnknownSyscall = 0x7fff;
+constexpr uint64_t kPage = 4096;
+
+// RFLAGS bits.
+constexpr uint64_t kCF = 1u << 0, kTF = 1u << 8, kIF = 1u << 9, kDF = 1u << 10, kIOPL = 3u << 12,
+                   kNT = 1u << 14, kAC = 1u << 18;
+
+// Selectors of the GDT (kernel/arch/x86_64/gdt.hpp) as user code may name them.
+constexpr uint64_t kKernelCode = 0x08, kKernelData = 0x10, kUserCode32 = 0x1b, kUserData = 0x23, kUserCode = 0x2b,
+                   kTss = 0x30;
+constexpr uint64_t kPastGdt = 0x43;   // index 8: past the table's 8 entries
+
+// Addresses in our own task no other test uses.
+constexpr uint64_t kSecTarget = 0x30000000;
+
+uint64_t available(Selector factory) { return kt::available(factory, kMeasure); }
+
+bool endpoints()
+{
+    return made(kHandler, ObjectKind::endpoint) && made(kEp, ObjectKind::endpoint);
+}
+
+} // namespace
+
+// The victims: each runs in a thread of ours whose exception handler is kHandler; what they
+// did is in the kt_sec_ variables, kt_sec_done = 1 at their end.
+extern "C" {
+extern char kt_sec_lret[], kt_sec_lret_at[], kt_sec_ljmp[], kt_sec_ljmp_at[], kt_sec_iret[], kt_sec_iret_at[];
+extern char kt_sec_load_ds[], kt_sec_load_ds_at[], kt_sec_load_es[], kt_sec_load_es_at[];
+extern char kt_sec_load_ss[], kt_sec_load_ss_at[];
+extern char kt_sec_tf[], kt_sec_tf_trap_at[], kt_sec_nt_foreign[], kt_sec_nt_foreign_after[];
+extern char kt_sec_read[], kt_sec_read_at[], kt_sec_compat[], kt_sec_exit_done[];
+// (flags | set) & ~clear, then syscall `number` (rdi = arg0, rsi = arg1); out[0] = RFLAGS
+// after it, out[1] = RFLAGS as the syscall instruction found them. Returns rax.
+uint64_t kt_sec_flags_call(uint64_t set, uint64_t clear, uint64_t number, uint64_t arg0, uint64_t arg1,
+                           uint64_t* out);
+volatile uint64_t kt_sec_sel, kt_sec_target, kt_sec_done, kt_sec_rax, kt_sec_flags, kt_sec_addr, kt_sec_value;
+[[noreturn]] void kt_sec_exit() { l4::thread_exit(); }
+}
+asm(R"(
+    .text
+kt_sec_exit_done:
+    movq $1, kt_sec_done(%rip)
+    and $-16, %rsp
+    call kt_sec_exit
+
+    # Bug 2: far transfers to selector kt_sec_sel, at 32-bit code.
+kt_sec_lret:
+    mov kt_sec_sel(%rip), %rax
+    push %rax
+    mov kt_sec_target(%rip), %rax
+    push %rax
+kt_sec_lret_at:
+    lretq
+
+kt_sec_ljmp:
+    mov kt_sec_target(%rip), %rax
+    mov %eax, kt_sec_farptr(%rip)
+    mov kt_sec_sel(%rip), %rax
+    mov %ax, kt_sec_farptr+4(%rip)
+kt_sec_ljmp_at:
+    ljmpl *kt_sec_farptr(%rip)
+
+kt_sec_iret:
+    mov %rsp, %rcx
+    pushq $0x23
+    push %rcx
+    pushfq
+    mov kt_sec_sel(%rip), %rax
+    push %rax
+    mov kt_sec_target(%rip), %rax
+    push %rax
+kt_sec_iret_at:
+    iretq
+
+kt_sec_load_ds:
+    mov kt_sec_sel(%rip), %rax
+kt_sec_load_ds_at:
+    mov %ax, %ds
+    jmp kt_sec_exit_done
+kt_sec_load_es:
+    mov kt_sec_sel(%rip), %rax
+kt_sec_load_es_at:
+    mov %ax, %es
+    jmp kt_sec_exit_done
+kt_sec_load_ss:
+    mov kt_sec_sel(%rip), %rax
+kt_sec_load_ss_at:
+    mov %ax, %ss
+    jmp kt_sec_exit_done
+
+    # Reached only through a 32-bit code segment: a system call in compatibility mode.
+    .code32
+kt_sec_compat:
+    syscall
+    ud2
+    .code64
+
+    # Bug 1: TF set before a system call. The kernel gives the flags back with TF, so the
+    # instruction after the syscall is single-stepped: #DB with rip at kt_sec_tf_trap_at.
+kt_sec_tf:
+    mov $0x7fff, %eax
+    pushfq
+    orq $0x100, (%rsp)
+    popfq
+    syscall
+    mov %rax, kt_sec_rax(%rip)
+kt_sec_tf_trap_at:
+    pushfq
+    pop %rax
+    mov %rax, kt_sec_flags(%rip)
+    jmp kt_sec_exit_done
+
+    # Bug 1: NT set before a foreign-ABI syscall (an exception IPC: the kernel blocks in it).
+kt_sec_nt_foreign:
+    mov $0x7fff, %eax
+    pushfq
+    orq $0x4000, (%rsp)
+    popfq
+    syscall
+kt_sec_nt_foreign_after:
+    pushfq
+    pop %rax
+    mov %rax, kt_sec_flags(%rip)
+    pushq $0x202
+    popfq
+    jmp kt_sec_exit_done
+
+kt_sec_read:
+    mov kt_sec_addr(%rip), %rbx
+kt_sec_read_at:
+    mov (%rbx), %rax
+    mov %rax, kt_sec_value(%rip)
+    jmp kt_sec_exit_done
+
+kt_sec_flags_call:
+    push %rbx
+    mov %r9, %rbx
+    mov %rdi, %r9
+    mov %rsi, %r10
+    not %r10
+    mov %rdx, %rax
+    mov %rcx, %rdi
+    mov %r8, %rsi
+    pushfq
+    or %r9, (%rsp)
+    and %r10, (%rsp)
+    popfq
+    pushfq
+    popq 8(%rbx)
+    syscall
+    pushfq
+    popq (%rbx)
+    pushq $0x202
+    popfq
+    pop %rbx
+    ret
+
+    .data
+    .balign 8
+kt_sec_farptr:
+    .long 0
+    .word 0
+    .text
+)");
+
+namespace {
+
+// What a victim did: ran to its end, or took an exception (left suspended, then deleted).
+struct Outcome {
+    Error start = Error::ok;
+    bool finished = false, faulted = false;
+    uint64_t label = 0, vector = 0, error_code = 0, rip = 0, fault_address = 0;
+    uint64_t sp = 0;   // its stack pointer at the start
+};
+
+uint64_t address(const char* label) { return reinterpret_cast<uint64_t>(label); }
+
+Outcome run_victim(const char* entry)
+{
+    Outcome o;
+    kt_sec_done = 0;
+    o.start = create_thread(kVictim);
+    if (o.start == Error::ok)
+        o.start = l4::thread_control(kVictim, ThreadOp::set_exception_handler, kHandler);
+    if (o.start == Error::ok)
+        o.start = start_thread(kVictim, reinterpret_cast<ThreadBody>(entry));
+    o.sp = initial_sp(kVictim);
+    for (uint64_t i = 0; o.start == Error::ok && i <= kMaxYields; ++i) {
+        l4::Message m;
+        if (l4::receive(kHandler, m, abi::kTimeoutZero) == Error::ok) {
+            gather_words(m);
+            const abi::ExceptionState& s = utcb_state();
+            o.faulted = true;
+            o.label = m.tag.label();
+            o.vector = s.vector;
+            o.error_code = s.error_code;
+            o.rip = s.rip;
+            o.fault_address = s.fault_address;
+            l4::Message r;
+            r.tag = Tag::make(kNoResume, 0);
+            KEXPECT_EQ(l4::reply(r), Error::ok);
+            break;
+        }
+        if (kt_sec_done != 0) {
+            o.finished = true;
+            break;
+        }
+        l4::yield();
+    }
+    release_slot(kVictim);
+    return o;
+}
+
+// The victim took exactly this exception at `at`.
+void expect_exception(const Outcome& o, uint64_t vector, uint64_t error_code, const char* at, int line,
+                      uint64_t fault_address = 0)
+{
+    const struct {
+        const char* what;
+        uint64_t got, want;
+    } fields[] = {
+        {"victim.start", static_cast<uint64_t>(o.start), 0},
+        {"victim.finished", o.finished, 0},
+        {"victim.faulted", o.faulted, 1},
+        {"victim.label", o.label, abi::label::exception},
+        {"victim.vector", o.vector, vector},
+        {"victim.error_code", o.error_code, error_code},
+        {"victim.rip", o.rip, address(at)},
+        {"victim.fault_address", o.fault_address, fault_address},
+    };
+    for (const auto& f : fields)
+        if (f.got != f.want)
+            ktest::fail(__FILE__, line, f.what, f.got, f.want);
+}
+
+constexpr uint64_t kGeneralProtection = 13, kPageFault = 14, kDebug = 1, kInvalidOpcode = 6;
+constexpr uint64_t kSupervisorRead = 0x1;   // page-fault error code: present, read, supervisor
+
+} // namespace
+
+// Bug 3 ----------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr uint64_t kBug3Label = 0x5ec3, kBug3Word = 0xabcdef01;
+constexpr uint64_t kBug3Page = 120;   // kt::mem::window() index: a page no other test uses
+volatile uint64_t sender_started, sender_done, sender_error;
+
+// Sends one word through the send-only capability; its UTCB names what a rewritten tag would
+// pull in: a capability, a page, and (read past mr[]) a receive slot and window.
+[[noreturn]] void queued_sender_body()
+{
+    abi::Utcb* u = l4::utcb();
+    u->send_caps[0] = abi::CapItem{kNote, abi::rights::all};
+    u->send_pages[0] = abi::MapItem{mem::page_at(mem::window(kBug3Page)).raw, kSecTarget, 0};
+    u->receive_slot = kLanding;
+    u->receive_window = Flexpage::make(kSecTarget, 12, page_rights::all).raw;
+    for (uint64_t i = abi::kRegisterWords; i < abi::kMessageWords; ++i)
+        u->mr[i] = 0x5e000000 + i;
+    set_flag(sender_started);
+    l4::Message m;
+    m.tag = Tag::make(kBug3Label, 1);
+    m.words[0] = kBug3Word;
+    sender_error = static_cast<uint64_t>(l4::send(kSendOnly, m));
+    set_flag(sender_done);
+    l4::thread_exit();
+}
+
+// The main thread's receive settings and outgoing items, put back afterwards (an overrun of
+// mr[] rewrites them).
+struct SavedUtcb {
+    abi::CapItem send_caps[abi::kMaxTypedItems];
+    abi::MapItem send_pages[abi::kMaxMapItems];
+    uint64_t receive_slot, receive_window;
+    SavedUtcb()
+    {
+        abi::Utcb* u = l4::utcb();
+        for (uint64_t i = 0; i < abi::kMaxTypedItems; ++i)
+            send_caps[i] = u->send_caps[i];
+        for (uint64_t i = 0; i < abi::kMaxMapItems; ++i)
+            send_pages[i] = u->send_pages[i];
+        receive_slot = u->receive_slot;
+        receive_window = u->receive_window;
+    }
+    ~SavedUtcb()
+    {
+        abi::Utcb* u = l4::utcb();
+        for (uint64_t i = 0; i < abi::kMaxTypedItems; ++i)
+            u->send_caps[i] = send_caps[i];
+        for (uint64_t i = 0; i < abi::kMaxMapItems; ++i)
+            u->send_pages[i] = send_pages[i];
+        u->receive_slot = receive_slot;
+        u->receive_window = receive_window;
+    }
+};
+
+bool bug3_setup()
+{
+    sender_started = 0;
+    sender_done = 0;
+    sender_error = ~uint64_t{0};
+    return endpoints() && made(kNote, ObjectKind::notification) &&
+           l4::cap_copy(kEp, kSendOnly, abi::rights::send) == Error::ok;
+}
+
+// Rewrites the tag (rsi) of `thread` (blocked in IPC): the kernel refuses, busy.
+void expect_tag_rewrite_refused(Selector thread, uint64_t tag, int line)
+{
+    (void)l4::thread_control(thread, ThreadOp::read_registers);   // its registers as a base
+    utcb_state().rsi = tag;
+    Error e = l4::thread_control(thread, ThreadOp::write_registers);
+    if (e != Error::busy)
+        ktest::fail(__FILE__, line, "write_registers on a thread blocked in IPC", static_cast<uint64_t>(e),
+                    static_cast<uint64_t>(Error::busy));
+}
+
+} // namespace
+
+KTEST_F(security_write_registers_on_queued_sender, 720, 770, bug3_setup())
+{
+    mem::Targets targets_cleanup{mem::kNoTargets};   // clears our map items at the end
+    SavedUtcb saved;
+    *reinterpret_cast<volatile uint64_t*>(mem::window(kBug3Page)) = 0x5ec35ec3;   // a page of ours
+    KREQUIRE_EQ(spawn_started(kPeer, queued_sender_body, sender_started, 5), true);
+    KREQUIRE_EQ(sender_done, 0);   // it waits in kEp's queue
+    expect_tag_rewrite_refused(kPeer, Tag::make(kBug3Label, 127, 1, 1).raw, __LINE__);
+
+    abi::Utcb* u = l4::utcb();
+    u->receive_slot = abi::kNoReceiveSlot;   // we accept no capability and no memory
+    u->receive_window = 0;
+    u->received_caps = 0x77;
+    u->received_pages = 0x77;
+    l4::Message m;
+    KREQUIRE_EQ(receive_polled(kEp, m), Error::ok);
+    // Exactly what was checked at send time.
+    KEXPECT_EQ(m.tag.label(), kBug3Label);
+    KEXPECT_EQ(m.tag.words(), 1);
+    KEXPECT_EQ(m.tag.caps(), 0);
+    KEXPECT_EQ(m.tag.pages(), 0);
+    KEXPECT_EQ(m.words[0], kBug3Word);
+    KEXPECT_EQ(u->receive_slot, abi::kNoReceiveSlot);
+    KEXPECT_EQ(u->receive_window, 0);
+    KEXPECT_EQ(u->received_caps, 0);
+    KEXPECT_EQ(u->received_pages, 0);
+    KEXPECT_EQ(l4::cap_copy(kLanding, kLandingCopy), Error::invalid_selector);   // no capability came
+    kt_sec_addr = kSecTarget;
+    expect_exception(run_victim(kt_sec_read), kPageFault, 0x4, kt_sec_read_at, __LINE__, kSecTarget);   // no page came
+    KEXPECT_EQ(wait_flag(sender_done), true);
+    KEXPECT_EQ(sender_error, static_cast<uint64_t>(Error::ok));
+    (void)mem::memory_unmap(Flexpage::make(kSecTarget, 20, page_rights::all), 1);
+}
+
+// A receiver waiting and a caller queued: their registers are not written either, and their
+// IPC then completes as it was asked for.
+KTEST_F(security_write_registers_on_blocked_ipc, 720, 770, bug3_setup())
+{
+    using namespace kt::ipc;
+    mem::Targets targets_cleanup{mem::kNoTargets};
+    SavedUtcb saved;
+    reset(peer_a, kEp);
+    reset(peer_b, kEp);
+    KREQUIRE_EQ(spawn_started(kPeer, receive_body<peer_a>, peer_a.started, 5), true);
+    expect_tag_rewrite_refused(kPeer, Tag::make(0x1, 127, 4, 4).raw, __LINE__);
+    l4::Message m;
+    m.tag = Tag::make(0x61, 1);
+    m.words[0] = 0x6161;
+    KEXPECT_EQ(send_polled(kEp, m), Error::ok);
+    if (peer_done(peer_a)) {
+        KEXPECT_EQ(peer_a.msg.tag.raw, Tag::make(0x61, 1).raw);
+        KEXPECT_EQ(peer_a.msg.words[0], 0x6161);
+    }
+
+    peer_b.msg.tag = Tag::make(0x62, 1);
+    peer_b.msg.words[0] = 0x6262;
+    KREQUIRE_EQ(spawn_started(kPeer2, call_body<peer_b>, peer_b.started, 5), true);
+    expect_tag_rewrite_refused(kPeer2, Tag::make(0x62, 127, 4, 4).raw, __LINE__);
+    m = l4::Message{};
+    KREQUIRE_EQ(receive_polled(kEp, m), Error::ok);
+    KEXPECT_EQ(m.tag.raw, Tag::make(0x62, 1).raw);
+    KEXPECT_EQ(m.words[0], 0x6262);
+    m = l4::Message{};
+    m.tag = Tag::make(0x63, 1);
+    m.words[0] = 0x6363;
+    KEXPECT_EQ(l4::reply(m), Error::ok);
+    if (peer_done(peer_b)) {
+        KEXPECT_EQ(peer_b.msg.tag.raw, Tag::make(0x63, 1).raw);
+        KEXPECT_EQ(peer_b.msg.words[0], 0x6363);
+    }
+}
