@@ -434,3 +434,98 @@ KTEST_F(security_write_registers_on_blocked_ipc, 720, 770, bug3_setup())
         KEXPECT_EQ(peer_b.msg.words[0], 0x6363);
     }
 }
+
+// Bug 5 ----------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr uint64_t kForeignIp = 0x20000000, kForeignSp = 0x20100000;   // in a task of ours, empty
+constexpr uint64_t kExecute = page_rights::execute;
+
+// A thread of `task` (made by `factory`) at `thread`, with `pager` (and `handler` unless 0),
+// started at kForeignIp: with nothing mapped it faults there at once.
+bool foreign_thread(Selector factory, Selector task, Selector thread, Selector pager, Selector handler)
+{
+    KREQUIRE_EQ_OR(l4::factory_create(factory, ObjectKind::thread, thread, task, kMainPriority), Error::ok, false);
+    KREQUIRE_EQ_OR(l4::thread_control(thread, ThreadOp::set_pager, pager), Error::ok, false);
+    if (handler != 0)
+        KREQUIRE_EQ_OR(l4::thread_control(thread, ThreadOp::set_exception_handler, handler), Error::ok, false);
+    KREQUIRE_EQ_OR(l4::thread_start(thread, kForeignIp, kForeignSp), Error::ok, false);
+    return true;
+}
+
+// The next page fault on `pager`: at `addr`, an instruction fetch from there.
+bool fetch_fault(Selector pager, uint64_t addr, int line)
+{
+    l4::Message m;
+    Error e = receive_polled(pager, m);
+    if (e != Error::ok) {
+        ktest::fail(__FILE__, line, "receive of a page fault", static_cast<uint64_t>(e), 0);
+        return false;
+    }
+    const uint64_t got[] = {m.tag.label(), m.words[0], m.words[1], m.words[2]};
+    const uint64_t want[] = {abi::label::page_fault, addr, kExecute, addr};
+    const char* what[] = {"fault.label", "fault.address", "fault.access", "fault.rip"};
+    bool ok = true;
+    for (int i = 0; i < 4; ++i)
+        if (got[i] != want[i]) {
+            ktest::fail(__FILE__, line, what[i], got[i], want[i]);
+            ok = false;
+        }
+    return ok;
+}
+
+// Answers the page fault just received with `count` map items (already in the UTCB).
+Error reply_items(uint64_t count)
+{
+    l4::Message r;
+    r.tag = Tag::make(0, 0, 0, count);
+    Error e = l4::reply(r);
+    for (abi::MapItem& item : l4::utcb()->send_pages)
+        item = abi::MapItem{};
+    return e;
+}
+
+Error reply_page(uint64_t page, uint64_t rights, uint64_t at)
+{
+    l4::utcb()->send_pages[0] = abi::MapItem{Flexpage::make(page, 12, rights).raw, at, 0};
+    return reply_items(1);
+}
+
+constexpr uint64_t kReplacements = 1000;
+
+} // namespace
+
+// A pager answers the faults of a thread of kTaskX, which fetches from a page without execute
+// right and so faults again, each time with a page of its own: A, then B, A, B, ... each
+// replacing the one before at the same address. One mapping lives there at any time, so the
+// task's factory pays for exactly one node throughout.
+KTEST_F(security_replaced_mapping_charged_once, 720, 770, made(kPager, ObjectKind::endpoint))
+{
+    const uint64_t pages[2] = {mem::window(121), mem::window(122)};
+    *reinterpret_cast<volatile uint64_t*>(pages[0]) = 0xa;
+    *reinterpret_cast<volatile uint64_t*>(pages[1]) = 0xb;
+    KREQUIRE_EQ(l4::factory_create(kFactory, ObjectKind::factory, kSub, 64 * 1024), Error::ok);
+    uint64_t fresh = available(kSub);
+    KREQUIRE_EQ(l4::factory_create(kSub, ObjectKind::task, kTaskX, 4), Error::ok);
+    if (!foreign_thread(kSub, kTaskX, kThreadX, kPager, 0) || !fetch_fault(kPager, kForeignIp, __LINE__))
+        return;
+    KREQUIRE_EQ(reply_page(pages[0], mem::kRw, kForeignIp), Error::ok);
+    if (!fetch_fault(kPager, kForeignIp, __LINE__))   // mapped without execute: it faults again
+        return;
+    uint64_t one_mapping = available(kSub);
+    for (uint64_t i = 1; i <= kReplacements; ++i) {
+        KREQUIRE_EQ(reply_page(pages[i % 2], mem::kRw, kForeignIp), Error::ok);
+        if (!fetch_fault(kPager, kForeignIp, __LINE__))
+            return;
+        if (i <= 4 || i == kReplacements)
+            KEXPECT_EQ(available(kSub), one_mapping);
+    }
+    // The same page again over itself changes nothing either.
+    KREQUIRE_EQ(reply_page(pages[kReplacements % 2], mem::kRw, kForeignIp), Error::ok);
+    if (fetch_fault(kPager, kForeignIp, __LINE__))
+        KEXPECT_EQ(available(kSub), one_mapping);
+    KEXPECT_EQ(release_slot(kThreadX), Error::ok);
+    KEXPECT_EQ(release_slot(kTaskX), Error::ok);
+    KEXPECT_EQ(available(kSub), fresh);
+}
