@@ -529,3 +529,103 @@ KTEST_F(security_replaced_mapping_charged_once, 720, 770, made(kPager, ObjectKin
     KEXPECT_EQ(release_slot(kTaskX), Error::ok);
     KEXPECT_EQ(available(kSub), fresh);
 }
+
+// Bug 6 ----------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr uint64_t kMiB = 1024 * 1024;
+constexpr uint64_t kNodeCharge = 48;            // docs/syscalls.md: what each mapping costs
+constexpr uint64_t kHogBase = 0x100000000;      // the hog's mappings, 4 MiB after 4 MiB
+constexpr uint64_t kVictimQuota = 64 * 1024;
+
+} // namespace
+
+// A hog task (its pager is us) gets map items of 4 MiB, four in each reply to its page faults,
+// until its factory's quota cannot have paid for them: it holds what its quota covers and no
+// more. Then a victim task with a quota of its own takes a page fault: its pager's answer
+// (a page holding ud2, at the fault address) arrives, and the victim runs into the ud2.
+KTEST_F(security_mapping_database_hog, 720, 770,
+        made(kPager, ObjectKind::endpoint) && made(kPager2, ObjectKind::endpoint) &&
+            made(kHandler2, ObjectKind::endpoint))
+{
+    mem::Targets targets_cleanup{mem::kNoTargets};   // clears our map items at the end
+    // 4 MiB of sigma0's window, 4 MiB aligned, below what the other tests use; all touched now,
+    // so that nothing of ours needs a new mapping while the database may be full.
+    const abi::MemoryRegion* region = mem::highest_free();
+    KREQUIRE_EQ(region != nullptr, true);
+    uint64_t phys = (region->base + region->size - 32 * kMiB) & ~(4 * kMiB - 1);
+    KREQUIRE_EQ(phys >= region->base, true);
+    uint64_t source = abi::kSigma0Window + phys;
+    for (uint64_t offset = 0; offset < 4 * kMiB; offset += kPage)
+        *reinterpret_cast<volatile uint64_t*>(source + offset) = offset;
+    uint64_t code = mem::window(123);
+    *reinterpret_cast<volatile uint64_t*>(code) = 0x0b0f0b0f0b0f0b0f;   // ud2, ud2, ...
+
+    uint64_t before = available(kFactory);
+    KREQUIRE_EQ(l4::factory_create(kFactory, ObjectKind::factory, kSub2, kVictimQuota), Error::ok);
+    KREQUIRE_EQ(l4::factory_create(kSub2, ObjectKind::task, kTaskY, 4), Error::ok);
+    KREQUIRE_EQ(l4::factory_create(kSub2, ObjectKind::thread, kThreadY, kTaskY, kMainPriority), Error::ok);
+    // The hog gets all we have left but 16 KiB: more than the database held on the kernel with
+    // the bug (a node per frame free at boot: about 64,000 nodes, 3.07 MiB of charges, with
+    // the harness's 256 MiB). Less would let it stop at its quota on that kernel too.
+    uint64_t hog_quota = available(kFactory) - 16 * 1024;
+    KREQUIRE_EQ(hog_quota >= 3 * kMiB + kMiB / 5, true);
+    KREQUIRE_EQ(l4::factory_create(kFactory, ObjectKind::factory, kSub, hog_quota), Error::ok);
+    KREQUIRE_EQ(l4::factory_create(kSub, ObjectKind::task, kTaskX, 4), Error::ok);
+    if (!foreign_thread(kSub, kTaskX, kThreadX, kPager, 0))
+        return;
+    uint64_t rounds = hog_quota / (kNodeCharge * 4 * 1024) + 2;
+    l4::print("ktest: security: a hog with ");
+    l4::print(hog_quota);
+    l4::print(" bytes of quota gets ");
+    l4::print(rounds * 4 * 1024);
+    l4::print(" pages\n");
+    for (uint64_t r = 0; r < rounds; ++r) {
+        if (!fetch_fault(kPager, kForeignIp, __LINE__))
+            return;
+        for (uint64_t k = 0; k < abi::kMaxMapItems; ++k)
+            l4::utcb()->send_pages[k] =
+                abi::MapItem{Flexpage::make(source, 22, mem::kRw).raw, kHogBase + (4 * r + k) * 4 * kMiB, 0};
+        KREQUIRE_EQ(reply_items(abi::kMaxMapItems), Error::ok);
+    }
+    if (!fetch_fault(kPager, kForeignIp, __LINE__))   // it waits for our answer from now on
+        return;
+    KEXPECT_EQ(available(kSub) < 8 * 1024, true);      // its quota is spent
+
+    // The victim.
+    KREQUIRE_EQ(l4::thread_control(kThreadY, ThreadOp::set_pager, kPager2), Error::ok);
+    KREQUIRE_EQ(l4::thread_control(kThreadY, ThreadOp::set_exception_handler, kHandler2), Error::ok);
+    KREQUIRE_EQ(l4::thread_start(kThreadY, kForeignIp, kForeignSp), Error::ok);
+    if (!fetch_fault(kPager2, kForeignIp, __LINE__))
+        return;
+    KREQUIRE_EQ(reply_page(code, page_rights::all, kForeignIp), Error::ok);
+    // Its next stop: the ud2 (the page arrived), or a fault at the same place (it did not).
+    bool ud2 = false, refaulted = false;
+    for (uint64_t i = 0; i <= kMaxYields && !ud2 && !refaulted; ++i) {
+        l4::Message m;
+        if (l4::receive(kHandler2, m, abi::kTimeoutZero) == Error::ok) {
+            gather_words(m);
+            ud2 = true;
+            KEXPECT_EQ(m.tag.label(), abi::label::exception);
+            KEXPECT_EQ(utcb_state().vector, kInvalidOpcode);
+            KEXPECT_EQ(utcb_state().rip, kForeignIp);
+            l4::Message r;
+            r.tag = Tag::make(kNoResume, 0);
+            KEXPECT_EQ(l4::reply(r), Error::ok);
+        } else if (l4::receive(kPager2, m, abi::kTimeoutZero) == Error::ok) {
+            refaulted = true;   // left waiting for an answer; deleted below
+        } else {
+            l4::yield();
+        }
+    }
+    KEXPECT_EQ(ud2, true);
+    KEXPECT_EQ(refaulted, false);
+    KEXPECT_EQ(release_slot(kThreadX), Error::ok);
+    KEXPECT_EQ(release_slot(kTaskX), Error::ok);
+    KEXPECT_EQ(release_slot(kSub), Error::ok);
+    KEXPECT_EQ(release_slot(kThreadY), Error::ok);
+    KEXPECT_EQ(release_slot(kTaskY), Error::ok);
+    KEXPECT_EQ(release_slot(kSub2), Error::ok);
+    KEXPECT_EQ(available(kFactory), before);
+}
