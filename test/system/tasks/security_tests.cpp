@@ -629,3 +629,66 @@ KTEST_F(security_mapping_database_hog, 720, 770,
     KEXPECT_EQ(release_slot(kSub2), Error::ok);
     KEXPECT_EQ(available(kFactory), before);
 }
+
+// Bug 4 ----------------------------------------------------------------------------------------
+
+// As many tasks as 2 MiB of quota makes, each (but the first) holding the only capability to
+// the one made before it; deleting our capability to the last destroys them all. The kernel
+// must do that without recursing once per task, and give back every byte.
+KTEST_F(security_destroy_chain_of_tasks, 720, 770, true)
+{
+    uint64_t before = available(kFactory);
+    uint64_t quota = before - 64 * 1024 < 2 * kMiB ? before - 64 * 1024 : 2 * kMiB;
+    KREQUIRE_EQ(quota >= kMiB, true);
+    KREQUIRE_EQ(l4::factory_create(kFactory, ObjectKind::factory, kSub, quota), Error::ok);
+    uint64_t fresh = available(kSub);
+    Selector last = kChainA, spare = kChainB;
+    KREQUIRE_EQ(l4::factory_create(kSub, ObjectKind::task, last, 1), Error::ok);
+    uint64_t tasks = 1;
+    for (;;) {
+        Error e = l4::factory_create(kSub, ObjectKind::task, spare, 1);
+        if (e == Error::quota_exhausted)
+            break;
+        KREQUIRE_EQ(e, Error::ok);
+        KREQUIRE_EQ(l4::cap_copy_to(spare, last, 0), Error::ok);
+        KREQUIRE_EQ(l4::cap_delete(last), Error::ok);
+        Selector t = last;
+        last = spare;
+        spare = t;
+        ++tasks;
+    }
+    l4::print("ktest: security: a chain of ");
+    l4::print(tasks);
+    l4::print(" tasks\n");
+    KEXPECT_EQ(tasks >= 200, true);
+    KEXPECT_EQ(l4::cap_delete(last), Error::ok);
+    KEXPECT_EQ(available(kSub), fresh);
+    KEXPECT_EQ(l4::cap_delete(kSub), Error::ok);
+    KEXPECT_EQ(available(kFactory), before);
+    // The kernel still works: a thread runs and exits.
+    kt_sec_addr = reinterpret_cast<uint64_t>(&kt_sec_value);
+    KREQUIRE_EQ(made(kHandler, ObjectKind::endpoint), true);
+    Outcome o = run_victim(kt_sec_read);
+    KEXPECT_EQ(o.finished, true);
+}
+
+// Factories nested 2000 deep (each made by the one before, whose capability then goes: it
+// lives on for its one object); deleting the innermost releases them all, innermost first.
+KTEST_F(security_destroy_chain_of_factories, 720, 770, true)
+{
+    constexpr uint64_t kLevels = 2000, kStep = 256;   // each level carries 256 bytes less
+    uint64_t before = available(kFactory);
+    uint64_t quota = kLevels * kStep + 4096;
+    KREQUIRE_EQ(l4::factory_create(kFactory, ObjectKind::factory, kChainA, quota), Error::ok);
+    Selector last = kChainA, spare = kChainB;
+    for (uint64_t level = 1; level < kLevels; ++level) {
+        quota -= kStep;
+        KREQUIRE_EQ(l4::factory_create(last, ObjectKind::factory, spare, quota), Error::ok);
+        KREQUIRE_EQ(l4::cap_delete(last), Error::ok);
+        Selector t = last;
+        last = spare;
+        spare = t;
+    }
+    KEXPECT_EQ(l4::cap_delete(last), Error::ok);
+    KEXPECT_EQ(available(kFactory), before);
+}
