@@ -692,3 +692,114 @@ KTEST_F(security_destroy_chain_of_factories, 720, 770, true)
     KEXPECT_EQ(l4::cap_delete(last), Error::ok);
     KEXPECT_EQ(available(kFactory), before);
 }
+
+// Bug 1 ----------------------------------------------------------------------------------------
+
+// NT (nested task) set before a system call: the call works, and NT is clear after it.
+KTEST(security_syscall_with_nt)
+{
+    static const char text[] = "ktest: security: debug_write with NT set\n";
+    uint64_t flags[2] = {};
+    KEXPECT_EQ(kt_sec_flags_call(kNT, 0, kUnknownSyscall, 0, 0, flags), static_cast<uint64_t>(Error::unknown_syscall));
+    KEXPECT_EQ(flags[1] & (kNT | kIF), kNT | kIF);   // as the syscall instruction found them
+    KEXPECT_EQ(flags[0] & (kNT | kIF | kIOPL), kIF);
+    KEXPECT_EQ(kt_sec_flags_call(kNT, 0, static_cast<uint64_t>(abi::Syscall::debug_write),
+                                 reinterpret_cast<uint64_t>(text), sizeof text - 1, flags),
+               static_cast<uint64_t>(Error::ok));
+    KEXPECT_EQ(flags[0] & (kNT | kIF | kIOPL), kIF);
+    // One that blocks and switches threads (yield to the same priority: nobody else runs now).
+    KEXPECT_EQ(kt_sec_flags_call(kNT, 0, static_cast<uint64_t>(abi::Syscall::yield), 0, 0, flags),
+               static_cast<uint64_t>(Error::ok));
+    KEXPECT_EQ(flags[0] & (kNT | kIF | kIOPL), kIF);
+}
+
+// The same for a foreign-ABI thread, whose syscall becomes exception IPC: the kernel blocks it
+// and switches to us with NT still set in the flags the syscall left.
+KTEST_F(security_foreign_syscall_with_nt, 720, 770, endpoints())
+{
+    kt_sec_done = 0;
+    kt_sec_flags = 0;
+    KREQUIRE_EQ(create_thread(kVictim), Error::ok);
+    KREQUIRE_EQ(l4::thread_control(kVictim, ThreadOp::set_exception_handler, kHandler), Error::ok);
+    KREQUIRE_EQ(l4::thread_control(kVictim, ThreadOp::set_foreign_abi, 1), Error::ok);
+    KREQUIRE_EQ(start_thread(kVictim, reinterpret_cast<ThreadBody>(kt_sec_nt_foreign)), Error::ok);
+    l4::Message m;
+    KREQUIRE_EQ(receive_polled(kHandler, m), Error::ok);
+    gather_words(m);
+    KEXPECT_EQ(m.tag.label(), abi::label::foreign_syscall);
+    KEXPECT_EQ(utcb_state().vector, abi::kForeignSyscallVector);
+    KEXPECT_EQ(utcb_state().rip, address(kt_sec_nt_foreign_after));
+    KEXPECT_EQ(utcb_state().rax, kUnknownSyscall);
+    l4::Message r;
+    r.tag = Tag::make(abi::reply_label::resume, 0);
+    KEXPECT_EQ(l4::reply(r), Error::ok);
+    KEXPECT_EQ(wait_flag(kt_sec_done), true);
+    KEXPECT_EQ(kt_sec_flags & (kNT | kIF | kIOPL), kIF);
+}
+
+// AC and DF set before a system call: the kernel runs with both clear (it copies the text
+// forwards) and gives them back as they were.
+KTEST(security_syscall_with_ac_and_df)
+{
+    static const char text[] = "ktest: security: debug_write with AC and DF set\n";
+    uint64_t flags[2] = {};
+    KEXPECT_EQ(kt_sec_flags_call(kAC | kDF | kCF, 0, kUnknownSyscall, 0, 0, flags),
+               static_cast<uint64_t>(Error::unknown_syscall));
+    KEXPECT_EQ(flags[1] & (kAC | kDF | kCF), kAC | kDF | kCF);
+    KEXPECT_EQ(flags[0] & (kAC | kDF | kCF | kNT | kIF | kIOPL), kAC | kDF | kCF | kIF);
+    KEXPECT_EQ(kt_sec_flags_call(kAC | kDF, 0, static_cast<uint64_t>(abi::Syscall::debug_write),
+                                 reinterpret_cast<uint64_t>(text), sizeof text - 1, flags),
+               static_cast<uint64_t>(Error::ok));
+    KEXPECT_EQ(flags[0] & (kAC | kDF | kNT | kIF | kIOPL), kAC | kDF | kIF);
+}
+
+// popf in user mode changes neither IOPL nor IF: the system call after it finds them as the
+// kernel set them, and so does the code after it.
+KTEST(security_popf_cannot_raise_iopl)
+{
+    uint64_t flags[2] = {};
+    KEXPECT_EQ(kt_sec_flags_call(kIOPL, kIF, kUnknownSyscall, 0, 0, flags),
+               static_cast<uint64_t>(Error::unknown_syscall));
+    KEXPECT_EQ(flags[1] & (kIOPL | kIF), kIF);
+    KEXPECT_EQ(flags[0] & (kIOPL | kIF), kIF);
+}
+
+// TF set before a system call. QEMU's CPU traps no kernel instruction (FMASK clears TF), Bochs's
+// raises #DB at the first one, syscall_entry, still on the user stack: the kernel must survive
+// both. The flags come back with TF, so the first instruction after the syscall is
+// single-stepped (#DB to the handler, with TF in the flags); the handler's
+// resume_with_registers clears TF (flags are sanitized).
+KTEST_F(security_syscall_with_tf, 720, 770, endpoints())
+{
+    kt_sec_done = 0;
+    kt_sec_rax = 0;
+    kt_sec_flags = 0;
+    KREQUIRE_EQ(create_thread(kVictim), Error::ok);
+    KREQUIRE_EQ(l4::thread_control(kVictim, ThreadOp::set_exception_handler, kHandler), Error::ok);
+    KREQUIRE_EQ(start_thread(kVictim, reinterpret_cast<ThreadBody>(kt_sec_tf)), Error::ok);
+    uint64_t exceptions = 0;
+    for (uint64_t i = 0; i <= kMaxYields && kt_sec_done == 0; ++i) {
+        l4::Message m;
+        if (l4::receive(kHandler, m, abi::kTimeoutZero) != Error::ok) {
+            l4::yield();
+            continue;
+        }
+        ++exceptions;
+        gather_words(m);
+        KEXPECT_EQ(m.tag.label(), abi::label::exception);
+        KEXPECT_EQ(utcb_state().vector, kDebug);
+        KEXPECT_EQ(utcb_state().rip, address(kt_sec_tf_trap_at));
+        KEXPECT_EQ(utcb_state().rflags & (kTF | kNT | kIOPL), kTF);
+        l4::Message r;
+        r.tag = Tag::make(exceptions == 1 ? abi::reply_label::resume_with_registers : kNoResume,
+                          abi::kExceptionWords);
+        scatter_words(r);
+        KEXPECT_EQ(l4::reply(r), Error::ok);
+        if (exceptions > 1)
+            break;
+    }
+    KEXPECT_EQ(kt_sec_done, 1);
+    KEXPECT_EQ(exceptions, 1);
+    KEXPECT_EQ(kt_sec_rax, static_cast<uint64_t>(Error::unknown_syscall));
+    KEXPECT_EQ(kt_sec_flags & (kTF | kIF), kIF);
+}
