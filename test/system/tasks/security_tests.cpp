@@ -803,3 +803,104 @@ KTEST_F(security_syscall_with_tf, 720, 770, endpoints())
     KEXPECT_EQ(kt_sec_rax, static_cast<uint64_t>(Error::unknown_syscall));
     KEXPECT_EQ(kt_sec_flags & (kTF | kIF), kIF);
 }
+
+// Bug 2 ----------------------------------------------------------------------------------------
+
+namespace {
+
+// A victim at `entry` with kt_sec_sel = selector and kt_sec_target = target.
+Outcome far_victim(const char* entry, uint64_t selector, const char* target)
+{
+    kt_sec_sel = selector;
+    kt_sec_target = address(target);
+    return run_victim(entry);
+}
+
+// QEMU's TCG (7.2 at least) pops the return frame of lretq and iretq with supervisor accesses,
+// which SMAP refuses on a user stack: #PF, error code 1, at the instruction, for the first
+// slot popped (`pushed` bytes below the stack pointer at the start). A CPU that does them as
+// user accesses (Bochs, hardware) returns to our own code selector, 0x2b, as it should.
+enum class Pops { user, supervisor, broken };
+
+Pops stack_pops(const char* entry, const char* at, uint64_t pushed)
+{
+    Outcome o = far_victim(entry, kUserCode, kt_sec_exit_done);
+    if (o.finished)
+        return Pops::user;
+    expect_exception(o, kPageFault, kSupervisorRead, at, __LINE__, o.sp - pushed);
+    return o.faulted && o.vector == kPageFault && o.error_code == kSupervisorRead ? Pops::supervisor
+                                                                                  : Pops::broken;
+}
+
+struct FarKind {
+    const char* entry;
+    const char* at;
+    uint64_t pushed;   // bytes it pushes before the transfer (0: none, a far jump)
+};
+const FarKind kLret{kt_sec_lret, kt_sec_lret_at, 16}, kIret{kt_sec_iret, kt_sec_iret_at, 40},
+    kLjmp{kt_sec_ljmp, kt_sec_ljmp_at, 0};
+
+// A far transfer of `kind` to `selector` (at 32-bit code) raises #GP naming the selector. Where
+// the CPU pops with supervisor accesses (above), the pop faults first: that is all it can show.
+void expect_far_gp(const FarKind& kind, uint64_t selector, int line)
+{
+    Pops pops = kind.pushed == 0 ? Pops::user : stack_pops(kind.entry, kind.at, kind.pushed);
+    if (pops == Pops::broken)
+        return;
+    Outcome o = far_victim(kind.entry, selector, kt_sec_compat);
+    if (pops == Pops::supervisor)
+        expect_exception(o, kPageFault, kSupervisorRead, kind.at, line, o.sp - kind.pushed);
+    else
+        expect_exception(o, kGeneralProtection, selector & ~uint64_t{3}, kind.at, line);
+}
+
+// A segment load (the victim at `entry`, `at`) of `selector`: #GP naming it.
+void expect_load_gp(const char* entry, const char* at, uint64_t selector, int line)
+{
+    kt_sec_sel = selector;
+    expect_exception(run_victim(entry), kGeneralProtection, selector & ~uint64_t{3}, at, line);
+}
+
+} // namespace
+
+// No descriptor makes user code 32-bit: a far jump, far return or iretq to 0x1b raises #GP
+// naming the selector, before any 32-bit instruction (a `syscall`) runs.
+KTEST_F(security_no_compatibility_mode_ljmp, 720, 770, endpoints())
+{
+    expect_far_gp(kLjmp, kUserCode32, __LINE__);
+    expect_far_gp(kLjmp, kUserCode32 & ~uint64_t{3}, __LINE__);   // RPL 0 would do for a jump
+}
+
+KTEST_F(security_no_compatibility_mode_lret, 720, 770, endpoints())
+{
+    expect_far_gp(kLret, kUserCode32, __LINE__);
+}
+
+KTEST_F(security_no_compatibility_mode_iret, 720, 770, endpoints())
+{
+    expect_far_gp(kIret, kUserCode32, __LINE__);
+}
+
+// Far transfers to every other selector but our own code's: kernel code (as it is and with
+// RPL 3), data segments, the TSS, past the table.
+KTEST_F(security_far_transfer_to_other_selectors, 720, 770, endpoints())
+{
+    const uint64_t selectors[] = {kKernelCode, kKernelCode | 3, kKernelData, kKernelData | 3, kUserData, kTss | 3,
+                                  kPastGdt};
+    for (uint64_t s : selectors) {
+        expect_far_gp(kLjmp, s, __LINE__);
+        expect_far_gp(kLret, s, __LINE__);
+        expect_far_gp(kIret, s, __LINE__);
+    }
+}
+
+// Kernel selectors (and the TSS, and one past the table) in DS, ES or SS: #GP naming them.
+KTEST_F(security_load_kernel_selectors, 720, 770, endpoints())
+{
+    const uint64_t selectors[] = {kKernelCode, kKernelCode | 3, kKernelData, kKernelData | 3, kTss | 3, kPastGdt};
+    for (uint64_t s : selectors) {
+        expect_load_gp(kt_sec_load_ds, kt_sec_load_ds_at, s, __LINE__);
+        expect_load_gp(kt_sec_load_es, kt_sec_load_es_at, s, __LINE__);
+        expect_load_gp(kt_sec_load_ss, kt_sec_load_ss_at, s, __LINE__);
+    }
+}
