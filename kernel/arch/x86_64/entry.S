@@ -66,6 +66,35 @@ interrupt_stubs:
     .set vector, vector + 1
     .endr
 
+/*
+ * #DB runs on its own IST stack (gdt::kIstDebug): a CPU may raise it at the first instruction
+ * of syscall_entry, still on the user stack (interrupt_dispatch ignores that one). From user
+ * mode the frame moves to the thread's kernel stack, where every entry from user mode must
+ * leave it, and the common path goes on from there.
+ */
+    .global debug_entry
+    .balign 16
+    .type debug_entry, @function
+debug_entry:
+    pushq $0                                /* error code */
+    pushq $1                                /* vector */
+    testb $3, 24(%rsp)
+    jz interrupt_common                     /* from the kernel: stay on the IST stack */
+    swapgs
+    mov %rax, %gs:CPU_LOCAL_USER_RSP        /* scratch until the frame has moved */
+    mov %rsp, %rax
+    mov %gs:CPU_LOCAL_KERNEL_STACK, %rsp
+    pushq 48(%rax)                          /* ss */
+    pushq 40(%rax)                          /* rsp */
+    pushq 32(%rax)                          /* rflags */
+    pushq 24(%rax)                          /* cs */
+    pushq 16(%rax)                          /* rip */
+    pushq 8(%rax)                           /* error code */
+    pushq 0(%rax)                           /* vector */
+    mov %gs:CPU_LOCAL_USER_RSP, %rax
+    swapgs                                  /* interrupt_common swaps again for user mode */
+    jmp interrupt_common
+
     .type interrupt_common, @function
 interrupt_common:
     testb $3, 24(%rsp)                      /* CS of the interrupted context */

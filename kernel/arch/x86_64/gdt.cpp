@@ -31,7 +31,7 @@ struct [[gnu::packed]] Pointer {
 };
 
 constexpr size_t kIstStackSize = 16384;
-constexpr size_t kIstStacks = 3;
+constexpr size_t kIstStacks = 4;
 
 alignas(16) uint8_t ist_stacks[kIstStacks][kIstStackSize];
 TssWithIoMap tss_block;

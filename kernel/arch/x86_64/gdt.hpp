@@ -21,6 +21,7 @@ constexpr uint16_t kTss = 0x30;
 constexpr uint8_t kIstDoubleFault = 1;
 constexpr uint8_t kIstNmi = 2;
 constexpr uint8_t kIstMachineCheck = 3;
+constexpr uint8_t kIstDebug = 4;   // #DB may hit the first instruction of syscall_entry, on the user stack
 
 constexpr size_t kIoBitmapBytes = 65536 / 8;
 

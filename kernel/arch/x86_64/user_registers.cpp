@@ -1,6 +1,7 @@
 // Converting between saved registers and ExceptionState.
 #include "arch/x86_64/user_registers.hpp"
 
+#include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/paging.hpp"
 
 namespace user_registers {
@@ -26,6 +27,8 @@ bool load(interrupts::InterruptFrame& f, const l4::abi::ExceptionState& s)
     f.rbp = s.rbp; f.rsp = s.rsp; f.r8 = s.r8; f.r9 = s.r9; f.r10 = s.r10; f.r11 = s.r11;
     f.r12 = s.r12; f.r13 = s.r13; f.r14 = s.r14; f.r15 = s.r15; f.rip = s.rip;
     f.rflags = (s.rflags & kUserChangeableFlags) | kForcedFlags;
+    f.cs = gdt::kUserCode; // a thread always goes on in 64-bit user code
+    f.ss = gdt::kUserData;
     return true;
 }
 
