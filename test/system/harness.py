@@ -246,7 +246,7 @@ SCENARIOS = {
                       r"fuzz: histogram",
                       # the hostile classes (fuzz_hostile.cpp) ran
                       r"fuzz: hostile: [1-9]\d* calls with popf flags checked, \d+ exceptions of our trap threads "
-                      r"\([1-9]\d* single steps\)",
+                      r"\([1-9]\d* single steps",
                       r"fuzz: hostile: [1-9]\d* far transfers and segment loads: [1-9]\d* landed, #GP [1-9]",
                       r"fuzz: hostile: write_registers on threads blocked in IPC: [1-9]\d* \([1-9]\d* refused\), "
                       r"blocked in send [1-9]\d*, call [1-9]\d*, receive [1-9]",

@@ -47,7 +47,7 @@ uint64_t sanitized(uint64_t flags) { return (flags & kSanitized) | kIF | kFixed;
 uint64_t sys_number(Syscall s) { return static_cast<uint64_t>(s); }
 
 struct Stats {
-    uint64_t flagged, traps, debug_traps, far, far_landed, far_smap, far_vectors[32], rewrites, rewrites_refused, blocked[3];
+    uint64_t flagged, traps, debug_traps, debug_after_pushf, far, far_landed, far_smap, far_vectors[32], rewrites, rewrites_refused, blocked[3];
     uint64_t chains[4], depth[4], max_depth[4];
 };
 Stats hs;
@@ -505,6 +505,8 @@ void op_trap_syscall()
         if (s.vector == 1 && debug_at == 0) {
             ++hs.debug_traps;
             debug_at = s.rip;
+            if (s.rip == addr(fz_trap_sys_pushed))
+                ++hs.debug_after_pushf;
             result(s);
             check(tf, "a debug exception without TF", flags);
             check(s.rip == addr(fz_trap_sys_ret) || s.rip == addr(fz_trap_sys_pushed),
@@ -1316,8 +1318,9 @@ bool set_up_hostile()
 
 void print_hostile()
 {
-    l4::println("fuzz: hostile: {} calls with popf flags checked, {} exceptions of our trap threads ({} single steps)",
-                hs.flagged, hs.traps, hs.debug_traps);
+    l4::println("fuzz: hostile: {} calls with popf flags checked, {} exceptions of our trap threads ({} single steps, "
+                "{} of them after the pushf that follows the syscall)",
+                hs.flagged, hs.traps, hs.debug_traps, hs.debug_after_pushf);
     l4::println("fuzz: hostile: {} far transfers and segment loads: {} landed, #GP {}, #NP {}, #SS {}, #UD {}, {} "
                 "page faults on the stack (the emulator's supervisor accesses under SMAP)",
                 hs.far, hs.far_landed, hs.far_vectors[13], hs.far_vectors[11], hs.far_vectors[12], hs.far_vectors[6],
