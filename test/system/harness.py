@@ -253,6 +253,14 @@ SCENARIOS = {
                       r"fuzz: bug 4: a page mapped to the last user page: the task's factory has (\d+) bytes free "
                       r"after the task died, \1 before",
                       r"fuzz: histogram",
+                      # the hostile classes (fuzz_hostile.cpp) ran
+                      r"fuzz: hostile: [1-9]\d* calls with popf flags checked, \d+ exceptions of our trap threads "
+                      r"\([1-9]\d* single steps",
+                      r"fuzz: hostile: [1-9]\d* far transfers and segment loads: [1-9]\d* landed, #GP [1-9]",
+                      r"fuzz: hostile: write_registers on threads blocked in IPC: [1-9]\d* \([1-9]\d* refused\), "
+                      r"blocked in send [1-9]\d*, call [1-9]\d*, receive [1-9]",
+                      r"fuzz: hostile: chains of tasks: [1-9]", r"fuzz: hostile: chains of factories: [1-9]",
+                      r"fuzz: hostile: chains of capabilities: [1-9]", r"fuzz: hostile: chains of mappings: [1-9]",
                       r"fuzz: \d+ calls, 0 unexpected, kernel alive", r"ktest: 1 passed, 0 failed",
                       r"all user threads (have exited|are blocked)"],
         modules=[("@fuzz", "fuzz seed=1")], forbid=[r"PANIC", r"fuzz: UNEXPECTED", r"ktest: FAIL"],

@@ -162,18 +162,33 @@ Error record(Call c, uint32_t allow)
     return static_cast<Error>(c.result);
 }
 
+// (With call_flags set, op_flags is running: the call is made with those flags.)
 Error sys(uint64_t number, uint64_t rdi = 0, uint64_t rsi = 0, uint64_t rdx = 0, uint64_t r10 = 0, uint64_t r8 = 0,
           uint32_t allow = 0)
 {
-    Error e = l4::raw_syscall(number, rdi, rsi, rdx, r10, r8);
+    Error e;
+    if (call_flags != 0) {
+        uint64_t flags = call_flags;
+        e = flagged_syscall(number, rdi, rsi, rdx, r10, r8, flags);
+        check_flags_after(number, call_flags, flags);
+    } else {
+        e = l4::raw_syscall(number, rdi, rsi, rdx, r10, r8);
+    }
     return record({0, number, rdi, rsi, rdx, r10, r8, static_cast<uint64_t>(e)}, allow ? allow : allowed(number));
 }
 
 Error ipc(Syscall number, Selector endpoint, l4::Message& m, uint64_t timeout, uint32_t allow = 0)
 {
     uint64_t tag = m.tag.raw, word = m.words[0];
-    Error e = l4::detail::ipc(number, endpoint, m, timeout);
     auto n = static_cast<uint64_t>(number);
+    Error e;
+    if (call_flags != 0) {
+        uint64_t flags = call_flags;
+        e = flagged_ipc(number, endpoint, m, timeout, flags);
+        check_flags_after(n, call_flags, flags);
+    } else {
+        e = l4::detail::ipc(number, endpoint, m, timeout);
+    }
     return record({0, n, endpoint, tag, timeout, 0, word, static_cast<uint64_t>(e)}, allow ? allow : allowed(n));
 }
 
@@ -740,6 +755,50 @@ void show_bug_3(bool last_page)
         (void)l4::cap_delete(s);
 }
 
+// Class 1 of the hostile ops: one of the ops above whose calls all run with random flags set by
+// popf (NT, AC, DF, RF, IOPL, ID, arithmetic; TF only on a thread with a handler:
+// op_trap_syscall). Every result is checked as usual, and the flags after each call.
+void op_flags()
+{
+    static void (*const ops[])() = {
+        op_debug_write,
+        [] { sys(static_cast<uint64_t>(Syscall::yield)); },
+        [] { op_ipc(Syscall::ipc_call); },
+        [] { op_ipc(Syscall::ipc_send); },
+        [] { op_ipc(Syscall::ipc_receive); },
+        [] { op_ipc(Syscall::ipc_reply_wait); },
+        [] { op_ipc(Syscall::ipc_reply); },
+        op_notify_signal,
+        op_cap_copy,
+        op_cap_copy_to,
+        [] { op_cap_delete(false); },
+        [] { op_cap_delete(true); },
+        op_factory_create,
+        op_spawn,
+        op_thread_control,
+        op_irq_control,
+        op_ioport_enable,
+        op_memory_unmap,
+        op_out_of_range,
+    };
+    call_flags = random_flags(rng, false);
+    ops[rng.below(sizeof ops / sizeof ops[0])]();
+    call_flags = 0;
+}
+
+// The costly hostile ops (chains of hundreds or thousands of objects): one in kRareEvery of
+// their turns.
+void op_rare()
+{
+    constexpr uint64_t kRareEvery = 8;
+    if (!rng.chance(100 / kRareEvery)) {
+        ++stats.skipped;
+        return;
+    }
+    static void (*const ops[])() = {op_chain_tasks, op_chain_factories, op_chain_caps, op_chain_mappings};
+    ops[rng.below(sizeof ops / sizeof ops[0])]();
+}
+
 // One random operation, weighted.
 void one_op()
 {
@@ -773,6 +832,12 @@ void one_op()
         {op_touch, 3},
         {op_long_wait, 1},
         {[] { ++stats.skipped; }, 3},   // thread_exit: never on ourselves
+        // The hostile classes (fuzz_hostile.cpp).
+        {op_flags, 12},
+        {op_trap_syscall, 3},
+        {op_far_transfer, 3},
+        {op_write_blocked, 3},
+        {op_rare, 1},
     };
     uint32_t total = 0;
     for (const Weighted& op : ops)
@@ -925,7 +990,7 @@ bool set_up()
          l4::factory_create(boot, K::factory, kForeignFactory, kForeignQuota) == Error::ok;
     for (uint64_t i = 0; i < kForeignTaskCount; ++i)
         ok = ok && l4::factory_create(kForeignFactory, K::task, kForeignTasks + i, 64) == Error::ok;
-    ok = ok && start_peers(options.seed);
+    ok = ok && start_peers(options.seed) && set_up_hostile();
     if (!expect(ok, "set-up failed"))
         return false;
     fuzz_quota0 = available(kFuzzFactory);
@@ -953,6 +1018,27 @@ void print_histogram()
 }
 
 } // namespace
+
+namespace fz {
+
+Error checked(uint64_t number, uint64_t rdi, uint64_t rsi, uint64_t rdx, uint64_t r10, uint64_t r8, uint32_t allow)
+{
+    return sys(number, rdi, rsi, rdx, r10, r8, allow);
+}
+
+Error record_call(uint64_t number, uint64_t rdi, uint64_t rsi, uint64_t rdx, uint64_t r10, uint64_t r8,
+                  uint64_t result, uint32_t allow)
+{
+    return record({0, number, rdi, rsi, rdx, r10, r8, result}, allow ? allow : allowed(number));
+}
+
+bool check(bool holds, const char* what, uint64_t value) { return expect(holds, what, value); }
+bool slot_empty(Selector s) { return empty(s); }
+uint64_t quota_of(Selector factory) { return available(factory); }
+Rng& fuzz_rng() { return rng; }
+void count_skipped() { ++stats.skipped; }
+
+} // namespace fz
 
 KTEST(fuzz_syscalls)
 {
@@ -994,6 +1080,7 @@ KTEST(fuzz_syscalls)
     l4::println("fuzz: {} probe calls, {} skipped, {} touches, {} long waits, {} messages to the helper ({} stub "
                 "pages mapped into other tasks)",
                 stats.probes, stats.skipped, stats.touches, stats.rescues, helper_messages(), stubs_mapped());
+    print_hostile();
     l4::println("fuzz: boot factory {} bytes free at the end, {} at the start", boot_quota, boot_quota0);
     uint64_t total_unexpected = stats.unexpected + peer_unexpected();
     l4::println("fuzz: {} calls, {} unexpected, kernel {}", stats.calls, total_unexpected, alive ? "alive" : "NOT alive");

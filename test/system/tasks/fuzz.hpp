@@ -48,6 +48,17 @@ constexpr Selector kBackupBase = 64;    // + line: the IRQ lines' capabilities; 
 constexpr Selector kForeignFactory = 81;   // pays for the foreign tasks (never exhausted, never swept)
 constexpr Selector kForeignTasks = 82;     // 82..85: tasks whose threads run the stub in their own space
 constexpr uint64_t kForeignTaskCount = 4;
+// The hostile ops (fuzz_hostile.cpp):
+constexpr Selector kTrapThread = 86;       // a thread of ours with kTrapEndpoint as handler, one op long
+constexpr Selector kTrapEndpoint = 87;     // where its exceptions (and kBlockedThread's) arrive
+constexpr Selector kChainPager = 88;       // pager of the first task of a mapping chain
+constexpr Selector kBlockedThread = 89;    // a thread blocked in IPC whose registers are rewritten
+constexpr Selector kBlockedEndpoint = 90;  // where it blocks
+constexpr Selector kBlockedBadged = 91;    // the same, badged kBlockedBadge
+constexpr Selector kChainFactory = 92;     // pays for one chain op (made and deleted by it)
+constexpr Selector kAlwaysEmpty = 93;      // never filled: invalid_selector for sure
+constexpr Selector kNobody = 94;           // an endpoint only the trap thread uses: its IPC times out
+constexpr uint64_t kBlockedBadge = 0xb10c;
 constexpr Selector kReservedFirst = 48, kReservedEnd = 96;
 constexpr Selector kPoolLow = 3;        // the pool: [kPoolLow, kReservedFirst) and [kReservedEnd, kSlots)
 constexpr Selector kHotFirst = 96, kHotEnd = 192;   // where random objects mostly go
@@ -116,6 +127,44 @@ bool tag_refused(uint64_t tag, const abi::Utcb& utcb);   // what the kernel must
 // map items (safe), receive slot and window.
 void random_message(Rng& rng, l4::Message& m, abi::Utcb& utcb);
 void sanitize_registers(Rng& rng, abi::Utcb& utcb);   // mr[] as ExceptionState: safe rip
+
+// fuzz.cpp's bookkeeping, for the ops of fuzz_hostile.cpp -------------------------------------
+
+constexpr uint32_t err_bit(Error e) { return 1u << static_cast<uint64_t>(e); }
+// A system call (counted in the histogram) whose result must be in `allow` (0: every error
+// docs/syscalls.md lets it return). record_call: one another thread made.
+Error checked(uint64_t number, uint64_t rdi = 0, uint64_t rsi = 0, uint64_t rdx = 0, uint64_t r10 = 0,
+              uint64_t r8 = 0, uint32_t allow = 0);
+Error record_call(uint64_t number, uint64_t rdi, uint64_t rsi, uint64_t rdx, uint64_t r10, uint64_t r8,
+                  uint64_t result, uint32_t allow);
+bool check(bool holds, const char* what, uint64_t value = 0);   // an UNEXPECTED report when false
+bool slot_empty(Selector s);                                      // probed without changing anything
+uint64_t quota_of(Selector factory);                              // kt::available, exact
+Rng& fuzz_rng();
+void count_skipped();
+
+// Flags (fuzz_hostile.cpp): while call_flags is not 0, fuzz.cpp's system calls run with rflags
+// = call_flags (popf) at the syscall instruction, and the flags after it must be as popf left
+// them: the kernel gives the user's flags back (docs/syscalls.md: every register but rcx and
+// r11 is preserved).
+extern uint64_t call_flags;
+uint64_t random_flags(Rng& rng, bool trap);          // popf images: NT, AC, DF, RF, IOPL, TF (trap), ...
+uint64_t popf_result(uint64_t flags);                // what popf at CPL 3 (IOPL 0) makes of them
+void check_flags_after(uint64_t number, uint64_t wanted_flags, uint64_t flags_after);
+Error flagged_syscall(uint64_t number, uint64_t rdi, uint64_t rsi, uint64_t rdx, uint64_t r10, uint64_t r8,
+                      uint64_t& flags);
+Error flagged_ipc(abi::Syscall number, Selector endpoint, l4::Message& m, uint64_t timeout, uint64_t& flags);
+
+// The hostile ops (fuzz_hostile.cpp).
+bool set_up_hostile();
+void op_trap_syscall();     // class 1 with TF: a helper thread's popf + syscall, its #DB handled
+void op_far_transfer();     // class 2: far jumps, calls, returns, iretq, segment loads, sysenter
+void op_write_blocked();    // class 3: write_registers on a thread blocked in IPC
+void op_chain_tasks();      // class 4: tasks each holding the only capability to the previous one
+void op_chain_factories();  // nested factories, capabilities deleted from the top (or kept)
+void op_chain_caps();       // capabilities derived from derived ones, then revoke or delete
+void op_chain_mappings();   // a page mapped through a chain of tasks, then unmapped at the root
+void print_hostile();
 
 // Peers (fuzz_peers.cpp) ---------------------------------------------------------------------
 
