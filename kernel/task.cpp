@@ -15,7 +15,14 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 
-bool charge_table(void* task) { return static_cast<Task*>(task)->factory()->charge(kPage); }
+bool charge_table(void* context)
+{
+    auto* task = static_cast<Task*>(context);
+    if (task->factory()->charge(kPage))
+        return true;
+    task->table_charge_refused = true; // tells quota from memory (allocate_utcb)
+    return false;
+}
 void refund_table(void* task) { static_cast<Task*>(task)->factory()->refund(kPage); }
 
 } // namespace
@@ -104,15 +111,19 @@ uint64_t Task::map_new_page(uint64_t virt, uint64_t rights, bool own_memory)
     return frame;
 }
 
-uint64_t Task::allocate_utcb(void*& kernel_view)
+uint64_t Task::allocate_utcb(void*& kernel_view, bool& quota_exhausted)
 {
+    quota_exhausted = false;
     for (size_t i = 0; i < kMaxThreads; ++i) {
         if (utcb_used_[i / 64] & (uint64_t{1} << (i % 64)))
             continue;
         uint64_t address = kUtcbArea + i * kPage;
+        table_charge_refused = false;
         uint64_t frame = map_new_page(address, l4::abi::page_rights::read | l4::abi::page_rights::write, false);
-        if (frame == 0)
+        if (frame == 0) {
+            quota_exhausted = table_charge_refused; // its page tables are over the task's quota
             return 0;
+        }
         utcb_used_[i / 64] |= uint64_t{1} << (i % 64);
         kernel_view = paging::phys_to_virt(frame);
         return address;

@@ -50,12 +50,15 @@ public:
 
     // A UTCB page for a new thread: its user address (0 when none is free or memory is out)
     // and, through `kernel_view`, where the kernel reaches it.
-    [[nodiscard]] uint64_t allocate_utcb(void*& kernel_view);
+    // quota_exhausted: the page tables for it were over the task's quota (not out of memory).
+    [[nodiscard]] uint64_t allocate_utcb(void*& kernel_view, bool& quota_exhausted);
     void free_utcb(uint64_t address);
 
     // Lets its threads use ports [first, first + count) (charging its bitmap on first use).
     [[nodiscard]] l4::abi::Error enable_ports(uint32_t first, uint32_t count);
     const uint8_t* io_bitmap() const { return io_bitmap_; }
+
+    bool table_charge_refused = false; // the last page-table charge failed for quota
 
     void add_thread(Thread& thread);
     void remove_thread(Thread& thread);

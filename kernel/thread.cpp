@@ -51,12 +51,14 @@ Thread* Thread::create(Factory* factory, Task* task, const char* name, uint8_t p
     }
     void* utcb = nullptr;
     uint64_t utcb_address = 0;
+    bool utcb_charged = false;
     if (stack != nullptr) {
-        quota_exhausted = !factory->charge(kPage);
-        utcb_address = quota_exhausted ? 0 : task->allocate_utcb(utcb);
+        utcb_charged = factory->charge(kPage);
+        quota_exhausted = !utcb_charged;
+        utcb_address = utcb_charged ? task->allocate_utcb(utcb, quota_exhausted) : 0;
     }
     if (utcb_address == 0) {
-        if (stack != nullptr && !quota_exhausted)
+        if (utcb_charged)
             factory->refund(kPage);
         if (stack != nullptr) {
             kernel_stack::free(stack);

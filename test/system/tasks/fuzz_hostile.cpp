@@ -966,9 +966,9 @@ void op_chain_tasks()
     auto create = sys_number(Syscall::factory_create), copy_to = sys_number(Syscall::cap_copy_to),
          del = sys_number(Syscall::cap_delete);
     constexpr uint32_t kMade = err_bit(Error::ok) | err_bit(Error::quota_exhausted);
-    // A thread's creation may also end in out_of_memory when its task's factory cannot pay for
-    // the page tables of its UTCB (kernel thread.cpp, Thread::create: a failed map_new_page is
-    // not told from a failed allocation); out_of_memory is documented for factory_create.
+    // A thread's creation may also end in out_of_memory when the kernel runs out of frames (we
+    // are sigma0 and may have claimed them); its UTCB's page tables over the task's quota are
+    // quota_exhausted (they once were out_of_memory).
     constexpr uint32_t kThreadMade = kMade | err_bit(Error::out_of_memory);
     bool extras = rng.chance(40);
     uint64_t depth = 0, limit = rng.chance(20) ? 1 + rng.below(8) : 4000;
