@@ -895,6 +895,35 @@ Error create_costly(Selector slot, bool thread)
 
 } // namespace
 
+// A thread in a new task also needs page tables for its UTCB, charged to the task's factory:
+// with only the thread's own cost left, the creation fails with quota_exhausted (it was once
+// out_of_memory) and leaves the quota as it was.
+LIFECYCLE_TEST(lifecycle_thread_short_of_quota_for_utcb_tables)
+{
+    uint64_t before = sub_factory(64 * 1024);
+    KREQUIRE_EQ(l4::factory_create(kSub, ObjectKind::task, kTaskX, 16), Error::ok);
+    uint64_t with_task = available(kSub);
+    KREQUIRE_EQ(l4::factory_create(kSub, ObjectKind::thread, kA, kTaskX, kMainPriority), Error::ok);
+    uint64_t first = with_task - available(kSub);   // a thread and its UTCB's page tables
+    KREQUIRE_EQ(l4::factory_create(kSub, ObjectKind::thread, kB, kTaskX, kMainPriority), Error::ok);
+    uint64_t second = with_task - first - available(kSub);   // a thread alone: the tables exist
+    KEXPECT_EQ(first - second >= abi::kPageSize, true);
+    KEXPECT_EQ(release_slot(kA), Error::ok);
+    KEXPECT_EQ(release_slot(kB), Error::ok);
+    KEXPECT_EQ(release_slot(kTaskX), Error::ok);
+    KEXPECT_EQ(available(kSub), before);
+
+    KREQUIRE_EQ(l4::factory_create(kSub, ObjectKind::task, kTaskX, 16), Error::ok);
+    if (!leave(second))
+        return;
+    uint64_t left = available(kSub);
+    KEXPECT_EQ(l4::factory_create(kSub, ObjectKind::thread, kA, kTaskX, kMainPriority), Error::quota_exhausted);
+    KEXPECT_EQ(available(kSub), left);
+    KEXPECT_EQ(release_slot(kTaskX), Error::ok);
+    KEXPECT_EQ(l4::cap_delete(kHog), Error::ok);
+    KEXPECT_EQ(available(kSub), before);
+}
+
 // A thread and a task each cost several charges (object, kernel stack or slots, a page). A
 // creation that misses by one byte, or by a page and a byte (its last or its second charge
 // fails), returns quota_exhausted and leaves the quota exactly as it was; with exactly its
