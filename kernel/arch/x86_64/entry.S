@@ -51,6 +51,28 @@
     pop %rax
 .endm
 
+/*
+ * After `syscall` (rip in rcx, rflags in r11, interrupts off by FMASK, still on the user
+ * stack): swap to the kernel's GS and stack and build an InterruptFrame there, as an
+ * interrupt from user mode would, with `vector`; rdi points at it for the C++ handler.
+ */
+.macro SYSCALL_FRAME vector
+    swapgs
+    mov %rsp, %gs:CPU_LOCAL_USER_RSP
+    mov %gs:CPU_LOCAL_KERNEL_STACK, %rsp
+    pushq $USER_DATA_SELECTOR               /* ss */
+    pushq %gs:CPU_LOCAL_USER_RSP            /* rsp */
+    push %r11                               /* rflags */
+    pushq $USER_CODE_SELECTOR               /* cs */
+    push %rcx                               /* rip */
+    pushq $0                                /* error code */
+    pushq $\vector
+    SAVE_GENERAL_REGISTERS
+    cld
+    xor %ebp, %ebp                          /* the backtrace ends here */
+    mov %rsp, %rdi
+.endm
+
     .text
     .balign 16
     .global interrupt_stubs
@@ -121,28 +143,12 @@ interrupt_return:                           /* rsp: an InterruptFrame */
     swapgs
 2:  iretq
 
-/*
- * syscall: rip in rcx, rflags in r11, interrupts off (FMASK), still on the user stack.
- * Build an InterruptFrame on the kernel stack, as an interrupt from user mode would.
- */
+/* syscall from 64-bit user code (LSTAR). */
     .global syscall_entry
     .balign 16
     .type syscall_entry, @function
 syscall_entry:
-    swapgs
-    mov %rsp, %gs:CPU_LOCAL_USER_RSP
-    mov %gs:CPU_LOCAL_KERNEL_STACK, %rsp
-    pushq $USER_DATA_SELECTOR               /* ss */
-    pushq %gs:CPU_LOCAL_USER_RSP            /* rsp */
-    push %r11                               /* rflags */
-    pushq $USER_CODE_SELECTOR               /* cs */
-    push %rcx                               /* rip */
-    pushq $0                                /* error code */
-    pushq $SYSCALL_VECTOR
-    SAVE_GENERAL_REGISTERS
-    cld
-    xor %ebp, %ebp                          /* the backtrace ends here */
-    mov %rsp, %rdi
+    SYSCALL_FRAME SYSCALL_VECTOR
     call syscall_dispatch
     jmp interrupt_return
 
@@ -155,21 +161,8 @@ syscall_entry:
     .balign 16
     .type syscall_compat_entry, @function
 syscall_compat_entry:
-    swapgs
-    mov %rsp, %gs:CPU_LOCAL_USER_RSP
-    mov %gs:CPU_LOCAL_KERNEL_STACK, %rsp
-    pushq $USER_DATA_SELECTOR               /* ss */
-    pushq %gs:CPU_LOCAL_USER_RSP            /* rsp */
-    push %r11                               /* rflags */
-    pushq $USER_CODE_SELECTOR               /* cs */
     sub $2, %rcx                            /* rip: the syscall instruction itself */
-    push %rcx
-    pushq $0                                /* error code */
-    pushq $INVALID_OPCODE_VECTOR
-    SAVE_GENERAL_REGISTERS
-    cld
-    xor %ebp, %ebp
-    mov %rsp, %rdi
+    SYSCALL_FRAME INVALID_OPCODE_VECTOR
     call interrupt_dispatch
     jmp interrupt_return
 
