@@ -1,6 +1,7 @@
 // System-call dispatch: one table, indexed by the clamped number.
 #include "syscalls.hpp"
 
+#include "arch/x86_64/platform.hpp"
 #include "arch/x86_64/user_access.hpp"
 #include "arch/x86_64/user_registers.hpp"
 #include "ipc.hpp"
@@ -16,9 +17,10 @@ using l4::abi::Syscall;
 namespace syscalls {
 namespace {
 
-// The console is polled with interrupts off, so one kernel entry writes at most one slice
-// (about 6 ms at 115200 baud): for the rest the call restarts from user mode, where
-// interrupts are on, with its arguments advanced past what was written.
+// The console is polled with interrupts off, so the kernel writes in slices (about 6 ms at
+// 115200 baud) and looks for a waiting interrupt after each: when one waits, the call
+// restarts from user mode, where interrupts are on, with its arguments advanced past what
+// was written.
 constexpr uint64_t kDebugWriteSlice = 64;
 
 Error debug_write(Thread& self, Frame& f)
@@ -28,14 +30,19 @@ Error debug_write(Thread& self, Frame& f)
     if (length > l4::abi::kMaxDebugWrite)
         return Error::invalid_argument;
     char chunk[kDebugWriteSlice];
-    size_t part = length < sizeof chunk ? static_cast<size_t>(length) : sizeof chunk;
-    if (!user_access::copy_from_user(self.task()->page_root(), chunk, text, part))
-        return Error::bad_address;
-    klog::print("{}", fmt::Str{chunk, part});
-    if (part == length)
+    uint64_t done = 0;
+    do {
+        size_t part = length - done < sizeof chunk ? static_cast<size_t>(length - done) : sizeof chunk;
+        if (!user_access::copy_from_user(self.task()->page_root(), chunk, text + done, part))
+            return Error::bad_address;
+        klog::print("{}", fmt::Str{chunk, part});
+        done += part;
+    } while (done < length && !platform::interrupt_waiting());
+    if (done == length)
         return Error::ok;
-    f.rdi = text + part;
-    f.rsi = length - part;
+    // Lines of other threads may come between slices, so only when an interrupt waits.
+    f.rdi = text + done;
+    f.rsi = length - done;
     f.rax = static_cast<uint64_t>(Syscall::debug_write);
     user_registers::restart_syscall(f);
     return ipc::kStatusSet;

@@ -44,6 +44,15 @@ bool init()
 }
 
 void end_of_interrupt() { write(kEoi, 0); }
+
+bool interrupt_requested()
+{
+    constexpr uint32_t kRequest = 0x200; // eight 32-bit registers, 16 bytes apart
+    for (uint32_t i = 0; i < 8; ++i)
+        if (read(kRequest + i * 0x10) != 0)
+            return true;
+    return false;
+}
 uint32_t id() { return read(kId) >> 24; }
 
 void timer_start_oneshot_masked(uint32_t count)

@@ -9,6 +9,8 @@ namespace apic {
 [[nodiscard]] bool init();
 
 void end_of_interrupt();
+// Whether an interrupt waits in the request register (it would be taken with IF set).
+bool interrupt_requested();
 uint32_t id();
 
 // Timer: divide-by-16 input clock.

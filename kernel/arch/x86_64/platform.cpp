@@ -1,6 +1,8 @@
 // Legacy PIC, and the way out of QEMU for tests.
 #include "arch/x86_64/platform.hpp"
 
+#include "arch/x86_64/apic.hpp"
+
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/interrupts.hpp"
 #include "arch/x86_64/serial.hpp"
@@ -81,6 +83,18 @@ bool pic_spurious(uint32_t line)
     if (line >= 8) // the master saw the slave's line 2 and wants its end of interrupt
         cpu::outb(kPic1Command, 0x20);
     return true;
+}
+
+bool interrupt_waiting()
+{
+    if (apic::interrupt_requested())
+        return true;
+    constexpr uint8_t kReadRequests = 0x0a;
+    cpu::outb(kPic1Command, kReadRequests);
+    cpu::outb(kPic2Command, kReadRequests);
+    uint32_t requests = cpu::inb(kPic1Command) | (uint32_t{cpu::inb(kPic2Command)} << 8);
+    uint32_t masks = cpu::inb(kPic1Data) | (uint32_t{cpu::inb(kPic2Data)} << 8);
+    return (requests & ~masks & ~uint32_t{1u << 2}) != 0; // line 2 only carries the slave
 }
 
 } // namespace platform

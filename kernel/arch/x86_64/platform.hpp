@@ -27,4 +27,8 @@ void pic_end_of_interrupt(uint32_t line);
 // IRQ 7 and 15 can be spurious: true when the PIC did not really raise `line`.
 bool pic_spurious(uint32_t line);
 
+// Whether an interrupt (local APIC or an unmasked PIC line) waits for the kernel to open
+// interrupts: work done with them off ends its slice early when one does.
+bool interrupt_waiting();
+
 } // namespace platform
