@@ -43,8 +43,8 @@ KTEST(debug_write_straddling_user_end)
     KEXPECT_EQ(l4::debug_write(reinterpret_cast<const char*>(0x00007ffffffffff8), 16), Error::bad_address);
 }
 
-// 135 bytes: three kernel entries of 64 bytes (the call restarts itself), one line on the
-// console that the user-ktest scenario matches whole.
+// 135 bytes: three slices of 64 bytes (the call restarts itself between them when an
+// interrupt waits), one line on the console that the user-ktest scenario matches whole.
 KTEST(debug_write_in_slices)
 {
     char line[136];
