@@ -9,6 +9,7 @@
 #include "l4/abi/ipc.hpp"
 #include "l4/abi/syscall.hpp"
 #include "log.hpp"
+#include "objects.hpp"
 #include "scheduler.hpp"
 #include "task.hpp"
 #include "vm.hpp"
@@ -268,8 +269,7 @@ Error reply(Thread& self, Thread** deferred)
 
 bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_t fault_address)
 {
-    cap::CapSpace::Lookup handler = self.special_caps().lookup(Thread::exception_handler, cap::ObjectType::endpoint,
-                                                               l4::abi::rights::send);
+    auto handler = self.special_caps().lookup<Endpoint>(Thread::exception_handler, l4::abi::rights::send);
     if (handler.error != Error::ok)
         return false;
     l4::abi::ExceptionState s = user_registers::save(self.user_frame(), vector, error_code, fault_address);
@@ -279,15 +279,13 @@ bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_
                                                                : l4::abi::label::exception;
     self.kernel_message = true;
     self.message_tag = MessageTag::make(label, l4::abi::kExceptionWords).raw;
-    auto* endpoint = static_cast<Endpoint*>(handler.slot->object());
-    (void)send(self, *endpoint, handler.slot->badge(), true, l4::abi::kTimeoutNever);
+    (void)send(self, *handler.object, handler.slot->badge(), true, l4::abi::kTimeoutNever);
     return true;
 }
 
 bool raise_page_fault(Thread& self, uint64_t address, uint64_t access, uint64_t rip)
 {
-    cap::CapSpace::Lookup pager = self.special_caps().lookup(Thread::pager, cap::ObjectType::endpoint,
-                                                             l4::abi::rights::send);
+    auto pager = self.special_caps().lookup<Endpoint>(Thread::pager, l4::abi::rights::send);
     if (pager.error != Error::ok)
         return false;
     self.kernel_words[0] = address;
@@ -295,7 +293,7 @@ bool raise_page_fault(Thread& self, uint64_t address, uint64_t access, uint64_t 
     self.kernel_words[2] = rip;
     self.kernel_message = true;
     self.message_tag = MessageTag::make(l4::abi::label::page_fault, l4::abi::kPageFaultWords).raw;
-    (void)send(self, *static_cast<Endpoint*>(pager.slot->object()), pager.slot->badge(), true,
+    (void)send(self, *pager.object, pager.slot->badge(), true,
                l4::abi::kTimeoutNever);
     return true;
 }

@@ -6,6 +6,7 @@
 #include "arch/x86_64/platform.hpp"
 #include "factory.hpp"
 #include "notification.hpp"
+#include "objects.hpp"
 #include "task.hpp"
 
 namespace {
@@ -42,7 +43,7 @@ void Irq::destroy()
 
 l4::abi::Error Irq::bind(cap::CapSpace& from, cap::Selector notification)
 {
-    auto found = from.lookup(notification, cap::ObjectType::notification, l4::abi::rights::send);
+    auto found = from.lookup<Notification>(notification, l4::abi::rights::send);
     if (found.error != l4::abi::Error::ok)
         return found.error;
     platform::pic_mask(line_, true);
@@ -64,8 +65,10 @@ void Irq::deliver(uint32_t line)
     platform::pic_mask(line, true); // until the driver acknowledges
     platform::pic_end_of_interrupt(line);
     Irq* irq = line < kLines ? lines[line] : nullptr;
-    if (irq == nullptr || irq->bound_.slot(0)->empty())
+    if (irq == nullptr)
         return;
-    const cap::Slot* slot = irq->bound_.slot(0);
-    static_cast<Notification*>(slot->object())->signal(slot->badge() | 1);
+    // The bound capability names a notification: bind() accepted nothing else.
+    auto bound = irq->bound_.lookup<Notification>(0, 0);
+    if (bound.error == l4::abi::Error::ok)
+        bound.object->signal(bound.slot->badge() | 1);
 }

@@ -1,4 +1,6 @@
 // The end of kernel objects: what happens when the last capability to one goes.
+#include "objects.hpp"
+
 #include "endpoint.hpp"
 #include "factory.hpp"
 #include "io_ports.hpp"

@@ -10,6 +10,7 @@
 #include "arch/x86_64/platform.hpp"
 #include "arch/x86_64/tlb.hpp"
 #include "ipc.hpp"
+#include "objects.hpp"
 #include "panic.hpp"
 #include "sched/run_queue.hpp"
 #include "task.hpp"

@@ -28,7 +28,7 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
         object = Notification::create(&factory, quota_exhausted);
         break;
     case ObjectKind::thread: {
-        auto task = self.task()->caps().lookup(f.r10, cap::ObjectType::task, rights::control);
+        auto task = self.task()->caps().lookup<Task>(f.r10, rights::control);
         if (task.error != Error::ok) {
             error = task.error;
             return nullptr;
@@ -37,7 +37,7 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
             error = Error::invalid_argument;
             return nullptr;
         }
-        auto* owner = static_cast<Task*>(task.slot->object());
+        Task* owner = task.object;
         object = Thread::create(&factory, owner, owner->name(), static_cast<uint8_t>(f.r8), quota_exhausted);
         break;
     }
@@ -52,7 +52,7 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
         object = factory.create_child(f.r10, quota_exhausted);
         break;
     case ObjectKind::io_ports: {
-        auto source = self.task()->caps().lookup(f.r10, cap::ObjectType::io_ports, rights::control);
+        auto source = self.task()->caps().lookup<IoPorts>(f.r10, rights::control);
         if (source.error != Error::ok) {
             error = source.error;
             return nullptr;
@@ -60,7 +60,7 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
         auto first = static_cast<uint32_t>(f.r8 & 0xffff);
         auto count = static_cast<uint32_t>((f.r8 >> 16) & 0x1ffff);
         if (count == 0 || f.r8 >> 33 != 0 ||
-            !static_cast<IoPorts*>(source.slot->object())->covers(first, count)) {
+            !source.object->covers(first, count)) {
             error = Error::invalid_argument;
             return nullptr;
         }
@@ -89,10 +89,10 @@ Error cap_copy(Thread& self, Frame& f)
 Error cap_copy_to(Thread& self, Frame& f)
 {
     cap::CapSpace& space = self.task()->caps();
-    auto task = space.lookup(f.rdi, cap::ObjectType::task, rights::control);
+    auto task = space.lookup<Task>(f.rdi, rights::control);
     if (task.error != Error::ok)
         return task.error;
-    return cap::CapSpace::derive(space, f.rsi, static_cast<Task*>(task.slot->object())->caps(), f.rdx,
+    return cap::CapSpace::derive(space, f.rsi, task.object->caps(), f.rdx,
                                  static_cast<l4::abi::Rights>(f.r10), f.r8);
 }
 
@@ -109,7 +109,7 @@ Error cap_revoke(Thread& self, Frame& f) { return self.task()->caps().revoke(f.r
 Error factory_create(Thread& self, Frame& f)
 {
     cap::CapSpace& space = self.task()->caps();
-    auto found = space.lookup(f.rdi, cap::ObjectType::factory, rights::control);
+    auto found = space.lookup<Factory>(f.rdi, rights::control);
     if (found.error != Error::ok)
         return found.error;
     const cap::Slot* destination = space.slot(f.rdx);
@@ -118,7 +118,7 @@ Error factory_create(Thread& self, Frame& f)
     if (!destination->empty())
         return Error::slot_occupied;
     Error error = Error::ok;
-    cap::Object* object = make_object(self, *static_cast<Factory*>(found.slot->object()),
+    cap::Object* object = make_object(self, *found.object,
                                       static_cast<ObjectKind>(f.rsi), f, error);
     if (object == nullptr)
         return error;

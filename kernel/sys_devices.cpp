@@ -13,10 +13,10 @@ namespace rights = l4::abi::rights;
 
 Error irq_control(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::irq, rights::control);
+    auto found = self.task()->caps().lookup<Irq>(f.rdi, rights::control);
     if (found.error != Error::ok)
         return found.error;
-    auto* irq = static_cast<Irq*>(found.slot->object());
+    Irq* irq = found.object;
     switch (static_cast<l4::abi::IrqOp>(f.rsi)) {
     case l4::abi::IrqOp::bind:
         return irq->bind(self.task()->caps(), f.rdx);
@@ -29,10 +29,10 @@ Error irq_control(Thread& self, Frame& f)
 
 Error ioport_enable(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::io_ports, rights::control);
+    auto found = self.task()->caps().lookup<IoPorts>(f.rdi, rights::control);
     if (found.error != Error::ok)
         return found.error;
-    auto* ports = static_cast<IoPorts*>(found.slot->object());
+    IoPorts* ports = found.object;
     Error error = self.task()->enable_ports(ports->first(), ports->count());
     if (error == Error::ok)
         gdt::set_io_bitmap(self.task()->io_bitmap()); // effective at once for the caller

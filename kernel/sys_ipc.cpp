@@ -34,22 +34,22 @@ Error send_through(Thread& self, Frame& f, bool call)
     uint64_t caps = tag.caps();
     bool carries = caps > 0 || tag.pages() > 0;
     cap::CapSpace& space = self.task()->caps();
-    auto found = space.lookup(f.rdi, cap::ObjectType::endpoint, rights::send | (carries ? rights::grant : 0));
+    auto found = space.lookup<Endpoint>(f.rdi, rights::send | (carries ? rights::grant : 0));
     if (found.error != Error::ok)
         return found.error;
     for (uint64_t i = 0; i < caps; ++i)
         if (space.lookup(self.utcb().send_caps[i].selector, cap::ObjectType::none, 0).error != Error::ok)
             return Error::invalid_selector;
     self.kernel_message = false;
-    return ipc::send(self, *static_cast<Endpoint*>(found.slot->object()), found.slot->badge(), call, f.rdx);
+    return ipc::send(self, *found.object, found.slot->badge(), call, f.rdx);
 }
 
 Error receive_on(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::endpoint, rights::receive);
+    auto found = self.task()->caps().lookup<Endpoint>(f.rdi, rights::receive);
     if (found.error != Error::ok)
         return found.error;
-    return ipc::receive(self, *static_cast<Endpoint*>(found.slot->object()), f.rdx);
+    return ipc::receive(self, *found.object, f.rdx);
 }
 
 } // namespace
@@ -69,39 +69,39 @@ Error ipc_reply_wait(Thread& self, Frame& f)
 {
     if (!take_tag(self, f.rsi))
         return Error::invalid_argument;
-    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::endpoint, rights::receive);
+    auto found = self.task()->caps().lookup<Endpoint>(f.rdi, rights::receive);
     if (found.error != Error::ok)
         return found.error;
     Thread* replied = nullptr;
     if (self.caller != nullptr)
         (void)ipc::reply(self, &replied);
-    return ipc::receive(self, *static_cast<Endpoint*>(found.slot->object()), f.rdx, replied);
+    return ipc::receive(self, *found.object, f.rdx, replied);
 }
 
 Error notify_signal(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::notification, rights::send);
+    auto found = self.task()->caps().lookup<Notification>(f.rdi, rights::send);
     if (found.error != Error::ok)
         return found.error;
-    static_cast<Notification*>(found.slot->object())->signal(f.rsi | found.slot->badge());
+    found.object->signal(f.rsi | found.slot->badge());
     return Error::ok;
 }
 
 Error notify_poll(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::notification, rights::receive);
+    auto found = self.task()->caps().lookup<Notification>(f.rdi, rights::receive);
     if (found.error != Error::ok)
         return found.error;
-    f.rsi = static_cast<Notification*>(found.slot->object())->take();
+    f.rsi = found.object->take();
     return Error::ok;
 }
 
 Error notify_wait(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::notification, rights::receive);
+    auto found = self.task()->caps().lookup<Notification>(f.rdi, rights::receive);
     if (found.error != Error::ok)
         return found.error;
-    auto* notification = static_cast<Notification*>(found.slot->object());
+    Notification* notification = found.object;
     f.rsi = notification->take();
     if (f.rsi != 0)
         return Error::ok;

@@ -2,6 +2,7 @@
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "arch/x86_64/user_registers.hpp"
+#include "endpoint.hpp"
 #include "ipc.hpp"
 #include "scheduler.hpp"
 #include "l4/abi/syscall.hpp"
@@ -24,7 +25,7 @@ bool user_address(uint64_t address) { return address < paging::kUserEnd; }
 Error set_special(Thread& self, Thread& target, Thread::SpecialSlot slot, uint64_t selector)
 {
     cap::CapSpace& mine = self.task()->caps();
-    auto found = mine.lookup(selector, cap::ObjectType::endpoint, rights::send);
+    auto found = mine.lookup<Endpoint>(selector, rights::send);
     if (found.error != Error::ok)
         return found.error;
     (void)target.special_caps().remove(slot); // an empty slot is fine
@@ -71,10 +72,10 @@ Error set_priority(Thread& self, Thread& target, uint64_t priority)
 
 Error thread_control(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup(f.rdi, cap::ObjectType::thread, rights::control);
+    auto found = self.task()->caps().lookup<Thread>(f.rdi, rights::control);
     if (found.error != Error::ok)
         return found.error;
-    Thread& target = *static_cast<Thread*>(found.slot->object());
+    Thread& target = *found.object;
     uint64_t a = f.rdx, b = f.r10;
     auto op = static_cast<ThreadOp>(f.rsi);
     if (op == ThreadOp::start && target.state() != Thread::State::inactive)

@@ -7,6 +7,7 @@
 #include "ipc.hpp"
 #include "l4/abi/syscall.hpp"
 #include "log.hpp"
+#include "objects.hpp"
 #include "scheduler.hpp"
 #include "task.hpp"
 #include "thread.hpp"

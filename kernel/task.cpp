@@ -7,6 +7,7 @@
 #include "arch/x86_64/paging.hpp"
 #include "factory.hpp"
 #include "memory.hpp"
+#include "objects.hpp"
 #include "panic.hpp"
 #include "thread.hpp"
 #include "vm.hpp"

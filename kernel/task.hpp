@@ -83,5 +83,3 @@ private:
     char name_[24];
 };
 
-// The release hook of every capability space: destroys an object whose last capability went.
-void destroy_object(cap::Object* object, void* context);

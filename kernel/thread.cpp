@@ -7,6 +7,7 @@
 #include "arch/x86_64/kernel_stack.hpp"
 #include "factory.hpp"
 #include "memory.hpp"
+#include "objects.hpp"
 #include "task.hpp"
 
 extern "C" char thread_first_return[];

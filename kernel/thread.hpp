@@ -14,9 +14,6 @@ class Task;
 class Thread;
 class WaitQueue;
 
-// Stops a thread for good (its object stays while capabilities name it). The running thread
-// is only marked `dying`: it exits on its way out of the kernel.
-void kill_thread(Thread& thread);
 
 class Thread : public cap::Object, public sched::QueueLink {
 public:

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <type_traits>
+
 #include "cap/capability.hpp"
 #include "l4/abi/error.hpp"
 #include "l4/abi/rights.hpp"
@@ -75,6 +77,22 @@ public:
             return {Error::wrong_type, nullptr};
         if ((s->rights_ & needed) != needed) return {Error::missing_rights, nullptr};
         return {Error::ok, s};
+    }
+
+    // The typed form every kernel caller uses: the object as a T (T names its tag as
+    // `static constexpr ObjectType kType`), so the type check and the cast cannot drift apart.
+    template <typename T>
+    struct Found {
+        Error error;
+        T* object;    // nullptr unless error == ok
+        Slot* slot;   // nullptr unless error == ok
+    };
+    template <typename T>
+    [[nodiscard]] Found<T> lookup(Selector sel, Rights needed) {
+        static_assert(std::is_base_of_v<Object, T>, "lookup<T> is for kernel objects");
+        Lookup found = lookup(sel, T::kType, needed);
+        if (found.error != Error::ok) return {found.error, nullptr, nullptr};
+        return {Error::ok, static_cast<T*>(found.slot->object()), found.slot};
     }
 
     // Copy/mint: a child of from[sel_from] in to[sel_to], rights = source & mask. badge != 0

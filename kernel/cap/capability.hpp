@@ -19,7 +19,7 @@ constexpr bool takes_badge(ObjectType t) {
     return t == ObjectType::endpoint || t == ObjectType::notification;
 }
 
-// Base of every kernel object. The type tag stands in for RTTI (see object_cast).
+// Base of every kernel object. The type tag stands in for RTTI (see CapSpace::lookup<T>).
 struct Object {
     ObjectType type;
     uint32_t references;   // capabilities naming this object; the release hook runs at 0
@@ -33,13 +33,6 @@ protected:
     // Not virtual: nobody deletes through an Object*; the release hook downcasts first.
     ~Object() = default;
 };
-
-// Checked downcast: T names its tag as `static constexpr ObjectType kType`. nullptr on mismatch.
-template <typename T>
-T* object_cast(Object* o) {
-    static_assert(std::is_base_of_v<Object, T>, "object_cast is for kernel objects");
-    return o != nullptr && o->type == T::kType ? static_cast<T*>(o) : nullptr;
-}
 
 // One capability: an object, the rights held on it, a badge, and its place in the derivation
 // tree (which capability it was derived from, and which were derived from it). Only CapSpace

@@ -33,7 +33,7 @@ constexpr Rights kSR = rights::send | rights::receive;
 constexpr Selector kBad = ~Selector{0};
 
 struct TestObject : cap::Object {
-    static constexpr ObjectType kType = ObjectType::endpoint;   // for object_cast
+    static constexpr ObjectType kType = ObjectType::endpoint;   // for lookup<TestObject>
     int id;
     CapSpace* owned_space = nullptr;   // a "task": its space is cleared when it is released
     TestObject(ObjectType t, int i) : cap::Object(t), id(i) {}
@@ -145,7 +145,7 @@ TEST_CASE("cap space: insert_original success and errors") {
     REQUIRE(r.rel.ids.empty());
 }
 
-TEST_CASE("cap space: lookup errors and success; object_cast") {
+TEST_CASE("cap space: lookup errors and success; typed lookup") {
     Rig r;
     TestObject ep(ObjectType::endpoint, 1), task(ObjectType::task, 2);
     REQUIRE(r[0].insert_original(2, &ep, rights::send | rights::grant) == Error::ok);
@@ -170,9 +170,16 @@ TEST_CASE("cap space: lookup errors and success; object_cast") {
     REQUIRE(fails(2, ObjectType::endpoint, kSR, Error::missing_rights));
     REQUIRE(fails(2, ObjectType::none, rights::control, Error::missing_rights));
 
-    REQUIRE(cap::object_cast<TestObject>(&ep) == &ep);
-    REQUIRE(cap::object_cast<TestObject>(&task) == nullptr);
-    REQUIRE(cap::object_cast<TestObject>(nullptr) == nullptr);
+    // lookup<T>: the object as a T, or the same errors with nothing to cast.
+    REQUIRE(r[0].insert_original(3, &task, rights::control) == Error::ok);
+    auto typed = r[0].lookup<TestObject>(2, rights::send);
+    REQUIRE((typed.error == Error::ok && typed.object == &ep && typed.slot == &r.storage[0][2]));
+    auto other = r[0].lookup<TestObject>(3, 0);   // a task is no TestObject (an "endpoint")
+    REQUIRE((other.error == Error::wrong_type && other.object == nullptr && other.slot == nullptr));
+    auto weak = r[0].lookup<TestObject>(2, rights::receive);
+    REQUIRE((weak.error == Error::missing_rights && weak.object == nullptr));
+    auto none = r[0].lookup<TestObject>(7, 0);
+    REQUIRE((none.error == Error::invalid_selector && none.object == nullptr));
 }
 
 TEST_CASE("cap space: derive success, tree links and errors") {

@@ -10,6 +10,7 @@
 #include "ipc.hpp"
 #include "irq.hpp"
 #include "log.hpp"
+#include "objects.hpp"
 #include "scheduler.hpp"
 #include "task.hpp"
 #include "thread.hpp"
