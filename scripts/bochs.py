@@ -41,6 +41,16 @@ def binary():
     return bochs
 
 
+def isolated():
+    """The prefix that runs a program in a new network namespace (only a loopback device, down),
+    or nothing where unshare is missing or not allowed (not root)."""
+    try:
+        subprocess.run(["unshare", "--net", "true"], check=True, capture_output=True)
+        return ["unshare", "--net", "--"]
+    except (OSError, subprocess.CalledProcessError):
+        return []
+
+
 def command(iso, workdir, serial, cpu=DEFAULT_CPU, memory_mb=256):
     """Writes workdir/bochsrc for booting `iso` and returns (argument vector, bytes for stdin).
     The serial console goes to the file `serial`, Bochs' own log to workdir/bochs.log."""
@@ -49,8 +59,10 @@ def command(iso, workdir, serial, cpu=DEFAULT_CPU, memory_mb=256):
     if os.path.exists(log):
         os.remove(log)   # so that an old one is not taken for this run's
     # rfb with timeout=0 is the headless display of Debian's build (it has no nogui): it does
-    # not wait for a client, and listens on the first free port of 5900-5949 (on all
-    # addresses; Bochs 2.7 has no option for either), so runs in parallel do not collide.
+    # not wait for a client, and listens on the first free port of 5900-5949, so runs in
+    # parallel do not collide. It listens on all addresses (Bochs 2.7 has no option for it),
+    # so where we may, Bochs runs in a network namespace of its own (isolated()): there the
+    # display is reachable from nowhere else.
     # Sound goes nowhere (not to ALSA, which would complain on machines without a card).
     rc = f"""\
 megs: {memory_mb}
@@ -70,7 +82,7 @@ sound: driver=dummy
     path = os.path.join(workdir, "bochsrc")
     with open(path, "w") as f:
         f.write(rc)
-    return [bochs, "-q", "-f", path], CONTINUE
+    return isolated() + [bochs, "-q", "-f", path], CONTINUE
 
 
 def main():
