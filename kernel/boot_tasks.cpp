@@ -3,8 +3,9 @@
 #include "boot_tasks.hpp"
 
 #include "arch/x86_64/paging.hpp"
-#include "boot/elf_image.hpp"
 #include "boot_info.hpp"
+#include "common/elf.hpp"
+#include "common/string.hpp"
 #include "endpoint.hpp"
 #include "io_ports.hpp"
 #include "irq.hpp"
@@ -15,8 +16,6 @@
 #include "scheduler.hpp"
 #include "task.hpp"
 #include "thread.hpp"
-
-extern "C" void* memcpy(void*, const void*, size_t);
 
 namespace {
 
@@ -43,8 +42,8 @@ bool load_segment(Task& task, const elf::Segment& segment, const uint8_t* file)
     uint64_t first = segment.vaddr & ~(kPage - 1);
     uint64_t end = segment.vaddr + segment.memsz;
     for (uint64_t page = first; page < end; page += kPage) {
-        uint64_t rights = l4::abi::page_rights::read | (segment.writable ? l4::abi::page_rights::write : 0) |
-                          (segment.executable ? l4::abi::page_rights::execute : 0);
+        uint64_t rights = l4::abi::page_rights::read | (segment.writable() ? l4::abi::page_rights::write : 0) |
+                          (segment.executable() ? l4::abi::page_rights::execute : 0);
         uint64_t frame = task.map_new_page(page, rights, true);
         if (frame == 0)
             return false;
@@ -64,9 +63,10 @@ Task* start_task(const mb2::Module& module, const char* role, bool sigma0)
     char name[24];
     module_name(module, name, sizeof name);
     auto* data = static_cast<const uint8_t*>(paging::phys_to_virt(module.start));
+    // Static executables at their own addresses (elf::Options' defaults).
     elf::Image image{};
-    elf::ImageResult parsed = elf::parse_image(data, module.end - module.start, image);
-    if (parsed.error != elf::ImageError::none) {
+    elf::Result parsed = elf::parse(data, module.end - module.start, elf::Options{}, image);
+    if (parsed.error != elf::Error::none) {
         klog::error("{} \"{}\": not loaded: {} (program header {})", role, name, elf::describe(parsed.error),
                     parsed.index);
         return nullptr;

@@ -39,7 +39,7 @@ bool Factory::charge(uint64_t bytes)
 void Factory::refund(uint64_t bytes)
 {
     if (bytes > used_)
-        panic("factory {}: refund of {} bytes, only {} charged", static_cast<void*>(this), bytes, used_);
+        panic("factory {:#018x}: refund of {} bytes, only {} charged", static_cast<void*>(this), bytes, used_);
     used_ -= bytes;
 }
 

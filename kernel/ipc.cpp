@@ -3,6 +3,7 @@
 #include "ipc.hpp"
 
 #include "arch/x86_64/paging.hpp"
+#include "common/string.hpp"
 #include "arch/x86_64/timer.hpp"
 #include "arch/x86_64/user_registers.hpp"
 #include "endpoint.hpp"
@@ -14,7 +15,6 @@
 #include "task.hpp"
 #include "vm.hpp"
 
-extern "C" void* memcpy(void*, const void*, size_t);
 
 namespace ipc {
 namespace {

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "boot/cmdline.hpp"
-#include "lib/format.hpp"
+#include "common/format.hpp"
 
 namespace klog {
 

@@ -20,7 +20,7 @@ void free_pages(void*, void* pages, size_t count)
 {
     auto error = frame_allocator.free(paging::direct_virt_to_phys(pages), count);
     if (error != mem::FrameAllocator::FreeError::none)
-        panic("kernel heap returned pages {} it does not own (error {})", pages, error);
+        panic("kernel heap returned pages {:#018x} it does not own (error {})", pages, error);
 }
 
 } // namespace

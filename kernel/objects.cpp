@@ -70,7 +70,7 @@ void destroy_now(cap::Object* object)
         static_cast<IoPorts*>(object)->destroy();
         return;
     default:
-        panic("destroy_object: object {} of unknown type {}", static_cast<void*>(object), object->type);
+        panic("destroy_object: object {:#018x} of unknown type {}", static_cast<void*>(object), object->type);
     }
 }
 

@@ -65,7 +65,7 @@ void run_test_hook(cmdline::TestHook hook)
         uint8_t* stack = kernel_stack::allocate();
         if (stack == nullptr)
             panic("test kernel stack overflow: no stack");
-        klog::print("test kernel stack overflow: recursing on a thread's kernel stack at {}\n",
+        klog::print("test kernel stack overflow: recursing on a thread's kernel stack at {:#018x}\n",
                     static_cast<void*>(stack));
         asm volatile("mov %0, %%rsp\n"
                      "xor %%edi, %%edi\n"
@@ -81,12 +81,12 @@ void run_test_hook(cmdline::TestHook hook)
         asm volatile("ud2");
         return;
     case cmdline::TestHook::write_rodata:
-        klog::print("test W^X: writing to .rodata at {}\n", &read_only_word);
+        klog::print("test W^X: writing to .rodata at {:#018x}\n", &read_only_word);
         *const_cast<volatile uint64_t*>(&read_only_word) = 1;
         klog::print("wrote .rodata: W^X is broken\n");
         return;
     case cmdline::TestHook::exec_data:
-        klog::print("test W^X: calling into .data at {}\n", static_cast<void*>(data_bytes));
+        klog::print("test W^X: calling into .data at {:#018x}\n", static_cast<void*>(data_bytes));
         reinterpret_cast<void (*)()>(reinterpret_cast<uintptr_t>(data_bytes))();
         klog::print("executed .data: NX is broken\n");
         return;

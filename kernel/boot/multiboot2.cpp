@@ -1,7 +1,7 @@
 // Multiboot2 boot information: a defensive parser.
 #include "boot/multiboot2.hpp"
 
-#include "lib/bytes.hpp"
+#include "common/bytes.hpp"
 
 namespace mb2 {
 

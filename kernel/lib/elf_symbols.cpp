@@ -1,7 +1,7 @@
 // The kernel's own symbol table, read defensively from the ELF section headers.
 #include "lib/elf_symbols.hpp"
 
-#include "lib/bytes.hpp"
+#include "common/bytes.hpp"
 
 namespace elf {
 namespace {

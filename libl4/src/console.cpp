@@ -42,10 +42,10 @@ void write_to_console(void* context, const char* text, size_t length)
 
 } // namespace
 
-void detail::console_vprint(const char* format, const FormatArg* args, size_t count, bool newline)
+void detail::console_vprint(const char* format, const fmt::Arg* args, size_t count, bool newline)
 {
     ConsoleBuffer buffer;
-    vformat(FormatSink{write_to_console, &buffer}, format, args, count);
+    fmt::vformat(fmt::Sink{write_to_console, &buffer}, format, args, count);
     if (newline)
         write_to_console(&buffer, "\n", 1);
     buffer.flush();

@@ -38,7 +38,7 @@ bool locate(const LoadedImage& image, uint64_t page, uint64_t& index, uint64_t& 
 {
     if (page >= abi::kLastUserPage)
         return false;   // never mapped (a reply could not resolve the fault)
-    const elf::Executable& exe = image.executable;
+    const elf::Image& exe = image.executable;
     for (size_t i = 0; i < exe.segment_count; ++i) {
         const elf::Segment& s = exe.segments[i];
         if (page >= s.page_base() && page < s.page_limit()) {
@@ -86,12 +86,12 @@ Error load_task(const uint8_t* image, size_t size, Selector factory, Selector ta
                 Selector pager_endpoint, LoadedImage& out, const LoadOptions& options)
 {
     out = LoadedImage{};
-    out.parse_result = elf::parse(image, size, out.executable);
+    out.parse_result = elf::parse(image, size, elf::Options{}, out.executable);
     if (out.parse_result.error != elf::Error::none)
         return Error::invalid_argument;
 
     // The page indexes: the segments in order, then the stack.
-    const elf::Executable& exe = out.executable;
+    const elf::Image& exe = out.executable;
     uint64_t pages = 0;
     for (size_t i = 0; i < exe.segment_count; ++i) {
         out.first_page[i] = pages;

@@ -197,7 +197,7 @@ SCENARIOS = {
                       r"all user threads have exited"],
         modules=[("@fpu-a", "fpu-a"), ("@fpu-b", "fpu-b")], timeout=120, icount=True),
     "user-bad-elf": Scenario(
-        "exit=qemu", [r'error: sigma0 "junk": not loaded: module is not an ELF file \(bad magic\)',
+        "exit=qemu", [r'error: sigma0 "junk": not loaded: not an ELF file \(bad magic\)',
                       r'root task "spinner-a"', r"spinner A: round 5", r"all user threads have exited"],
         modules=[(5000, "junk"), ("@spinner-a", "spinner-a")]),
     "bench-runs": Scenario(

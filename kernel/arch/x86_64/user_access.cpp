@@ -5,8 +5,8 @@
 
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/paging.hpp"
+#include "common/string.hpp"
 
-extern "C" void* memcpy(void*, const void*, size_t);
 
 namespace user_access {
 namespace {

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "common/string.hpp"
+
 extern "C" {
 
 // Strings and memory ------------------------------------------------------------------------
@@ -54,13 +56,7 @@ size_t l4_malloc_usable_size(const void* pointer);
 
 #if !__STDC_HOSTED__
 // The standard names, user tasks only. (memcpy, memset, memmove, memcmp and strlen are
-// src/libc/string.cpp's, shared with the kernel.)
-void* memcpy(void* destination, const void* source, size_t count);
-void* memset(void* destination, int value, size_t count);
-void* memmove(void* destination, const void* source, size_t count);
-int memcmp(const void* a, const void* b, size_t count);
-size_t strlen(const char* text);
-
+// common/string.hpp's, shared with the kernel.)
 int strcmp(const char* a, const char* b);
 int strncmp(const char* a, const char* b, size_t count);
 char* strchr(const char* text, int c);

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "l4/elf.hpp"
+#include "common/elf.hpp"
 #include "l4/syscall.hpp"
 
 namespace l4 {
@@ -55,7 +55,7 @@ struct LoadOptions {
 // What the pager knows of a loaded task. The ELF image it was loaded from must stay mapped,
 // unchanged, in the caller while the task runs: its pages are copied on demand.
 struct LoadedImage {
-    elf::Executable executable;   // entry, segments, the file
+    elf::Image executable;        // entry, segments, the file
     elf::Result parse_result;     // why load_task refused the image (error none otherwise)
     uint64_t stack_base = 0, stack_top = 0;
     uint64_t scratch_base = 0;    // page i of the image is at scratch_base + i * 4 KiB here
@@ -68,7 +68,7 @@ struct LoadedImage {
     uint64_t pages_fetched = 0;   // pages taken from sigma0
 };
 
-// Parses `image` (l4::elf: invalid_argument and parse_result on any error), creates a task in
+// Parses `image` (common/elf.hpp, a static ET_EXEC: invalid_argument and parse_result on any error), creates a task in
 // `task_slot` and a thread of it in `thread_slot` (both through `factory`, both empty slots of
 // the caller), makes `pager_endpoint` (the caller's, with send) the thread's pager and starts it
 // at the entry point with rsp = options.stack_top. Fills `out`.

@@ -157,9 +157,9 @@ KTEST(loader_rejects_bad_images_and_options)
         junk[i] = static_cast<uint8_t>(i * 7 + 1);
     auto* image = new l4::LoadedImage;
     KEXPECT_EQ(l4::load_task(junk, sizeof junk, kFactory, kTask, kThread, kPager, *image), Error::invalid_argument);
-    KEXPECT_EQ(image->parse_result.error, l4::elf::Error::bad_magic);
+    KEXPECT_EQ(image->parse_result.error, elf::Error::bad_magic);
     KEXPECT_EQ(l4::load_task(nullptr, 0, kFactory, kTask, kThread, kPager, *image), Error::invalid_argument);
-    KEXPECT_EQ(image->parse_result.error, l4::elf::Error::too_small);
+    KEXPECT_EQ(image->parse_result.error, elf::Error::too_small);
 
     const uint8_t* child = nullptr;
     size_t size = 0;
@@ -168,7 +168,7 @@ KTEST(loader_rejects_bad_images_and_options)
     overlapping.stack_top = 0x401000;   // the stack would cover the child's code
     KEXPECT_EQ(l4::load_task(child, size, kFactory, kTask, kThread, kPager, *image, overlapping),
                Error::invalid_argument);
-    KEXPECT_EQ(image->parse_result.error, l4::elf::Error::none);
+    KEXPECT_EQ(image->parse_result.error, elf::Error::none);
     l4::LoadOptions unaligned;
     unaligned.stack_top = l4::kLoaderStackTop + 8;
     KEXPECT_EQ(l4::load_task(child, size, kFactory, kTask, kThread, kPager, *image, unaligned),
@@ -283,10 +283,10 @@ KTEST(loader_pager_decisions)
     options.priority = 1;   // it waits for its first page anyway
     options.fetch_page = dirty_page;
     LOADER_REQUIRE_EQ(l4::load_task(bytes, size, kFactory, kTask, kThread, kPager, *image, options), Error::ok);
-    const l4::elf::Segment* text = nullptr;
-    const l4::elf::Segment* data = nullptr;
+    const elf::Segment* text = nullptr;
+    const elf::Segment* data = nullptr;
     for (size_t i = 0; i < image->executable.segment_count; ++i) {
-        const l4::elf::Segment& s = image->executable.segments[i];
+        const elf::Segment& s = image->executable.segments[i];
         if (s.executable())
             text = &s;
         if (s.writable())

@@ -1,6 +1,6 @@
-// The memory and string functions the compiler may call. Freestanding and dependency-free,
-// so the kernel builds this same file too (it includes nothing else of libl4).
-#include <stddef.h>
+// The memory and string functions the compiler may call (common/string.hpp). Freestanding
+// only: the kernel and libl4 build it, the host tests have their C library.
+#include "common/string.hpp"
 
 extern "C" {
 

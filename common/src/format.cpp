@@ -1,7 +1,7 @@
-// Type-safe formatting for user tasks (see l4/format.hpp for the placeholder syntax).
-#include "l4/format.hpp"
+// Type-safe formatting (see common/format.hpp for the placeholder syntax).
+#include "common/format.hpp"
 
-namespace l4 {
+namespace fmt {
 
 size_t detail::c_string_length(const char* text)
 {
@@ -30,7 +30,7 @@ struct Spec {
 
 class Writer {
 public:
-    explicit Writer(const FormatSink& sink) : sink_(sink) {}
+    explicit Writer(const Sink& sink) : sink_(sink) {}
 
     void put(const char* text, size_t length)
     {
@@ -56,7 +56,7 @@ public:
     size_t total() const { return total_; }
 
 private:
-    const FormatSink& sink_;
+    const Sink& sink_;
     size_t total_ = 0;
 };
 
@@ -87,7 +87,7 @@ bool parse_spec(const char*& p, Spec& spec)
     }
     while (is_digit(*p)) {
         spec.width = spec.width * 10 + static_cast<size_t>(*p++ - '0');
-        if (spec.width > kMaxFormatWidth)
+        if (spec.width > kMaxWidth)
             return false;
     }
     if (*p == '.') {
@@ -97,8 +97,8 @@ bool parse_spec(const char*& p, Spec& spec)
         spec.precision = 0;
         while (is_digit(*p)) {
             spec.precision = spec.precision * 10 + static_cast<size_t>(*p++ - '0');
-            if (spec.precision > kMaxFormatWidth)
-                spec.precision = kMaxFormatWidth;   // a cap on text length, not a width
+            if (spec.precision > kMaxWidth)
+                spec.precision = kMaxWidth;   // a cap on text length, not a width
         }
     }
     if (*p != '\0' && *p != '}') {
@@ -180,9 +180,9 @@ void put_text(Writer& out, const Spec& spec, const char* text, size_t length)
     pad_and_put(out, spec, '<', nullptr, 0, text, length);
 }
 
-void put_arg(Writer& out, const Spec& spec, const FormatArg& arg)
+void put_arg(Writer& out, const Spec& spec, const Arg& arg)
 {
-    using Kind = FormatArg::Kind;
+    using Kind = Arg::Kind;
     const uint64_t value = arg.value();
     const char type = spec.type;
     switch (arg.kind()) {
@@ -238,7 +238,7 @@ void write_to_buffer(void* context, const char* text, size_t length)
 
 } // namespace
 
-size_t vformat(const FormatSink& sink, const char* format, const FormatArg* args, size_t count)
+size_t vformat(const Sink& sink, const char* format, const Arg* args, size_t count)
 {
     Writer out(sink);
     const char* p = format != nullptr ? format : "";
@@ -286,13 +286,13 @@ size_t vformat(const FormatSink& sink, const char* format, const FormatArg* args
     return out.total();
 }
 
-size_t vformat_to(char* buf, size_t size, const char* format, const FormatArg* args, size_t count)
+size_t vformat_to(char* buf, size_t size, const char* format, const Arg* args, size_t count)
 {
     Buffer b{buf, size > 0 ? size - 1 : 0, 0};
-    const size_t total = vformat(FormatSink{write_to_buffer, &b}, format, args, count);
+    const size_t total = vformat(Sink{write_to_buffer, &b}, format, args, count);
     if (size > 0)
         buf[b.used] = '\0';
     return total;
 }
 
-} // namespace l4
+} // namespace fmt
