@@ -24,19 +24,6 @@ using l4::abi::MessageTag;
 Thread* timeouts; // threads waiting with a deadline
 constexpr uint64_t kTypedItemBits = MessageTag::make(0, 0, 7, 7).raw; // the caps and pages fields
 
-// Message word i of a thread's saved registers (words 0..5 travel in registers).
-uint64_t& word_register(interrupts::InterruptFrame& f, uint64_t i)
-{
-    switch (i) {
-    case 0: return f.r8;
-    case 1: return f.r9;
-    case 2: return f.r12;
-    case 3: return f.r13;
-    case 4: return f.r14;
-    default: return f.r15;
-    }
-}
-
 void clear_deadline(Thread& thread)
 {
     if (thread.deadline == Thread::kNoDeadline)
@@ -70,13 +57,13 @@ uint64_t transfer_caps(Thread& from, Thread& to, uint64_t count)
 // The message `from` sends (tag, registers, UTCB) lands in `to`'s registers and UTCB.
 void transfer(Thread& from, Thread& to, uint64_t badge)
 {
-    interrupts::InterruptFrame& source = from.user_frame();
-    interrupts::InterruptFrame& target = to.user_frame();
+    arch::UserContext source = from.user_context();
+    arch::UserContext target = to.user_context();
     MessageTag tag{from.message_tag};
     uint64_t words = tag.words();
     const uint64_t* memory_words = from.kernel_message ? from.kernel_words : from.utcb().mr;
     for (uint64_t i = 0; i < words && i < l4::abi::kRegisterWords; ++i)
-        word_register(target, i) = from.kernel_message ? memory_words[i] : word_register(source, i);
+        target.word(i) = from.kernel_message ? memory_words[i] : source.word(i);
     if (words > l4::abi::kRegisterWords)
         memcpy(&to.utcb().mr[l4::abi::kRegisterWords], &memory_words[l4::abi::kRegisterWords],
                (words - l4::abi::kRegisterWords) * sizeof(uint64_t));
@@ -91,23 +78,23 @@ void transfer(Thread& from, Thread& to, uint64_t badge)
         to.utcb().received_pages = 0;
     }
     to.utcb().received_caps = caps;
-    target.rsi = MessageTag::make(tag.label(), words, caps, pages).raw;
-    target.rdx = badge;
-    target.rax = static_cast<uint64_t>(Error::ok);
+    target.set_tag(MessageTag::make(tag.label(), words, caps, pages).raw);
+    target.set_badge(badge);
+    target.set_status(Error::ok);
 }
 
 // The reply to an exception IPC decides how the faulting thread goes on (docs/syscalls.md).
 void finish_exception(Thread& server, Thread& faulted)
 {
     faulted.kernel_message = false;
-    interrupts::InterruptFrame& reply = server.user_frame();
+    arch::UserContext reply = server.user_context();
     MessageTag tag{server.message_tag};
     if (tag.label() == l4::abi::reply_label::resume_with_registers) {
         l4::abi::ExceptionState s{};
         uint64_t words = tag.words() < l4::abi::kExceptionWords ? tag.words() : l4::abi::kExceptionWords;
         auto* out = reinterpret_cast<uint64_t*>(&s);
         for (uint64_t i = 0; i < words; ++i)
-            out[i] = i < l4::abi::kRegisterWords ? word_register(reply, i) : server.utcb().mr[i];
+            out[i] = i < l4::abi::kRegisterWords ? reply.word(i) : server.utcb().mr[i];
         if (words < l4::abi::kExceptionWords || !user_registers::load(faulted.user_frame(), s)) {
             klog::warn("thread \"{}\": exception reply with bad registers: left suspended", faulted.name());
             faulted.suspend_requested = true;
@@ -130,7 +117,7 @@ void accept(Thread& self, Thread& sender)
         self.caller = &sender;
     } else {
         sender.wait = Thread::Wait::none;
-        sender.user_frame().rax = static_cast<uint64_t>(Error::ok);
+        sender.user_context().set_status(Error::ok);
         scheduler::make_ready(sender);
     }
 }
@@ -179,7 +166,7 @@ void wake(Thread& thread, Error status)
         klog::warn("thread \"{}\": exception handler gone: left suspended", thread.name());
         thread.suspend_requested = true;
     } else {
-        thread.user_frame().rax = static_cast<uint64_t>(status);
+        thread.user_context().set_status(status);
     }
     scheduler::make_ready(thread);
 }

@@ -29,7 +29,7 @@ void Notification::signal(uint64_t bits)
     if (bits_ == 0)
         return;
     if (Thread* waiter = waiters_.pop()) {
-        waiter->user_frame().rsi = take();
+        waiter->user_context().set_result(1, take());
         ipc::wake(*waiter, l4::abi::Error::ok);
     }
 }

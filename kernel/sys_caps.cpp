@@ -28,38 +28,38 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
         object = Notification::create(&factory, quota_exhausted);
         break;
     case ObjectKind::thread: {
-        auto task = self.task()->caps().lookup<Task>(f.r10, rights::control);
+        auto task = self.task()->caps().lookup<Task>(f.arg(3), rights::control);
         if (task.error != Error::ok) {
             error = task.error;
             return nullptr;
         }
-        if (f.r8 > 255 || f.r8 > self.priority) {
+        if (f.arg(4) > 255 || f.arg(4) > self.priority) {
             error = Error::invalid_argument;
             return nullptr;
         }
         Task* owner = task.object;
-        object = Thread::create(&factory, owner, owner->name(), static_cast<uint8_t>(f.r8), quota_exhausted);
+        object = Thread::create(&factory, owner, owner->name(), static_cast<uint8_t>(f.arg(4)), quota_exhausted);
         break;
     }
     case ObjectKind::task:
-        if (f.r10 == 0 || f.r10 > l4::abi::kMaxTaskSlots) {
+        if (f.arg(3) == 0 || f.arg(3) > l4::abi::kMaxTaskSlots) {
             error = Error::invalid_argument;
             return nullptr;
         }
-        object = Task::create(&factory, static_cast<size_t>(f.r10), self.task()->name(), quota_exhausted);
+        object = Task::create(&factory, static_cast<size_t>(f.arg(3)), self.task()->name(), quota_exhausted);
         break;
     case ObjectKind::factory:
-        object = factory.create_child(f.r10, quota_exhausted);
+        object = factory.create_child(f.arg(3), quota_exhausted);
         break;
     case ObjectKind::io_ports: {
-        auto source = self.task()->caps().lookup<IoPorts>(f.r10, rights::control);
+        auto source = self.task()->caps().lookup<IoPorts>(f.arg(3), rights::control);
         if (source.error != Error::ok) {
             error = source.error;
             return nullptr;
         }
-        auto first = static_cast<uint32_t>(f.r8 & 0xffff);
-        auto count = static_cast<uint32_t>((f.r8 >> 16) & 0x1ffff);
-        if (count == 0 || f.r8 >> 33 != 0 ||
+        auto first = static_cast<uint32_t>(f.arg(4) & 0xffff);
+        auto count = static_cast<uint32_t>((f.arg(4) >> 16) & 0x1ffff);
+        if (count == 0 || f.arg(4) >> 33 != 0 ||
             !source.object->covers(first, count)) {
             error = Error::invalid_argument;
             return nullptr;
@@ -81,7 +81,7 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
 Error cap_copy(Thread& self, Frame& f)
 {
     cap::CapSpace& space = self.task()->caps();
-    return cap::CapSpace::derive(space, f.rdi, space, f.rsi, static_cast<l4::abi::Rights>(f.rdx), f.r10);
+    return cap::CapSpace::derive(space, f.arg(0), space, f.arg(1), static_cast<l4::abi::Rights>(f.arg(2)), f.arg(3));
 }
 
 // How a task puts capabilities into one it made (a loader, the VMM): derived from the
@@ -89,40 +89,40 @@ Error cap_copy(Thread& self, Frame& f)
 Error cap_copy_to(Thread& self, Frame& f)
 {
     cap::CapSpace& space = self.task()->caps();
-    auto task = space.lookup<Task>(f.rdi, rights::control);
+    auto task = space.lookup<Task>(f.arg(0), rights::control);
     if (task.error != Error::ok)
         return task.error;
-    return cap::CapSpace::derive(space, f.rsi, task.object->caps(), f.rdx,
-                                 static_cast<l4::abi::Rights>(f.r10), f.r8);
+    return cap::CapSpace::derive(space, f.arg(1), task.object->caps(), f.arg(2),
+                                 static_cast<l4::abi::Rights>(f.arg(3)), f.arg(4));
 }
 
 Error memory_unmap(Thread& self, Frame& f)
 {
-    if (f.rsi > 1)
+    if (f.arg(1) > 1)
         return Error::invalid_argument;
-    return vm::unmap(*self.task(), l4::abi::Flexpage{f.rdi}, f.rsi == 1);
+    return vm::unmap(*self.task(), l4::abi::Flexpage{f.arg(0)}, f.arg(1) == 1);
 }
 
-Error cap_delete(Thread& self, Frame& f) { return self.task()->caps().remove(f.rdi); }
-Error cap_revoke(Thread& self, Frame& f) { return self.task()->caps().revoke(f.rdi); }
+Error cap_delete(Thread& self, Frame& f) { return self.task()->caps().remove(f.arg(0)); }
+Error cap_revoke(Thread& self, Frame& f) { return self.task()->caps().revoke(f.arg(0)); }
 
 Error factory_create(Thread& self, Frame& f)
 {
     cap::CapSpace& space = self.task()->caps();
-    auto found = space.lookup<Factory>(f.rdi, rights::control);
+    auto found = space.lookup<Factory>(f.arg(0), rights::control);
     if (found.error != Error::ok)
         return found.error;
-    const cap::Slot* destination = space.slot(f.rdx);
+    const cap::Slot* destination = space.slot(f.arg(2));
     if (destination == nullptr)
         return Error::invalid_selector;
     if (!destination->empty())
         return Error::slot_occupied;
     Error error = Error::ok;
     cap::Object* object = make_object(self, *found.object,
-                                      static_cast<ObjectKind>(f.rsi), f, error);
+                                      static_cast<ObjectKind>(f.arg(1)), f, error);
     if (object == nullptr)
         return error;
-    return space.insert_original(f.rdx, object, rights::all);
+    return space.insert_original(f.arg(2), object, rights::all);
 }
 
 } // namespace syscalls

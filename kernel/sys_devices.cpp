@@ -13,13 +13,13 @@ namespace rights = l4::abi::rights;
 
 Error irq_control(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup<Irq>(f.rdi, rights::control);
+    auto found = self.task()->caps().lookup<Irq>(f.arg(0), rights::control);
     if (found.error != Error::ok)
         return found.error;
     Irq* irq = found.object;
-    switch (static_cast<l4::abi::IrqOp>(f.rsi)) {
+    switch (static_cast<l4::abi::IrqOp>(f.arg(1))) {
     case l4::abi::IrqOp::bind:
-        return irq->bind(self.task()->caps(), f.rdx);
+        return irq->bind(self.task()->caps(), f.arg(2));
     case l4::abi::IrqOp::acknowledge:
         irq->acknowledge();
         return Error::ok;
@@ -29,7 +29,7 @@ Error irq_control(Thread& self, Frame& f)
 
 Error ioport_enable(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup<IoPorts>(f.rdi, rights::control);
+    auto found = self.task()->caps().lookup<IoPorts>(f.arg(0), rights::control);
     if (found.error != Error::ok)
         return found.error;
     IoPorts* ports = found.object;

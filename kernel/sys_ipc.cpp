@@ -28,28 +28,28 @@ bool take_tag(Thread& self, uint64_t raw)
 // message would carry: all checked before anything moves.
 Error send_through(Thread& self, Frame& f, bool call)
 {
-    if (!take_tag(self, f.rsi))
+    if (!take_tag(self, f.tag()))
         return Error::invalid_argument;
     MessageTag tag{self.message_tag};
     uint64_t caps = tag.caps();
     bool carries = caps > 0 || tag.pages() > 0;
     cap::CapSpace& space = self.task()->caps();
-    auto found = space.lookup<Endpoint>(f.rdi, rights::send | (carries ? rights::grant : 0));
+    auto found = space.lookup<Endpoint>(f.arg(0), rights::send | (carries ? rights::grant : 0));
     if (found.error != Error::ok)
         return found.error;
     for (uint64_t i = 0; i < caps; ++i)
         if (space.lookup(self.utcb().send_caps[i].selector, cap::ObjectType::none, 0).error != Error::ok)
             return Error::invalid_selector;
     self.kernel_message = false;
-    return ipc::send(self, *found.object, found.slot->badge(), call, f.rdx);
+    return ipc::send(self, *found.object, found.slot->badge(), call, f.arg(2));
 }
 
 Error receive_on(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup<Endpoint>(f.rdi, rights::receive);
+    auto found = self.task()->caps().lookup<Endpoint>(f.arg(0), rights::receive);
     if (found.error != Error::ok)
         return found.error;
-    return ipc::receive(self, *found.object, f.rdx);
+    return ipc::receive(self, *found.object, f.arg(2));
 }
 
 } // namespace
@@ -60,50 +60,51 @@ Error ipc_receive(Thread& self, Frame& f) { return receive_on(self, f); }
 
 Error ipc_reply(Thread& self, Frame& f)
 {
-    if (!take_tag(self, f.rsi))
+    if (!take_tag(self, f.tag()))
         return Error::invalid_argument;
     return ipc::reply(self);
 }
 
 Error ipc_reply_wait(Thread& self, Frame& f)
 {
-    if (!take_tag(self, f.rsi))
+    if (!take_tag(self, f.tag()))
         return Error::invalid_argument;
-    auto found = self.task()->caps().lookup<Endpoint>(f.rdi, rights::receive);
+    auto found = self.task()->caps().lookup<Endpoint>(f.arg(0), rights::receive);
     if (found.error != Error::ok)
         return found.error;
     Thread* replied = nullptr;
     if (self.caller != nullptr)
         (void)ipc::reply(self, &replied);
-    return ipc::receive(self, *found.object, f.rdx, replied);
+    return ipc::receive(self, *found.object, f.arg(2), replied);
 }
 
 Error notify_signal(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup<Notification>(f.rdi, rights::send);
+    auto found = self.task()->caps().lookup<Notification>(f.arg(0), rights::send);
     if (found.error != Error::ok)
         return found.error;
-    found.object->signal(f.rsi | found.slot->badge());
+    found.object->signal(f.arg(1) | found.slot->badge());
     return Error::ok;
 }
 
 Error notify_poll(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup<Notification>(f.rdi, rights::receive);
+    auto found = self.task()->caps().lookup<Notification>(f.arg(0), rights::receive);
     if (found.error != Error::ok)
         return found.error;
-    f.rsi = found.object->take();
+    f.set_result(1, found.object->take());
     return Error::ok;
 }
 
 Error notify_wait(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup<Notification>(f.rdi, rights::receive);
+    auto found = self.task()->caps().lookup<Notification>(f.arg(0), rights::receive);
     if (found.error != Error::ok)
         return found.error;
     Notification* notification = found.object;
-    f.rsi = notification->take();
-    if (f.rsi != 0)
+    uint64_t bits = notification->take();
+    f.set_result(1, bits);
+    if (bits != 0)
         return Error::ok;
     notification->wait(self);
     return ipc::kStatusSet;

@@ -36,7 +36,7 @@ Error suspend(Thread& self, Thread& target)
 {
     target.suspend_requested = true;
     if (&target == &self) {
-        self.user_frame().rax = static_cast<uint64_t>(Error::ok);
+        self.user_context().set_status(Error::ok);
         self.set_state(Thread::State::suspended);
         scheduler::block_current(); // back here after a resume
         return ipc::kStatusSet;
@@ -72,12 +72,12 @@ Error set_priority(Thread& self, Thread& target, uint64_t priority)
 
 Error thread_control(Thread& self, Frame& f)
 {
-    auto found = self.task()->caps().lookup<Thread>(f.rdi, rights::control);
+    auto found = self.task()->caps().lookup<Thread>(f.arg(0), rights::control);
     if (found.error != Error::ok)
         return found.error;
     Thread& target = *found.object;
-    uint64_t a = f.rdx, b = f.r10;
-    auto op = static_cast<ThreadOp>(f.rsi);
+    uint64_t a = f.arg(2), b = f.arg(3);
+    auto op = static_cast<ThreadOp>(f.arg(1));
     if (op == ThreadOp::start && target.state() != Thread::State::inactive)
         return Error::busy; // started before, whether it still runs or not
     if (target.state() == Thread::State::dead || target.dying)

@@ -3,7 +3,6 @@
 
 #include "arch/x86_64/platform.hpp"
 #include "arch/x86_64/user_access.hpp"
-#include "arch/x86_64/user_registers.hpp"
 #include "ipc.hpp"
 #include "l4/abi/syscall.hpp"
 #include "log.hpp"
@@ -26,8 +25,8 @@ constexpr uint64_t kDebugWriteSlice = 64;
 
 Error debug_write(Thread& self, Frame& f)
 {
-    uint64_t text = f.rdi;
-    uint64_t length = f.rsi;
+    uint64_t text = f.arg(0);
+    uint64_t length = f.arg(1);
     if (length > l4::abi::kMaxDebugWrite)
         return Error::invalid_argument;
     char chunk[kDebugWriteSlice];
@@ -42,10 +41,10 @@ Error debug_write(Thread& self, Frame& f)
     if (done == length)
         return Error::ok;
     // Lines of other threads may come between slices, so only when an interrupt waits.
-    f.rdi = text + done;
-    f.rsi = length - done;
-    f.rax = static_cast<uint64_t>(Syscall::debug_write);
-    user_registers::restart_syscall(f);
+    f.set_arg(0, text + done);
+    f.set_arg(1, length - done);
+    f.set_syscall_number(static_cast<uint64_t>(Syscall::debug_write));
+    f.restart_syscall();
     return ipc::kStatusSet;
 }
 
@@ -57,7 +56,7 @@ Error thread_exit(Thread& self, Frame&)
 
 Error yield(Thread&, Frame& f)
 {
-    f.rax = static_cast<uint64_t>(Error::ok);
+    f.set_status(Error::ok);
     scheduler::yield();
     return ipc::kStatusSet;
 }
@@ -77,19 +76,20 @@ static_assert(sizeof kHandlers / sizeof kHandlers[0] == static_cast<size_t>(Sysc
 extern "C" void syscall_dispatch(interrupts::InterruptFrame* frame)
 {
     Thread& self = scheduler::current();
+    arch::UserContext context{*frame};
     if (self.foreign_abi) {
         // Not ours to interpret: the thread's exception handler emulates it.
         if (!ipc::raise_exception(self, l4::abi::kForeignSyscallVector, 0, 0)) {
             klog::error("thread \"{}\": foreign-ABI syscall {} and no exception handler: thread stopped",
-                        self.name(), frame->rax);
+                        self.name(), context.syscall_number());
             kill_thread(self);
         }
     } else {
         constexpr uint64_t last = static_cast<uint64_t>(Syscall::count);
-        uint64_t number = frame->rax < last ? frame->rax : last;
-        Error result = syscalls::kHandlers[number](self, *frame);
+        uint64_t number = context.syscall_number() < last ? context.syscall_number() : last;
+        Error result = syscalls::kHandlers[number](self, context);
         if (result != ipc::kStatusSet)
-            frame->rax = static_cast<uint64_t>(result);
+            context.set_status(result);
     }
     if (self.dying)
         scheduler::exit_current();

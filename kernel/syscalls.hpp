@@ -3,7 +3,7 @@
 // was already written by whoever woke it).
 #pragma once
 
-#include "arch/x86_64/interrupts.hpp"
+#include "arch/x86_64/user_context.hpp"
 #include "l4/abi/error.hpp"
 
 class Thread;
@@ -11,7 +11,7 @@ class Thread;
 namespace syscalls {
 
 using Error = l4::abi::Error;
-using Frame = interrupts::InterruptFrame;
+using Frame = arch::UserContext;
 using Handler = Error (*)(Thread& self, Frame& frame);
 
 Error ipc_call(Thread& self, Frame& f);

@@ -3,7 +3,6 @@
 
 #include <new>
 
-#include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/kernel_stack.hpp"
 #include "factory.hpp"
 #include "memory.hpp"
@@ -14,7 +13,6 @@ extern "C" char thread_first_return[];
 
 namespace {
 
-constexpr uint64_t kUserFlags = 0x202;       // IF set, reserved bit 1
 constexpr uint32_t kDefaultTimeSlice = 2;    // ticks
 constexpr int kCalleeSaved = 6;              // what switch_kernel_stack pops
 constexpr uint64_t kPage = 4096;
@@ -76,11 +74,7 @@ Thread* Thread::create(Factory* factory, Task* task, const char* name, uint8_t p
     thread->utcb_->receive_slot = l4::abi::kNoReceiveSlot;
     task->add_thread(*thread);
 
-    interrupts::InterruptFrame& frame = thread->user_frame();
-    frame = interrupts::InterruptFrame{};
-    frame.cs = gdt::kUserCode;
-    frame.ss = gdt::kUserData;
-    frame.rflags = kUserFlags;
+    thread->user_context().reset();
     thread->prepare_first_switch(reinterpret_cast<uint64_t>(thread_first_return));
     return thread;
 }
@@ -125,9 +119,7 @@ void Thread::destroy()
 
 void Thread::set_entry(uint64_t ip, uint64_t sp)
 {
-    interrupts::InterruptFrame& frame = user_frame();
-    frame.rip = ip;
-    frame.rsp = sp;
+    user_context().set_entry(ip, sp);
 }
 
 interrupts::InterruptFrame& Thread::user_frame()

@@ -5,6 +5,7 @@
 
 #include "arch/x86_64/fpu.hpp"
 #include "arch/x86_64/interrupts.hpp"
+#include "arch/x86_64/user_context.hpp"
 #include "cap/cap_space.hpp"
 #include "l4/abi/utcb.hpp"
 #include "sched/run_queue.hpp"
@@ -45,6 +46,7 @@ public:
 
     // The user registers, saved at the top of the kernel stack on every kernel entry.
     interrupts::InterruptFrame& user_frame();
+    arch::UserContext user_context() { return arch::UserContext{user_frame()}; }
     uint64_t kernel_stack_top() const;
 
     Task* task() const { return task_; }

@@ -3,12 +3,13 @@
 
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/paging.hpp"
+#include "arch/x86_64/user_context.hpp"
 
 namespace user_registers {
 namespace {
 
 constexpr uint64_t kUserChangeableFlags = 0xcd5; // CF PF AF ZF SF DF OF
-constexpr uint64_t kForcedFlags = 0x202;         // IF, and bit 1 which is always set
+constexpr uint64_t kForcedFlags = arch::kInitialUserFlags; // IF, and bit 1 which is always set
 
 } // namespace
 

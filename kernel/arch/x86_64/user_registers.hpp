@@ -14,8 +14,4 @@ l4::abi::ExceptionState save(const interrupts::InterruptFrame& frame, uint64_t v
 // choose (IF stays on, TF, IOPL and the rest stay off) are forced.
 [[nodiscard]] bool load(interrupts::InterruptFrame& frame, const l4::abi::ExceptionState& state);
 
-// The thread executes its `syscall` again when it returns to user mode (a call that does
-// its work in slices). Every encoding of syscall ends in its two opcode bytes, 0f 05.
-inline void restart_syscall(interrupts::InterruptFrame& frame) { frame.rip -= 2; }
-
 } // namespace user_registers
