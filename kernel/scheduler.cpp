@@ -5,10 +5,10 @@
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/cpu_local.hpp"
 #include "arch/x86_64/fpu.hpp"
-#include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/kernel_stack.hpp"
 #include "arch/x86_64/platform.hpp"
 #include "arch/x86_64/tlb.hpp"
+#include "arch/x86_64/user_state.hpp"
 #include "ipc.hpp"
 #include "objects.hpp"
 #include "panic.hpp"
@@ -21,8 +21,6 @@ extern "C" void switch_kernel_stack(uint64_t* save_rsp, uint64_t new_rsp);
 namespace scheduler {
 namespace {
 
-constexpr uint32_t kFsBase = 0xc0000100;
-constexpr uint32_t kKernelGsBase = 0xc0000102; // the user's GS while in the kernel
 
 sched::RunQueue run_queue;
 Thread* zombie; // a dead thread whose stack we were still on; freed right after the next switch
@@ -48,12 +46,12 @@ void reap()
         dead->destroy();
 }
 
-// FS for its TLS, GS for its UTCB (%gs:0 is the UTCB's address).
+
+// FS for its TLS, GS for its UTCB, its task's I/O ports.
 void load_user_segments(Thread& thread)
 {
-    cpu::wrmsr(kFsBase, thread.fs_base);
-    cpu::wrmsr(kKernelGsBase, thread.utcb_address());
-    gdt::set_io_bitmap(thread.task() != nullptr ? thread.task()->io_bitmap() : nullptr);
+    arch::load_thread_bases(thread.fs_base, thread.utcb_address());
+    arch::load_io_bitmap(thread.task() != nullptr ? thread.task()->io_bitmap() : nullptr);
 }
 
 // Makes `next` this CPU's running thread: its kernel stack for entries from user mode, its

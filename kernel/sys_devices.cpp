@@ -1,5 +1,5 @@
 // System calls for user-level drivers: interrupt lines and I/O ports.
-#include "arch/x86_64/gdt.hpp"
+#include "arch/x86_64/user_state.hpp"
 #include "io_ports.hpp"
 #include "irq.hpp"
 #include "l4/abi/syscall.hpp"
@@ -35,7 +35,7 @@ Error ioport_enable(Thread& self, Frame& f)
     IoPorts* ports = found.object;
     Error error = self.task()->enable_ports(ports->first(), ports->count());
     if (error == Error::ok)
-        gdt::set_io_bitmap(self.task()->io_bitmap()); // effective at once for the caller
+        arch::io_bitmap_changed(self.task()->io_bitmap()); // effective at once for the caller
     return error;
 }
 

@@ -1,5 +1,5 @@
 // thread_control: starting, stopping and configuring threads.
-#include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/user_state.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "arch/x86_64/user_registers.hpp"
 #include "endpoint.hpp"
@@ -16,7 +16,6 @@ namespace {
 namespace rights = l4::abi::rights;
 using l4::abi::ThreadOp;
 
-constexpr uint32_t kFsBaseMsr = 0xc0000100;
 constexpr uint64_t kMaxTimeSlice = 1000;
 
 bool user_address(uint64_t address) { return address < paging::kUserEnd; }
@@ -105,7 +104,7 @@ Error thread_control(Thread& self, Frame& f)
             return Error::bad_address;
         target.fs_base = a;
         if (&target == &self)
-            cpu::wrmsr(kFsBaseMsr, a);
+            arch::set_tls_base(a);
         return Error::ok;
     case ThreadOp::set_foreign_abi:
         if (a > 1)

@@ -3,7 +3,7 @@
 
 #include <new>
 
-#include "arch/x86_64/gdt.hpp"
+#include "arch/x86_64/user_state.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "factory.hpp"
 #include "memory.hpp"
@@ -86,8 +86,8 @@ void Task::destroy()
     }
     Factory* factory = factory_;
     if (io_bitmap_ != nullptr) {
-        gdt::forget_io_bitmap(io_bitmap_); // memory reused later must be copied afresh
-        factory->free(io_bitmap_, gdt::kIoBitmapBytes);
+        arch::io_bitmap_freed(io_bitmap_);
+        factory->free(io_bitmap_, arch::kIoBitmapBytes);
     }
     factory->refund(kPage);
     factory->free(slot_storage_, slot_count_ * sizeof(cap::Slot));
@@ -146,14 +146,13 @@ l4::abi::Error Task::enable_ports(uint32_t first, uint32_t count)
 {
     if (io_bitmap_ == nullptr) {
         bool quota_exhausted = false;
-        io_bitmap_ = static_cast<uint8_t*>(factory_->allocate(gdt::kIoBitmapBytes, quota_exhausted));
+        io_bitmap_ = static_cast<uint8_t*>(factory_->allocate(arch::kIoBitmapBytes, quota_exhausted));
         if (io_bitmap_ == nullptr)
             return quota_exhausted ? l4::abi::Error::quota_exhausted : l4::abi::Error::out_of_memory;
-        __builtin_memset(io_bitmap_, 0xff, gdt::kIoBitmapBytes);
+        __builtin_memset(io_bitmap_, 0xff, arch::kIoBitmapBytes);
     }
     for (uint32_t port = first; port < first + count; ++port)
         io_bitmap_[port / 8] = static_cast<uint8_t>(io_bitmap_[port / 8] & ~(1u << (port % 8)));
-    gdt::forget_io_bitmap(io_bitmap_); // changed: the TSS copy must be refreshed
     return l4::abi::Error::ok;
 }
 

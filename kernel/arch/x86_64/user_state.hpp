@@ -1,0 +1,44 @@
+// The per-thread and per-task CPU state a switch loads besides the kernel stack and the
+// address space: the TLS base (FS), the UTCB pointer (GS), the I/O permission bitmap. Generic
+// code says what it wants; this file knows the MSRs and the TSS.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/gdt.hpp"
+
+namespace arch {
+
+namespace msr {
+constexpr uint32_t fs_base = 0xc0000100;
+constexpr uint32_t kernel_gs_base = 0xc0000102; // the user's GS while in the kernel
+} // namespace msr
+
+// Bytes of a task's I/O permission bitmap (a set bit denies the port).
+constexpr size_t kIoBitmapBytes = gdt::kIoBitmapBytes;
+
+// The thread about to run in user mode: its TLS base and its UTCB (%gs:0 holds the UTCB's
+// address); then its task's I/O bitmap (nullptr: no port).
+inline void load_thread_bases(uint64_t tls_base, uint64_t utcb_address)
+{
+    cpu::wrmsr(msr::fs_base, tls_base);
+    cpu::wrmsr(msr::kernel_gs_base, utcb_address);
+}
+inline void load_io_bitmap(const uint8_t* io_bitmap) { gdt::set_io_bitmap(io_bitmap); }
+
+// The running thread's TLS base changes now.
+inline void set_tls_base(uint64_t base) { cpu::wrmsr(msr::fs_base, base); }
+
+// The running task's I/O bitmap changed (or appeared): effective at once.
+inline void io_bitmap_changed(const uint8_t* bitmap)
+{
+    gdt::forget_io_bitmap(bitmap); // the copy the TSS holds must be refreshed
+    gdt::set_io_bitmap(bitmap);
+}
+
+// A task's bitmap is freed: memory reused later must be copied afresh.
+inline void io_bitmap_freed(const uint8_t* bitmap) { gdt::forget_io_bitmap(bitmap); }
+
+} // namespace arch
