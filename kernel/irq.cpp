@@ -3,11 +3,14 @@
 
 #include <new>
 
+#include "arch/x86_64/interrupts.hpp"
 #include "arch/x86_64/platform.hpp"
 #include "factory.hpp"
 #include "notification.hpp"
 #include "objects.hpp"
 #include "task.hpp"
+
+static_assert(Irq::kLines == interrupts::vector::pic_lines);
 
 namespace {
 

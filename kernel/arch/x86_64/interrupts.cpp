@@ -7,14 +7,8 @@
 #include "arch/x86_64/panic_report.hpp"
 #include "arch/x86_64/timer.hpp"
 #include "arch/x86_64/platform.hpp"
-#include "ipc.hpp"
-#include "irq.hpp"
-#include "log.hpp"
-#include "objects.hpp"
-#include "scheduler.hpp"
-#include "task.hpp"
-#include "thread.hpp"
-#include "vm.hpp"
+#include "l4/abi/ipc.hpp"
+#include "trap.hpp"
 
 extern "C" char interrupt_stubs[], debug_entry[], syscall_entry[], syscall_compat_entry[];
 
@@ -63,16 +57,12 @@ constexpr const char* kExceptionNames[32] = {
     "reserved 26", "reserved 27", "#HV hypervisor injection", "#VC VMM communication",
     "#SX security", "reserved 31"};
 
-// sigma0's window is filled by the kernel; everyone else's faults go to their pager.
-bool user_page_fault(Thread& thread, const InterruptFrame& frame, uint64_t address)
+// The access a page fault's error code describes, as page rights.
+uint64_t page_fault_access(uint64_t error_code)
 {
-    constexpr uint64_t kPresent = 1, kWrite = 2, kFetch = 0x10;
-    if (thread.task()->is_sigma0() && !(frame.error_code & kPresent) && vm::sigma0_fault(*thread.task(), address))
-        return true;
-    uint64_t access = (frame.error_code & kFetch)   ? l4::abi::page_rights::execute
-                      : (frame.error_code & kWrite) ? l4::abi::page_rights::write
+    return (error_code & page_fault_error::fetch)   ? l4::abi::page_rights::execute
+           : (error_code & page_fault_error::write) ? l4::abi::page_rights::write
                                                     : l4::abi::page_rights::read;
-    return ipc::raise_page_fault(thread, address, access, frame.rip);
 }
 
 } // namespace
@@ -113,22 +103,12 @@ extern "C" void interrupt_dispatch(interrupts::InterruptFrame* frame)
     if (v < 32 && (frame->cs & 3) == 0)
         panic_exception(*frame); // an exception in the kernel is a kernel bug
     if (v < 32) {
-        // A user exception goes to the thread's exception handler; without one the thread
-        // is stopped, and only it.
-        Thread& thread = scheduler::current();
         uint64_t fault_address = v == vector::page_fault ? cpu::read_cr2() : 0;
-        if (v == vector::page_fault && user_page_fault(thread, *frame, fault_address)) {
-            if (thread.dying)
-                scheduler::exit_current();
+        if (v == vector::page_fault &&
+            trap::user_page_fault(fault_address, page_fault_access(frame->error_code),
+                                  !(frame->error_code & page_fault_error::present), frame->rip))
             return;
-        }
-        if (!ipc::raise_exception(thread, v, frame->error_code, fault_address)) {
-            klog::error("thread \"{}\": {} (vector {}) at rip {:#x}, error code {:#x}, cr2 {:#x}: thread stopped",
-                        thread.name(), exception_name(v), v, frame->rip, frame->error_code, fault_address);
-            kill_thread(thread);
-        }
-        if (thread.dying)
-            scheduler::exit_current();
+        trap::user_exception(v, frame->error_code, fault_address, frame->rip);
         return;
     }
 
@@ -136,18 +116,16 @@ extern "C" void interrupt_dispatch(interrupts::InterruptFrame* frame)
     case vector::apic_timer:
         timer::tick();
         apic::end_of_interrupt();
-        ipc::expire_timeouts(timer::ticks());
-        scheduler::timer_tick();
+        trap::timer_tick(timer::ticks());
         return;
     case vector::apic_spurious:
         return; // the APIC wants no EOI for it
     default:
-        if (v >= vector::pic_base && v < vector::pic_base + Irq::kLines) {
+        if (v >= vector::pic_base && v < vector::pic_base + vector::pic_lines) {
             auto line = static_cast<uint32_t>(v - vector::pic_base);
             if ((line == 7 || line == 15) && platform::pic_spurious(line))
                 return;
-            Irq::deliver(line);
-            scheduler::preempt_if_needed(); // the driver may outrank what was interrupted
+            trap::device_interrupt(line);
             return;
         }
         panic_exception(*frame);

@@ -13,9 +13,16 @@ struct InterruptFrame {
 };
 static_assert(sizeof(InterruptFrame) == 22 * 8);
 
+// The bits of a page fault's error code the kernel reads (Intel SDM vol. 3, 4.7).
+namespace page_fault_error {
+constexpr uint64_t present = 1u << 0, write = 1u << 1, user = 1u << 2, reserved = 1u << 3, fetch = 1u << 4,
+                   protection_key = 1u << 5;
+} // namespace page_fault_error
+
 namespace vector {
 constexpr uint8_t page_fault = 14;
 constexpr uint8_t pic_base = 0x20;     // legacy PIC, remapped here and masked
+constexpr uint8_t pic_lines = 16;
 constexpr uint8_t apic_timer = 0x30;
 constexpr uint8_t apic_spurious = 0xff;
 } // namespace vector
