@@ -1,15 +1,8 @@
 // Kernel entry after the switch to long mode: bring up the boot CPU, memory and the timer.
-#include "arch/x86_64/apic.hpp"
-#include "arch/x86_64/cpu.hpp"
-#include "arch/x86_64/cpu_local.hpp"
-#include "arch/x86_64/fpu.hpp"
-#include "arch/x86_64/gdt.hpp"
-#include "arch/x86_64/interrupts.hpp"
+#include "arch/x86_64/bring_up.hpp"
 #include "arch/x86_64/layout.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "arch/x86_64/platform.hpp"
-#include "arch/x86_64/serial.hpp"
-#include "arch/x86_64/timer.hpp"
 #include "arch/x86_64/tlb.hpp"
 #include "boot/cmdline.hpp"
 #include "boot_info.hpp"
@@ -114,26 +107,10 @@ uint64_t init_frames()
     return round_up(ram_end, 2 * 1024 * 1024);
 }
 
-void print_tlb_mode(bool pcid_allowed)
-{
-    switch (tlb::mode()) {
-    case tlb::Mode::tagged_invalidate_any: klog::info("tlb: PCID on, INVPCID on"); break;
-    case tlb::Mode::tagged: klog::info("tlb: PCID on, INVPCID off"); break;
-    case tlb::Mode::untagged:
-        klog::info("tlb: PCID off ({})", pcid_allowed ? "not on this CPU" : "pcid=off");
-        break;
-    }
-}
-
 void print_banner(const timer::Calibration& timer)
 {
-    const cpu::Features& f = cpu::features();
     klog::print("\nKestrel microkernel {} (x86_64)\n", KESTREL_VERSION);
-    klog::print("cpu: {} \"{}\" family {} model {} stepping {}\n", f.vendor, f.brand, f.family, f.model, f.stepping);
-    klog::print("cpu features:{}{}{}{}{}{}{}{}{}{}{}\n", f.nx ? " nx" : "", f.pge ? " pge" : "",
-               f.pcid ? " pcid" : "", f.invpcid ? " invpcid" : "", f.smep ? " smep" : "", f.smap ? " smap" : "",
-               f.umip ? " umip" : "", f.fsgsbase ? " fsgsbase" : "", f.x2apic ? " x2apic" : "",
-               f.tsc_deadline ? " tsc-deadline" : "", f.invariant_tsc ? " invariant-tsc" : "");
+    arch::print_cpu();
     klog::print("boot loader: {}\n", multiboot.bootloader_name);
     klog::print("command line: \"{}\"\n", multiboot.cmdline);
     klog::print("memory: {} KiB available in {} regions, {} KiB free for allocation, kernel image {} KiB\n",
@@ -153,12 +130,7 @@ void print_banner(const timer::Calibration& timer)
 
 extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
 {
-    serial::init();
-    gdt::init();
-    interrupts::init();
-    cpu::detect_features();
-    cpu_local::init_boot_cpu();
-    fpu::init();
+    arch::init_boot_cpu();
     run_global_constructors();
 
     parse_boot_info(magic, info_phys);
@@ -180,12 +152,9 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     if (!vm::init(direct_map_end))
         panic("no memory for the mapping database");
 
-    platform::disable_legacy_pic();
-    if (!apic::init())
-        panic("no local APIC: the kernel needs one for its timer");
-    timer::Calibration calibration = timer::init(options.timer_hz);
+    timer::Calibration calibration = arch::init_timer(options.timer_hz);
     print_banner(calibration);
-    print_tlb_mode(options.pcid);
+    arch::print_tlb_mode(options.pcid);
     klog::debug("frame bitmaps at {:#x}, {} bytes", memory::frames().bitmap_base(), memory::frames().bitmap_bytes());
 
     run_test_hook(options.test);
