@@ -203,7 +203,7 @@ Error receive(Thread& self, Endpoint& ep, uint64_t timeout, Thread* replied)
         if (replied != nullptr)
             scheduler::make_ready(*replied);
         accept(self, *sender);
-        return kStatusSet; // transfer() wrote rax and the message into self's registers
+        return kStatusSet; // transfer() wrote the status and the message into self's registers
     }
     if (timeout == l4::abi::kTimeoutZero) {
         if (replied != nullptr)

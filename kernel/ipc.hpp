@@ -18,7 +18,7 @@ using l4::abi::Error;
 // status (and results) in its saved registers.
 constexpr Error kStatusSet = static_cast<Error>(~uint64_t{0});
 
-// Sends the current thread's message (tag in rsi, words in registers and UTCB) through `ep`,
+// Sends the current thread's message (tag, words in registers and UTCB) through `ep`,
 // as a call when `call`. Arguments were checked by the caller.
 Error send(Thread& self, Endpoint& ep, uint64_t badge, bool call, uint64_t timeout);
 // `replied`: a caller just answered (reply_wait), made ready here or run at once if self blocks.
@@ -37,7 +37,7 @@ bool raise_page_fault(Thread& self, uint64_t address, uint64_t access, uint64_t 
 
 // Blocks the current thread waiting for `what`, for at most `timeout` ticks.
 void block(Thread& self, Thread::Wait what, uint64_t timeout, Thread* hand_over = nullptr);
-// Ends a thread's wait with `status` in its rax.
+// Ends a thread's wait with `status` as its system call's result.
 void wake(Thread& thread, Error status);
 // Takes a thread out of every IPC relation (it is being destroyed).
 void detach(Thread& thread);

@@ -15,7 +15,7 @@ namespace {
 namespace rights = l4::abi::rights;
 using l4::abi::ObjectKind;
 
-// A new object of `kind` (arguments in r10, r8), or nullptr with `error` saying why.
+// A new object of `kind` (arguments 3 and 4), or nullptr with `error` saying why.
 cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame& f, Error& error)
 {
     bool quota_exhausted = false;

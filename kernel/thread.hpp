@@ -77,7 +77,7 @@ public:
     bool send_is_call;           // a waiting sender wants a reply
     bool kernel_message;         // its pending message was made by the kernel (exception IPC)
     // The tag of the message it sends or replies with, as the kernel checked it (or made it,
-    // for a kernel message). Delivery reads this copy, never the saved rsi, which another
+    // for a kernel message). Delivery reads this copy, never the saved tag register, which another
     // thread may rewrite (write_registers) while this one waits in a queue.
     uint64_t message_tag;
     // The words of a kernel message (exception state, page fault), kept here rather than in
