@@ -72,9 +72,9 @@ Task* start_task(const mb2::Module& module, const char* role, bool sigma0)
         return nullptr;
     }
     namespace boot = l4::abi::boot;
-    bool quota_exhausted = false;
+    l4::abi::Error error = l4::abi::Error::ok;
     Factory* factory = Factory::create_root(boot::kBootQuotaBytes);
-    Task* task = factory != nullptr ? Task::create(factory, boot::kBootTaskSlots, name, quota_exhausted) : nullptr;
+    Task* task = factory != nullptr ? Task::create(factory, boot::kBootTaskSlots, name, error) : nullptr;
     bool loaded = task != nullptr;
     if (loaded && sigma0)
         task->set_sigma0();
@@ -87,7 +87,7 @@ Task* start_task(const mb2::Module& module, const char* role, bool sigma0)
     }
     for (uint64_t page = kStackTop - kStackPages * kPage; page < kStackTop && loaded; page += kPage)
         loaded = task->map_new_page(page, l4::abi::page_rights::read | l4::abi::page_rights::write, true) != 0;
-    Thread* thread = loaded ? Thread::create(factory, task, name, kBootPriority, quota_exhausted) : nullptr;
+    Thread* thread = loaded ? Thread::create(factory, task, name, kBootPriority, error) : nullptr;
     if (thread == nullptr) {
         // Out of memory this early is fatal for this task only; what it had is lost until
         // tasks own their memory through pagers.
@@ -111,8 +111,8 @@ void connect(Task& sigma0, Task& root)
 {
     namespace boot = l4::abi::boot;
     namespace rights = l4::abi::rights;
-    bool quota_exhausted = false;
-    Endpoint* channel = Endpoint::create(sigma0.factory(), quota_exhausted);
+    l4::abi::Error error = l4::abi::Error::ok;
+    Endpoint* channel = Endpoint::create(sigma0.factory(), error);
     if (channel == nullptr ||
         sigma0.caps().insert_original(boot::kSigma0EndpointSelector, channel,
                                       rights::send | rights::receive | rights::grant) != l4::abi::Error::ok ||
@@ -131,15 +131,15 @@ void connect(Task& sigma0, Task& root)
 void grant_devices(Task& sigma0)
 {
     namespace boot = l4::abi::boot;
-    bool quota_exhausted = false;
-    IoPorts* ports = IoPorts::create(sigma0.factory(), 0, IoPorts::kPorts, quota_exhausted);
+    l4::abi::Error error = l4::abi::Error::ok;
+    IoPorts* ports = IoPorts::create(sigma0.factory(), 0, IoPorts::kPorts, error);
     if (ports == nullptr ||
         sigma0.caps().insert_original(boot::kIoPortsSelector, ports, l4::abi::rights::all) != l4::abi::Error::ok)
         panic("cannot give sigma0 the I/O ports");
     for (uint32_t line = 0; line < Irq::kLines; ++line) {
         if (line == kCascadeLine)
             continue;
-        Irq* irq = Irq::create(sigma0.factory(), line, quota_exhausted);
+        Irq* irq = Irq::create(sigma0.factory(), line, error);
         if (irq == nullptr ||
             sigma0.caps().insert_original(boot::kIrqSelectorBase + line, irq, l4::abi::rights::all) !=
                 l4::abi::Error::ok)

@@ -6,9 +6,9 @@
 #include "factory.hpp"
 #include "ipc.hpp"
 
-Endpoint* Endpoint::create(Factory* factory, bool& quota_exhausted)
+Endpoint* Endpoint::create(Factory* factory, l4::abi::Error& error)
 {
-    void* memory = factory->allocate(sizeof(Endpoint), quota_exhausted);
+    void* memory = factory->allocate(sizeof(Endpoint), error);
     return memory == nullptr ? nullptr : new (memory) Endpoint(factory);
 }
 

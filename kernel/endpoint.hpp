@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cap/capability.hpp"
+#include "l4/abi/error.hpp"
 #include "wait_queue.hpp"
 
 class Factory;
@@ -10,7 +11,7 @@ class Endpoint : public cap::Object {
 public:
     static constexpr cap::ObjectType kType = cap::ObjectType::endpoint;
 
-    [[nodiscard]] static Endpoint* create(Factory* factory, bool& quota_exhausted);
+    [[nodiscard]] static Endpoint* create(Factory* factory, l4::abi::Error& error);
     // Wakes every waiting thread with object_destroyed, then frees the endpoint.
     void destroy();
 

@@ -45,17 +45,20 @@ void Factory::refund(uint64_t bytes)
 
 // Objects are charged what the heap really gives up for them (mem::KernelHeap::charged_size:
 // the size class with its share of the slab header, or whole pages), not their sizeof.
-void* Factory::allocate(size_t size, bool& quota_exhausted)
+void* Factory::allocate(size_t size, l4::abi::Error& error)
 {
     size_t charged = mem::KernelHeap::charged_size(size);
-    quota_exhausted = !charge(charged);
-    if (quota_exhausted)
+    if (!charge(charged)) {
+        error = l4::abi::Error::quota_exhausted;
         return nullptr;
+    }
     void* object = memory::heap().alloc(size);
-    if (object == nullptr)
+    if (object == nullptr) {
         refund(charged);
-    else
-        ++live_objects_;
+        error = l4::abi::Error::out_of_memory;
+        return nullptr;
+    }
+    ++live_objects_;
     return object;
 }
 
@@ -67,12 +70,13 @@ void Factory::free(void* object, size_t size)
         release_memory();
 }
 
-Factory* Factory::create_child(uint64_t quota, bool& quota_exhausted)
+Factory* Factory::create_child(uint64_t quota, l4::abi::Error& error)
 {
-    quota_exhausted = quota > quota_ - used_ || !charge(quota);
-    if (quota_exhausted)
+    if (!charge(quota)) {
+        error = l4::abi::Error::quota_exhausted;
         return nullptr;
-    void* memory = allocate(sizeof(Factory), quota_exhausted);
+    }
+    void* memory = allocate(sizeof(Factory), error);
     if (memory == nullptr) {
         refund(quota);
         return nullptr;

@@ -7,6 +7,7 @@
 
 #include "cap/capability.hpp"
 #include "l4/abi/boot.hpp"
+#include "l4/abi/error.hpp"
 
 class Factory : public cap::Object {
 public:
@@ -23,9 +24,9 @@ public:
     // would pass kRootQuotaLimit or the heap is empty.
     [[nodiscard]] static Factory* create_root(uint64_t quota);
 
-    // Memory for an object of `size` bytes charged to this factory: nullptr and
-    // `quota_exhausted` set when the quota cannot cover it (or the heap is empty).
-    [[nodiscard]] void* allocate(size_t size, bool& quota_exhausted);
+    // Memory for an object of `size` bytes charged to this factory: nullptr, with `error`
+    // quota_exhausted (the quota cannot cover it) or out_of_memory (the heap is empty).
+    [[nodiscard]] void* allocate(size_t size, l4::abi::Error& error);
     void free(void* object, size_t size);
 
     // Takes `bytes` out of this quota, for a sub-factory or for memory charged by hand.
@@ -33,7 +34,7 @@ public:
     void refund(uint64_t bytes);
 
     // A sub-factory carrying `quota` bytes of this one's quota (plus its own size).
-    [[nodiscard]] Factory* create_child(uint64_t quota, bool& quota_exhausted);
+    [[nodiscard]] Factory* create_child(uint64_t quota, l4::abi::Error& error);
     void destroy();
 
     uint64_t quota() const { return quota_; }

@@ -5,9 +5,9 @@
 
 #include "factory.hpp"
 
-IoPorts* IoPorts::create(Factory* factory, uint32_t first, uint32_t count, bool& quota_exhausted)
+IoPorts* IoPorts::create(Factory* factory, uint32_t first, uint32_t count, l4::abi::Error& error)
 {
-    void* memory = factory->allocate(sizeof(IoPorts), quota_exhausted);
+    void* memory = factory->allocate(sizeof(IoPorts), error);
     return memory == nullptr ? nullptr : new (memory) IoPorts(factory, first, count);
 }
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "cap/capability.hpp"
+#include "l4/abi/error.hpp"
 
 class Factory;
 
@@ -14,7 +15,7 @@ public:
     static constexpr uint32_t kPorts = 65536;
 
     // The caller checked that [first, first + count) is a non-empty part of 0..65535.
-    [[nodiscard]] static IoPorts* create(Factory* factory, uint32_t first, uint32_t count, bool& quota_exhausted);
+    [[nodiscard]] static IoPorts* create(Factory* factory, uint32_t first, uint32_t count, l4::abi::Error& error);
     void destroy();
 
     uint32_t first() const { return first_; }

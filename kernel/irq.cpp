@@ -23,11 +23,17 @@ Irq::Irq(Factory* factory, uint32_t line)
 {
 }
 
-Irq* Irq::create(Factory* factory, uint32_t line, bool& quota_exhausted)
+Irq* Irq::create(Factory* factory, uint32_t line, l4::abi::Error& error)
 {
-    if (line >= kLines || lines[line] != nullptr)
+    if (line >= kLines) {
+        error = l4::abi::Error::invalid_argument;
         return nullptr;
-    void* memory = factory->allocate(sizeof(Irq), quota_exhausted);
+    }
+    if (lines[line] != nullptr) { // one object per line
+        error = l4::abi::Error::busy;
+        return nullptr;
+    }
+    void* memory = factory->allocate(sizeof(Irq), error);
     if (memory == nullptr)
         return nullptr;
     lines[line] = new (memory) Irq(factory, line);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "cap/cap_space.hpp"
+#include "l4/abi/error.hpp"
 
 class Factory;
 
@@ -14,7 +15,7 @@ public:
     static constexpr cap::ObjectType kType = cap::ObjectType::irq;
     static constexpr uint32_t kLines = 16; // legacy ISA lines through the 8259 PIC
 
-    [[nodiscard]] static Irq* create(Factory* factory, uint32_t line, bool& quota_exhausted);
+    [[nodiscard]] static Irq* create(Factory* factory, uint32_t line, l4::abi::Error& error);
     void destroy();
 
     // Binds the line to a notification (a copy of the caller's capability): the line is

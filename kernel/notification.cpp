@@ -8,9 +8,9 @@
 #include "l4/abi/syscall.hpp"
 #include "thread.hpp"
 
-Notification* Notification::create(Factory* factory, bool& quota_exhausted)
+Notification* Notification::create(Factory* factory, l4::abi::Error& error)
 {
-    void* memory = factory->allocate(sizeof(Notification), quota_exhausted);
+    void* memory = factory->allocate(sizeof(Notification), error);
     return memory == nullptr ? nullptr : new (memory) Notification(factory);
 }
 

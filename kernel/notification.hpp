@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "cap/capability.hpp"
+#include "l4/abi/error.hpp"
 #include "wait_queue.hpp"
 
 class Factory;
@@ -13,7 +14,7 @@ class Notification : public cap::Object {
 public:
     static constexpr cap::ObjectType kType = cap::ObjectType::notification;
 
-    [[nodiscard]] static Notification* create(Factory* factory, bool& quota_exhausted);
+    [[nodiscard]] static Notification* create(Factory* factory, l4::abi::Error& error);
     void destroy();
 
     // ORs `bits` in; wakes the first waiter (if any) with all the bits, which are then clear.

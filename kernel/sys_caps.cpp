@@ -18,14 +18,13 @@ using l4::abi::ObjectKind;
 // A new object of `kind` (arguments 3 and 4), or nullptr with `error` saying why.
 cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame& f, Error& error)
 {
-    bool quota_exhausted = false;
     cap::Object* object = nullptr;
     switch (kind) {
     case ObjectKind::endpoint:
-        object = Endpoint::create(&factory, quota_exhausted);
+        object = Endpoint::create(&factory, error);
         break;
     case ObjectKind::notification:
-        object = Notification::create(&factory, quota_exhausted);
+        object = Notification::create(&factory, error);
         break;
     case ObjectKind::thread: {
         auto task = self.task()->caps().lookup<Task>(f.arg(3), rights::control);
@@ -38,7 +37,7 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
             return nullptr;
         }
         Task* owner = task.object;
-        object = Thread::create(&factory, owner, owner->name(), static_cast<uint8_t>(f.arg(4)), quota_exhausted);
+        object = Thread::create(&factory, owner, owner->name(), static_cast<uint8_t>(f.arg(4)), error);
         break;
     }
     case ObjectKind::task:
@@ -46,10 +45,10 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
             error = Error::invalid_argument;
             return nullptr;
         }
-        object = Task::create(&factory, static_cast<size_t>(f.arg(3)), self.task()->name(), quota_exhausted);
+        object = Task::create(&factory, static_cast<size_t>(f.arg(3)), self.task()->name(), error);
         break;
     case ObjectKind::factory:
-        object = factory.create_child(f.arg(3), quota_exhausted);
+        object = factory.create_child(f.arg(3), error);
         break;
     case ObjectKind::io_ports: {
         auto source = self.task()->caps().lookup<IoPorts>(f.arg(3), rights::control);
@@ -64,16 +63,14 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
             error = Error::invalid_argument;
             return nullptr;
         }
-        object = IoPorts::create(&factory, first, count, quota_exhausted);
+        object = IoPorts::create(&factory, first, count, error);
         break;
     }
     default:
         error = Error::invalid_argument;
         return nullptr;
     }
-    if (object == nullptr)
-        error = quota_exhausted ? Error::quota_exhausted : Error::out_of_memory;
-    return object;
+    return object; // on failure the creation said why in `error`
 }
 
 } // namespace

@@ -38,20 +38,21 @@ Task::Task(Factory* factory, paging::AddressSpace address_space, cap::Slot* slot
         name_[i] = name[i];
 }
 
-Task* Task::create(Factory* factory, size_t slots, const char* name, bool& quota_exhausted)
+Task* Task::create(Factory* factory, size_t slots, const char* name, l4::abi::Error& error)
 {
-    void* memory = factory->allocate(sizeof(Task), quota_exhausted);
+    void* memory = factory->allocate(sizeof(Task), error);
     if (memory == nullptr)
         return nullptr;
-    void* storage = factory->allocate(slots * sizeof(cap::Slot), quota_exhausted);
+    void* storage = factory->allocate(slots * sizeof(cap::Slot), error);
     if (storage == nullptr) {
         factory->free(memory, sizeof(Task));
         return nullptr;
     }
-    quota_exhausted = !factory->charge(kPage);
-    paging::AddressSpace address_space = quota_exhausted ? paging::AddressSpace{0, 0} : paging::new_user_space();
+    bool root_charged = factory->charge(kPage);
+    paging::AddressSpace address_space = root_charged ? paging::new_user_space() : paging::AddressSpace{0, 0};
     if (address_space.root == 0) {
-        if (!quota_exhausted)
+        error = root_charged ? l4::abi::Error::out_of_memory : l4::abi::Error::quota_exhausted;
+        if (root_charged)
             factory->refund(kPage);
         factory->free(storage, slots * sizeof(cap::Slot));
         factory->free(memory, sizeof(Task));
@@ -61,6 +62,7 @@ Task* Task::create(Factory* factory, size_t slots, const char* name, bool& quota
     task->space_ = vm::register_space(*task);
     if (task->space_ == 0) { // every address-space number is taken
         task->destroy();
+        error = l4::abi::Error::busy;
         return nullptr;
     }
     return task;
@@ -112,9 +114,8 @@ uint64_t Task::map_new_page(uint64_t virt, uint64_t rights, bool own_memory)
     return frame;
 }
 
-uint64_t Task::allocate_utcb(void*& kernel_view, bool& quota_exhausted)
+uint64_t Task::allocate_utcb(void*& kernel_view, l4::abi::Error& error)
 {
-    quota_exhausted = false;
     for (size_t i = 0; i < kMaxThreads; ++i) {
         if (utcb_used_[i / 64] & (uint64_t{1} << (i % 64)))
             continue;
@@ -122,13 +123,14 @@ uint64_t Task::allocate_utcb(void*& kernel_view, bool& quota_exhausted)
         table_charge_refused = false;
         uint64_t frame = map_new_page(address, l4::abi::page_rights::read | l4::abi::page_rights::write, false);
         if (frame == 0) {
-            quota_exhausted = table_charge_refused; // its page tables are over the task's quota
+            error = table_charge_refused ? l4::abi::Error::quota_exhausted : l4::abi::Error::out_of_memory;
             return 0;
         }
         utcb_used_[i / 64] |= uint64_t{1} << (i % 64);
         kernel_view = paging::phys_to_virt(frame);
         return address;
     }
+    error = l4::abi::Error::busy;
     return 0;
 }
 
@@ -145,10 +147,10 @@ void Task::free_utcb(uint64_t address)
 l4::abi::Error Task::enable_ports(uint32_t first, uint32_t count)
 {
     if (io_bitmap_ == nullptr) {
-        bool quota_exhausted = false;
-        io_bitmap_ = static_cast<uint8_t*>(factory_->allocate(arch::kIoBitmapBytes, quota_exhausted));
+        l4::abi::Error error = l4::abi::Error::ok;
+        io_bitmap_ = static_cast<uint8_t*>(factory_->allocate(arch::kIoBitmapBytes, error));
         if (io_bitmap_ == nullptr)
-            return quota_exhausted ? l4::abi::Error::quota_exhausted : l4::abi::Error::out_of_memory;
+            return error;
         __builtin_memset(io_bitmap_, 0xff, arch::kIoBitmapBytes);
     }
     for (uint32_t port = first; port < first + count; ++port)

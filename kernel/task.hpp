@@ -6,6 +6,7 @@
 
 #include "arch/x86_64/paging.hpp"
 #include "cap/cap_space.hpp"
+#include "l4/abi/error.hpp"
 #include "l4/abi/ipc.hpp"
 
 class Factory;
@@ -18,8 +19,9 @@ public:
     static constexpr uint64_t kUtcbArea = 0x00007fffc0000000;      // one page per thread
 
     // A task with `slots` capability slots, charged to `factory`; nullptr on failure
-    // (quota_exhausted says whether the quota was why).
-    [[nodiscard]] static Task* create(Factory* factory, size_t slots, const char* name, bool& quota_exhausted);
+    // (`error` says why: quota_exhausted, out_of_memory, or busy when every address-space
+    // number is taken).
+    [[nodiscard]] static Task* create(Factory* factory, size_t slots, const char* name, l4::abi::Error& error);
 
     // Stops its threads, empties its capability space, frees its memory.
     void destroy();
@@ -50,8 +52,9 @@ public:
 
     // A UTCB page for a new thread: its user address (0 when none is free or memory is out)
     // and, through `kernel_view`, where the kernel reaches it.
-    // quota_exhausted: the page tables for it were over the task's quota (not out of memory).
-    [[nodiscard]] uint64_t allocate_utcb(void*& kernel_view, bool& quota_exhausted);
+    // 0 on failure, `error` saying why: quota_exhausted (its page tables are over the task's
+    // quota), out_of_memory, or busy (the task has kMaxThreads UTCBs already).
+    [[nodiscard]] uint64_t allocate_utcb(void*& kernel_view, l4::abi::Error& error);
     void free_utcb(uint64_t address);
 
     // Lets its threads use ports [first, first + count) (charging its bitmap on first use).

@@ -36,25 +36,31 @@ Thread::Thread(Task* task, uint8_t* kernel_stack, const char* name, uint8_t init
         name_[i] = name[i];
 }
 
-Thread* Thread::create(Factory* factory, Task* task, const char* name, uint8_t priority, bool& quota_exhausted)
+Thread* Thread::create(Factory* factory, Task* task, const char* name, uint8_t priority, l4::abi::Error& error)
 {
-    void* memory = factory->allocate(sizeof(Thread), quota_exhausted);
+    using l4::abi::Error;
+    void* memory = factory->allocate(sizeof(Thread), error);
     if (memory == nullptr)
         return nullptr;
     uint8_t* stack = nullptr;
-    quota_exhausted = !factory->charge(kernel_stack::kChargedBytes);
-    if (!quota_exhausted) {
+    if (!factory->charge(kernel_stack::kChargedBytes)) {
+        error = Error::quota_exhausted;
+    } else {
         stack = kernel_stack::allocate();
-        if (stack == nullptr)
+        if (stack == nullptr) {
             factory->refund(kernel_stack::kChargedBytes);
+            error = Error::out_of_memory;
+        }
     }
     void* utcb = nullptr;
     uint64_t utcb_address = 0;
     bool utcb_charged = false;
     if (stack != nullptr) {
         utcb_charged = factory->charge(kPage);
-        quota_exhausted = !utcb_charged;
-        utcb_address = utcb_charged ? task->allocate_utcb(utcb, quota_exhausted) : 0;
+        if (!utcb_charged)
+            error = Error::quota_exhausted;
+        else
+            utcb_address = task->allocate_utcb(utcb, error);
     }
     if (utcb_address == 0) {
         if (utcb_charged)

@@ -7,6 +7,7 @@
 #include "arch/x86_64/interrupts.hpp"
 #include "arch/x86_64/user_context.hpp"
 #include "cap/cap_space.hpp"
+#include "l4/abi/error.hpp"
 #include "l4/abi/utcb.hpp"
 #include "sched/run_queue.hpp"
 
@@ -30,9 +31,9 @@ public:
     enum SpecialSlot : cap::Selector { exception_handler = 0, pager = 1, special_slots = 2 };
 
     // A user thread in `task`, not started, charged to `factory`; nullptr (and
-    // quota_exhausted set if that was why) on failure.
+    // `error` saying why) on failure.
     [[nodiscard]] static Thread* create(Factory* factory, Task* task, const char* name, uint8_t priority,
-                                        bool& quota_exhausted);
+                                        l4::abi::Error& error);
     // A kernel thread that runs `body` (the idle thread).
     [[nodiscard]] static Thread* create_kernel(const char* name, void (*body)());
 
