@@ -102,7 +102,7 @@ uint32_t allowed(uint64_t number)
     case Syscall::cap_revoke: return ok | bit(Error::invalid_selector);
     case Syscall::factory_create:
         return ok | sel | bit(Error::slot_occupied) | bit(Error::invalid_argument) | bit(Error::quota_exhausted) |
-               bit(Error::out_of_memory);
+               bit(Error::out_of_memory) | bit(Error::busy);   // busy: a task's 257th thread
     case Syscall::thread_control:
         return ok | sel | bit(Error::busy) | bit(Error::bad_address) | bit(Error::invalid_argument) |
                bit(Error::object_destroyed);
