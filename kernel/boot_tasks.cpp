@@ -19,7 +19,7 @@
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPage = l4::abi::kPageSize;
 constexpr uint64_t kStackTop = 0x00007fffffff0000;
 constexpr uint64_t kStackPages = 16;
 constexpr uint8_t kBootPriority = 100;

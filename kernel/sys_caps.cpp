@@ -32,7 +32,7 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
             error = task.error;
             return nullptr;
         }
-        if (f.arg(4) > 255 || f.arg(4) > self.priority) {
+        if (f.arg(4) > l4::abi::kMaxPriority || f.arg(4) > self.priority) {
             error = Error::invalid_argument;
             return nullptr;
         }

@@ -57,7 +57,7 @@ Error resume(Thread& target)
 
 Error set_priority(Thread& self, Thread& target, uint64_t priority)
 {
-    if (priority > 255 || priority > self.priority)
+    if (priority > l4::abi::kMaxPriority || priority > self.priority)
         return Error::invalid_argument;
     bool queued = target.queued;
     scheduler::remove(target);

@@ -14,7 +14,7 @@
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPage = l4::abi::kPageSize;
 
 bool charge_table(void* context)
 {

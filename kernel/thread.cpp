@@ -15,7 +15,7 @@ namespace {
 
 constexpr uint32_t kDefaultTimeSlice = 2;    // ticks
 constexpr int kCalleeSaved = 6;              // what switch_kernel_stack pops
-constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPage = l4::abi::kPageSize;
 
 static_assert(Thread::kKernelStackSize == kernel_stack::kSize);
 

@@ -20,7 +20,7 @@ namespace {
 using l4::abi::Flexpage;
 using l4::abi::MemoryKind;
 
-constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPage = l4::abi::kPageSize;
 constexpr uint64_t kLargePage = 2 * 1024 * 1024;
 constexpr uint32_t kMaxSpaces = 4096;
 constexpr uint64_t kNodeCost = sizeof(mem::Mapping) + 2 * sizeof(uint32_t);

@@ -2,6 +2,7 @@
 // its window, l4/abi/boot_info.hpp) and the devices, and hands memory out on request: each
 // page once, never the kernel's. It is also the root task's pager: the root task's page
 // faults get fresh memory, so the root task runs demand-paged.
+#include "l4/abi/address_space.hpp"
 #include "l4/abi/boot.hpp"
 #include "l4/abi/boot_info.hpp"
 #include "l4/abi/sigma0.hpp"
@@ -15,7 +16,7 @@ namespace abi = l4::abi;
 using abi::Error;
 using abi::sigma0::Request;
 
-constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPage = abi::kPageSize;
 constexpr uint64_t kLowestFaultAddress = 0x10000; // faults below (null pointers) are refused
 
 const abi::BootInfo& boot_info() { return *reinterpret_cast<const abi::BootInfo*>(abi::kBootInfoAddress); }

@@ -5,12 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "l4/abi/address_space.hpp"
+
 namespace sigma0 {
 
 class PagePool {
 public:
     static constexpr size_t kMaxRanges = 256;
-    static constexpr uint64_t kPage = 4096;
+    static constexpr uint64_t kPage = l4::abi::kPageSize;
 
     // Adds [base, base + size) (trimmed inward to whole pages); false when it overlaps what is
     // there or no range is left to hold it.

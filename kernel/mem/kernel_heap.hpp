@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "l4/abi/address_space.hpp"
+
 namespace mem {
 
 // Where the heap gets its memory: whole 4 KiB pages, page aligned.
@@ -22,7 +24,7 @@ struct PageSource {
 // 2048-byte objects means one per page. Not thread-safe: the caller locks.
 class KernelHeap {
 public:
-    static constexpr size_t kPageSize = 4096;
+    static constexpr size_t kPageSize = l4::abi::kPageSize;
     static constexpr size_t kMinSize = 16;
     static constexpr size_t kMaxSlabSize = 2048;
     static constexpr size_t kClassCount = 8;   // 16, 32, ..., 2048

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "l4/abi/address_space.hpp"
+
 #include "mem/tlb_tags.hpp"
 
 namespace mem {
@@ -58,7 +60,7 @@ public:
     // Takes `pages` pages from `virt` on out of `space`'s TLB entries, live or not.
     void invalidate(TlbSpace space, uint64_t virt, uint64_t pages)
     {
-        constexpr uint64_t kPage = 4096;
+        constexpr uint64_t kPage = l4::abi::kPageSize;
         if (is_live(space.root)) {
             for (uint64_t i = 0; i < pages; ++i)
                 hardware_.invalidate_live(virt + i * kPage);

@@ -12,10 +12,12 @@ l4_thread_entry:
     pop %rax                /* the body; rsp is now 16-byte aligned */
     xor %ebp, %ebp          /* the end of backtraces */
     call *%rax
-    mov $1, %eax            /* thread_exit */
+    mov $1, %eax            /* thread_exit: checked below */
     syscall
     ud2
 )");
+// File-scope asm takes no operands: the number it writes is tied to the ABI here.
+static_assert(static_cast<uint64_t>(l4::abi::Syscall::thread_exit) == 1);
 
 namespace l4 {
 

@@ -32,7 +32,7 @@ namespace elf {
 
 // First non-canonical address of x86-64: user space is [0, kUserEnd).
 using l4::abi::kUserEnd;
-constexpr uint64_t kPageSize = 4096;
+constexpr uint64_t kPageSize = l4::abi::kPageSize;
 constexpr size_t kMaxSegments = 16;
 
 enum class Error : uint8_t {

@@ -7,7 +7,7 @@
 namespace kernel_stack {
 namespace {
 
-constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPage = l4::abi::kPageSize;
 // A slot: an unmapped guard of kSize bytes, then the stack (the guard is as large as the
 // stack so that one big frame cannot jump over it).
 constexpr uint64_t kSlotSize = 2 * kSize;

@@ -13,7 +13,7 @@ extern "C" char __text_start[], __text_end[], __rodata_start[], __rodata_end[], 
 namespace paging {
 namespace {
 
-constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPage = l4::abi::kPageSize;
 constexpr uint64_t kLargePage = 2 * 1024 * 1024;
 constexpr uint64_t kLargeAddressMask = 0x000fffffffe00000;
 constexpr uint64_t kBootReachable = uint64_t{4} << 30; // boot tables map 0-4 GiB

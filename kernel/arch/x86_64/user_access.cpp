@@ -11,7 +11,7 @@
 namespace user_access {
 namespace {
 
-constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPage = l4::abi::kPageSize;
 
 struct SmapOpen {
     SmapOpen() : smap(cpu::features().smap)

@@ -20,9 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "l4/abi/address_space.hpp"
+
 namespace l4 {
 
-constexpr size_t kHeapPageSize = 4096;
+constexpr size_t kHeapPageSize = abi::kPageSize;
 constexpr size_t kHeapAlignment = 16;
 
 // `count` contiguous pages of kHeapPageSize bytes (page-aligned, any content), or null.

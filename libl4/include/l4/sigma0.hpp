@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "l4/abi/address_space.hpp"
+
 #include "l4/abi/boot.hpp"
 #include "l4/abi/sigma0.hpp"
 #include "l4/syscall.hpp"
@@ -31,7 +33,7 @@
 namespace l4::sigma0 {
 
 constexpr Selector kEndpoint = abi::boot::kSigma0EndpointSelector;
-constexpr uint64_t kPageSize = 4096;
+constexpr uint64_t kPageSize = abi::kPageSize;
 
 // Where pages() puts the memory it gets: [kHeapArenaBase, kHeapArenaBase + kHeapArenaSize) of
 // the caller's space, nothing else of a root task using pages() may live there.

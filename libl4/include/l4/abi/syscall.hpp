@@ -59,6 +59,9 @@ enum class ObjectKind : uint64_t {
 
 constexpr uint64_t kMaxTaskSlots = 4096;
 
+// Thread priorities: 0 (lowest) to kMaxPriority; nobody sets one above its own.
+constexpr uint64_t kMaxPriority = 255;
+
 // thread_control operations (rsi) and their arguments (rdx, r10, r8).
 enum class ThreadOp : uint64_t {
     start = 0,               // rdx = ip, r10 = sp: set them and make the thread runnable
