@@ -141,8 +141,7 @@ Probe expect_probe(const Probe& got, const Probe& want, int line, const char* fi
         {"probe.rip", got.rip, want.rip},
     };
     for (const auto& f : fields)
-        if (f.got != f.want)
-            ktest::fail(file, line, f.what, f.got, f.want);
+        ktest::expect_eq(file, line, f.what, f.got, f.want);
     return got;
 }
 
