@@ -546,7 +546,7 @@ KTEST_F(security_mapping_database_hog, 720, 770,
     mem::Targets targets_cleanup{mem::kNoTargets};   // clears our map items at the end
     // 4 MiB of sigma0's window, 4 MiB aligned, below what the other tests use; all touched now,
     // so that nothing of ours needs a new mapping while the database may be full.
-    const abi::MemoryRegion* region = mem::highest_free();
+    const abi::MemoryRegion* region = mem::highest_free(32 * kMiB + 4 * kMiB);
     KREQUIRE_EQ(region != nullptr, true);
     uint64_t phys = (region->base + region->size - 32 * kMiB) & ~(4 * kMiB - 1);
     KREQUIRE_EQ(phys >= region->base, true);
