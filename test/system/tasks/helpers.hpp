@@ -137,8 +137,6 @@ inline abi::ExceptionState& utcb_state() { return *reinterpret_cast<abi::Excepti
     do {                                                                            \
         auto ktest_ra = static_cast<uint64_t>(actual);                              \
         auto ktest_re = static_cast<uint64_t>(expected);                            \
-        if (ktest_ra != ktest_re) {                                                 \
-            ktest::fail(__FILE__, __LINE__, #actual, ktest_ra, ktest_re);           \
+        if (!ktest::expect_eq(__FILE__, __LINE__, #actual, ktest_ra, ktest_re))     \
             return fallback;                                                        \
-        }                                                                           \
     } while (0)

@@ -71,10 +71,8 @@ bool map_module(const char* name, const uint8_t*& bytes, size_t& size)
     do {                                                                           \
         auto loader_a = static_cast<uint64_t>(actual);                             \
         auto loader_e = static_cast<uint64_t>(expected);                           \
-        if (loader_a != loader_e) {                                                \
-            ktest::fail(__FILE__, __LINE__, #actual, loader_a, loader_e);          \
+        if (!ktest::expect_eq(__FILE__, __LINE__, #actual, loader_a, loader_e))    \
             return;                                                                \
-        }                                                                          \
     } while (0)
 
 // The sigma0 client: memory where we ask for it, each page once, and the checks before asking.

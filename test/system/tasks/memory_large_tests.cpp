@@ -18,8 +18,9 @@ KTEST(memory_map_2mib_as_one_large_page)
     Case c;
     if (!c.ok)
         return;
-    // 2 MiB of free memory, 2 MiB aligned, well below the pages the other tests use.
-    const abi::MemoryRegion* region = highest_free();
+    // 2 MiB of free memory, 2 MiB aligned, well below the pages the other tests use (16 MiB
+    // below the top of a region that has them, and a 2 MiB boundary).
+    const abi::MemoryRegion* region = highest_free(8 * kLarge + kLarge);
     KREQUIRE_EQ(region != nullptr, true);
     uint64_t phys = (region->base + region->size - 8 * kLarge) & ~(kLarge - 1);
     KREQUIRE_EQ(phys >= region->base, true);

@@ -6,13 +6,15 @@ namespace kt::mem {
 
 const abi::BootInfo& boot_info() { return *reinterpret_cast<const abi::BootInfo*>(abi::kBootInfoAddress); }
 
-const abi::MemoryRegion* highest_free()
+const abi::MemoryRegion* highest_free(uint64_t at_least)
 {
     const abi::BootInfo& info = boot_info();
     const abi::MemoryRegion* best = nullptr;
-    for (uint64_t i = 0; i < info.region_count && i < abi::kMaxBootRegions; ++i)
-        if (info.regions[i].kind == abi::MemoryKind::free && (best == nullptr || info.regions[i].base > best->base))
-            best = &info.regions[i];
+    for (uint64_t i = 0; i < info.region_count && i < abi::kMaxBootRegions; ++i) {
+        const abi::MemoryRegion& r = info.regions[i];
+        if (r.kind == abi::MemoryKind::free && r.size >= at_least && (best == nullptr || r.base > best->base))
+            best = &r;
+    }
     return best;
 }
 
@@ -141,8 +143,7 @@ Probe expect_probe(const Probe& got, const Probe& want, int line, const char* fi
         {"probe.rip", got.rip, want.rip},
     };
     for (const auto& f : fields)
-        if (f.got != f.want)
-            ktest::fail(file, line, f.what, f.got, f.want);
+        ktest::expect_eq(file, line, f.what, f.got, f.want);
     return got;
 }
 

@@ -33,8 +33,9 @@ constexpr uint64_t kRw = page_rights::read | page_rights::write;
 
 const abi::BootInfo& boot_info();
 
-// The highest free region (nullptr if none).
-const abi::MemoryRegion* highest_free();
+// The highest free region of at least `at_least` bytes (nullptr if none). Under UEFI the
+// highest free regions are small pieces between the firmware's.
+const abi::MemoryRegion* highest_free(uint64_t at_least = 0);
 
 // Physical page `index` counted down from the top of the highest free region (rounded down
 // to 64 KiB, so that phys_page(4k + 3) starts four 16 KiB-aligned pages).

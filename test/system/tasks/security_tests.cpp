@@ -276,8 +276,7 @@ void expect_exception(const Outcome& o, uint64_t vector, uint64_t error_code, co
         {"victim.fault_address", o.fault_address, fault_address},
     };
     for (const auto& f : fields)
-        if (f.got != f.want)
-            ktest::fail(__FILE__, line, f.what, f.got, f.want);
+        ktest::expect_eq(__FILE__, line, f.what, f.got, f.want);
 }
 
 constexpr uint64_t kGeneralProtection = 13, kPageFault = 14, kDebug = 1, kInvalidOpcode = 6;
@@ -357,9 +356,8 @@ void rewrite_tag(Selector thread, uint64_t tag, int line)
     (void)l4::thread_control(thread, ThreadOp::read_registers);   // its registers as a base
     utcb_state().rsi = tag;
     Error e = l4::thread_control(thread, ThreadOp::write_registers);
-    if (e != Error::ok)
-        ktest::fail(__FILE__, line, "write_registers on a thread blocked in IPC", static_cast<uint64_t>(e),
-                    static_cast<uint64_t>(Error::ok));
+    ktest::expect_eq(__FILE__, line, "write_registers on a thread blocked in IPC", static_cast<uint64_t>(e),
+                     static_cast<uint64_t>(Error::ok));
 }
 
 } // namespace
@@ -460,19 +458,14 @@ bool fetch_fault(Selector pager, uint64_t addr, int line)
 {
     l4::Message m;
     Error e = receive_polled(pager, m);
-    if (e != Error::ok) {
-        ktest::fail(__FILE__, line, "receive of a page fault", static_cast<uint64_t>(e), 0);
+    if (!ktest::expect_eq(__FILE__, line, "receive of a page fault", static_cast<uint64_t>(e), 0))
         return false;
-    }
     const uint64_t got[] = {m.tag.label(), m.words[0], m.words[1], m.words[2]};
     const uint64_t want[] = {abi::label::page_fault, addr, kExecute, addr};
     const char* what[] = {"fault.label", "fault.address", "fault.access", "fault.rip"};
     bool ok = true;
     for (int i = 0; i < 4; ++i)
-        if (got[i] != want[i]) {
-            ktest::fail(__FILE__, line, what[i], got[i], want[i]);
-            ok = false;
-        }
+        ok = ktest::expect_eq(__FILE__, line, what[i], got[i], want[i]) && ok;
     return ok;
 }
 
@@ -553,7 +546,7 @@ KTEST_F(security_mapping_database_hog, 720, 770,
     mem::Targets targets_cleanup{mem::kNoTargets};   // clears our map items at the end
     // 4 MiB of sigma0's window, 4 MiB aligned, below what the other tests use; all touched now,
     // so that nothing of ours needs a new mapping while the database may be full.
-    const abi::MemoryRegion* region = mem::highest_free();
+    const abi::MemoryRegion* region = mem::highest_free(32 * kMiB + 4 * kMiB);
     KREQUIRE_EQ(region != nullptr, true);
     uint64_t phys = (region->base + region->size - 32 * kMiB) & ~(4 * kMiB - 1);
     KREQUIRE_EQ(phys >= region->base, true);
