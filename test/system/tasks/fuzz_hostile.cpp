@@ -1097,8 +1097,10 @@ void op_chain_caps()
     auto create = sys_number(Syscall::factory_create), copy = sys_number(Syscall::cap_copy),
          copy_to = sys_number(Syscall::cap_copy_to), del = sys_number(Syscall::cap_delete),
          revoke = sys_number(Syscall::cap_revoke);
+    // The chain's factory may have come out small (make_chain_factory halves what it asks
+    // for): then even the root may not fit (a task is its object, its slots and a page).
     if (checked(create, kChainFactory, kind_of(kind), slots[0], kind == abi::ObjectKind::task ? 1 : 1024, 0,
-                err_bit(Error::ok)) != Error::ok) {
+                err_bit(Error::ok) | err_bit(Error::quota_exhausted)) != Error::ok) {
         end_chain(a0, "capability chain: no root");
         return;
     }
