@@ -25,12 +25,9 @@ static_assert(offsetof(CpuLocal, user_rsp) == CPU_LOCAL_USER_RSP);
 static_assert(offsetof(CpuLocal, flags) == CPU_LOCAL_FLAGS);
 static_assert(USER_DATA_SELECTOR == gdt::kUserData && USER_CODE_SELECTOR == gdt::kUserCode);
 
-inline CpuLocal& this_cpu()
-{
-    CpuLocal* self;
-    asm volatile("mov %%gs:0, %0" : "=r"(self));
-    return *self;
-}
+// Out of line (LTO inlines it), like every arch function generic code calls, so that the host
+// unit tests can link the generic code against a fake arch (test/unit/fake_arch/).
+CpuLocal& this_cpu();
 
 namespace cpu_local {
 
