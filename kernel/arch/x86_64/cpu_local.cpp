@@ -5,13 +5,6 @@
 
 extern "C" char syscall_entry[], syscall_compat_entry[];
 
-CpuLocal& this_cpu()
-{
-    CpuLocal* self;
-    asm volatile("mov %%gs:0, %0" : "=r"(self));
-    return *self;
-}
-
 namespace cpu_local {
 namespace {
 

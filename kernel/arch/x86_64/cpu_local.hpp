@@ -25,9 +25,18 @@ static_assert(offsetof(CpuLocal, user_rsp) == CPU_LOCAL_USER_RSP);
 static_assert(offsetof(CpuLocal, flags) == CPU_LOCAL_FLAGS);
 static_assert(USER_DATA_SELECTOR == gdt::kUserData && USER_CODE_SELECTOR == gdt::kUserCode);
 
-// Out of line (LTO inlines it), like every arch function generic code calls, so that the host
-// unit tests can link the generic code against a fake arch (test/unit/fake_arch/).
+// The host unit tests link the generic code against a fake arch (test/unit/fake_arch/), which
+// defines the few arch functions generic code calls; the kernel has them inline.
+#ifdef KESTREL_FAKE_ARCH
 CpuLocal& this_cpu();
+#else
+inline CpuLocal& this_cpu()
+{
+    CpuLocal* self;
+    asm volatile("mov %%gs:0, %0" : "=r"(self));
+    return *self;
+}
+#endif
 
 namespace cpu_local {
 

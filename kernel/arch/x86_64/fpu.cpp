@@ -25,7 +25,4 @@ void init()
 
 void initial_state(State& state) { state = clean; }
 
-void save(State& state) { asm volatile("fxsave64 %0" : "=m"(state)); }
-void restore(const State& state) { asm volatile("fxrstor64 %0" ::"m"(state)); }
-
 } // namespace fpu

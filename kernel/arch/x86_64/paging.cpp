@@ -12,9 +12,6 @@ extern "C" char __text_start[], __text_end[], __rodata_start[], __rodata_end[], 
 
 namespace paging {
 
-void* phys_to_virt(uint64_t phys) { return reinterpret_cast<void*>(DIRECT_MAP_BASE + phys); }
-uint64_t direct_virt_to_phys(const void* virt) { return reinterpret_cast<uint64_t>(virt) - DIRECT_MAP_BASE; }
-
 namespace {
 
 constexpr uint64_t kPage = l4::abi::kPageSize;

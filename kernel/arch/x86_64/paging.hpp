@@ -27,10 +27,15 @@ constexpr uint64_t no_execute = uint64_t{1} << 63;
 constexpr uint64_t address_mask = 0x000ffffffffff000;
 } // namespace pte
 
-// The direct map. Out of line (LTO inlines them): generic code reaches frames through them, and
-// the host unit tests link a fake whose "physical memory" is a host buffer.
+// The direct map, through which generic code reaches frames. The host unit tests link a fake
+// whose "physical memory" is a host buffer (cpu_local.hpp).
+#ifdef KESTREL_FAKE_ARCH
 void* phys_to_virt(uint64_t phys);
 uint64_t direct_virt_to_phys(const void* virt);
+#else
+inline void* phys_to_virt(uint64_t phys) { return reinterpret_cast<void*>(DIRECT_MAP_BASE + phys); }
+inline uint64_t direct_virt_to_phys(const void* virt) { return reinterpret_cast<uint64_t>(virt) - DIRECT_MAP_BASE; }
+#endif
 
 // Builds the kernel page tables (direct map of [0, direct_map_end)) and switches to them.
 // Until then only the boot tables' first 4 GiB are reachable, so page tables come from there.

@@ -15,6 +15,5 @@ void init(bool allowed)
     policy.set_mode(features.invpcid ? Mode::tagged_invalidate_any : Mode::tagged);
 }
 
-void load(AddressSpace space) { policy.load(space); }
 
 } // namespace tlb

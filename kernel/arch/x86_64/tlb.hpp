@@ -58,9 +58,13 @@ inline void free_tag(uint16_t tag) { policy.free_tag(tag); }
 // Whether `root` is the one the CPU translates through now.
 inline bool is_live(uint64_t root) { return policy.is_live(root); }
 
-// Makes `space` the live one (nothing when it is), flushing its tag if it is stale. Out of
-// line (LTO inlines it): the scheduler calls it, and the host unit tests link a fake.
+// Makes `space` the live one (nothing when it is), flushing its tag if it is stale. (The host
+// unit tests link a fake: cpu_local.hpp.)
+#ifdef KESTREL_FAKE_ARCH
 void load(AddressSpace space);
+#else
+inline void load(AddressSpace space) { policy.load(space); }
+#endif
 // Makes the kernel's root (`kernel_root`) live: before a live space's tables are freed.
 inline void load_kernel(uint64_t kernel_root) { policy.load_kernel(kernel_root); }
 

@@ -20,9 +20,17 @@ constexpr uint32_t kernel_gs_base = 0xc0000102; // the user's GS while in the ke
 constexpr size_t kIoBitmapBytes = gdt::kIoBitmapBytes;
 
 // The thread about to run in user mode: its TLS base and its UTCB (%gs:0 holds the UTCB's
-// address); then its task's I/O bitmap (nullptr: no port). Out of line (LTO inlines it): the
-// scheduler calls it, and the host unit tests link a fake.
+// address); then its task's I/O bitmap (nullptr: no port). (The host unit tests link a fake:
+// cpu_local.hpp.)
+#ifdef KESTREL_FAKE_ARCH
 void load_thread_bases(uint64_t tls_base, uint64_t utcb_address);
+#else
+inline void load_thread_bases(uint64_t tls_base, uint64_t utcb_address)
+{
+    cpu::wrmsr(msr::fs_base, tls_base);
+    cpu::wrmsr(msr::kernel_gs_base, utcb_address);
+}
+#endif
 inline void load_io_bitmap(const uint8_t* io_bitmap) { gdt::set_io_bitmap(io_bitmap); }
 
 // The running thread's TLS base changes now.

@@ -3,8 +3,10 @@
 // Design. The generic files (ipc, scheduler, thread, task, endpoint, wait_queue, notification,
 // objects, factory, memory, irq, io_ports, log, sys_ipc) are compiled unchanged and include the
 // real arch headers: their types and constants (InterruptFrame, UserContext, CpuLocal, gdt
-// selectors) are plain C++. Every arch *function* they call is out of line (the kernel's LTO
-// inlines them again), so the fake is a link-time one: fake_arch.cpp defines this_cpu(),
+// selectors) are plain C++. Every arch *function* they call is out of line, or declared so
+// under KESTREL_FAKE_ARCH where the kernel has it inline for speed (this_cpu, fpu save and
+// restore, tlb::load, the TLS/UTCB bases, the direct map), so the fake is a link-time one:
+// fake_arch.cpp defines this_cpu(),
 // switch_kernel_stack, fpu, tlb::load, the MSR loads, kernel stacks, the timer, the platform,
 // the serial console, panic, paging and vm. Nothing in a header is swapped.
 //
