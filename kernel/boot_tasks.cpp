@@ -116,8 +116,8 @@ void connect(Task& sigma0, Task& root)
     if (channel == nullptr ||
         sigma0.caps().insert_original(boot::kSigma0EndpointSelector, channel,
                                       rights::send | rights::receive | rights::grant) != l4::abi::Error::ok ||
-        cap::CapSpace::derive(sigma0.caps(), boot::kSigma0EndpointSelector, root.caps(),
-                              boot::kSigma0EndpointSelector, rights::send | rights::grant) != l4::abi::Error::ok)
+        cap::CapSpace::derive(sigma0.caps(), boot::kSigma0EndpointSelector, root.caps(), boot::kSigma0EndpointSelector,
+                              rights::send | rights::grant) != l4::abi::Error::ok)
         panic("cannot connect sigma0 and the root task");
     // sigma0 is the root task's pager: its first thread's page faults go there.
     Thread* first = root.first_thread();
@@ -140,9 +140,8 @@ void grant_devices(Task& sigma0)
         if (line == kCascadeLine)
             continue;
         Irq* irq = Irq::create(sigma0.factory(), line, error);
-        if (irq == nullptr ||
-            sigma0.caps().insert_original(boot::kIrqSelectorBase + line, irq, l4::abi::rights::all) !=
-                l4::abi::Error::ok)
+        if (irq == nullptr || sigma0.caps().insert_original(boot::kIrqSelectorBase + line, irq, l4::abi::rights::all) !=
+                                  l4::abi::Error::ok)
             panic("cannot give sigma0 interrupt line {}", line);
     }
 }

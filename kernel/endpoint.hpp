@@ -15,8 +15,8 @@ public:
     // Wakes every waiting thread with object_destroyed, then frees the endpoint.
     void destroy();
 
-    WaitQueue senders;     // threads waiting to send (or call)
-    WaitQueue receivers;   // threads waiting to receive
+    WaitQueue senders;   // threads waiting to send (or call)
+    WaitQueue receivers; // threads waiting to receive
 
 private:
     explicit Endpoint(Factory* factory) : cap::Object(kType), factory_(factory) {}

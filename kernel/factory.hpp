@@ -47,6 +47,6 @@ private:
     Factory* parent_;
     uint64_t quota_;
     uint64_t used_;
-    uint64_t live_objects_;   // objects charged here and not yet freed
-    bool orphaned_;           // its last capability is gone; it goes with its last object
+    uint64_t live_objects_; // objects charged here and not yet freed
+    bool orphaned_;         // its last capability is gone; it goes with its last object
 };

@@ -27,7 +27,9 @@ public:
 
 private:
     IoPorts(Factory* factory, uint32_t first, uint32_t count)
-        : cap::Object(kType), factory_(factory), first_(first), count_(count) {}
+        : cap::Object(kType), factory_(factory), first_(first), count_(count)
+    {
+    }
 
     Factory* factory_;
     uint32_t first_;

@@ -15,13 +15,13 @@
 #include "task.hpp"
 #include "vm.hpp"
 
-
 namespace ipc {
 namespace {
 
 using l4::abi::MessageTag;
 
 Thread* timeouts; // threads waiting with a deadline
+
 constexpr uint64_t kTypedItemBits = MessageTag::make(0, 0, 7, 7).raw; // the caps and pages fields
 
 void clear_deadline(Thread& thread)
@@ -262,8 +262,8 @@ bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_
     l4::abi::ExceptionState s = user_registers::save(self.user_frame(), vector, error_code, fault_address);
     static_assert(sizeof s == sizeof self.kernel_words);
     memcpy(self.kernel_words, &s, sizeof s);
-    uint64_t label = vector == l4::abi::kForeignSyscallVector ? l4::abi::label::foreign_syscall
-                                                               : l4::abi::label::exception;
+    uint64_t label =
+        vector == l4::abi::kForeignSyscallVector ? l4::abi::label::foreign_syscall : l4::abi::label::exception;
     self.kernel_message = true;
     self.message_tag = MessageTag::make(label, l4::abi::kExceptionWords).raw;
     (void)send(self, *handler.object, handler.slot->badge(), true, l4::abi::kTimeoutNever);
@@ -280,8 +280,7 @@ bool raise_page_fault(Thread& self, uint64_t address, uint64_t access, uint64_t 
     self.kernel_words[2] = rip;
     self.kernel_message = true;
     self.message_tag = MessageTag::make(l4::abi::label::page_fault, l4::abi::kPageFaultWords).raw;
-    (void)send(self, *pager.object, pager.slot->badge(), true,
-               l4::abi::kTimeoutNever);
+    (void)send(self, *pager.object, pager.slot->badge(), true, l4::abi::kTimeoutNever);
     return true;
 }
 

@@ -32,5 +32,5 @@ private:
     Factory* factory_;
     uint32_t line_;
     cap::Slot slot_[1];
-    cap::CapSpace bound_;   // the notification it signals
+    cap::CapSpace bound_; // the notification it signals
 };

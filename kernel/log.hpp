@@ -30,9 +30,25 @@ void at(Level level, const char* format, const Args&... args)
     print("\n");
 }
 
-template <typename... Args> void error(const char* f, const Args&... a) { at(Level::error, f, a...); }
-template <typename... Args> void warn(const char* f, const Args&... a) { at(Level::warn, f, a...); }
-template <typename... Args> void info(const char* f, const Args&... a) { at(Level::info, f, a...); }
-template <typename... Args> void debug(const char* f, const Args&... a) { at(Level::debug, f, a...); }
+template <typename... Args>
+void error(const char* f, const Args&... a)
+{
+    at(Level::error, f, a...);
+}
+template <typename... Args>
+void warn(const char* f, const Args&... a)
+{
+    at(Level::warn, f, a...);
+}
+template <typename... Args>
+void info(const char* f, const Args&... a)
+{
+    at(Level::info, f, a...);
+}
+template <typename... Args>
+void debug(const char* f, const Args&... a)
+{
+    at(Level::debug, f, a...);
+}
 
 } // namespace klog

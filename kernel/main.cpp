@@ -35,16 +35,15 @@ uint64_t kernel_phys_end() { return reinterpret_cast<uint64_t>(__kernel_end) - K
 void parse_boot_info(uint32_t magic, uint64_t info_phys)
 {
     if (magic != mb2::kBootloaderMagic)
-        panic("not started by a Multiboot2 loader (magic {:#x}, expected {:#x})", magic,
-              mb2::kBootloaderMagic);
+        panic("not started by a Multiboot2 loader (magic {:#x}, expected {:#x})", magic, mb2::kBootloaderMagic);
     if (info_phys == 0 || info_phys >= kBootReachable)
         panic("multiboot2 information at {:#x} is out of reach", info_phys);
     boot_info_phys = info_phys;
-    mb2::Result result = mb2::parse(paging::phys_to_virt(info_phys),
-                                    static_cast<size_t>(kBootReachable - info_phys), multiboot);
+    mb2::Result result =
+        mb2::parse(paging::phys_to_virt(info_phys), static_cast<size_t>(kBootReachable - info_phys), multiboot);
     if (result.error != mb2::Error::none)
-        panic("malformed multiboot2 information: {} (at byte {} of the information)",
-              mb2::describe(result.error), result.offset);
+        panic("malformed multiboot2 information: {} (at byte {} of the information)", mb2::describe(result.error),
+              result.offset);
 }
 
 const void* map_boot_section(uint64_t address, uint64_t size)
@@ -114,16 +113,15 @@ void print_banner(const timer::Calibration& timer)
     klog::print("boot loader: {}\n", multiboot.bootloader_name);
     klog::print("command line: \"{}\"\n", multiboot.cmdline);
     klog::print("memory: {} KiB available in {} regions, {} KiB free for allocation, kernel image {} KiB\n",
-               multiboot.available_bytes() / 1024, multiboot.region_count,
-               memory::frames().free_frames() * 4, (kernel_phys_end() - reinterpret_cast<uint64_t>(__kernel_phys_start)) / 1024);
+                multiboot.available_bytes() / 1024, multiboot.region_count, memory::frames().free_frames() * 4,
+                (kernel_phys_end() - reinterpret_cast<uint64_t>(__kernel_phys_start)) / 1024);
     klog::print("modules: {}\n", multiboot.module_count);
     for (size_t i = 0; i < multiboot.module_count; ++i) {
         const mb2::Module& m = multiboot.modules[i];
         klog::print("  module {}: {:#x}-{:#x} {} bytes \"{}\"\n", i, m.start, m.end, m.end - m.start, m.cmdline);
     }
     klog::print("timer: local APIC {} Hz (calibrated {}), tick {} Hz; TSC {} kHz\n", timer.apic_hz,
-               timer.from_pit ? "against the PIT" : "NOT: no PIT, assumed", options.timer_hz,
-               timer.tsc_hz / 1000);
+                timer.from_pit ? "against the PIT" : "NOT: no PIT, assumed", options.timer_hz, timer.tsc_hz / 1000);
 }
 
 } // namespace
@@ -139,7 +137,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     platform::set_exit_mode(options.exit);
     if (options.unknown_count > 0)
         klog::warn("{} unknown kernel option(s), first \"{}\"", options.unknown_count,
-                  fmt::Str{options.first_unknown, options.first_unknown_len});
+                   fmt::Str{options.first_unknown, options.first_unknown_len});
     if (options.bad_value_count > 0)
         klog::warn("{} kernel option(s) with a bad value kept their default, first \"{}\"", options.bad_value_count,
                    fmt::Str{options.first_bad, options.first_bad_len});

@@ -14,6 +14,6 @@ mem::KernelHeap& heap();
 // Starts the heap on top of the frame allocator (after paging::init).
 void init_heap();
 
-void release(void* object, size_t size);   // panics if the heap reports misuse
+void release(void* object, size_t size); // panics if the heap reports misuse
 
 } // namespace memory

@@ -20,7 +20,12 @@ public:
     // ORs `bits` in; wakes the first waiter (if any) with all the bits, which are then clear.
     void signal(uint64_t bits);
     // The bits (cleared), or 0 when none are set.
-    uint64_t take() { uint64_t b = bits_; bits_ = 0; return b; }
+    uint64_t take()
+    {
+        uint64_t b = bits_;
+        bits_ = 0;
+        return b;
+    }
     // Blocks `thread` until a signal arrives (the caller checked take() gave 0).
     void wait(Thread& thread);
 

@@ -44,9 +44,7 @@ bool destroying;
 void destroy_now(cap::Object* object)
 {
     switch (object->type) {
-    case cap::ObjectType::task:
-        static_cast<Task*>(object)->destroy();
-        return;
+    case cap::ObjectType::task: static_cast<Task*>(object)->destroy(); return;
     case cap::ObjectType::thread: {
         auto* thread = static_cast<Thread*>(object);
         kill_thread(*thread);
@@ -54,23 +52,12 @@ void destroy_now(cap::Object* object)
             thread->destroy(); // else the scheduler frees it once it has switched away
         return;
     }
-    case cap::ObjectType::endpoint:
-        static_cast<Endpoint*>(object)->destroy();
-        return;
-    case cap::ObjectType::notification:
-        static_cast<Notification*>(object)->destroy();
-        return;
-    case cap::ObjectType::factory:
-        static_cast<Factory*>(object)->destroy();
-        return;
-    case cap::ObjectType::irq:
-        static_cast<Irq*>(object)->destroy();
-        return;
-    case cap::ObjectType::io_ports:
-        static_cast<IoPorts*>(object)->destroy();
-        return;
-    default:
-        panic("destroy_object: object {:#018x} of unknown type {}", static_cast<void*>(object), object->type);
+    case cap::ObjectType::endpoint: static_cast<Endpoint*>(object)->destroy(); return;
+    case cap::ObjectType::notification: static_cast<Notification*>(object)->destroy(); return;
+    case cap::ObjectType::factory: static_cast<Factory*>(object)->destroy(); return;
+    case cap::ObjectType::irq: static_cast<Irq*>(object)->destroy(); return;
+    case cap::ObjectType::io_ports: static_cast<IoPorts*>(object)->destroy(); return;
+    default: panic("destroy_object: object {:#018x} of unknown type {}", static_cast<void*>(object), object->type);
     }
 }
 

@@ -1,7 +1,6 @@
 // The scheduler: a run queue per CPU (one CPU for now), the idle thread, the switch.
 #include "scheduler.hpp"
 
-
 #include "arch/x86_64/cpu.hpp"
 #include "arch/x86_64/cpu_local.hpp"
 #include "arch/x86_64/fpu.hpp"
@@ -21,12 +20,11 @@ extern "C" void switch_kernel_stack(uint64_t* save_rsp, uint64_t new_rsp);
 namespace scheduler {
 namespace {
 
-
 sched::RunQueue run_queue;
 Thread* zombie; // a dead thread whose stack we were still on; freed right after the next switch
 uint64_t boot_stack_rsp;
 size_t live_threads; // started and not yet dead
-bool quiet_reported;  // the idle report was made and nothing has run since
+bool quiet_reported; // the idle report was made and nothing has run since
 
 [[noreturn]] void idle_loop()
 {
@@ -45,7 +43,6 @@ void reap()
     if (dead->references == 0)
         dead->destroy();
 }
-
 
 // FS for its TLS, GS for its UTCB, its task's I/O ports.
 void load_user_segments(Thread& thread)

@@ -8,18 +8,18 @@ class Thread;
 
 namespace scheduler {
 
-void init();                        // creates this CPU's idle thread
-[[noreturn]] void start();          // leaves the boot stack for the best ready thread
+void init();               // creates this CPU's idle thread
+[[noreturn]] void start(); // leaves the boot stack for the best ready thread
 
-void make_ready(Thread& thread);    // a new or woken thread
-void block_current();               // the caller's thread has set its own state
+void make_ready(Thread& thread);        // a new or woken thread
+void block_current();                   // the caller's thread has set its own state
 void block_and_hand_over(Thread& next); // the same, running `next` (not yet ready) at once
-void yield();                       // rest of the slice to equal-priority threads
-void exit_current();                // ends the current thread; never returns to it
-void remove(Thread& thread);        // takes a ready thread off the run queue
-void forget(Thread& thread);        // a started thread has died (counts live threads)
-void timer_tick();                  // from the timer interrupt
-void preempt_if_needed();           // on kernel exit: a woken thread may outrank us
+void yield();                           // rest of the slice to equal-priority threads
+void exit_current();                    // ends the current thread; never returns to it
+void remove(Thread& thread);            // takes a ready thread off the run queue
+void forget(Thread& thread);            // a started thread has died (counts live threads)
+void timer_tick();                      // from the timer interrupt
+void preempt_if_needed();               // on kernel exit: a woken thread may outrank us
 
 Thread& current();
 

@@ -20,12 +20,8 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
 {
     cap::Object* object = nullptr;
     switch (kind) {
-    case ObjectKind::endpoint:
-        object = Endpoint::create(&factory, error);
-        break;
-    case ObjectKind::notification:
-        object = Notification::create(&factory, error);
-        break;
+    case ObjectKind::endpoint: object = Endpoint::create(&factory, error); break;
+    case ObjectKind::notification: object = Notification::create(&factory, error); break;
     case ObjectKind::thread: {
         auto task = self.task()->caps().lookup<Task>(f.arg(3), rights::control);
         if (task.error != Error::ok) {
@@ -47,9 +43,7 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
         }
         object = Task::create(&factory, static_cast<size_t>(f.arg(3)), self.task()->name(), error);
         break;
-    case ObjectKind::factory:
-        object = factory.create_child(f.arg(3), error);
-        break;
+    case ObjectKind::factory: object = factory.create_child(f.arg(3), error); break;
     case ObjectKind::io_ports: {
         auto source = self.task()->caps().lookup<IoPorts>(f.arg(3), rights::control);
         if (source.error != Error::ok) {
@@ -58,17 +52,14 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
         }
         auto first = static_cast<uint32_t>(f.arg(4) & 0xffff);
         auto count = static_cast<uint32_t>((f.arg(4) >> 16) & 0x1ffff);
-        if (count == 0 || f.arg(4) >> 33 != 0 ||
-            !source.object->covers(first, count)) {
+        if (count == 0 || f.arg(4) >> 33 != 0 || !source.object->covers(first, count)) {
             error = Error::invalid_argument;
             return nullptr;
         }
         object = IoPorts::create(&factory, first, count, error);
         break;
     }
-    default:
-        error = Error::invalid_argument;
-        return nullptr;
+    default: error = Error::invalid_argument; return nullptr;
     }
     return object; // on failure the creation said why in `error`
 }
@@ -89,8 +80,8 @@ Error cap_copy_to(Thread& self, Frame& f)
     auto task = space.lookup<Task>(f.arg(0), rights::control);
     if (task.error != Error::ok)
         return task.error;
-    return cap::CapSpace::derive(space, f.arg(1), task.object->caps(), f.arg(2),
-                                 static_cast<l4::abi::Rights>(f.arg(3)), f.arg(4));
+    return cap::CapSpace::derive(space, f.arg(1), task.object->caps(), f.arg(2), static_cast<l4::abi::Rights>(f.arg(3)),
+                                 f.arg(4));
 }
 
 Error memory_unmap(Thread& self, Frame& f)
@@ -115,8 +106,7 @@ Error factory_create(Thread& self, Frame& f)
     if (!destination->empty())
         return Error::slot_occupied;
     Error error = Error::ok;
-    cap::Object* object = make_object(self, *found.object,
-                                      static_cast<ObjectKind>(f.arg(1)), f, error);
+    cap::Object* object = make_object(self, *found.object, static_cast<ObjectKind>(f.arg(1)), f, error);
     if (object == nullptr)
         return error;
     return space.insert_original(f.arg(2), object, rights::all);

@@ -18,11 +18,8 @@ Error irq_control(Thread& self, Frame& f)
         return found.error;
     Irq* irq = found.object;
     switch (static_cast<l4::abi::IrqOp>(f.arg(1))) {
-    case l4::abi::IrqOp::bind:
-        return irq->bind(self.task()->caps(), f.arg(2));
-    case l4::abi::IrqOp::acknowledge:
-        irq->acknowledge();
-        return Error::ok;
+    case l4::abi::IrqOp::bind: return irq->bind(self.task()->caps(), f.arg(2));
+    case l4::abi::IrqOp::acknowledge: irq->acknowledge(); return Error::ok;
     }
     return Error::invalid_argument;
 }

@@ -89,16 +89,11 @@ Error thread_control(Thread& self, Frame& f)
         target.set_entry(a, b);
         scheduler::make_ready(target);
         return Error::ok;
-    case ThreadOp::suspend:
-        return suspend(self, target);
-    case ThreadOp::resume:
-        return resume(target);
-    case ThreadOp::set_priority:
-        return set_priority(self, target, a);
-    case ThreadOp::set_exception_handler:
-        return set_special(self, target, Thread::exception_handler, a);
-    case ThreadOp::set_pager:
-        return set_special(self, target, Thread::pager, a);
+    case ThreadOp::suspend: return suspend(self, target);
+    case ThreadOp::resume: return resume(target);
+    case ThreadOp::set_priority: return set_priority(self, target, a);
+    case ThreadOp::set_exception_handler: return set_special(self, target, Thread::exception_handler, a);
+    case ThreadOp::set_pager: return set_special(self, target, Thread::pager, a);
     case ThreadOp::set_fs_base:
         if (!user_address(a))
             return Error::bad_address;

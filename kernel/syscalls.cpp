@@ -64,9 +64,9 @@ Error yield(Thread&, Frame& f)
 Error unknown(Thread&, Frame&) { return Error::unknown_syscall; }
 
 constexpr Handler kHandlers[] = {
-    debug_write, thread_exit, yield, ipc_call, ipc_send, ipc_receive, ipc_reply_wait, ipc_reply,
-    notify_signal, notify_wait, notify_poll, cap_copy, cap_delete, cap_revoke, factory_create,
-    thread_control, irq_control, ioport_enable, memory_unmap, cap_copy_to, unknown,
+    debug_write,    thread_exit,    yield,       ipc_call,      ipc_send,     ipc_receive, ipc_reply_wait,
+    ipc_reply,      notify_signal,  notify_wait, notify_poll,   cap_copy,     cap_delete,  cap_revoke,
+    factory_create, thread_control, irq_control, ioport_enable, memory_unmap, cap_copy_to, unknown,
 };
 static_assert(sizeof kHandlers / sizeof kHandlers[0] == static_cast<size_t>(Syscall::count) + 1);
 
@@ -80,8 +80,8 @@ extern "C" void syscall_dispatch(interrupts::InterruptFrame* frame)
     if (self.foreign_abi) {
         // Not ours to interpret: the thread's exception handler emulates it.
         if (!ipc::raise_exception(self, l4::abi::kForeignSyscallVector, 0, 0)) {
-            klog::error("thread \"{}\": foreign-ABI syscall {} and no exception handler: thread stopped",
-                        self.name(), context.syscall_number());
+            klog::error("thread \"{}\": foreign-ABI syscall {} and no exception handler: thread stopped", self.name(),
+                        context.syscall_number());
             kill_thread(self);
         }
     } else {

@@ -28,11 +28,10 @@ void refund_table(void* task) { static_cast<Task*>(task)->factory()->refund(kPag
 
 } // namespace
 
-Task::Task(Factory* factory, paging::AddressSpace address_space, cap::Slot* slots, size_t slot_count,
-           const char* name)
-    : cap::Object(kType), factory_(factory), tables_{charge_table, refund_table, this}, address_space_(address_space), space_(0), slot_storage_(slots), slot_count_(slot_count),
-      caps_(slots, slot_count, destroy_object, nullptr), threads_(nullptr), io_bitmap_(nullptr), utcb_used_(),
-      name_()
+Task::Task(Factory* factory, paging::AddressSpace address_space, cap::Slot* slots, size_t slot_count, const char* name)
+    : cap::Object(kType), factory_(factory), tables_{charge_table, refund_table, this}, address_space_(address_space),
+      space_(0), slot_storage_(slots), slot_count_(slot_count), caps_(slots, slot_count, destroy_object, nullptr),
+      threads_(nullptr), io_bitmap_(nullptr), utcb_used_(), name_()
 {
     for (size_t i = 0; i + 1 < sizeof name_ && name[i] != '\0'; ++i)
         name_[i] = name[i];
@@ -105,8 +104,9 @@ uint64_t Task::map_new_page(uint64_t virt, uint64_t rights, bool own_memory)
     __builtin_memset(paging::phys_to_virt(frame), 0, kPage);
     paging::ChargeTables charged(tables_);
     constexpr uint64_t kWrite = 2, kExecute = 4;
-    bool mapped = own_memory ? vm::map_root(*this, virt, frame, rights)
-                             : paging::map_user_page(address_space_.root, virt, frame, rights & kWrite, rights & kExecute);
+    bool mapped = own_memory
+                      ? vm::map_root(*this, virt, frame, rights)
+                      : paging::map_user_page(address_space_.root, virt, frame, rights & kWrite, rights & kExecute);
     if (!mapped) {
         (void)memory::frames().free(frame);
         return 0;

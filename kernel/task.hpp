@@ -15,8 +15,8 @@ class Thread;
 class Task : public cap::Object {
 public:
     static constexpr cap::ObjectType kType = cap::ObjectType::task;
-    static constexpr size_t kMaxThreads = 256;                     // UTCB slots
-    static constexpr uint64_t kUtcbArea = 0x00007fffc0000000;      // one page per thread
+    static constexpr size_t kMaxThreads = 256;                // UTCB slots
+    static constexpr uint64_t kUtcbArea = 0x00007fffc0000000; // one page per thread
 
     // A task with `slots` capability slots, charged to `factory`; nullptr on failure
     // (`error` says why: quota_exhausted, out_of_memory, or busy when every address-space
@@ -28,8 +28,8 @@ public:
 
     paging::AddressSpace address_space() const { return address_space_; }
     uint64_t page_root() const { return address_space_.root; }
-    uint32_t space() const { return space_; }   // its number in the mapping database
-    bool is_sigma0() const { return sigma0_; }  // sees physical memory through its window
+    uint32_t space() const { return space_; }  // its number in the mapping database
+    bool is_sigma0() const { return sigma0_; } // sees physical memory through its window
     void set_sigma0() { sigma0_ = true; }
     const char* name() const { return name_; }
     cap::CapSpace& caps() { return caps_; }
@@ -81,8 +81,7 @@ private:
     size_t slot_count_;
     cap::CapSpace caps_;
     Thread* threads_;
-    uint8_t* io_bitmap_;      // I/O permission bitmap (set bit: denied); nullptr: no port
+    uint8_t* io_bitmap_; // I/O permission bitmap (set bit: denied); nullptr: no port
     uint64_t utcb_used_[kMaxThreads / 64];
     char name_[24];
 };
-

@@ -49,8 +49,7 @@ void watch_ticks()
 void run_test_hook(cmdline::TestHook hook)
 {
     switch (hook) {
-    case cmdline::TestHook::none:
-        return;
+    case cmdline::TestHook::none: return;
     case cmdline::TestHook::page_fault:
         klog::print("test page fault: reading {:#x}\n", kUnmappedAddress);
         klog::print("read {}\n", *reinterpret_cast<volatile uint64_t*>(kUnmappedAddress));
@@ -90,10 +89,7 @@ void run_test_hook(cmdline::TestHook hook)
         reinterpret_cast<void (*)()>(reinterpret_cast<uintptr_t>(data_bytes))();
         klog::print("executed .data: NX is broken\n");
         return;
-    case cmdline::TestHook::ticks:
-        watch_ticks();
-        return;
-    case cmdline::TestHook::panic:
-        panic("test panic: the kernel's own check failed ({} of {})", 1, 2);
+    case cmdline::TestHook::ticks: watch_ticks(); return;
+    case cmdline::TestHook::panic: panic("test panic: the kernel's own check failed ({} of {})", 1, 2);
     }
 }

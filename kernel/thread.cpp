@@ -13,8 +13,8 @@ extern "C" char thread_first_return[];
 
 namespace {
 
-constexpr uint32_t kDefaultTimeSlice = 2;    // ticks
-constexpr int kCalleeSaved = 6;              // what switch_kernel_stack pops
+constexpr uint32_t kDefaultTimeSlice = 2; // ticks
+constexpr int kCalleeSaved = 6;           // what switch_kernel_stack pops
 constexpr uint64_t kPage = l4::abi::kPageSize;
 
 static_assert(Thread::kKernelStackSize == kernel_stack::kSize);
@@ -27,8 +27,8 @@ Thread::Thread(Task* task, uint8_t* kernel_stack, const char* name, uint8_t init
       wait_prev(nullptr), send_badge(0), send_is_call(false), kernel_message(false), message_tag(0), kernel_words{},
       caller(nullptr), server(nullptr), deadline(kNoDeadline), timeout_next(nullptr), task_next(nullptr),
       factory(nullptr), kernel_stack_(kernel_stack), task_(task), utcb_(nullptr), utcb_address_(0),
-      state_(State::inactive), time_slice_(kDefaultTimeSlice), remaining_slice_(kDefaultTimeSlice),
-      special_slots_(), special_caps_(special_slots_, special_slots, destroy_object, nullptr), name_()
+      state_(State::inactive), time_slice_(kDefaultTimeSlice), remaining_slice_(kDefaultTimeSlice), special_slots_(),
+      special_caps_(special_slots_, special_slots, destroy_object, nullptr), name_()
 {
     priority = initial_priority;
     fpu::initial_state(fpu_state);
@@ -123,10 +123,7 @@ void Thread::destroy()
     charged->free(this, sizeof(Thread));
 }
 
-void Thread::set_entry(uint64_t ip, uint64_t sp)
-{
-    user_context().set_entry(ip, sp);
-}
+void Thread::set_entry(uint64_t ip, uint64_t sp) { user_context().set_entry(ip, sp); }
 
 interrupts::InterruptFrame& Thread::user_frame()
 {

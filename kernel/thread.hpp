@@ -16,11 +16,10 @@ class Task;
 class Thread;
 class WaitQueue;
 
-
 class Thread : public cap::Object, public sched::QueueLink {
 public:
     static constexpr cap::ObjectType kType = cap::ObjectType::thread;
-    static constexpr size_t kKernelStackSize = 8192;   // kernel_stack::kSize
+    static constexpr size_t kKernelStackSize = 8192; // kernel_stack::kSize
 
     enum class State : uint8_t { inactive, ready, running, blocked, suspended, dead };
 
@@ -62,21 +61,21 @@ public:
     uint64_t utcb_address() const { return utcb_address_; }
     cap::CapSpace& special_caps() { return special_caps_; }
 
-    fpu::State fpu_state;        // x87/SSE registers while switched out
-    uint64_t saved_kernel_rsp;   // while switched out (switch_kernel_stack)
+    fpu::State fpu_state;      // x87/SSE registers while switched out
+    uint64_t saved_kernel_rsp; // while switched out (switch_kernel_stack)
     uint64_t fs_base;
-    bool foreign_abi;            // its `syscall` instructions go to its exception handler
-    bool suspend_requested;      // suspended by thread_control; runs again on resume
-    bool dying;                  // its last capability went while it ran: exits on kernel exit
+    bool foreign_abi;       // its `syscall` instructions go to its exception handler
+    bool suspend_requested; // suspended by thread_control; runs again on resume
+    bool dying;             // its last capability went while it ran: exits on kernel exit
 
     // IPC state.
     Wait wait;
-    WaitQueue* wait_queue;       // the queue it sits in while blocked on an object
+    WaitQueue* wait_queue; // the queue it sits in while blocked on an object
     Thread* wait_next;
     Thread* wait_prev;
-    uint64_t send_badge;         // badge of the capability a waiting sender used
-    bool send_is_call;           // a waiting sender wants a reply
-    bool kernel_message;         // its pending message was made by the kernel (exception IPC)
+    uint64_t send_badge; // badge of the capability a waiting sender used
+    bool send_is_call;   // a waiting sender wants a reply
+    bool kernel_message; // its pending message was made by the kernel (exception IPC)
     // The tag of the message it sends or replies with, as the kernel checked it (or made it,
     // for a kernel message). Delivery reads this copy, never the saved tag register, which another
     // thread may rewrite (write_registers) while this one waits in a queue.
@@ -84,13 +83,13 @@ public:
     // The words of a kernel message (exception state, page fault), kept here rather than in
     // the UTCB, where the thread's siblings could rewrite them before delivery.
     uint64_t kernel_words[l4::abi::kExceptionWords];
-    Thread* caller;              // whom this thread must reply to (implicit reply capability)
-    Thread* server;              // who holds this thread's reply capability
-    static constexpr uint64_t kNoDeadline = ~uint64_t{0};   // not in the timeout list
-    uint64_t deadline;           // timer tick at which its wait times out, or kNoDeadline
-    Thread* timeout_next;        // in the list of threads with a deadline
-    Thread* task_next;           // in its task's list of threads
-    Factory* factory;            // charged for it; refunded when it goes
+    Thread* caller;                                       // whom this thread must reply to (implicit reply capability)
+    Thread* server;                                       // who holds this thread's reply capability
+    static constexpr uint64_t kNoDeadline = ~uint64_t{0}; // not in the timeout list
+    uint64_t deadline;                                    // timer tick at which its wait times out, or kNoDeadline
+    Thread* timeout_next;                                 // in the list of threads with a deadline
+    Thread* task_next;                                    // in its task's list of threads
+    Factory* factory;                                     // charged for it; refunded when it goes
 
 private:
     Thread(Task* task, uint8_t* kernel_stack, const char* name, uint8_t initial_priority);
@@ -98,8 +97,8 @@ private:
 
     uint8_t* kernel_stack_;
     Task* task_;
-    l4::abi::Utcb* utcb_;        // kernel view of its UTCB page
-    uint64_t utcb_address_;      // where the task sees it
+    l4::abi::Utcb* utcb_;   // kernel view of its UTCB page
+    uint64_t utcb_address_; // where the task sees it
     State state_;
     uint32_t time_slice_;
     uint32_t remaining_slice_;

@@ -30,9 +30,9 @@ constexpr uint64_t kNodeCost = sizeof(mem::Mapping) + 2 * sizeof(uint32_t);
 constexpr size_t kNodes = Factory::kRootQuotaLimit / kNodeCost + 1;
 
 mem::MappingDb* database;
-uint64_t* sigma0_frames;      // bit per frame: sigma0 claimed it (it stays sigma0's)
-uint64_t sigma0_frame_limit;  // frames the bitmap covers
-Task* spaces[kMaxSpaces]; // space number -> task; 0 is never used
+uint64_t* sigma0_frames;     // bit per frame: sigma0 claimed it (it stays sigma0's)
+uint64_t sigma0_frame_limit; // frames the bitmap covers
+Task* spaces[kMaxSpaces];    // space number -> task; 0 is never used
 
 // Device memory stays uncached wherever it is mapped: the caching follows the frame.
 bool device_frame(uint64_t frame)
@@ -73,8 +73,7 @@ void update_entry(void*, uint32_t space, uint64_t page, uint64_t frame, uint8_t 
     if (rights == 0) {
         (void)paging::unmap_user_page(task->address_space(), virt);
         refund_node(*task);
-    }
-    else if (!paging::install_user_page(task->address_space(), virt, frame * kPage, rights, device_frame(frame)))
+    } else if (!paging::install_user_page(task->address_space(), virt, frame * kPage, rights, device_frame(frame)))
         // Taking rights must never fail: with no memory to split a 2 MiB page, the entry goes
         // (all of the 2 MiB page, if need be) and faults back in with its new rights.
         (void)paging::unmap_user_page(task->address_space(), virt);
@@ -306,7 +305,7 @@ void release_space(Task& task)
     uint32_t cursor = 0;
     while (task.mapping_nodes() != 0) {
         mem::Mapping* m = database->next_in_space(task.space(), cursor);
-        if (m == nullptr) {   // a miscount: a kernel bug, but nothing left to free
+        if (m == nullptr) { // a miscount: a kernel bug, but nothing left to free
             klog::error("vm: task \"{}\" counts {} mappings the database does not hold", task.name(),
                         task.mapping_nodes());
             break;

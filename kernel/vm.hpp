@@ -14,8 +14,8 @@ namespace vm {
 
 using l4::abi::Error;
 
-constexpr uint64_t kMaxItemOrder = 22;     // a map item covers at most 4 MiB (1024 pages)
-constexpr uint64_t kMaxUnmapOrder = 30;    // an unmap at most 1 GiB
+constexpr uint64_t kMaxItemOrder = 22;  // a map item covers at most 4 MiB (1024 pages)
+constexpr uint64_t kMaxUnmapOrder = 30; // an unmap at most 1 GiB
 
 // Storage for the mapping database and sigma0's frame bitmap (RAM below ram_end), from the
 // kernel pool; false when out of memory.

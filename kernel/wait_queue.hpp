@@ -5,9 +5,9 @@ class Thread;
 
 class WaitQueue {
 public:
-    void push(Thread& thread);       // at the tail
-    Thread* pop();                   // the head, or nullptr
-    void remove(Thread& thread);     // from anywhere; the thread must be in this queue
+    void push(Thread& thread);   // at the tail
+    Thread* pop();               // the head, or nullptr
+    void remove(Thread& thread); // from anywhere; the thread must be in this queue
     bool empty() const { return head_ == nullptr; }
     Thread* head() const { return head_; }
 

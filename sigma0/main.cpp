@@ -31,8 +31,8 @@ void answer(l4::Message& m, Error error, uint64_t phys = 0, uint64_t order = 0, 
         m.tag = abi::MessageTag::make(static_cast<uint64_t>(error), 0);
         return;
     }
-    l4::utcb()->send_pages[0] = abi::MapItem{abi::Flexpage::make(abi::kSigma0Window + phys, order, rights).raw,
-                                             hotspot, 0};
+    l4::utcb()->send_pages[0] =
+        abi::MapItem{abi::Flexpage::make(abi::kSigma0Window + phys, order, rights).raw, hotspot, 0};
     m.tag = abi::MessageTag::make(0, 0, 0, 1);
 }
 
@@ -80,8 +80,8 @@ void handle(l4::Message& m)
     }
     case Request::memory_map: {
         const abi::BootInfo& info = boot_info();
-        uint64_t count = info.region_count < abi::sigma0::kMemoryMapEntries ? info.region_count
-                                                                          : abi::sigma0::kMemoryMapEntries;
+        uint64_t count =
+            info.region_count < abi::sigma0::kMemoryMapEntries ? info.region_count : abi::sigma0::kMemoryMapEntries;
         uint64_t* mr = l4::utcb()->mr;
         mr[0] = count;
         for (uint64_t i = 0; i < count; ++i) {

@@ -38,7 +38,7 @@ struct Header {
 
 Header header_at(const uint8_t* ph)
 {
-    return {load_u32(ph + phdr::type), load_u32(ph + phdr::flags), load_u64(ph + phdr::offset),
+    return {load_u32(ph + phdr::type),  load_u32(ph + phdr::flags),  load_u64(ph + phdr::offset),
             load_u64(ph + phdr::vaddr), load_u64(ph + phdr::filesz), load_u64(ph + phdr::memsz),
             load_u64(ph + phdr::align)};
 }
@@ -69,7 +69,7 @@ Error check_header(const uint8_t* f, size_t size, const Options& options)
 
 bool inside_file(uint64_t offset, uint64_t length, size_t size)
 {
-    return offset <= size && length <= size - offset;   // two tests: the sum could wrap
+    return offset <= size && length <= size - offset; // two tests: the sum could wrap
 }
 
 // [vaddr + bias, vaddr + bias + memsz) inside [0, limit): `moved` gets vaddr + bias.
@@ -200,7 +200,7 @@ Result parse(const void* file, size_t size, const Options& options, Image& out)
     const uint16_t entry_size = load_u16(f + ehdr::phentsize);
     const uint16_t count = load_u16(f + ehdr::phnum);
     if (count == 0)
-        return fail(out, Error::no_loadable_segment);   // no table: phoff means nothing
+        return fail(out, Error::no_loadable_segment); // no table: phoff means nothing
     // count * 56 < 2^22 cannot wrap; inside_file tests the offset first, so nothing can.
     if (entry_size != phdr::size || count == kPnXnum || !inside_file(table, uint64_t{count} * phdr::size, size))
         return fail(out, Error::bad_program_headers);
@@ -218,7 +218,7 @@ Result parse(const void* file, size_t size, const Options& options, Image& out)
         if (error != Error::none)
             return fail(out, error, i);
         if (h.type != kPtLoad || h.memsz == 0)
-            continue;   // no memory: nothing to load, nothing to overlap
+            continue; // no memory: nothing to load, nothing to overlap
         Segment s{};
         if (error = check_segment(h, size, bias, limit, s); error != Error::none)
             return fail(out, error, i);

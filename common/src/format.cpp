@@ -19,13 +19,13 @@ constexpr size_t kNoPrecision = ~size_t{0};
 
 struct Spec {
     char fill = ' ';
-    char align = 0;   // 0: the kind's default
+    char align = 0; // 0: the kind's default
     bool plus = false;
     bool alternate = false;
     bool zero = false;
     size_t width = 0;
     size_t precision = kNoPrecision;
-    char type = 0;    // 0: the kind's default
+    char type = 0; // 0: the kind's default
 };
 
 class Writer {
@@ -98,7 +98,7 @@ bool parse_spec(const char*& p, Spec& spec)
         while (is_digit(*p)) {
             spec.precision = spec.precision * 10 + static_cast<size_t>(*p++ - '0');
             if (spec.precision > kMaxWidth)
-                spec.precision = kMaxWidth;   // a cap on text length, not a width
+                spec.precision = kMaxWidth; // a cap on text length, not a width
         }
     }
     if (*p != '\0' && *p != '}') {
@@ -142,11 +142,27 @@ void put_integer(Writer& out, const Spec& spec, uint64_t magnitude, bool negativ
     const char* digits = "0123456789abcdef";
     const char* alternate = "";
     switch (type) {
-    case 'x': base = 16; alternate = "0x"; break;
-    case 'X': base = 16; alternate = "0X"; digits = "0123456789ABCDEF"; break;
-    case 'b': base = 2; alternate = "0b"; break;
-    case 'o': base = 8; alternate = magnitude != 0 ? "0" : ""; break;
-    case 'p': base = 16; alternate = "0x"; break;
+    case 'x':
+        base = 16;
+        alternate = "0x";
+        break;
+    case 'X':
+        base = 16;
+        alternate = "0X";
+        digits = "0123456789ABCDEF";
+        break;
+    case 'b':
+        base = 2;
+        alternate = "0b";
+        break;
+    case 'o':
+        base = 8;
+        alternate = magnitude != 0 ? "0" : "";
+        break;
+    case 'p':
+        base = 16;
+        alternate = "0x";
+        break;
     default: break;
     }
 
@@ -210,19 +226,17 @@ void put_arg(Writer& out, const Spec& spec, const Arg& arg)
             return put_text(out, spec, &c, 1);
         }
         return put_integer(out, spec, value, false, type);
-    case Kind::text:
-        return put_text(out, spec, arg.text(), static_cast<size_t>(value));
+    case Kind::text: return put_text(out, spec, arg.text(), static_cast<size_t>(value));
     case Kind::pointer:
         return put_integer(out, spec, value, false, type == 0 || type == 's' || type == 'c' ? 'p' : type);
-    case Kind::none:
-        break;
+    case Kind::none: break;
     }
     out.put("{?}", 3);
 }
 
 struct Buffer {
     char* buf;
-    size_t capacity;   // characters, without the NUL
+    size_t capacity; // characters, without the NUL
     size_t used;
 };
 
@@ -252,7 +266,7 @@ size_t vformat(const Sink& sink, const char* format, const Arg* args, size_t cou
             break;
         if (*p == '}') {
             out.put('}');
-            p += p[1] == '}' ? 2 : 1;   // a lone '}' prints as itself
+            p += p[1] == '}' ? 2 : 1; // a lone '}' prints as itself
             continue;
         }
         if (p[1] == '{') {
@@ -281,7 +295,7 @@ size_t vformat(const Sink& sink, const char* format, const Arg* args, size_t cou
         } else {
             put_arg(out, spec, args[index]);
         }
-        ++index;   // a malformed placeholder uses up its argument too
+        ++index; // a malformed placeholder uses up its argument too
     }
     return out.total();
 }

@@ -77,10 +77,15 @@ bool parse_log_level(Text value, LogLevel& level)
 bool parse_test_hook(Text value, TestHook& hook)
 {
     static constexpr Named<TestHook> kNames[] = {
-        {"none", TestHook::none},   {"pagefault", TestHook::page_fault}, {"stackoverflow", TestHook::stack_overflow},
+        {"none", TestHook::none},
+        {"pagefault", TestHook::page_fault},
+        {"stackoverflow", TestHook::stack_overflow},
         {"kstackoverflow", TestHook::kernel_stack_overflow},
-        {"ticks", TestHook::ticks}, {"ud", TestHook::ud},                {"writerodata", TestHook::write_rodata},
-        {"execdata", TestHook::exec_data}, {"panic", TestHook::panic},
+        {"ticks", TestHook::ticks},
+        {"ud", TestHook::ud},
+        {"writerodata", TestHook::write_rodata},
+        {"execdata", TestHook::exec_data},
+        {"panic", TestHook::panic},
     };
     return parse_named(value, kNames, hook);
 }
@@ -131,7 +136,7 @@ Outcome apply(Text word, Options& options)
     } else if (key.equals("pcid")) {
         ok = has_value && parse_on_off(value, options.pcid);
     } else {
-        return Outcome::unknown;   // no bare flags are defined yet
+        return Outcome::unknown; // no bare flags are defined yet
     }
     return ok ? Outcome::ok : Outcome::bad_value;
 }
@@ -156,8 +161,7 @@ Options parse(const char* line)
         }
         Text word{line + start, i - start};
         switch (apply(word, options)) {
-        case Outcome::ok:
-            break;
+        case Outcome::ok: break;
         case Outcome::unknown:
             if (options.unknown_count++ == 0) {
                 options.first_unknown = word.data;

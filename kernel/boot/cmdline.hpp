@@ -16,7 +16,15 @@ enum class LogLevel : uint8_t { error = 0, warn = 1, info = 2, debug = 3 };
 // test=pagefault|stackoverflow|ticks|ud|writerodata|execdata|panic (test=none is accepted
 // too): a fault or check the boot tests trigger on purpose.
 enum class TestHook : uint8_t {
-    none, page_fault, stack_overflow, kernel_stack_overflow, ticks, ud, write_rodata, exec_data, panic
+    none,
+    page_fault,
+    stack_overflow,
+    kernel_stack_overflow,
+    ticks,
+    ud,
+    write_rodata,
+    exec_data,
+    panic
 };
 
 // exit=qemu: leave the emulator when done or on panic (QEMU's isa-debug-exit, Bochs' shutdown
@@ -27,11 +35,11 @@ constexpr uint32_t kMinTimerHz = 10;
 constexpr uint32_t kMaxTimerHz = 10000;
 
 struct Options {
-    LogLevel log_level = LogLevel::info;   // loglevel=error|warn|info|debug or 0..3
+    LogLevel log_level = LogLevel::info; // loglevel=error|warn|info|debug or 0..3
     TestHook test = TestHook::none;
     ExitMode exit = ExitMode::halt;
-    uint32_t timer_hz = 100;               // hz=N, accepted kMinTimerHz..kMaxTimerHz
-    bool pcid = true;                      // pcid=on|off: tag TLB entries where the CPU can
+    uint32_t timer_hz = 100; // hz=N, accepted kMinTimerHz..kMaxTimerHz
+    bool pcid = true;        // pcid=on|off: tag TLB entries where the CPU can
 
     // Words not understood. The pointers point into the line and are not NUL-terminated
     // at the word's end: print them with their length.

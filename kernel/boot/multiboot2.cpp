@@ -7,14 +7,14 @@ namespace mb2 {
 
 namespace {
 
-constexpr size_t kInfoHeaderSize = 8;       // u32 total_size, u32 reserved
-constexpr size_t kTagHeaderSize = 8;        // u32 type, u32 size
+constexpr size_t kInfoHeaderSize = 8; // u32 total_size, u32 reserved
+constexpr size_t kTagHeaderSize = 8;  // u32 type, u32 size
 constexpr size_t kTagAlign = 8;
-constexpr size_t kMinTotalSize = 16;        // info header + end tag
-constexpr size_t kMmapHeaderSize = 16;      // tag header, u32 entry_size, u32 entry_version
-constexpr uint32_t kMmapMinEntrySize = 24;  // u64 base, u64 length, u32 type, u32 reserved
-constexpr size_t kModuleHeaderSize = 16;    // tag header, u32 mod_start, u32 mod_end
-constexpr size_t kFramebufferMinSize = 30;  // up to and including framebuffer_type
+constexpr size_t kMinTotalSize = 16;       // info header + end tag
+constexpr size_t kMmapHeaderSize = 16;     // tag header, u32 entry_size, u32 entry_version
+constexpr uint32_t kMmapMinEntrySize = 24; // u64 base, u64 length, u32 type, u32 reserved
+constexpr size_t kModuleHeaderSize = 16;   // tag header, u32 mod_start, u32 mod_end
+constexpr size_t kFramebufferMinSize = 30; // up to and including framebuffer_type
 // GRUB's layout (u32 num, entsize, shndx), not the u16 fields of older spec text.
 constexpr size_t kElfHeaderSize = 20;
 constexpr uint32_t kElf64SectionHeaderSize = 64;
@@ -44,16 +44,12 @@ uint32_t normalize_region_type(uint32_t raw)
     case RegionType::reserved:
     case RegionType::acpi_reclaimable:
     case RegionType::acpi_nvs:
-    case RegionType::bad:
-        return raw;
+    case RegionType::bad: return raw;
     }
     return static_cast<uint32_t>(RegionType::reserved);
 }
 
-bool is_available(const MemoryRegion& region)
-{
-    return region.type == static_cast<uint32_t>(RegionType::available);
-}
+bool is_available(const MemoryRegion& region) { return region.type == static_cast<uint32_t>(RegionType::available); }
 
 void reset(BootInfo& out)
 {
@@ -73,9 +69,9 @@ struct Parser {
 
     const uint8_t* base;
     BootInfo& out;
-    uint32_t seen = 0;   // bit per single-instance tag type already met
+    uint32_t seen = 0; // bit per single-instance tag type already met
     uint32_t mmap_offset = 0;
-    uint32_t module_offsets[kMaxModules] = {};   // for error reports after the walk
+    uint32_t module_offsets[kMaxModules] = {}; // for error reports after the walk
 
     // Tags of which a second copy is an error: the kernel consumes exactly one of each.
     static bool single_instance(TagType type)
@@ -87,10 +83,8 @@ struct Parser {
         case TagType::framebuffer:
         case TagType::elf_sections:
         case TagType::acpi_old:
-        case TagType::acpi_new:
-            return true;
-        default:
-            return false;
+        case TagType::acpi_new: return true;
+        default: return false;
         }
     }
 
@@ -105,24 +99,15 @@ struct Parser {
             seen |= 1u << static_cast<uint32_t>(type);
         }
         switch (type) {
-        case TagType::cmdline:
-            return parse_string(tag, size, out.cmdline);
-        case TagType::bootloader_name:
-            return parse_string(tag, size, out.bootloader_name);
-        case TagType::module:
-            return parse_module(tag, offset, size);
-        case TagType::mmap:
-            mmap_offset = offset;
-            return parse_mmap(tag, size);
-        case TagType::framebuffer:
-            return parse_framebuffer(tag, size);
-        case TagType::elf_sections:
-            return parse_elf_sections(tag, size);
+        case TagType::cmdline: return parse_string(tag, size, out.cmdline);
+        case TagType::bootloader_name: return parse_string(tag, size, out.bootloader_name);
+        case TagType::module: return parse_module(tag, offset, size);
+        case TagType::mmap: mmap_offset = offset; return parse_mmap(tag, size);
+        case TagType::framebuffer: return parse_framebuffer(tag, size);
+        case TagType::elf_sections: return parse_elf_sections(tag, size);
         case TagType::acpi_old:
-        case TagType::acpi_new:
-            return parse_acpi(type, tag, size);
-        default:
-            return Error::none;   // unknown or unused: skipped
+        case TagType::acpi_new: return parse_acpi(type, tag, size);
+        default: return Error::none; // unknown or unused: skipped
         }
     }
 
@@ -202,8 +187,8 @@ struct Parser {
         if (size < kFramebufferMinSize) {
             return Error::tag_too_small;
         }
-        out.framebuffer = Framebuffer{true, load_u64(tag + 8), load_u32(tag + 16), load_u32(tag + 20),
-                                      load_u32(tag + 24), tag[28], tag[29]};
+        out.framebuffer = Framebuffer{
+            true, load_u64(tag + 8), load_u32(tag + 16), load_u32(tag + 20), load_u32(tag + 24), tag[28], tag[29]};
         return Error::none;
     }
 
@@ -223,8 +208,8 @@ struct Parser {
         if (count != 0 && string_index >= count) {
             return Error::elf_sections_bad;
         }
-        out.elf_sections = ElfSections{true, count, entry_size, string_index, tag + kElfHeaderSize,
-                                       static_cast<size_t>(headers_size)};
+        out.elf_sections =
+            ElfSections{true, count, entry_size, string_index, tag + kElfHeaderSize, static_cast<size_t>(headers_size)};
         return Error::none;
     }
 
@@ -280,7 +265,7 @@ struct Parser {
                 continue;
             }
             if (region.base > covered || !is_available(region)) {
-                return false;   // a gap or a non-RAM region before the module ends
+                return false; // a gap or a non-RAM region before the module ends
             }
             covered = region_end;
         }

@@ -48,53 +48,53 @@ enum class RegionType : uint32_t { available = 1, reserved = 2, acpi_reclaimable
 
 struct MemoryRegion {
     uint64_t base;
-    uint64_t length;   // > 0, and base + length does not wrap
-    uint32_t type;     // a RegionType value
+    uint64_t length; // > 0, and base + length does not wrap
+    uint32_t type;   // a RegionType value
 };
 
 struct Module {
-    uint64_t start;        // [start, end) physical, inside available RAM
+    uint64_t start; // [start, end) physical, inside available RAM
     uint64_t end;
-    const char* cmdline;   // NUL-terminated, points into the info
+    const char* cmdline; // NUL-terminated, points into the info
 };
 
 struct Framebuffer {
     bool present;
     uint64_t addr;
     uint32_t pitch, width, height;
-    uint8_t bpp, type;   // type: 0 indexed, 1 direct RGB, 2 EGA text; not validated further
+    uint8_t bpp, type; // type: 0 indexed, 1 direct RGB, 2 EGA text; not validated further
 };
 
 // Tag 9: the kernel's ELF section headers, kept for its symbol table. `headers` is only
 // 4-byte aligned inside the tag (it follows three u32), so read it byte-wise.
 struct ElfSections {
     bool present;
-    uint32_t count, entry_size, string_index;   // entry_size is 64; string_index < count
+    uint32_t count, entry_size, string_index; // entry_size is 64; string_index < count
     const uint8_t* headers;
-    size_t headers_size;                         // count * entry_size, all inside the tag
+    size_t headers_size; // count * entry_size, all inside the tag
 };
 
 // Tags 14/15: a copy of the RSDP. When both are present the new one (version 2) wins.
 struct Acpi {
     bool present;
-    uint8_t version;   // 1: old tag (14), at least 20 bytes; 2: new tag (15), at least 36 bytes
+    uint8_t version; // 1: old tag (14), at least 20 bytes; 2: new tag (15), at least 36 bytes
     const uint8_t* rsdp;
     size_t rsdp_size;
 };
 
 struct BootInfo {
-    const char* cmdline;           // "" when absent
-    const char* bootloader_name;   // "" when absent
-    MemoryRegion regions[kMaxRegions];   // sorted by base, non-overlapping
+    const char* cmdline;               // "" when absent
+    const char* bootloader_name;       // "" when absent
+    MemoryRegion regions[kMaxRegions]; // sorted by base, non-overlapping
     size_t region_count;
-    Module modules[kMaxModules];         // in the order the loader listed them
+    Module modules[kMaxModules]; // in the order the loader listed them
     size_t module_count;
     Framebuffer framebuffer;
     ElfSections elf_sections;
     Acpi acpi;
     uint32_t total_size;
 
-    uint64_t available_bytes() const;   // sum of the available regions
+    uint64_t available_bytes() const; // sum of the available regions
 };
 
 enum class Error : uint8_t {
@@ -102,23 +102,23 @@ enum class Error : uint8_t {
     null_info,
     misaligned_info,
     total_size_too_small,
-    total_size_too_large,   // past `available`
-    tag_misaligned,         // total_size is not a multiple of 8, so tags cannot all be aligned
-    tag_too_small,          // size < 8, or too small for the tag's fixed fields
+    total_size_too_large, // past `available`
+    tag_misaligned,       // total_size is not a multiple of 8, so tags cannot all be aligned
+    tag_too_small,        // size < 8, or too small for the tag's fixed fields
     tag_past_end,
     missing_end_tag,
     string_unterminated,
-    mmap_entry_size_bad,    // < 24, not a multiple of 8, or entries do not fill the tag
+    mmap_entry_size_bad, // < 24, not a multiple of 8, or entries do not fill the tag
     mmap_version_bad,
     too_many_regions,
     region_zero_size,
     region_wraps,
     regions_overlap,
     too_many_modules,
-    module_empty,           // start >= end
+    module_empty, // start >= end
     module_outside_ram,
-    no_memory_map,          // no mmap tag, or one without entries
-    duplicate_tag,          // a second cmdline, loader name, mmap, framebuffer, ELF or ACPI tag
+    no_memory_map, // no mmap tag, or one without entries
+    duplicate_tag, // a second cmdline, loader name, mmap, framebuffer, ELF or ACPI tag
     elf_sections_bad,
 };
 
@@ -127,7 +127,7 @@ const char* describe(Error error);
 
 struct Result {
     Error error;
-    uint32_t offset;   // byte offset in the info of the offending tag, 0 if n/a
+    uint32_t offset; // byte offset in the info of the offending tag, 0 if n/a
 };
 
 // `info` points at the structure (8-byte aligned), `available` is how many bytes may be

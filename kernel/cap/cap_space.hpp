@@ -42,7 +42,7 @@ public:
 
     struct Lookup {
         Error error;
-        Slot* slot;   // nullptr unless error == ok
+        Slot* slot; // nullptr unless error == ok
     };
 
     // `storage` (count slots) stays owned by the caller and must outlive the space; the
@@ -64,18 +64,19 @@ public:
     // has capabilities gets an independent second root). invalid_selector; slot_occupied;
     // invalid_argument (null object, type none, or a badge on a type that takes none);
     // out_of_memory (the reference count would overflow).
-    [[nodiscard]] Error insert_original(Selector sel, Object* object, Rights rights,
-                                        uint64_t badge = 0);
+    [[nodiscard]] Error insert_original(Selector sel, Object* object, Rights rights, uint64_t badge = 0);
 
     // The one validation every system call does: no loops. expected == none accepts any type.
     // invalid_selector; wrong_type; missing_rights (any bit of `needed` absent).
-    [[nodiscard]] Lookup lookup(Selector sel, ObjectType expected, Rights needed) {
+    [[nodiscard]] Lookup lookup(Selector sel, ObjectType expected, Rights needed)
+    {
         if (sel >= count_ || slots_[sel].object_ == nullptr)
             return {Error::invalid_selector, nullptr};
         Slot* s = &slots_[sel];
         if (expected != ObjectType::none && s->object_->type != expected)
             return {Error::wrong_type, nullptr};
-        if ((s->rights_ & needed) != needed) return {Error::missing_rights, nullptr};
+        if ((s->rights_ & needed) != needed)
+            return {Error::missing_rights, nullptr};
         return {Error::ok, s};
     }
 
@@ -84,27 +85,28 @@ public:
     template <typename T>
     struct Found {
         Error error;
-        T* object;    // nullptr unless error == ok
-        Slot* slot;   // nullptr unless error == ok
+        T* object;  // nullptr unless error == ok
+        Slot* slot; // nullptr unless error == ok
     };
     template <typename T>
-    [[nodiscard]] Found<T> lookup(Selector sel, Rights needed) {
+    [[nodiscard]] Found<T> lookup(Selector sel, Rights needed)
+    {
         static_assert(std::is_base_of_v<Object, T>, "lookup<T> is for kernel objects");
         Lookup found = lookup(sel, T::kType, needed);
-        if (found.error != Error::ok) return {found.error, nullptr, nullptr};
+        if (found.error != Error::ok)
+            return {found.error, nullptr, nullptr};
         return {Error::ok, static_cast<T*>(found.slot->object()), found.slot};
     }
 
     // Copy/mint: a child of from[sel_from] in to[sel_to], rights = source & mask. badge != 0
     // mints: the source must be unbadged and of a badge-taking type, else invalid_argument.
     // invalid_selector (either side); slot_occupied; out_of_memory (reference overflow).
-    [[nodiscard]] static Error derive(CapSpace& from, Selector sel_from, CapSpace& to,
-                                      Selector sel_to, Rights mask, uint64_t badge = 0);
+    [[nodiscard]] static Error derive(CapSpace& from, Selector sel_from, CapSpace& to, Selector sel_to, Rights mask,
+                                      uint64_t badge = 0);
 
     // Moves from[sel_from] to to[sel_to]; parent and children stay. Costs O(children).
     // invalid_selector (either side); slot_occupied (also when moving onto itself).
-    [[nodiscard]] static Error move(CapSpace& from, Selector sel_from, CapSpace& to,
-                                    Selector sel_to);
+    [[nodiscard]] static Error move(CapSpace& from, Selector sel_from, CapSpace& to, Selector sel_to);
 
     // Deletes one capability; its children move up to its parent. Costs O(children).
     // invalid_selector.

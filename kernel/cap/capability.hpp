@@ -10,20 +10,16 @@
 
 namespace cap {
 
-enum class ObjectType : uint8_t {
-    none, task, thread, endpoint, notification, irq, factory, reply, io_ports
-};
+enum class ObjectType : uint8_t { none, task, thread, endpoint, notification, irq, factory, reply, io_ports };
 
 // Only IPC objects show a badge to the receiver; on anything else a badge would mean nothing.
-constexpr bool takes_badge(ObjectType t) {
-    return t == ObjectType::endpoint || t == ObjectType::notification;
-}
+constexpr bool takes_badge(ObjectType t) { return t == ObjectType::endpoint || t == ObjectType::notification; }
 
 // Base of every kernel object. The type tag stands in for RTTI (see CapSpace::lookup<T>).
 struct Object {
     ObjectType type;
-    uint32_t references;   // capabilities naming this object; the release hook runs at 0
-    Object* next_released = nullptr;   // in the kernel's list of objects waiting to be destroyed
+    uint32_t references;             // capabilities naming this object; the release hook runs at 0
+    Object* next_released = nullptr; // in the kernel's list of objects waiting to be destroyed
 
     constexpr explicit Object(ObjectType t) : type(t), references(0) {}
     Object(const Object&) = delete;
@@ -47,7 +43,7 @@ public:
     bool empty() const { return object_ == nullptr; }
     Object* object() const { return object_; }
     l4::abi::Rights rights() const { return rights_; }
-    uint64_t badge() const { return badge_; }   // 0: unbadged
+    uint64_t badge() const { return badge_; } // 0: unbadged
 
     // The derivation tree, read-only (for diagnostics and tests). A root has no parent and
     // no siblings; the children of a slot form a doubly linked list, in no particular order.

@@ -22,8 +22,7 @@ struct Section {
 Section section_at(const uint8_t* headers, uint32_t index)
 {
     const uint8_t* h = headers + size_t{index} * kSectionHeaderSize;
-    return Section{bytes::load_u32(h + 4), bytes::load_u64(h + 16), bytes::load_u64(h + 32),
-                   bytes::load_u32(h + 40)};
+    return Section{bytes::load_u32(h + 4), bytes::load_u64(h + 16), bytes::load_u64(h + 32), bytes::load_u32(h + 40)};
 }
 
 // Appends to a bounded output buffer, remembering whether anything was cut.
@@ -114,8 +113,7 @@ bool demangle(const char* symbol, char* out, size_t size)
     return output.complete;
 }
 
-SymbolTable::Error SymbolTable::init(const uint8_t* headers, uint32_t count, uint32_t entry_size,
-                                     Map map)
+SymbolTable::Error SymbolTable::init(const uint8_t* headers, uint32_t count, uint32_t entry_size, Map map)
 {
     *this = SymbolTable();
     if (headers == nullptr || entry_size != kSectionHeaderSize)

@@ -11,7 +11,7 @@
 namespace elf {
 
 struct Symbol {
-    const char* name;   // NUL-terminated, inside the string table
+    const char* name; // NUL-terminated, inside the string table
     uint64_t address;
     uint64_t size;
 };

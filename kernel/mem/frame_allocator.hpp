@@ -34,14 +34,12 @@ public:
     // bitmap_limit: the bitmaps must end at or below this physical address.
     // The bitmaps go as high as possible below bitmap_limit, so the low frames that early
     // page tables and AP trampolines want stay free.
-    [[nodiscard]] InitError init(const PhysRange* usable, size_t usable_count,
-                                 const PhysRange* reserved, size_t reserved_count,
-                                 PhysToVirt p2v, uint64_t bitmap_limit);
+    [[nodiscard]] InitError init(const PhysRange* usable, size_t usable_count, const PhysRange* reserved,
+                                 size_t reserved_count, PhysToVirt p2v, uint64_t bitmap_limit);
 
     // `count` contiguous frames whose base is aligned to `align` bytes (a power of two, at
     // least kFrameSize) and whose end is at or below `limit`. kNone when impossible.
-    [[nodiscard]] uint64_t alloc(size_t count = 1, uint64_t align = kFrameSize,
-                                 uint64_t limit = kNone);
+    [[nodiscard]] uint64_t alloc(size_t count = 1, uint64_t align = kFrameSize, uint64_t limit = kNone);
 
     // The first run of free frames at or above `from`: true and [base, end) set, or false.
     [[nodiscard]] bool next_free_run(uint64_t from, uint64_t& base, uint64_t& end) const;
@@ -64,11 +62,11 @@ public:
     uint64_t bitmap_bytes() const { return 2 * words_ * sizeof(uint64_t); }
 
 private:
-    uint64_t* managed_ = nullptr;   // bit set: may be handed out
-    uint64_t* free_ = nullptr;      // bit set: free now (implies managed)
-    uint64_t frames_ = 0;           // frames covered by the bitmaps: [0, top of usable RAM)
-    uint64_t words_ = 0;            // 64-bit words per bitmap
-    uint64_t search_hint_ = 0;      // no free frame lies in a word below this one
+    uint64_t* managed_ = nullptr; // bit set: may be handed out
+    uint64_t* free_ = nullptr;    // bit set: free now (implies managed)
+    uint64_t frames_ = 0;         // frames covered by the bitmaps: [0, top of usable RAM)
+    uint64_t words_ = 0;          // 64-bit words per bitmap
+    uint64_t search_hint_ = 0;    // no free frame lies in a word below this one
     uint64_t bitmap_base_ = 0;
     size_t total_frames_ = 0;
     size_t free_frames_ = 0;

@@ -13,7 +13,7 @@ struct KernelHeap::Slab {
     uint16_t in_use;
     uint8_t class_index;
     uint8_t unused;
-    uint64_t used[4];   // bit set: object allocated, or a slot past the end of the page
+    uint64_t used[4]; // bit set: object allocated, or a slot past the end of the page
 };
 
 namespace {
@@ -24,21 +24,22 @@ constexpr size_t kBits = 64;
 
 constexpr size_t class_size(size_t index) { return KernelHeap::kMinSize << index; }
 
-constexpr size_t class_index(size_t size) {
+constexpr size_t class_index(size_t size)
+{
     size_t index = 0;
-    while (class_size(index) < size) ++index;
+    while (class_size(index) < size)
+        ++index;
     return index;
 }
 
 // Objects start at the first multiple of their size past the header: natural alignment.
-constexpr size_t first_offset(size_t index) {
+constexpr size_t first_offset(size_t index)
+{
     const size_t size = class_size(index);
     return (sizeof(KernelHeap::Slab) + size - 1) / size * size;
 }
 
-constexpr size_t capacity(size_t index) {
-    return (kPageSize - first_offset(index)) / class_size(index);
-}
+constexpr size_t capacity(size_t index) { return (kPageSize - first_offset(index)) / class_size(index); }
 
 static_assert(sizeof(KernelHeap::Slab) <= 64, "the slab header fits in one cache line");
 static_assert(class_size(KernelHeap::kClassCount - 1) == KernelHeap::kMaxSlabSize);
@@ -49,24 +50,30 @@ uintptr_t address_of(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 
 } // namespace
 
-size_t KernelHeap::charged_size(size_t size) {
-    if (size == 0) return 0;
+size_t KernelHeap::charged_size(size_t size)
+{
+    if (size == 0)
+        return 0;
     if (size > kMaxSlabSize) {
-        if (size > ~size_t{0} - (kPageSize - 1)) return ~size_t{0};
+        if (size > ~size_t{0} - (kPageSize - 1))
+            return ~size_t{0};
         return (size + kPageSize - 1) / kPageSize * kPageSize;
     }
     const size_t objects = capacity(class_index(size));
     return (kPageSize + objects - 1) / objects;
 }
 
-void KernelHeap::init(PageSource source) {
+void KernelHeap::init(PageSource source)
+{
     *this = KernelHeap{};
     source_ = source;
 }
 
-KernelHeap::Slab* KernelHeap::new_slab(size_t index) {
+KernelHeap::Slab* KernelHeap::new_slab(size_t index)
+{
     void* page = source_.alloc_pages(source_.context, 1);
-    if (page == nullptr) return nullptr;
+    if (page == nullptr)
+        return nullptr;
     ++pages_held_;
 
     Slab* slab = static_cast<Slab*>(page);
@@ -90,41 +97,50 @@ KernelHeap::Slab* KernelHeap::new_slab(size_t index) {
     return slab;
 }
 
-void KernelHeap::release_slab(Slab* slab) {
-    slab->magic = 0;   // a late free() of an object in this page then fails loudly
+void KernelHeap::release_slab(Slab* slab)
+{
+    slab->magic = 0; // a late free() of an object in this page then fails loudly
     source_.free_pages(source_.context, slab, 1);
     --pages_held_;
 }
 
 namespace {
 
-void list_push(KernelHeap::Slab*& head, KernelHeap::Slab* slab) {
+void list_push(KernelHeap::Slab*& head, KernelHeap::Slab* slab)
+{
     slab->prev = nullptr;
     slab->next = head;
-    if (head != nullptr) head->prev = slab;
+    if (head != nullptr)
+        head->prev = slab;
     head = slab;
 }
 
-void list_remove(KernelHeap::Slab*& head, KernelHeap::Slab* slab) {
+void list_remove(KernelHeap::Slab*& head, KernelHeap::Slab* slab)
+{
     if (slab->prev != nullptr)
         slab->prev->next = slab->next;
     else
         head = slab->next;
-    if (slab->next != nullptr) slab->next->prev = slab->prev;
+    if (slab->next != nullptr)
+        slab->next->prev = slab->prev;
     slab->next = nullptr;
     slab->prev = nullptr;
 }
 
 } // namespace
 
-void* KernelHeap::alloc(size_t size) {
-    if (size == 0 || source_.alloc_pages == nullptr) return nullptr;
+void* KernelHeap::alloc(size_t size)
+{
+    if (size == 0 || source_.alloc_pages == nullptr)
+        return nullptr;
 
     if (size > kMaxSlabSize) {
-        if (size > ~size_t{0} - (kPageSize - 1)) return nullptr;   // would wrap
+        if (size > ~size_t{0} - (kPageSize - 1))
+            return nullptr; // would wrap
         const size_t pages = (size + kPageSize - 1) / kPageSize;
         void* p = source_.alloc_pages(source_.context, pages);
-        if (p == nullptr) return nullptr;
+        if (p == nullptr)
+            return nullptr;
         pages_held_ += pages;
         bytes_in_use_ += pages * kPageSize;
         return p;
@@ -136,8 +152,10 @@ void* KernelHeap::alloc(size_t size) {
     if (slab == nullptr) {
         slab = cls.empty;
         cls.empty = nullptr;
-        if (slab == nullptr) slab = new_slab(index);
-        if (slab == nullptr) return nullptr;
+        if (slab == nullptr)
+            slab = new_slab(index);
+        if (slab == nullptr)
+            return nullptr;
         list_push(cls.partial, slab);
     }
 
@@ -152,22 +170,28 @@ void* KernelHeap::alloc(size_t size) {
     }
     // A slab on the partial list always has a free slot, so the loop above found one.
     ++slab->in_use;
-    if (slab->in_use == capacity(index)) list_remove(cls.partial, slab);
+    if (slab->in_use == capacity(index))
+        list_remove(cls.partial, slab);
 
     bytes_in_use_ += class_size(index);
     const uintptr_t object = address_of(slab) + first_offset(index) + slot * class_size(index);
     return reinterpret_cast<void*>(object);
 }
 
-KernelHeap::FreeError KernelHeap::free(void* object, size_t size) {
-    if (object == nullptr) return FreeError::none;
+KernelHeap::FreeError KernelHeap::free(void* object, size_t size)
+{
+    if (object == nullptr)
+        return FreeError::none;
     const uintptr_t addr = address_of(object);
-    if (size == 0) return FreeError::size_mismatch;   // alloc(0) never returned an object
+    if (size == 0)
+        return FreeError::size_mismatch; // alloc(0) never returned an object
 
     if (size > kMaxSlabSize) {
         // Large objects carry no header, so beyond this the size is taken on trust.
-        if (size > ~size_t{0} - (kPageSize - 1)) return FreeError::size_mismatch;
-        if (addr % kPageSize != 0) return FreeError::misaligned;
+        if (size > ~size_t{0} - (kPageSize - 1))
+            return FreeError::size_mismatch;
+        if (addr % kPageSize != 0)
+            return FreeError::misaligned;
         const size_t pages = (size + kPageSize - 1) / kPageSize;
         source_.free_pages(source_.context, object, pages);
         pages_held_ -= pages;
@@ -177,16 +201,19 @@ KernelHeap::FreeError KernelHeap::free(void* object, size_t size) {
 
     // Slab objects never sit at offset 0 of their page: the header is there.
     const uintptr_t page = addr & ~uintptr_t{kPageSize - 1};
-    if (page == addr) return FreeError::not_slab_object;
+    if (page == addr)
+        return FreeError::not_slab_object;
     Slab* slab = reinterpret_cast<Slab*>(page);
     if (slab->magic != kSlabMagic || slab->class_index >= kClassCount)
         return FreeError::not_slab_object;
     const size_t index = class_index(size);
-    if (slab->class_index != index) return FreeError::size_mismatch;
+    if (slab->class_index != index)
+        return FreeError::size_mismatch;
 
     const size_t offset = addr - page;
     const size_t first = first_offset(index);
-    if (offset < first || (offset - first) % class_size(index) != 0) return FreeError::misaligned;
+    if (offset < first || (offset - first) % class_size(index) != 0)
+        return FreeError::misaligned;
     const size_t slot = (offset - first) / class_size(index);
     const uint64_t bit = uint64_t{1} << (slot % kBits);
     if (slot >= capacity(index) || (slab->used[slot / kBits] & bit) == 0)
@@ -199,7 +226,8 @@ KernelHeap::FreeError KernelHeap::free(void* object, size_t size) {
     bytes_in_use_ -= class_size(index);
 
     if (slab->in_use == 0) {
-        if (!was_full) list_remove(cls.partial, slab);
+        if (!was_full)
+            list_remove(cls.partial, slab);
         if (cls.empty == nullptr)
             cls.empty = slab;
         else
@@ -210,9 +238,11 @@ KernelHeap::FreeError KernelHeap::free(void* object, size_t size) {
     return FreeError::none;
 }
 
-void KernelHeap::trim() {
+void KernelHeap::trim()
+{
     for (SizeClass& cls : classes_) {
-        if (cls.empty != nullptr) release_slab(cls.empty);
+        if (cls.empty != nullptr)
+            release_slab(cls.empty);
         cls.empty = nullptr;
     }
 }

@@ -11,7 +11,7 @@ namespace mem {
 // Where the heap gets its memory: whole 4 KiB pages, page aligned.
 struct PageSource {
     void* context;
-    void* (*alloc_pages)(void* context, size_t count);   // nullptr on exhaustion
+    void* (*alloc_pages)(void* context, size_t count); // nullptr on exhaustion
     void (*free_pages)(void* context, void* pages, size_t count);
 };
 
@@ -27,7 +27,7 @@ public:
     static constexpr size_t kPageSize = l4::abi::kPageSize;
     static constexpr size_t kMinSize = 16;
     static constexpr size_t kMaxSlabSize = 2048;
-    static constexpr size_t kClassCount = 8;   // 16, 32, ..., 2048
+    static constexpr size_t kClassCount = 8; // 16, 32, ..., 2048
 
     void init(PageSource source);
 
@@ -43,9 +43,9 @@ public:
     // Caller bugs that free() detects; the heap is left unchanged when it reports one.
     enum class FreeError : uint8_t {
         none,
-        not_slab_object,   // the page holds no slab (or not one of this heap's size classes)
-        size_mismatch,     // the slab's size class is not the one `size` maps to
-        misaligned,        // not the start of an object (or of a page, for large sizes)
+        not_slab_object, // the page holds no slab (or not one of this heap's size classes)
+        size_mismatch,   // the slab's size class is not the one `size` maps to
+        misaligned,      // not the start of an object (or of a page, for large sizes)
         double_free,
     };
 
@@ -63,12 +63,12 @@ public:
     // Pages taken from the source and not yet given back, cached empty slabs included.
     size_t pages_held() const { return pages_held_; }
 
-    struct Slab;   // the per-page header; defined in kernel_heap.cpp
+    struct Slab; // the per-page header; defined in kernel_heap.cpp
 
 private:
     struct SizeClass {
-        Slab* partial = nullptr;   // slabs with at least one free and one used object
-        Slab* empty = nullptr;     // at most one cached empty slab, to avoid page ping-pong
+        Slab* partial = nullptr; // slabs with at least one free and one used object
+        Slab* empty = nullptr;   // at most one cached empty slab, to avoid page ping-pong
     };
 
     Slab* new_slab(size_t class_index);

@@ -35,15 +35,15 @@ private:
     uint32_t space_;
     uint32_t parent_;
     uint32_t first_child_;
-    uint32_t next_sibling_;   // also links the free list
+    uint32_t next_sibling_; // also links the free list
     uint32_t prev_sibling_;
-    uint8_t rights_;          // 0: the node is free
+    uint8_t rights_; // 0: the node is free
 };
 
 // Where MappingDb reports changed mappings (see the reporting contract below).
 struct MappingChanged {
     void (*fn)(void* context, uint32_t space, uint64_t page, uint64_t frame,
-               uint8_t new_rights) = nullptr;   // nullptr: nobody listens
+               uint8_t new_rights) = nullptr; // nullptr: nobody listens
     void* context = nullptr;
 };
 
@@ -68,8 +68,7 @@ public:
 
     // A root: `space` holds `frame` at `page` (sigma0's own memory). nullptr when the
     // rights lack read, storage is full, or (space, page) is already mapped.
-    [[nodiscard]] Mapping* insert_root(uint32_t space, uint64_t page, uint64_t frame,
-                                       uint8_t rights);
+    [[nodiscard]] Mapping* insert_root(uint32_t space, uint64_t page, uint64_t frame, uint8_t rights);
 
     // The mapping of (space, page), or nullptr. O(1) expected.
     Mapping* find(uint32_t space, uint64_t page) const;
@@ -88,8 +87,8 @@ public:
     // (replacement or not), false when an existing one was kept. The caller's accounting
     // must follow this, not a comparison of pointers: a replacement may reuse the node it
     // just freed.
-    [[nodiscard]] Mapping* map(Mapping* from, uint32_t space, uint64_t page, uint8_t rights,
-                               Callback changed = {}, bool* added = nullptr);
+    [[nodiscard]] Mapping* map(Mapping* from, uint32_t space, uint64_t page, uint8_t rights, Callback changed = {},
+                               bool* added = nullptr);
 
     // Move `from` to (space, page), keeping its frame and its children, with rights
     // from.rights() & rights (descendants shrink with it, reported). The source entry goes
@@ -99,8 +98,8 @@ public:
     // when the rights lack read or (space, page) holds an ancestor of `from`.
     // `added` as for map(): true when `from` moved to (space, page) (its old place was
     // reported removed), false when it was granted onto itself or nothing changed.
-    [[nodiscard]] Mapping* grant(Mapping* from, uint32_t space, uint64_t page, uint8_t rights,
-                                 Callback changed = {}, bool* added = nullptr);
+    [[nodiscard]] Mapping* grant(Mapping* from, uint32_t space, uint64_t page, uint8_t rights, Callback changed = {},
+                                 bool* added = nullptr);
 
     // Take `rights` away from every mapping derived from `m`, and from `m` itself when
     // include_self (roots included: the caller decides). Losing read means removal, with the
@@ -111,8 +110,8 @@ public:
     // nullptr when there is none. Linear in the capacity: for the rare sweep of a whole space.
     [[nodiscard]] Mapping* next_in_space(uint32_t space, uint32_t& cursor);
 
-    size_t size() const { return size_; }           // live nodes
-    size_t capacity() const { return capacity_; }   // after any cut made by the constructor
+    size_t size() const { return size_; }         // live nodes
+    size_t capacity() const { return capacity_; } // after any cut made by the constructor
 
 private:
     static constexpr uint32_t kNil = ~uint32_t{0};
@@ -137,7 +136,7 @@ private:
     void shrink_subtree(uint32_t top, uint8_t mask, bool include_self, Callback changed);
 
     Mapping* nodes_;
-    uint32_t* index_;        // 0: empty slot, else node number + 1; linear probing
+    uint32_t* index_; // 0: empty slot, else node number + 1; linear probing
     size_t capacity_;
     size_t index_slots_;
     size_t size_ = 0;

@@ -18,9 +18,9 @@ struct TlbSpace {
 };
 
 enum class TlbMode : uint8_t {
-    untagged,       // no tags: every switch flushes the user entries
-    tagged,         // tags; a change to a space not live flushes its tag when next loaded
-    tagged_invalidate_any,   // tags, and single pages of any tag can be invalidated
+    untagged,              // no tags: every switch flushes the user entries
+    tagged,                // tags; a change to a space not live flushes its tag when next loaded
+    tagged_invalidate_any, // tags, and single pages of any tag can be invalidated
 };
 
 // Hardware provides:

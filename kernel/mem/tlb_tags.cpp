@@ -8,7 +8,7 @@ uint16_t TlbTags::allocate()
     for (uint32_t word = 0; word < kCount / 64; ++word) {
         uint64_t free_bits = ~used_[word];
         if (word == 0)
-            free_bits &= ~uint64_t{1};   // kUntagged
+            free_bits &= ~uint64_t{1}; // kUntagged
         if (free_bits == 0)
             continue;
         auto tag = static_cast<uint16_t>(word * 64 + static_cast<uint32_t>(__builtin_ctzll(free_bits)));

@@ -17,7 +17,7 @@ namespace mem {
 // with SMP. Not thread-safe: the caller locks.
 class TlbTags {
 public:
-    static constexpr uint32_t kCount = 4096;   // x86: CR3 bits 11:0
+    static constexpr uint32_t kCount = 4096; // x86: CR3 bits 11:0
     static constexpr uint16_t kUntagged = 0;
 
     // The lowest free tag, stale (its last owner's entries may still be cached), or kUntagged when

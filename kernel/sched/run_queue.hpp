@@ -128,7 +128,7 @@ private:
     }
 
     QueueLink* heads_[kPriorities] = {};
-    uint64_t bitmap_[kWords] = {};   // bit p % 64 of word p / 64: level p is non-empty
+    uint64_t bitmap_[kWords] = {}; // bit p % 64 of word p / 64: level p is non-empty
 };
 
 } // namespace sched

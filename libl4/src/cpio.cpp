@@ -9,7 +9,19 @@ namespace {
 constexpr size_t kMagicSize = 6;
 constexpr size_t kFieldCount = 13;
 enum Field : size_t {
-    inode, mode, uid, gid, nlink, mtime, filesize, dev_major, dev_minor, rdev_major, rdev_minor, namesize, check
+    inode,
+    mode,
+    uid,
+    gid,
+    nlink,
+    mtime,
+    filesize,
+    dev_major,
+    dev_minor,
+    rdev_major,
+    rdev_minor,
+    namesize,
+    check
 };
 static_assert(kMagicSize + kFieldCount * 8 == kHeaderSize);
 
@@ -144,7 +156,7 @@ bool Reader::next(Entry& entry)
     if (data_offset > size_) {
         if (data_size != 0)
             return fail(Error::data_past_end);
-        data_offset = size_;   // only the padding is missing
+        data_offset = size_; // only the padding is missing
     }
     if (data_size > size_ - data_offset)
         return fail(Error::data_past_end);

@@ -9,30 +9,30 @@ namespace l4 {
 // The header after a block (the next block's, or the region's fence) records the block's size,
 // so a freed block finds both neighbours in constant time.
 struct Heap::Chunk {
-    uint64_t size;         // bytes, header included; a multiple of 16 (0 in a fence)
-    uint32_t prev_units;   // the previous block's size / 16; 0: first block of its region
-    uint32_t magic;        // kUsed, kFree or kFence
-    Chunk* next_free;      // free blocks only
+    uint64_t size;       // bytes, header included; a multiple of 16 (0 in a fence)
+    uint32_t prev_units; // the previous block's size / 16; 0: first block of its region
+    uint32_t magic;      // kUsed, kFree or kFence
+    Chunk* next_free;    // free blocks only
     Chunk* prev_free;
 };
 
 // At the start of each run of memory: [Region][block]...[block][fence header].
 struct Heap::Region {
     Region* next;
-    size_t size;   // bytes, this header and the fence included
+    size_t size; // bytes, this header and the fence included
 };
 
 namespace {
 
 constexpr size_t kHeader = 16;
-constexpr size_t kMinChunk = 32;   // header + the two free-list links
+constexpr size_t kMinChunk = 32; // header + the two free-list links
 constexpr size_t kFenceSize = kHeader;
-constexpr size_t kMaxRegion = size_t{1} << 35;   // keeps every block's size / 16 in 32 bits
-constexpr size_t kGrowPages = 16;                // ask for at least 64 KiB at a time
+constexpr size_t kMaxRegion = size_t{1} << 35; // keeps every block's size / 16 in 32 bits
+constexpr size_t kGrowPages = 16;              // ask for at least 64 KiB at a time
 
-constexpr uint32_t kUsed = 0x55534544;    // "USED"
-constexpr uint32_t kFree = 0x46524545;    // "FREE"
-constexpr uint32_t kFence = 0x46454e43;   // "FENC"
+constexpr uint32_t kUsed = 0x55534544;  // "USED"
+constexpr uint32_t kFree = 0x46524545;  // "FREE"
+constexpr uint32_t kFence = 0x46454e43; // "FENC"
 
 static_assert(kHeader % kHeapAlignment == 0);
 static_assert(Heap::kMaxAllocation + 2 * kMinChunk + kHeapPageSize < kMaxRegion);
@@ -51,7 +51,7 @@ size_t chunk_size_for(size_t size)
 size_t bin_index(size_t chunk_size)
 {
     const auto log2 = static_cast<size_t>(63 - __builtin_clzll(chunk_size));
-    const size_t index = log2 - 5;   // kMinChunk is 2^5
+    const size_t index = log2 - 5; // kMinChunk is 2^5
     return index < 32 ? index : 31;
 }
 
@@ -186,7 +186,7 @@ Heap::Chunk* Heap::find_fit(size_t chunk_size) const
 // Marks `chunk` (in no list) free, merges it with free neighbours and files it in its bin.
 void Heap::free_chunk(Chunk* chunk)
 {
-    chunk->magic = kFree;   // stays behind in a merged-away header: a later free of it is a double free
+    chunk->magic = kFree; // stays behind in a merged-away header: a later free of it is a double free
     auto* next = at<Chunk>(address(chunk) + chunk->size);
     if (next->magic == kFree) {
         remove_free(next);
@@ -378,7 +378,7 @@ bool Heap::check() const
     size_t free_seen = 0, used_seen = 0, used_bytes = 0, managed = 0;
     for (const Region* r = regions_; r != nullptr; r = r->next) {
         managed += r->size;
-        const uintptr_t end = address(r) + r->size - kFenceSize;   // the fence
+        const uintptr_t end = address(r) + r->size - kFenceSize; // the fence
         uintptr_t a = address(r) + sizeof(Region);
         size_t prev_size = 0;
         bool prev_free = false;
@@ -388,7 +388,7 @@ bool Heap::check() const
                 return false;
             if (c->magic == kFree) {
                 if (prev_free)
-                    return false;   // two free neighbours should have merged
+                    return false; // two free neighbours should have merged
                 ++free_seen;
             } else if (c->magic == kUsed) {
                 ++used_seen;
@@ -442,7 +442,7 @@ void* l4_calloc(size_t count, size_t size)
         return nullptr;
     void* p = l4::g_heap.allocate(bytes);
     if (p != nullptr)
-        __builtin_memset(p, 0, bytes);   // pages come with any content
+        __builtin_memset(p, 0, bytes); // pages come with any content
     return p;
 }
 

@@ -16,7 +16,7 @@ namespace page_rights = abi::page_rights;
 
 constexpr uint64_t kPage = abi::kPageSize;
 
-uint64_t scratch_next = kLoaderScratchBase;   // the next default scratch range
+uint64_t scratch_next = kLoaderScratchBase; // the next default scratch range
 
 uint64_t pages_of(const elf::Segment& segment) { return (segment.page_limit() - segment.page_base()) / kPage; }
 
@@ -37,7 +37,7 @@ uint64_t rights_of(const elf::Segment& segment)
 bool locate(const LoadedImage& image, uint64_t page, uint64_t& index, uint64_t& rights, const elf::Segment*& segment)
 {
     if (page >= abi::kLastUserPage)
-        return false;   // never mapped (a reply could not resolve the fault)
+        return false; // never mapped (a reply could not resolve the fault)
     const elf::Image& exe = image.executable;
     for (size_t i = 0; i < exe.segment_count; ++i) {
         const elf::Segment& s = exe.segments[i];
@@ -162,8 +162,8 @@ Error serve_loader_fault(LoadedImage& image, Message& m)
     uint64_t& word = image.present[index / 64];
     const uint64_t bit = uint64_t{1} << (index % 64);
     if ((word & bit) == 0) {
-        const Error e = image.fetch_page != nullptr ? image.fetch_page(scratch)
-                                                    : sigma0::allocate(abi::sigma0::kMinOrder, scratch);
+        const Error e =
+            image.fetch_page != nullptr ? image.fetch_page(scratch) : sigma0::allocate(abi::sigma0::kMinOrder, scratch);
         if (e != Error::ok)
             return refuse(image, m, e);
         ++image.pages_fetched;
@@ -181,7 +181,7 @@ Error serve_until_exit(LoadedImage& image, Selector pager_endpoint, Selector thr
                        uint64_t max_idle_polls)
 {
     Message m;
-    bool answer = false;   // m holds a reply for the last fault
+    bool answer = false; // m holds a reply for the last fault
     for (uint64_t idle = 0;;) {
         const Error e = answer ? reply_wait(pager_endpoint, m, poll_ticks) : receive(pager_endpoint, m, poll_ticks);
         answer = false;

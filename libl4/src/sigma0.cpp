@@ -79,9 +79,9 @@ Error map_physical_range(uint64_t phys, uint64_t size, uint64_t at)
     for (uint64_t offset = 0; offset < length;) {
         // The largest block both sides are aligned to that the rest of the range holds.
         uint64_t order = kMaxOrder;
-        while (order > kMinOrder && ((first + offset) % (uint64_t{1} << order) != 0 ||
-                                     (at + offset) % (uint64_t{1} << order) != 0 ||
-                                     length - offset < (uint64_t{1} << order)))
+        while (order > kMinOrder &&
+               ((first + offset) % (uint64_t{1} << order) != 0 || (at + offset) % (uint64_t{1} << order) != 0 ||
+                length - offset < (uint64_t{1} << order)))
             --order;
         Error e = map_physical(first + offset, order, at + offset);
         // A large block may reach into the next region (sigma0 maps one region at a time).
@@ -109,8 +109,8 @@ Error free_pages(uint64_t& count)
 
 namespace {
 
-uint64_t arena_next = kHeapArenaBase;     // the first page not yet handed to the heap
-uint64_t arena_mapped = kHeapArenaBase;   // [kHeapArenaBase, arena_mapped) holds memory
+uint64_t arena_next = kHeapArenaBase;   // the first page not yet handed to the heap
+uint64_t arena_mapped = kHeapArenaBase; // [kHeapArenaBase, arena_mapped) holds memory
 
 } // namespace
 
@@ -130,7 +130,7 @@ void* pages(size_t count)
         while (e == Error::out_of_memory && order > kMinOrder)
             e = allocate(--order, arena_mapped);
         if (e != Error::ok)
-            return nullptr;   // what was mapped so far stays for the next request
+            return nullptr; // what was mapped so far stays for the next request
         arena_mapped += uint64_t{1} << order;
     }
     void* result = reinterpret_cast<void*>(arena_next);

@@ -17,12 +17,12 @@ constexpr uint64_t kQuit = 0xdead;
 constexpr Selector kFactory = abi::boot::kFactorySelector;
 constexpr Selector kTask = abi::boot::kTaskSelector;
 constexpr Selector kRemote = abi::boot::kSigma0EndpointSelector;
-constexpr Selector kLocal = 20, kNotification = 21, kServerThread = 22, kPartnerThread = 23,
-                   kHandlerEndpoint = 24, kVictimThread = 25, kPagerEndpoint = 26, kPagerThread = 27,
-                   kFaultThread = 28, kMapEndpoint = 29, kMapThread = 30;
-constexpr uint64_t kFaultArea = 0x0000100000000000;  // fresh pages to fault on
-constexpr uint64_t kMapTarget = 0x0000200000000000;  // where the map server receives
-constexpr uint64_t kSmallRuns = 1000;                 // 2 MiB maps: fewer runs
+constexpr Selector kLocal = 20, kNotification = 21, kServerThread = 22, kPartnerThread = 23, kHandlerEndpoint = 24,
+                   kVictimThread = 25, kPagerEndpoint = 26, kPagerThread = 27, kFaultThread = 28, kMapEndpoint = 29,
+                   kMapThread = 30;
+constexpr uint64_t kFaultArea = 0x0000100000000000; // fresh pages to fault on
+constexpr uint64_t kMapTarget = 0x0000200000000000; // where the map server receives
+constexpr uint64_t kSmallRuns = 1000;               // 2 MiB maps: fewer runs
 constexpr uint64_t kPriority = 100;
 constexpr uint64_t kStackSize = 16384;
 
@@ -48,18 +48,26 @@ uint64_t select(uint64_t n, uint64_t k)
     while (lo < hi) {
         uint64_t pivot = scratch[(lo + hi) / 2], i = lo, j = hi;
         while (i <= j) {
-            while (scratch[i] < pivot) ++i;
-            while (scratch[j] > pivot) --j;
-            if (i <= j) {
-                uint64_t t = scratch[i]; scratch[i] = scratch[j]; scratch[j] = t;
+            while (scratch[i] < pivot)
                 ++i;
-                if (j == 0) break;
+            while (scratch[j] > pivot)
+                --j;
+            if (i <= j) {
+                uint64_t t = scratch[i];
+                scratch[i] = scratch[j];
+                scratch[j] = t;
+                ++i;
+                if (j == 0)
+                    break;
                 --j;
             }
         }
-        if (k <= j) hi = j;
-        else if (k >= i) lo = i;
-        else break;
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
     }
     return scratch[k];
 }
@@ -171,9 +179,7 @@ void measure(Body body)
 [[noreturn]] void faulter()
 {
     uint64_t i = 0;
-    measure([&] {
-        (void)*reinterpret_cast<volatile uint8_t*>(kFaultArea + 4096 * i++);
-    });
+    measure([&] { (void)*reinterpret_cast<volatile uint8_t*>(kFaultArea + 4096 * i++); });
     faulter_done = 1;
     l4::thread_exit();
 }

@@ -13,10 +13,10 @@ namespace {
 
 bool all_default(const cmdline::Options& options)
 {
-    return options.log_level == LogLevel::info && options.test == TestHook::none &&
-           options.exit == ExitMode::halt && options.timer_hz == 100 && options.unknown_count == 0 &&
-           options.first_unknown == nullptr && options.first_unknown_len == 0 && options.bad_value_count == 0 &&
-           options.first_bad == nullptr && options.first_bad_len == 0;
+    return options.log_level == LogLevel::info && options.test == TestHook::none && options.exit == ExitMode::halt &&
+           options.timer_hz == 100 && options.unknown_count == 0 && options.first_unknown == nullptr &&
+           options.first_unknown_len == 0 && options.bad_value_count == 0 && options.first_bad == nullptr &&
+           options.first_bad_len == 0;
 }
 
 std::string first_unknown(const cmdline::Options& options)
@@ -50,8 +50,8 @@ TEST_CASE("cmdline: loglevel", "[cmdline]")
     CHECK(cmdline::parse("loglevel=2").log_level == LogLevel::info);
     CHECK(cmdline::parse("loglevel=3").log_level == LogLevel::debug);
 
-    for (const char* bad : {"loglevel=4", "loglevel=DEBUG", "loglevel=", "loglevel", "loglevel=debugx",
-                            "loglevel=deb", "loglevel=03", "loglevel=-1", "loglevel==debug"}) {
+    for (const char* bad : {"loglevel=4", "loglevel=DEBUG", "loglevel=", "loglevel", "loglevel=debugx", "loglevel=deb",
+                            "loglevel=03", "loglevel=-1", "loglevel==debug"}) {
         INFO(bad);
         cmdline::Options options = cmdline::parse(bad);
         CHECK(options.log_level == LogLevel::info);
@@ -110,8 +110,8 @@ TEST_CASE("cmdline: timer frequency", "[cmdline]")
     CHECK(cmdline::parse("hz=10000").timer_hz == 10000);
     CHECK(cmdline::parse("hz=0050").timer_hz == 50);
 
-    for (const char* bad : {"hz=9", "hz=0", "hz=10001", "hz=4294967296", "hz=99999999999999999999", "hz=",
-                            "hz", "hz=-100", "hz=+100", "hz=0x64", "hz=100hz", "hz= 100"}) {
+    for (const char* bad : {"hz=9", "hz=0", "hz=10001", "hz=4294967296", "hz=99999999999999999999", "hz=", "hz",
+                            "hz=-100", "hz=+100", "hz=0x64", "hz=100hz", "hz= 100"}) {
         INFO(bad);
         cmdline::Options options = cmdline::parse(bad);
         CHECK(options.timer_hz == 100);
@@ -134,14 +134,14 @@ TEST_CASE("cmdline: unknown words and bad values are counted, the first one kept
 {
     const char* line = "quiet loglevel=loud hz=1000 console=ttyS0 hz=5 splash =x";
     cmdline::Options options = cmdline::parse(line);
-    CHECK(options.unknown_count == 4);   // quiet, console=ttyS0, splash, =x
+    CHECK(options.unknown_count == 4); // quiet, console=ttyS0, splash, =x
     CHECK(first_unknown(options) == "quiet");
     CHECK(options.first_unknown == line);
-    CHECK(options.bad_value_count == 2);   // loglevel=loud, hz=5
+    CHECK(options.bad_value_count == 2); // loglevel=loud, hz=5
     CHECK(first_bad(options) == "loglevel=loud");
     CHECK(options.first_bad == line + 6);
     CHECK(options.log_level == LogLevel::info);
-    CHECK(options.timer_hz == 1000);   // a later bad value keeps the earlier good one
+    CHECK(options.timer_hz == 1000); // a later bad value keeps the earlier good one
 
     cmdline::Options prefix = cmdline::parse("   loglevelx=debug");
     CHECK(prefix.unknown_count == 1);

@@ -147,8 +147,8 @@ TEST_CASE("elf symbols: demangling keeps the qualified name")
     CHECK(d("_ZNK3elf11SymbolTable6lookupEmRNS_6SymbolE") == "elf::SymbolTable::lookup");
     CHECK(d("_ZN3mem10KernelHeapC2Ev") == "mem::KernelHeap::(constructor)");
     CHECK(d("_ZL6helperv") == "helper");
-    CHECK(d("_Z") == "_Z");            // malformed: raw
-    CHECK(d("_Z99abc") == "_Z99abc");  // length past the end: raw
+    CHECK(d("_Z") == "_Z");           // malformed: raw
+    CHECK(d("_Z99abc") == "_Z99abc"); // length past the end: raw
 
     char small[8];
     CHECK_FALSE(elf::demangle("_ZN7cmdline5parseEPKc", small, sizeof small));

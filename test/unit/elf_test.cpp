@@ -28,7 +28,7 @@ constexpr uint32_t R = elf::kFlagRead, W = elf::kFlagWrite, X = elf::kFlagExecut
 constexpr size_t kEhdrSize = 64, kPhdrSize = 56;
 constexpr uint16_t kEtExec = 2, kEtDyn = 3;
 
-const elf::Options kExec{};   // ET_EXEC only: what the kernel and libl4's loader ask for
+const elf::Options kExec{}; // ET_EXEC only: what the kernel and libl4's loader ask for
 
 elf::Options dyn_at(uint64_t bias)
 {
@@ -65,8 +65,8 @@ struct Builder {
     uint32_t version = 1;
     uint64_t entry = 0;
     uint64_t phoff = kEhdrSize;
-    int phnum = -1;            // -1: phdrs.size()
-    size_t file_size = 0;      // grown to hold the header and the program headers
+    int phnum = -1;       // -1: phdrs.size()
+    size_t file_size = 0; // grown to hold the header and the program headers
     std::vector<Phdr> phdrs;
 
     std::vector<uint8_t> bytes() const
@@ -219,7 +219,7 @@ elf::Result parse(const std::vector<uint8_t>& blob, elf::Image& out, const elf::
         REQUIRE(out.segment_count == 0);
         REQUIRE(out.entry == 0);
     }
-    out.file = nullptr;   // the copy goes away
+    out.file = nullptr; // the copy goes away
     return result;
 }
 
@@ -272,10 +272,12 @@ TEST_CASE("elf: valid two-segment executable", "[elf]")
     CHECK(image.entry == 0x400100);
     REQUIRE(image.segment_count == 2);
 
-    check_segment(image.segments[0], {.flags = R | X, .offset = 0, .vaddr = 0x400000, .filesz = 0x1234, .memsz = 0x1234},
-                  0x400000, 0x402000);
-    check_segment(image.segments[1], {.flags = R | W, .offset = 0x2010, .vaddr = 0x403010, .filesz = 0x100, .memsz = 0x2000},
-                  0x403000, 0x406000);
+    check_segment(image.segments[0],
+                  {.flags = R | X, .offset = 0, .vaddr = 0x400000, .filesz = 0x1234, .memsz = 0x1234}, 0x400000,
+                  0x402000);
+    check_segment(image.segments[1],
+                  {.flags = R | W, .offset = 0x2010, .vaddr = 0x403010, .filesz = 0x100, .memsz = 0x2000}, 0x403000,
+                  0x406000);
 }
 
 TEST_CASE("elf: edge cases that are accepted", "[elf]")
@@ -290,7 +292,7 @@ TEST_CASE("elf: edge cases that are accepted", "[elf]")
     SECTION("segments on adjacent pages, listed out of address order")
     {
         Builder b = valid_builder();
-        b.phdrs[1].vaddr = 0x3ff010;   // page 0x3ff000, just below text's first page
+        b.phdrs[1].vaddr = 0x3ff010; // page 0x3ff000, just below text's first page
         b.phdrs[1].memsz = 0xff0;
         expect(b, Error::none, 0);
     }
@@ -328,7 +330,8 @@ TEST_CASE("elf: edge cases that are accepted", "[elf]")
         Builder b = valid_builder();
         b.phdrs.clear();
         for (uint64_t i = 0; i < elf::kMaxSegments; ++i) {
-            b.phdrs.push_back({.flags = R | X, .offset = 0, .vaddr = 0x400000 + i * 0x1000, .filesz = 0x200, .memsz = 0x200});
+            b.phdrs.push_back(
+                {.flags = R | X, .offset = 0, .vaddr = 0x400000 + i * 0x1000, .filesz = 0x200, .memsz = 0x200});
         }
         expect(b, Error::none, 0);
     }
@@ -358,20 +361,56 @@ TEST_CASE("elf: header errors", "[elf]")
         }
     }
     Builder b = valid_builder();
-    SECTION("32-bit") { b.ident_class = 1; expect(b, Error::not_64_bit, 0); }
-    SECTION("big-endian") { b.ident_data = 2; expect(b, Error::not_little_endian, 0); }
-    SECTION("EI_VERSION 0") { b.ident_version = 0; expect(b, Error::bad_version, 0); }
-    SECTION("e_version 2") { b.version = 2; expect(b, Error::bad_version, 0); }
-    SECTION("ET_DYN (PIE)") { b.type = 3; expect(b, Error::not_executable, 0); }
-    SECTION("ET_REL") { b.type = 1; expect(b, Error::not_executable, 0); }
-    SECTION("i386") { b.machine = 3; expect(b, Error::wrong_machine, 0); }
+    SECTION("32-bit")
+    {
+        b.ident_class = 1;
+        expect(b, Error::not_64_bit, 0);
+    }
+    SECTION("big-endian")
+    {
+        b.ident_data = 2;
+        expect(b, Error::not_little_endian, 0);
+    }
+    SECTION("EI_VERSION 0")
+    {
+        b.ident_version = 0;
+        expect(b, Error::bad_version, 0);
+    }
+    SECTION("e_version 2")
+    {
+        b.version = 2;
+        expect(b, Error::bad_version, 0);
+    }
+    SECTION("ET_DYN (PIE)")
+    {
+        b.type = 3;
+        expect(b, Error::not_executable, 0);
+    }
+    SECTION("ET_REL")
+    {
+        b.type = 1;
+        expect(b, Error::not_executable, 0);
+    }
+    SECTION("i386")
+    {
+        b.machine = 3;
+        expect(b, Error::wrong_machine, 0);
+    }
 }
 
 TEST_CASE("elf: bad program header table", "[elf]")
 {
     Builder b = valid_builder();
-    SECTION("entry size 32") { b.phentsize = 32; expect(b, Error::bad_program_headers, 0); }
-    SECTION("entry size 64") { b.phentsize = 64; expect(b, Error::bad_program_headers, 0); }
+    SECTION("entry size 32")
+    {
+        b.phentsize = 32;
+        expect(b, Error::bad_program_headers, 0);
+    }
+    SECTION("entry size 64")
+    {
+        b.phentsize = 64;
+        expect(b, Error::bad_program_headers, 0);
+    }
     SECTION("table one byte past the end")
     {
         b.phoff = 0x2110 - 3 * kPhdrSize + 1;
@@ -395,11 +434,15 @@ TEST_CASE("elf: bad program header table", "[elf]")
         elf::Image image{};
         CHECK(parse(blob, image).error == Error::bad_program_headers);
     }
-    SECTION("phnum claims more headers than the file holds") { b.phnum = 200; expect(b, Error::bad_program_headers, 0); }
+    SECTION("phnum claims more headers than the file holds")
+    {
+        b.phnum = 200;
+        expect(b, Error::bad_program_headers, 0);
+    }
     SECTION("PN_XNUM")
     {
         b.phnum = 0xffff;
-        b.file_size = kEhdrSize + 0xffff * kPhdrSize;   // even when the table would fit
+        b.file_size = kEhdrSize + 0xffff * kPhdrSize; // even when the table would fit
         expect(b, Error::bad_program_headers, 0);
     }
 }
@@ -421,12 +464,16 @@ TEST_CASE("elf: segment errors carry the program header index", "[elf]")
     }
     SECTION("offset + filesz wraps")
     {
-        b.phdrs[1].offset = ~0ull - 0xfef;   // congruent to vaddr mod 4096
+        b.phdrs[1].offset = ~0ull - 0xfef; // congruent to vaddr mod 4096
         b.phdrs[1].filesz = 0x1000;
         b.phdrs[1].memsz = 0x2000;
         expect(b, Error::segment_past_file, 1);
     }
-    SECTION("filesz larger than memsz") { b.phdrs[0].memsz = 0x1233; expect(b, Error::segment_file_larger_than_memory, 0); }
+    SECTION("filesz larger than memsz")
+    {
+        b.phdrs[0].memsz = 0x1233;
+        expect(b, Error::segment_file_larger_than_memory, 0);
+    }
     SECTION("in the kernel half")
     {
         b.phdrs[1].vaddr = 0xffffffff80003010;
@@ -456,13 +503,13 @@ TEST_CASE("elf: segment errors carry the program header index", "[elf]")
     }
     SECTION("pages overlap: no byte in common, but text's last page")
     {
-        b.phdrs[1].vaddr = 0x401240;   // text ends at 0x401234
+        b.phdrs[1].vaddr = 0x401240; // text ends at 0x401234
         b.phdrs[1].offset = 0x1240;
         expect(b, Error::segments_overlap, 1);
     }
     SECTION("pages overlap: data ends on text's first page, listed later")
     {
-        b.phdrs[1].vaddr = 0x3ff010;   // 0x3ff010 + 0x2000 reaches page 0x401000
+        b.phdrs[1].vaddr = 0x3ff010; // 0x3ff010 + 0x2000 reaches page 0x401000
         expect(b, Error::segments_overlap, 1);
     }
     SECTION("pages overlap: the same segment twice")
@@ -480,9 +527,10 @@ TEST_CASE("elf: segment errors carry the program header index", "[elf]")
     {
         b.phdrs.clear();
         for (uint64_t i = 0; i <= elf::kMaxSegments; ++i) {
-            b.phdrs.push_back({.flags = R | X, .offset = 0, .vaddr = 0x400000 + i * 0x1000, .filesz = 0x200, .memsz = 0x200});
+            b.phdrs.push_back(
+                {.flags = R | X, .offset = 0, .vaddr = 0x400000 + i * 0x1000, .filesz = 0x200, .memsz = 0x200});
             if (i == 3) {
-                b.phdrs.push_back({.type = kPtLoad, .memsz = 0});   // not counted
+                b.phdrs.push_back({.type = kPtLoad, .memsz = 0}); // not counted
                 b.phdrs.push_back({.type = kPtGnuStack});
             }
         }
@@ -493,20 +541,54 @@ TEST_CASE("elf: segment errors carry the program header index", "[elf]")
 TEST_CASE("elf: no loadable segment, entry outside", "[elf]")
 {
     Builder b = valid_builder();
-    SECTION("phnum 0") { b.phdrs.clear(); b.phoff = 0; b.phentsize = 0; expect(b, Error::no_loadable_segment, 0); }
-    SECTION("only PT_GNU_STACK") { b.phdrs.erase(b.phdrs.begin(), b.phdrs.begin() + 2); expect(b, Error::no_loadable_segment, 0); }
+    SECTION("phnum 0")
+    {
+        b.phdrs.clear();
+        b.phoff = 0;
+        b.phentsize = 0;
+        expect(b, Error::no_loadable_segment, 0);
+    }
+    SECTION("only PT_GNU_STACK")
+    {
+        b.phdrs.erase(b.phdrs.begin(), b.phdrs.begin() + 2);
+        expect(b, Error::no_loadable_segment, 0);
+    }
     SECTION("only empty PT_LOAD")
     {
         b.phdrs[0].memsz = b.phdrs[0].filesz = 0;
         b.phdrs[1].memsz = b.phdrs[1].filesz = 0;
         expect(b, Error::no_loadable_segment, 0);
     }
-    SECTION("entry in the data segment") { b.entry = 0x403010; expect(b, Error::entry_outside_segments, 0); }
-    SECTION("entry one past the text segment") { b.entry = 0x401234; expect(b, Error::entry_outside_segments, 0); }
-    SECTION("entry just below the text segment") { b.entry = 0x3fffff; expect(b, Error::entry_outside_segments, 0); }
-    SECTION("entry 0") { b.entry = 0; expect(b, Error::entry_outside_segments, 0); }
-    SECTION("entry in the kernel half") { b.entry = 0xffffffff80000000; expect(b, Error::entry_outside_segments, 0); }
-    SECTION("text not executable") { b.phdrs[0].flags = R; expect(b, Error::entry_outside_segments, 0); }
+    SECTION("entry in the data segment")
+    {
+        b.entry = 0x403010;
+        expect(b, Error::entry_outside_segments, 0);
+    }
+    SECTION("entry one past the text segment")
+    {
+        b.entry = 0x401234;
+        expect(b, Error::entry_outside_segments, 0);
+    }
+    SECTION("entry just below the text segment")
+    {
+        b.entry = 0x3fffff;
+        expect(b, Error::entry_outside_segments, 0);
+    }
+    SECTION("entry 0")
+    {
+        b.entry = 0;
+        expect(b, Error::entry_outside_segments, 0);
+    }
+    SECTION("entry in the kernel half")
+    {
+        b.entry = 0xffffffff80000000;
+        expect(b, Error::entry_outside_segments, 0);
+    }
+    SECTION("text not executable")
+    {
+        b.phdrs[0].flags = R;
+        expect(b, Error::entry_outside_segments, 0);
+    }
 }
 
 TEST_CASE("elf: every error has a description", "[elf]")
@@ -529,7 +611,6 @@ void put_if_fits(std::vector<uint8_t>& out, size_t at, uint64_t value, size_t by
     }
 }
 
-
 } // namespace
 
 TEST_CASE("elf: fuzzed modules never crash and parse only into sound images", "[elf]")
@@ -539,9 +620,22 @@ TEST_CASE("elf: fuzzed modules never crash and parse only into sound images", "[
     base.phdrs.push_back({.flags = R, .offset = 0x10, .vaddr = 0x600010, .filesz = 0x20, .memsz = 0x20});
     const std::vector<uint8_t> original = base.bytes();
     const size_t table_end = kEhdrSize + base.phdrs.size() * kPhdrSize;
-    const uint64_t interesting[] = {0, 1, 0xfff, 0x1000, 0x400000, 0x401000, 0x403010, kUserEnd - 1,
-                                    kUserEnd, kUserEnd - 0x1000, ~0ull, ~0ull - 0xfff, original.size(),
-                                    original.size() - 1, 0x7fffffff, 0x80000000};
+    const uint64_t interesting[] = {0,
+                                    1,
+                                    0xfff,
+                                    0x1000,
+                                    0x400000,
+                                    0x401000,
+                                    0x403010,
+                                    kUserEnd - 1,
+                                    kUserEnd,
+                                    kUserEnd - 0x1000,
+                                    ~0ull,
+                                    ~0ull - 0xfff,
+                                    original.size(),
+                                    original.size() - 1,
+                                    0x7fffffff,
+                                    0x80000000};
 
     XorShift rng{0x9e3779b97f4a7c15ull};
     size_t accepted = 0;
@@ -550,10 +644,10 @@ TEST_CASE("elf: fuzzed modules never crash and parse only into sound images", "[
         const size_t mutations = 1 + rng.below(4);
         for (size_t m = 0; m < mutations; ++m) {
             switch (rng.below(6)) {
-            case 0:   // flip a bit in the headers, where nearly every byte matters
+            case 0: // flip a bit in the headers, where nearly every byte matters
                 blob[rng.below(std::min(blob.size(), table_end))] ^= static_cast<uint8_t>(1u << rng.below(8));
                 break;
-            case 1:   // a random byte anywhere
+            case 1: // a random byte anywhere
                 blob[rng.below(blob.size())] = static_cast<uint8_t>(rng.next());
                 break;
             case 2: { // an interesting value over an 8-byte program header field
@@ -569,10 +663,11 @@ TEST_CASE("elf: fuzzed modules never crash and parse only into sound images", "[
                 }
                 break;
             }
-            case 4:   // a program header's type or flags
-                put_if_fits(blob, kEhdrSize + rng.below(base.phdrs.size()) * kPhdrSize + 4 * rng.below(2), rng.below(8), 4);
+            case 4: // a program header's type or flags
+                put_if_fits(blob, kEhdrSize + rng.below(base.phdrs.size()) * kPhdrSize + 4 * rng.below(2), rng.below(8),
+                            4);
                 break;
-            default:  // truncation
+            default: // truncation
                 blob.resize(rng.below(blob.size() + 1));
                 if (blob.empty()) {
                     blob.push_back(0x7f);
@@ -580,7 +675,7 @@ TEST_CASE("elf: fuzzed modules never crash and parse only into sound images", "[
                 break;
             }
         }
-        accepted += error_of(blob) == Error::none;   // parse checks the invariants
+        accepted += error_of(blob) == Error::none; // parse checks the invariants
     }
     // The mutations must leave a fair share parseable, or the invariants go unexercised.
     CHECK(accepted > 1000);
@@ -590,9 +685,10 @@ TEST_CASE("elf: fuzzed modules never crash and parse only into sound images", "[
 TEST_CASE("elf: a typical static executable", "[elf]")
 {
     std::vector<Phdr> phs = typical();
-    phs.insert(phs.begin() + 1, Phdr{.type = kPtNote, .offset = 0x1f00, .vaddr = 0x401f00, .filesz = 0x20, .memsz = 0x20});
+    phs.insert(phs.begin() + 1,
+               Phdr{.type = kPtNote, .offset = 0x1f00, .vaddr = 0x401f00, .filesz = 0x20, .memsz = 0x20});
     phs.push_back(Phdr{.type = kPtGnuStack, .flags = R | W});
-    phs.push_back(Phdr{.flags = R, .offset = 0, .vaddr = 0x400000, .filesz = 0, .memsz = 0});   // empty: skipped
+    phs.push_back(Phdr{.flags = R, .offset = 0, .vaddr = 0x400000, .filesz = 0, .memsz = 0}); // empty: skipped
     auto bytes = image(phs, 0x400123);
     bytes[0x2000] = 0x42;
     std::unique_ptr<uint8_t[]> copy(new uint8_t[bytes.size()]);
@@ -633,10 +729,10 @@ TEST_CASE("elf: the header checks", "[elf]")
     bad[1] = 'e';
     CHECK(error_of(bad) == Error::bad_magic);
     bad = good;
-    bad[4] = 1;   // ELFCLASS32
+    bad[4] = 1; // ELFCLASS32
     CHECK(error_of(bad) == Error::not_64_bit);
     bad = good;
-    bad[5] = 2;   // big-endian
+    bad[5] = 2; // big-endian
     CHECK(error_of(bad) == Error::not_little_endian);
     bad = good;
     bad[6] = 0;
@@ -645,16 +741,16 @@ TEST_CASE("elf: the header checks", "[elf]")
     put(bad, 20, 2, 4);
     CHECK(error_of(bad) == Error::bad_version);
     bad = good;
-    put(bad, 16, 3, 2);   // ET_DYN: PIE
+    put(bad, 16, 3, 2); // ET_DYN: PIE
     CHECK(error_of(bad) == Error::not_executable);
     bad = good;
-    put(bad, 16, 1, 2);   // ET_REL
+    put(bad, 16, 1, 2); // ET_REL
     CHECK(error_of(bad) == Error::not_executable);
     bad = good;
-    put(bad, 18, 3, 2);   // EM_386
+    put(bad, 18, 3, 2); // EM_386
     CHECK(error_of(bad) == Error::wrong_machine);
     bad = good;
-    put(bad, 18, 183, 2);   // EM_AARCH64
+    put(bad, 18, 183, 2); // EM_AARCH64
     CHECK(error_of(bad) == Error::wrong_machine);
 }
 
@@ -662,27 +758,27 @@ TEST_CASE("elf: the program header table must be inside the file", "[elf]")
 {
     const auto good = image(typical(), 0x400000);
     auto bad = good;
-    put(bad, 54, 32, 2);   // e_phentsize
+    put(bad, 54, 32, 2); // e_phentsize
     CHECK(error_of(bad) == Error::bad_program_headers);
     bad = good;
-    put(bad, 32, good.size(), 8);   // the table starts at the end
+    put(bad, 32, good.size(), 8); // the table starts at the end
     CHECK(error_of(bad) == Error::bad_program_headers);
     bad = good;
-    put(bad, 32, good.size() - 100, 8);   // straddles the end
+    put(bad, 32, good.size() - 100, 8); // straddles the end
     CHECK(error_of(bad) == Error::bad_program_headers);
     bad = good;
-    put(bad, 32, ~uint64_t{0} - 50, 8);   // offset + size would wrap
+    put(bad, 32, ~uint64_t{0} - 50, 8); // offset + size would wrap
     CHECK(error_of(bad) == Error::bad_program_headers);
     bad = good;
-    put(bad, 56, 0xffff, 2);   // PN_XNUM
+    put(bad, 56, 0xffff, 2); // PN_XNUM
     CHECK(error_of(bad) == Error::bad_program_headers);
     bad = good;
-    put(bad, 56, 0xfffe, 2);   // far more headers than the file holds
+    put(bad, 56, 0xfffe, 2); // far more headers than the file holds
     CHECK(error_of(bad) == Error::bad_program_headers);
 
     // A table that ends exactly at the end of the file is fine.
-    auto tight = image({{.flags = R | X, .offset = 0, .vaddr = 0x400000, .filesz = 0x40, .memsz = 0x1000}}, 0x400000,
-                       64 + 56);
+    auto tight =
+        image({{.flags = R | X, .offset = 0, .vaddr = 0x400000, .filesz = 0x40, .memsz = 0x1000}}, 0x400000, 64 + 56);
     CHECK(error_of(tight) == Error::none);
 
     CHECK(error_of(image({}, 0x400000)) == Error::no_loadable_segment);
@@ -695,7 +791,7 @@ TEST_CASE("elf: each segment check, with the offending index", "[elf]")
 {
     auto with = [](size_t index, auto change) {
         std::vector<Phdr> phs = typical();
-        phs.insert(phs.begin(), Phdr{.type = kPtGnuStack, .flags = R | W});   // indices shift by one
+        phs.insert(phs.begin(), Phdr{.type = kPtGnuStack, .flags = R | W}); // indices shift by one
         change(phs[index + 1]);
         return result_of(image(phs, 0x400000));
     };
@@ -704,26 +800,72 @@ TEST_CASE("elf: each segment check, with the offending index", "[elf]")
         CHECK(r.index == index);
     };
     expect_result(with(2, [](Phdr& p) { p.filesz = 0x3001; }), Error::segment_file_larger_than_memory, 3);
-    expect_result(with(1, [](Phdr& p) { p.offset = 0x3000; p.vaddr = 0x403000; p.filesz = 1; p.memsz = 1; }),
-           Error::segment_past_file, 2);
-    expect_result(with(1, [](Phdr& p) { p.offset = 0x2f00; p.vaddr = 0x401f00; p.filesz = 0x101; p.memsz = 0x101; }),
-           Error::segment_past_file, 2);
-    expect_result(with(1, [](Phdr& p) { p.offset = 0x3000; p.filesz = 0; p.vaddr = 0x401000; }), Error::none, 0);   // at the end, no bytes
-    expect_result(with(1, [](Phdr& p) { p.offset = ~uint64_t{0} - 0xfff; p.vaddr = 0x400000 - 0x1000; p.filesz = 0x2000;
-                                p.memsz = 0x2000; }),
-           Error::segment_past_file, 2);   // offset + filesz wraps
+    expect_result(with(1,
+                       [](Phdr& p) {
+                           p.offset = 0x3000;
+                           p.vaddr = 0x403000;
+                           p.filesz = 1;
+                           p.memsz = 1;
+                       }),
+                  Error::segment_past_file, 2);
+    expect_result(with(1,
+                       [](Phdr& p) {
+                           p.offset = 0x2f00;
+                           p.vaddr = 0x401f00;
+                           p.filesz = 0x101;
+                           p.memsz = 0x101;
+                       }),
+                  Error::segment_past_file, 2);
+    expect_result(with(1,
+                       [](Phdr& p) {
+                           p.offset = 0x3000;
+                           p.filesz = 0;
+                           p.vaddr = 0x401000;
+                       }),
+                  Error::none, 0); // at the end, no bytes
+    expect_result(with(1,
+                       [](Phdr& p) {
+                           p.offset = ~uint64_t{0} - 0xfff;
+                           p.vaddr = 0x400000 - 0x1000;
+                           p.filesz = 0x2000;
+                           p.memsz = 0x2000;
+                       }),
+                  Error::segment_past_file, 2); // offset + filesz wraps
     expect_result(with(1, [](Phdr& p) { p.vaddr = kUserEnd + 0x1000; }), Error::segment_outside_user, 2);
-    expect_result(with(1, [](Phdr& p) { p.vaddr = 0xffffffff80001000; }), Error::segment_outside_user, 2);   // kernel half
-    expect_result(with(2, [](Phdr& p) { p.vaddr = kUserEnd - 0x1000; p.memsz = 0x1001; p.filesz = 0x100; }),
-           Error::segment_outside_user, 3);
-    expect_result(with(2, [](Phdr& p) { p.vaddr = kUserEnd - 0x3000; p.memsz = 0x3000; p.filesz = 0x100; }), Error::none,
-           0);   // ends exactly at the top of user space
-    expect_result(with(2, [](Phdr& p) { p.vaddr = 0x7ffffffff000; p.memsz = ~uint64_t{0} - 0x100; p.filesz = 0; }),
-           Error::segment_outside_user, 3);   // vaddr + memsz wraps
+    expect_result(with(1, [](Phdr& p) { p.vaddr = 0xffffffff80001000; }), Error::segment_outside_user,
+                  2); // kernel half
+    expect_result(with(2,
+                       [](Phdr& p) {
+                           p.vaddr = kUserEnd - 0x1000;
+                           p.memsz = 0x1001;
+                           p.filesz = 0x100;
+                       }),
+                  Error::segment_outside_user, 3);
+    expect_result(with(2,
+                       [](Phdr& p) {
+                           p.vaddr = kUserEnd - 0x3000;
+                           p.memsz = 0x3000;
+                           p.filesz = 0x100;
+                       }),
+                  Error::none,
+                  0); // ends exactly at the top of user space
+    expect_result(with(2,
+                       [](Phdr& p) {
+                           p.vaddr = 0x7ffffffff000;
+                           p.memsz = ~uint64_t{0} - 0x100;
+                           p.filesz = 0;
+                       }),
+                  Error::segment_outside_user, 3); // vaddr + memsz wraps
     expect_result(with(1, [](Phdr& p) { p.vaddr = 0x401010; }), Error::segment_misaligned, 2);
     // Same page, different bytes.
-    expect_result(with(1, [](Phdr& p) { p.offset = 0x1800; p.vaddr = 0x400800; p.filesz = 0x100; p.memsz = 0x100; }),
-           Error::segments_overlap, 2);
+    expect_result(with(1,
+                       [](Phdr& p) {
+                           p.offset = 0x1800;
+                           p.vaddr = 0x400800;
+                           p.filesz = 0x100;
+                           p.memsz = 0x100;
+                       }),
+                  Error::segments_overlap, 2);
     // The bss of the data segment runs into a later segment's page.
     std::vector<Phdr> phs = typical();
     phs.push_back({.flags = R, .offset = 0x2000, .vaddr = 0x404000, .filesz = 0x10, .memsz = 0x10});
@@ -743,8 +885,8 @@ TEST_CASE("elf: each segment check, with the offending index", "[elf]")
 TEST_CASE("elf: the entry point and the segment limit", "[elf]")
 {
     CHECK(error_of(image(typical(), 0x400fff)) == Error::none);
-    CHECK(error_of(image(typical(), 0x401000)) == Error::entry_outside_segments);   // rodata: not executable
-    CHECK(error_of(image(typical(), 0x402010)) == Error::entry_outside_segments);   // data
+    CHECK(error_of(image(typical(), 0x401000)) == Error::entry_outside_segments); // rodata: not executable
+    CHECK(error_of(image(typical(), 0x402010)) == Error::entry_outside_segments); // data
     CHECK(error_of(image(typical(), 0x3fffff)) == Error::entry_outside_segments);
     CHECK(error_of(image(typical(), 0)) == Error::entry_outside_segments);
     CHECK(error_of(image(typical(), ~uint64_t{0})) == Error::entry_outside_segments);
@@ -757,7 +899,8 @@ TEST_CASE("elf: the entry point and the segment limit", "[elf]")
     auto many = [](size_t count) {
         std::vector<Phdr> list;
         for (size_t i = 0; i < count; ++i)
-            list.push_back({.flags = R | X, .offset = 0, .vaddr = 0x400000 + i * 0x1000, .filesz = 0x10, .memsz = 0x10});
+            list.push_back(
+                {.flags = R | X, .offset = 0, .vaddr = 0x400000 + i * 0x1000, .filesz = 0x10, .memsz = 0x10});
         return image(list, 0x400000, 0x2000);
     };
     CHECK(error_of(many(16)) == Error::none);
@@ -783,8 +926,16 @@ TEST_CASE("elf: fuzzed images never read out of bounds", "[elf]")
     std::vector<Phdr> phs = typical();
     phs.push_back({.type = kPtNote, .offset = 0x1f00, .filesz = 0x20, .memsz = 0x20});
     const auto good = image(phs, 0x400010, 0x2200);
-    const uint64_t interesting[] = {0, 1, 0x1000, 0x400000, 0x2200, kUserEnd, kUserEnd - 0x1000,
-                                    ~uint64_t{0}, ~uint64_t{0} - 0xfff, 0x7fffffffffff};
+    const uint64_t interesting[] = {0,
+                                    1,
+                                    0x1000,
+                                    0x400000,
+                                    0x2200,
+                                    kUserEnd,
+                                    kUserEnd - 0x1000,
+                                    ~uint64_t{0},
+                                    ~uint64_t{0} - 0xfff,
+                                    0x7fffffffffff};
     size_t accepted = 0;
     for (int round = 0; round < 6000; ++round) {
         auto bytes = good;
@@ -809,7 +960,7 @@ TEST_CASE("elf: the host's own executable does not crash the reader", "[elf]")
     std::ifstream in("/proc/self/exe", std::ios::binary);
     const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     REQUIRE(bytes.size() > 64);
-    const Error e = error_of(bytes);   // PIE, or an ET_EXEC whose checks run on real data
+    const Error e = error_of(bytes); // PIE, or an ET_EXEC whose checks run on real data
     CHECK(e != Error::bad_magic);
     CHECK(e != Error::too_small);
 }
@@ -830,7 +981,13 @@ Builder pie_builder()
         {.flags = R | X, .offset = 0x1000, .vaddr = 0x1000, .filesz = 0x800, .memsz = 0x800},
         {.flags = R | W, .offset = 0x2e10, .vaddr = 0x3e10, .filesz = 0x2f0, .memsz = 0x1200, .align = 0x200000},
         {.type = kPtTls, .flags = R, .offset = 0x2e10, .vaddr = 0x3e10, .filesz = 0x20, .memsz = 0x48, .align = 8},
-        {.type = kPtGnuRelro, .flags = R, .offset = 0x2e10, .vaddr = 0x3e10, .filesz = 0x1f0, .memsz = 0x1f0, .align = 1},
+        {.type = kPtGnuRelro,
+         .flags = R,
+         .offset = 0x2e10,
+         .vaddr = 0x3e10,
+         .filesz = 0x1f0,
+         .memsz = 0x1f0,
+         .align = 1},
         {.type = kPtGnuStack, .flags = R | W, .align = 16},
     };
     return b;
@@ -841,10 +998,10 @@ Builder pie_builder()
 TEST_CASE("elf: ET_DYN (static-PIE) only when accepted, at the caller's bias", "[elf]")
 {
     const Builder b = pie_builder();
-    expect(b, Error::not_executable, 0);   // ET_EXEC only
+    expect(b, Error::not_executable, 0); // ET_EXEC only
     elf::Options both = kExec;
     both.accept_dyn = true;
-    expect(b, Error::none, 0, both);       // bias 0: at its link addresses
+    expect(b, Error::none, 0, both); // bias 0: at its link addresses
 
     const uint64_t bias = 0x555555554000;
     elf::Image image{};
@@ -875,16 +1032,13 @@ TEST_CASE("elf: ET_DYN (static-PIE) only when accepted, at the caller's bias", "
     {
         expect(valid_builder(), Error::not_executable, 0, dyn_at(0));
     }
-    SECTION("the bias must be page-aligned")
-    {
-        expect(b, Error::bad_load_bias, 0, dyn_at(bias + 0x10));
-    }
+    SECTION("the bias must be page-aligned") { expect(b, Error::bad_load_bias, 0, dyn_at(bias + 0x10)); }
     SECTION("an ET_EXEC takes no bias")
     {
         elf::Options exec_biased = both;
         exec_biased.load_bias = 0x1000;
         expect(valid_builder(), Error::bad_load_bias, 0, exec_biased);
-        expect(b, Error::none, 0, exec_biased);   // the same options suit the PIE
+        expect(b, Error::none, 0, exec_biased); // the same options suit the PIE
     }
     SECTION("a bias that moves the image past user space")
     {
@@ -906,13 +1060,13 @@ TEST_CASE("elf: ET_DYN (static-PIE) only when accepted, at the caller's bias", "
 
 TEST_CASE("elf: the caller's user-space limit", "[elf]")
 {
-    const Builder b = valid_builder();   // data ends at 0x405010, page 0x406000
+    const Builder b = valid_builder(); // data ends at 0x405010, page 0x406000
     elf::Options options = kExec;
     options.user_limit = 0x406000;
     expect(b, Error::none, 0, options);
     options.user_limit = 0x405000;
     expect(b, Error::segment_outside_user, 1, options);
-    options.user_limit = 0x405fff;       // rounded down to a page: the same
+    options.user_limit = 0x405fff; // rounded down to a page: the same
     expect(b, Error::segment_outside_user, 1, options);
     options.user_limit = 0x400000;
     expect(b, Error::segment_outside_user, 0, options);
@@ -925,7 +1079,8 @@ TEST_CASE("elf: PT_TLS and PT_GNU_RELRO and PT_INTERP", "[elf]")
     Builder b = valid_builder();
     SECTION("a TLS image in the data segment is reported")
     {
-        b.phdrs.push_back({.type = kPtTls, .offset = 0x2010, .vaddr = 0x403010, .filesz = 0x10, .memsz = 0x30, .align = 16});
+        b.phdrs.push_back(
+            {.type = kPtTls, .offset = 0x2010, .vaddr = 0x403010, .filesz = 0x10, .memsz = 0x30, .align = 16});
         elf::Image image{};
         REQUIRE(parse(b.bytes(), image).error == Error::none);
         CHECK(image.tls.present);
@@ -955,7 +1110,8 @@ TEST_CASE("elf: PT_TLS and PT_GNU_RELRO and PT_INTERP", "[elf]")
     }
     SECTION("RELRO is reported; twice or outside user space it is refused")
     {
-        const Phdr relro{.type = kPtGnuRelro, .offset = 0x2010, .vaddr = 0x403010, .filesz = 0x80, .memsz = 0xff0, .align = 1};
+        const Phdr relro{
+            .type = kPtGnuRelro, .offset = 0x2010, .vaddr = 0x403010, .filesz = 0x80, .memsz = 0xff0, .align = 1};
         b.phdrs.push_back(relro);
         elf::Image image{};
         REQUIRE(parse(b.bytes(), image).error == Error::none);
@@ -972,7 +1128,9 @@ TEST_CASE("elf: PT_TLS and PT_GNU_RELRO and PT_INTERP", "[elf]")
     {
         Builder d = valid_builder();
         const char path[] = "/lib64/ld-linux-x86-64.so.2";
-        d.phdrs.insert(d.phdrs.begin(), Phdr{.type = kPtInterp, .offset = 0x200, .filesz = sizeof path, .memsz = sizeof path, .align = 1});
+        d.phdrs.insert(
+            d.phdrs.begin(),
+            Phdr{.type = kPtInterp, .offset = 0x200, .filesz = sizeof path, .memsz = sizeof path, .align = 1});
         std::vector<uint8_t> blob = d.bytes();
         std::memcpy(blob.data() + 0x200, path, sizeof path);
         CHECK(result_of(blob).error == Error::interpreter_refused);
@@ -987,13 +1145,13 @@ TEST_CASE("elf: PT_TLS and PT_GNU_RELRO and PT_INTERP", "[elf]")
         CHECK(std::string(reinterpret_cast<const char*>(image.file + image.interpreter.offset)) == path);
         CHECK(image.interpreter.filesz == sizeof path);
 
-        blob[0x200 + sizeof path - 1] = 'x';   // no NUL at the end
+        blob[0x200 + sizeof path - 1] = 'x'; // no NUL at the end
         CHECK(error_of(blob, options) == Error::bad_interpreter);
         blob[0x200 + sizeof path - 1] = '\0';
-        put(blob, kEhdrSize + 8, blob.size() - 4, 8);   // runs past the file
+        put(blob, kEhdrSize + 8, blob.size() - 4, 8); // runs past the file
         CHECK(error_of(blob, options) == Error::bad_interpreter);
         put(blob, kEhdrSize + 8, 0x200, 8);
-        put(blob, kEhdrSize + 32, 0, 8);   // empty
+        put(blob, kEhdrSize + 32, 0, 8); // empty
         CHECK(error_of(blob, options) == Error::bad_interpreter);
     }
 }
@@ -1007,7 +1165,7 @@ Builder busybox_builder()
 {
     Builder b;
     b.entry = 0x40ebf0;
-    b.file_size = 0x1e3710;   // the data segment's file bytes end there; section headers omitted
+    b.file_size = 0x1e3710; // the data segment's file bytes end there; section headers omitted
     b.phdrs = {
         {.flags = R, .offset = 0, .vaddr = 0x400000, .filesz = 0x6e0, .memsz = 0x6e0},
         {.flags = R | X, .offset = 0x1000, .vaddr = 0x401000, .filesz = 0x183989, .memsz = 0x183989},
@@ -1016,7 +1174,12 @@ Builder busybox_builder()
         {.type = kPtNote, .offset = 0x270, .vaddr = 0x400270, .filesz = 0x20, .memsz = 0x20, .align = 8},
         {.type = kPtNote, .offset = 0x290, .vaddr = 0x400290, .filesz = 0x44, .memsz = 0x44, .align = 4},
         {.type = kPtTls, .offset = 0x1da708, .vaddr = 0x5db708, .filesz = 0x28, .memsz = 0x8a, .align = 8},
-        {.type = 0x6474e553, .offset = 0x270, .vaddr = 0x400270, .filesz = 0x20, .memsz = 0x20, .align = 8},   // GNU_PROPERTY
+        {.type = 0x6474e553,
+         .offset = 0x270,
+         .vaddr = 0x400270,
+         .filesz = 0x20,
+         .memsz = 0x20,
+         .align = 8}, // GNU_PROPERTY
         {.type = kPtGnuStack, .flags = R | W, .align = 0x10},
         {.type = kPtGnuRelro, .offset = 0x1da708, .vaddr = 0x5db708, .filesz = 0x68f8, .memsz = 0x68f8, .align = 1},
     };
@@ -1057,9 +1220,26 @@ TEST_CASE("elf: 100000 mutations of a PIE with TLS and RELRO and every truncatio
     const Builder base = pie_builder();
     const std::vector<uint8_t> original = base.bytes();
     const size_t table_end = kEhdrSize + base.phdrs.size() * kPhdrSize;
-    const uint64_t interesting[] = {0, 1, 7, 8, 0x10, 0xfff, 0x1000, 0x1040, 0x2e10, 0x3e10, 0x200000,
-                                    kUserEnd - 1, kUserEnd, kUserEnd - 0x1000, ~0ull, ~0ull - 0xfff,
-                                    original.size(), original.size() - 1, 0x7fffffff, 0x80000000};
+    const uint64_t interesting[] = {0,
+                                    1,
+                                    7,
+                                    8,
+                                    0x10,
+                                    0xfff,
+                                    0x1000,
+                                    0x1040,
+                                    0x2e10,
+                                    0x3e10,
+                                    0x200000,
+                                    kUserEnd - 1,
+                                    kUserEnd,
+                                    kUserEnd - 0x1000,
+                                    ~0ull,
+                                    ~0ull - 0xfff,
+                                    original.size(),
+                                    original.size() - 1,
+                                    0x7fffffff,
+                                    0x80000000};
     const elf::Options option_sets[] = {kExec, dyn_at(0), dyn_at(0x555555554000), dyn_at(kUserEnd - 0x8000)};
     const uint32_t types[] = {kPtLoad, kPtInterp, kPtNote, kPtTls, kPtGnuStack, kPtGnuRelro, 0, 2, 6};
 
@@ -1071,16 +1251,17 @@ TEST_CASE("elf: 100000 mutations of a PIE with TLS and RELRO and every truncatio
         for (size_t m = 0; m < mutations; ++m) {
             const size_t header = kEhdrSize + rng.below(base.phdrs.size()) * kPhdrSize;
             switch (rng.below(7)) {
-            case 0:   // a bit in the headers
+            case 0: // a bit in the headers
                 blob[rng.below(std::min(blob.size(), table_end))] ^= static_cast<uint8_t>(1u << rng.below(8));
                 break;
-            case 1:   // a random byte anywhere
+            case 1: // a random byte anywhere
                 blob[rng.below(blob.size())] = static_cast<uint8_t>(rng.next());
                 break;
-            case 2:   // an interesting value, a little off, over a program header's 8-byte field
-                put_if_fits(blob, header + 8 + 8 * rng.below(6), interesting[rng.below(std::size(interesting))] + rng.below(3), 8);
+            case 2: // an interesting value, a little off, over a program header's 8-byte field
+                put_if_fits(blob, header + 8 + 8 * rng.below(6),
+                            interesting[rng.below(std::size(interesting))] + rng.below(3), 8);
                 break;
-            case 3:   // e_type, e_entry, e_phoff or e_phnum
+            case 3: // e_type, e_entry, e_phoff or e_phnum
                 if (rng.chance(25))
                     put_if_fits(blob, 16, rng.below(5), 2);
                 else if (rng.chance(33))
@@ -1088,16 +1269,16 @@ TEST_CASE("elf: 100000 mutations of a PIE with TLS and RELRO and every truncatio
                 else
                     put_if_fits(blob, 24 + 8 * rng.below(2), interesting[rng.below(std::size(interesting))], 8);
                 break;
-            case 4:   // a program header's type or flags
+            case 4: // a program header's type or flags
                 put_if_fits(blob, header, rng.chance(50) ? types[rng.below(std::size(types))] : rng.below(8), 4);
                 break;
-            case 5:   // one program header over another
+            case 5: // one program header over another
                 if (header + kPhdrSize <= blob.size()) {
                     const size_t other = kEhdrSize + rng.below(base.phdrs.size()) * kPhdrSize;
                     std::memmove(blob.data() + header, blob.data() + other, kPhdrSize);
                 }
                 break;
-            default:  // truncation
+            default: // truncation
                 blob.resize(rng.below(blob.size() + 1));
                 break;
             }

@@ -85,7 +85,7 @@ TEST_CASE("format: bases, prefixes, padding, alignment")
     CHECK(f("{:^5}|", 42) == " 42  |");
     CHECK(f("{:*>6}", 7) == "*****7");
     CHECK(f("{:0>4}", 7) == "0007");
-    CHECK(f("{:<05}|", 7) == "7    |");   // an explicit alignment wins over '0'
+    CHECK(f("{:<05}|", 7) == "7    |"); // an explicit alignment wins over '0'
     CHECK(f("{:3}", 12345) == "12345");
     CHECK(f("{:d}", 0x10) == "16");
 }
@@ -129,12 +129,12 @@ TEST_CASE("format: missing arguments and malformed placeholders")
     CHECK(f("{}") == "{?}");
     CHECK(f("a", 1, 2) == "a");
     CHECK(f("{:q}", 1) == "{!}");
-    CHECK(f("{:q} {}", 1, 2) == "{!} 2");   // the bad one used up its argument
+    CHECK(f("{:q} {}", 1, 2) == "{!} 2"); // the bad one used up its argument
     CHECK(f("{x}", 1) == "{!}");
     CHECK(f("{:5", 1) == "{!}");
     CHECK(f("open {") == "open {!}");
     CHECK(f("{:.}", "a") == "{!}");
-    CHECK(f("{:99999}", 1) == "{!}");   // width above kMaxWidth
+    CHECK(f("{:99999}", 1) == "{!}"); // width above kMaxWidth
     CHECK(f("{:1024}", 1).size() == 1024);
 }
 
@@ -164,8 +164,8 @@ TEST_CASE("format: format_to cuts, terminates, returns the full length")
 TEST_CASE("format: random specs never overrun the buffer")
 {
     std::mt19937 rng(1234);
-    const char* pieces[] = {"{", "}", ":", "<", ">", "^", "#", "0", "5", ".", "3", "x", "X", "b", "o", "c",
-                            "s", "p", "d", "q", "+", "*", "a", " "};
+    const char* pieces[] = {"{", "}", ":", "<", ">", "^", "#", "0", "5", ".", "3", "x",
+                            "X", "b", "o", "c", "s", "p", "d", "q", "+", "*", "a", " "};
     for (int round = 0; round < 3000; ++round) {
         std::string format;
         const int n = static_cast<int>(rng() % 12);
@@ -174,10 +174,10 @@ TEST_CASE("format: random specs never overrun the buffer")
         const size_t size = rng() % 24;
         std::string buf(size + 8, '\x7f');
         const size_t length = fmt::format_to(buf.data(), size, format.c_str(), -5, "str", 'c', true,
-                                            static_cast<void*>(nullptr), UINT64_MAX);
+                                             static_cast<void*>(nullptr), UINT64_MAX);
         std::string unbounded(length + 1, '\0');
         REQUIRE(fmt::format_to(unbounded.data(), unbounded.size(), format.c_str(), -5, "str", 'c', true,
-                              static_cast<void*>(nullptr), UINT64_MAX) == length);
+                               static_cast<void*>(nullptr), UINT64_MAX) == length);
         for (size_t i = size; i < buf.size(); ++i)
             REQUIRE(buf[i] == '\x7f');
         if (size > 0) {
@@ -197,15 +197,15 @@ TEST_CASE("format: what the kernel's log relies on")
     CHECK(f("{:016x}", 0x1234u) == "0000000000001234");
     CHECK(f("{:#018x}", 0x1234u) == "0x0000000000001234");
     CHECK(f("  #{:<2} {:#018x} ?", 3, 0xffffffff80001000ull) == "  #3  0xffffffff80001000 ?");
-    CHECK(f("{:x}", -1) == "-1");                         // was ffffffffffffffff
+    CHECK(f("{:x}", -1) == "-1"); // was ffffffffffffffff
     CHECK(f("{:x}", static_cast<uint64_t>(-1)) == "ffffffffffffffff");
-    CHECK(f("[{:8}]", "ab") == "[ab      ]");              // was right-aligned
+    CHECK(f("[{:8}]", "ab") == "[ab      ]"); // was right-aligned
     CHECK(f("[{:>8}]", "ab") == "[      ab]");
     CHECK(f("{}", fmt::Str{"abcdef", 3}) == "abc");
-    CHECK(f("{}", reinterpret_cast<void*>(0x1000)) == "0x1000");   // was 0x0000000000001000
+    CHECK(f("{}", reinterpret_cast<void*>(0x1000)) == "0x1000"); // was 0x0000000000001000
     CHECK(f("{:#018x}", reinterpret_cast<void*>(0x1000)) == "0x0000000000001000");
     CHECK(f("{:#018x}", nullptr) == "0x0000000000000000");
-    CHECK(f("{:999}", 1).size() == 999);                  // was {!}: the kernel allowed 128
+    CHECK(f("{:999}", 1).size() == 999); // was {!}: the kernel allowed 128
     CHECK(f("{:1025}", 1) == "{!}");
     CHECK(f("{} {}", 1, 2, 3) == "1 2");
     CHECK(f("{:!}{}", 1, 2) == "{!}2");

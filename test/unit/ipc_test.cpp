@@ -7,9 +7,9 @@ using namespace kt;
 
 namespace {
 
-constexpr cap::Selector kEp = 0;       // an unbadged capability to the endpoint
-constexpr cap::Selector kBadged = 1;   // a second capability to it, badge 0x42
-constexpr cap::Selector kOther = 2;    // another endpoint
+constexpr cap::Selector kEp = 0;     // an unbadged capability to the endpoint
+constexpr cap::Selector kBadged = 1; // a second capability to it, badge 0x42
+constexpr cap::Selector kOther = 2;  // another endpoint
 
 // A client and a server of equal priority, the server first in line.
 struct Pair : World {

@@ -28,8 +28,10 @@ public:
     FakePages() = default;
     FakePages(const FakePages&) = delete;
     FakePages& operator=(const FakePages&) = delete;
-    ~FakePages() {
-        for (auto& [p, count] : live_) std::free(p);
+    ~FakePages()
+    {
+        for (auto& [p, count] : live_)
+            std::free(p);
     }
 
     mem::PageSource source() { return {this, &FakePages::alloc, &FakePages::release}; }
@@ -42,10 +44,13 @@ public:
     size_t bad_frees() const { return bad_frees_; }
 
 private:
-    static void* alloc(void* context, size_t count) {
+    static void* alloc(void* context, size_t count)
+    {
         auto* self = static_cast<FakePages*>(context);
-        if (count > self->budget_) return nullptr;
-        if (self->budget_ != kUnlimited) self->budget_ -= count;
+        if (count > self->budget_)
+            return nullptr;
+        if (self->budget_ != kUnlimited)
+            self->budget_ -= count;
         void* p = std::aligned_alloc(kPage, count * kPage);
         REQUIRE(p != nullptr);
         std::memset(p, 0xcd, count * kPage);
@@ -55,7 +60,8 @@ private:
         return p;
     }
 
-    static void release(void* context, void* pages, size_t count) {
+    static void release(void* context, void* pages, size_t count)
+    {
         auto* self = static_cast<FakePages*>(context);
         auto it = self->live_.find(pages);
         if (it == self->live_.end() || it->second != count) {
@@ -75,37 +81,44 @@ private:
 };
 
 // What an allocation of `size` really occupies.
-size_t rounded(size_t size) {
-    if (size > KernelHeap::kMaxSlabSize) return (size + kPage - 1) / kPage * kPage;
+size_t rounded(size_t size)
+{
+    if (size > KernelHeap::kMaxSlabSize)
+        return (size + kPage - 1) / kPage * kPage;
     size_t cls = KernelHeap::kMinSize;
-    while (cls < size) cls *= 2;
+    while (cls < size)
+        cls *= 2;
     return cls;
 }
 
 uintptr_t addr(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 
-void fill(void* p, size_t size, uint8_t seed) {
+void fill(void* p, size_t size, uint8_t seed)
+{
     auto* bytes = static_cast<uint8_t*>(p);
-    for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<uint8_t>(seed + i * 7);
+    for (size_t i = 0; i < size; ++i)
+        bytes[i] = static_cast<uint8_t>(seed + i * 7);
 }
 
-bool intact(const void* p, size_t size, uint8_t seed) {
+bool intact(const void* p, size_t size, uint8_t seed)
+{
     const auto* bytes = static_cast<const uint8_t*>(p);
     for (size_t i = 0; i < size; ++i)
-        if (bytes[i] != static_cast<uint8_t>(seed + i * 7)) return false;
+        if (bytes[i] != static_cast<uint8_t>(seed + i * 7))
+            return false;
     return true;
 }
 
 } // namespace
 
-TEST_CASE("kernel heap: every size class and odd sizes are aligned and usable", "[kernel_heap]") {
+TEST_CASE("kernel heap: every size class and odd sizes are aligned and usable", "[kernel_heap]")
+{
     FakePages pages;
     KernelHeap heap;
     heap.init(pages.source());
 
-    const size_t sizes[] = {1,   2,   15,  16,  17,  31,   32,   33,   63,   64,   65,  100,
-                            128, 129, 255, 256, 257, 511,  512,  513,  1000, 1024, 1025,
-                            2047, 2048, 2049, 4096, 4097, 10000};
+    const size_t sizes[] = {1,   2,   15,  16,  17,  31,   32,   33,   63,   64,   65,   100,  128,  129,  255,
+                            256, 257, 511, 512, 513, 1000, 1024, 1025, 2047, 2048, 2049, 4096, 4097, 10000};
     for (size_t size : sizes) {
         INFO("size " << size);
         void* p = heap.alloc(size);
@@ -127,7 +140,8 @@ TEST_CASE("kernel heap: every size class and odd sizes are aligned and usable", 
     CHECK(pages.bad_frees() == 0);
 }
 
-TEST_CASE("kernel heap: zero, huge and uninitialized requests", "[kernel_heap]") {
+TEST_CASE("kernel heap: zero, huge and uninitialized requests", "[kernel_heap]")
+{
     KernelHeap uninitialized;
     CHECK(uninitialized.alloc(16) == nullptr);
 
@@ -142,7 +156,8 @@ TEST_CASE("kernel heap: zero, huge and uninitialized requests", "[kernel_heap]")
     CHECK(heap.pages_held() == 0);
 }
 
-TEST_CASE("kernel heap: a slab page holds what fits after its header", "[kernel_heap]") {
+TEST_CASE("kernel heap: a slab page holds what fits after its header", "[kernel_heap]")
+{
     const size_t per_page[] = {252, 126, 63, 31, 15, 7, 3, 1};
     for (size_t index = 0; index < KernelHeap::kClassCount; ++index) {
         const size_t size = KernelHeap::kMinSize << index;
@@ -151,7 +166,8 @@ TEST_CASE("kernel heap: a slab page holds what fits after its header", "[kernel_
         KernelHeap heap;
         heap.init(pages.source());
         std::vector<void*> objects;
-        for (size_t i = 0; i < per_page[index]; ++i) objects.push_back(heap.alloc(size));
+        for (size_t i = 0; i < per_page[index]; ++i)
+            objects.push_back(heap.alloc(size));
         CHECK(heap.pages_held() == 1);
         objects.push_back(heap.alloc(size));
         CHECK(heap.pages_held() == 2);
@@ -164,7 +180,8 @@ TEST_CASE("kernel heap: a slab page holds what fits after its header", "[kernel_
     }
 }
 
-TEST_CASE("kernel heap: objects are distinct and do not overlap", "[kernel_heap]") {
+TEST_CASE("kernel heap: objects are distinct and do not overlap", "[kernel_heap]")
+{
     FakePages pages;
     KernelHeap heap;
     heap.init(pages.source());
@@ -184,26 +201,29 @@ TEST_CASE("kernel heap: objects are distinct and do not overlap", "[kernel_heap]
     }
     size_t damaged = 0;
     for (size_t i = 0; i < objects.size(); ++i)
-        if (!intact(objects[i].p, objects[i].size, static_cast<uint8_t>(i))) ++damaged;
+        if (!intact(objects[i].p, objects[i].size, static_cast<uint8_t>(i)))
+            ++damaged;
     CHECK(damaged == 0);
 
     // Reserved extents ([p, p + rounded size)) must be pairwise disjoint.
     auto sorted = objects;
-    std::sort(sorted.begin(), sorted.end(),
-              [](const Object& a, const Object& b) { return addr(a.p) < addr(b.p); });
+    std::sort(sorted.begin(), sorted.end(), [](const Object& a, const Object& b) { return addr(a.p) < addr(b.p); });
     size_t overlaps = 0;
     for (size_t i = 1; i < sorted.size(); ++i)
-        if (addr(sorted[i - 1].p) + rounded(sorted[i - 1].size) > addr(sorted[i].p)) ++overlaps;
+        if (addr(sorted[i - 1].p) + rounded(sorted[i - 1].size) > addr(sorted[i].p))
+            ++overlaps;
     CHECK(overlaps == 0);
 
-    for (const Object& o : objects) CHECK(heap.free(o.p, o.size) == FreeError::none);
+    for (const Object& o : objects)
+        CHECK(heap.free(o.p, o.size) == FreeError::none);
     CHECK(heap.bytes_in_use() == 0);
     heap.trim();
     CHECK(pages.pages_out() == 0);
     CHECK(pages.bad_frees() == 0);
 }
 
-TEST_CASE("kernel heap: freed objects are reused", "[kernel_heap]") {
+TEST_CASE("kernel heap: freed objects are reused", "[kernel_heap]")
+{
     FakePages pages;
     KernelHeap heap;
     heap.init(pages.source());
@@ -215,26 +235,31 @@ TEST_CASE("kernel heap: freed objects are reused", "[kernel_heap]") {
     CHECK(a != b);
     CHECK(heap.free(a, 64) == FreeError::none);
     CHECK(heap.alloc(64) == a);
-    CHECK(heap.alloc(48) != b);   // same class, next slot
+    CHECK(heap.alloc(48) != b); // same class, next slot
     CHECK(pages.pages_handed_out_ever() == 1);
 }
 
-TEST_CASE("kernel heap: empty slabs go back, one per class stays cached", "[kernel_heap]") {
+TEST_CASE("kernel heap: empty slabs go back, one per class stays cached", "[kernel_heap]")
+{
     FakePages pages;
     KernelHeap heap;
     heap.init(pages.source());
 
     std::vector<void*> objects;
-    for (size_t i = 0; i < 3 * 63; ++i) objects.push_back(heap.alloc(64));   // three full slabs
+    for (size_t i = 0; i < 3 * 63; ++i)
+        objects.push_back(heap.alloc(64)); // three full slabs
     CHECK(heap.pages_held() == 3);
     CHECK(pages.pages_out() == 3);
 
     // Free from the middle slab first, then the rest.
-    for (size_t i = 63; i < 126; ++i) CHECK(heap.free(objects[i], 64) == FreeError::none);
-    CHECK(heap.pages_held() == 3);   // the first empty slab is cached
-    for (size_t i = 0; i < 63; ++i) CHECK(heap.free(objects[i], 64) == FreeError::none);
-    CHECK(heap.pages_held() == 2);   // the second went back
-    for (size_t i = 126; i < 189; ++i) CHECK(heap.free(objects[i], 64) == FreeError::none);
+    for (size_t i = 63; i < 126; ++i)
+        CHECK(heap.free(objects[i], 64) == FreeError::none);
+    CHECK(heap.pages_held() == 3); // the first empty slab is cached
+    for (size_t i = 0; i < 63; ++i)
+        CHECK(heap.free(objects[i], 64) == FreeError::none);
+    CHECK(heap.pages_held() == 2); // the second went back
+    for (size_t i = 126; i < 189; ++i)
+        CHECK(heap.free(objects[i], 64) == FreeError::none);
     CHECK(heap.pages_held() == 1);
     CHECK(pages.pages_out() == 1);
 
@@ -252,7 +277,7 @@ TEST_CASE("kernel heap: empty slabs go back, one per class stays cached", "[kern
     CHECK(heap.pages_held() == 3);
     CHECK(heap.free(big1, 2048) == FreeError::none);
     CHECK(heap.free(big2, 2048) == FreeError::none);
-    CHECK(heap.pages_held() == 2);   // one cached per class
+    CHECK(heap.pages_held() == 2); // one cached per class
 
     heap.trim();
     CHECK(heap.pages_held() == 0);
@@ -260,17 +285,19 @@ TEST_CASE("kernel heap: empty slabs go back, one per class stays cached", "[kern
     CHECK(pages.bad_frees() == 0);
 }
 
-TEST_CASE("kernel heap: exhaustion, then recovery with the source", "[kernel_heap]") {
+TEST_CASE("kernel heap: exhaustion, then recovery with the source", "[kernel_heap]")
+{
     FakePages pages;
     KernelHeap heap;
     heap.init(pages.source());
     pages.fail_after(2);
 
     std::vector<void*> objects;
-    for (void* p = heap.alloc(64); p != nullptr; p = heap.alloc(64)) objects.push_back(p);
+    for (void* p = heap.alloc(64); p != nullptr; p = heap.alloc(64))
+        objects.push_back(p);
     CHECK(objects.size() == 2 * 63);
-    CHECK(heap.alloc(16) == nullptr);     // another class needs a new page
-    CHECK(heap.alloc(5000) == nullptr);   // so does a large object
+    CHECK(heap.alloc(16) == nullptr);   // another class needs a new page
+    CHECK(heap.alloc(5000) == nullptr); // so does a large object
     CHECK(heap.bytes_in_use() == 2 * 63 * 64);
     CHECK(heap.pages_held() == 2);
 
@@ -293,14 +320,16 @@ TEST_CASE("kernel heap: exhaustion, then recovery with the source", "[kernel_hea
 
     CHECK(heap.free(small, 16) == FreeError::none);
     CHECK(heap.free(large, 5000) == FreeError::none);
-    for (void* p : objects) CHECK(heap.free(p, 64) == FreeError::none);
+    for (void* p : objects)
+        CHECK(heap.free(p, 64) == FreeError::none);
     CHECK(heap.bytes_in_use() == 0);
     heap.trim();
     CHECK(pages.pages_out() == 0);
     CHECK(pages.bad_frees() == 0);
 }
 
-TEST_CASE("kernel heap: bytes_in_use counts what each object occupies", "[kernel_heap]") {
+TEST_CASE("kernel heap: bytes_in_use counts what each object occupies", "[kernel_heap]")
+{
     FakePages pages;
     KernelHeap heap;
     heap.init(pages.source());
@@ -321,39 +350,43 @@ TEST_CASE("kernel heap: bytes_in_use counts what each object occupies", "[kernel
     CHECK(heap.free(d, 10000) == FreeError::none);
     CHECK(heap.free(b, 17) == FreeError::none);
     CHECK(heap.bytes_in_use() == 0);
-    CHECK(heap.pages_held() == 2);   // the two cached empty slabs
+    CHECK(heap.pages_held() == 2); // the two cached empty slabs
     heap.trim();
     CHECK(pages.bad_frees() == 0);
 }
 
 // Quotas charge charged_size(): it must cover the class size and, over many objects, every
 // page the heap takes for them (header and rounding included).
-TEST_CASE("kernel heap: charged_size covers the pages objects really take", "[kernel_heap]") {
+TEST_CASE("kernel heap: charged_size covers the pages objects really take", "[kernel_heap]")
+{
     CHECK(KernelHeap::charged_size(0) == 0);
-    CHECK(KernelHeap::charged_size(1) == 17);        // 252 objects of 16 bytes per slab
-    CHECK(KernelHeap::charged_size(48) == 66);       // 64-byte class: 63 per slab
-    CHECK(KernelHeap::charged_size(1024) == 1366);   // 3 per slab
-    CHECK(KernelHeap::charged_size(2048) == kPage);  // the header leaves room for one
+    CHECK(KernelHeap::charged_size(1) == 17);       // 252 objects of 16 bytes per slab
+    CHECK(KernelHeap::charged_size(48) == 66);      // 64-byte class: 63 per slab
+    CHECK(KernelHeap::charged_size(1024) == 1366);  // 3 per slab
+    CHECK(KernelHeap::charged_size(2048) == kPage); // the header leaves room for one
     CHECK(KernelHeap::charged_size(2049) == kPage);
     CHECK(KernelHeap::charged_size(kPage + 1) == 2 * kPage);
-    for (size_t size : {size_t{1}, size_t{16}, size_t{17}, size_t{40}, size_t{64}, size_t{100}, size_t{192},
-                        size_t{256}, size_t{600}, size_t{1024}, size_t{1500}, size_t{2048}, size_t{3000},
-                        size_t{9000}}) {
+    for (size_t size :
+         {size_t{1}, size_t{16}, size_t{17}, size_t{40}, size_t{64}, size_t{100}, size_t{192}, size_t{256}, size_t{600},
+          size_t{1024}, size_t{1500}, size_t{2048}, size_t{3000}, size_t{9000}}) {
         INFO("size " << size);
         FakePages pages;
         KernelHeap heap;
         heap.init(pages.source());
         constexpr size_t kObjects = 1000;
         std::vector<void*> objects;
-        for (size_t i = 0; i < kObjects; ++i) objects.push_back(heap.alloc(size));
+        for (size_t i = 0; i < kObjects; ++i)
+            objects.push_back(heap.alloc(size));
         CHECK(KernelHeap::charged_size(size) >= size);
         // All slabs but the last are full; the last may be partly empty.
         CHECK(pages.pages_out() * kPage <= kObjects * KernelHeap::charged_size(size) + kPage);
-        for (void* p : objects) REQUIRE(heap.free(p, size) == FreeError::none);
+        for (void* p : objects)
+            REQUIRE(heap.free(p, size) == FreeError::none);
     }
 }
 
-TEST_CASE("kernel heap: caller bugs in free are detected and change nothing", "[kernel_heap]") {
+TEST_CASE("kernel heap: caller bugs in free are detected and change nothing", "[kernel_heap]")
+{
     FakePages pages;
     KernelHeap heap;
     heap.init(pages.source());
@@ -371,17 +404,17 @@ TEST_CASE("kernel heap: caller bugs in free are detected and change nothing", "[
     CHECK(heap.free(p, 16) == FreeError::size_mismatch);
     CHECK(heap.free(p, 0) == FreeError::size_mismatch);
     CHECK(heap.free(p + 16, 64) == FreeError::misaligned);
-    CHECK(heap.free(q + 64, 64) == FreeError::double_free);   // a slot never allocated
+    CHECK(heap.free(q + 64, 64) == FreeError::double_free); // a slot never allocated
     CHECK(heap.free(large + 64, 64) == FreeError::not_slab_object);
     CHECK(heap.free(large, 64) == FreeError::not_slab_object);
     CHECK(heap.free(large + 8, 5000) == FreeError::misaligned);
     CHECK(heap.bytes_in_use() == in_use);
     CHECK(heap.pages_held() == held);
 
-    CHECK(heap.free(p, 33) == FreeError::none);   // any size of the same class is the same size
+    CHECK(heap.free(p, 33) == FreeError::none); // any size of the same class is the same size
     CHECK(heap.free(p, 64) == FreeError::double_free);
     CHECK(heap.free(q, 64) == FreeError::none);
-    CHECK(heap.free(q, 64) == FreeError::double_free);   // in the cached empty slab
+    CHECK(heap.free(q, 64) == FreeError::double_free); // in the cached empty slab
     CHECK(heap.free(large, 5000) == FreeError::none);
     CHECK(heap.bytes_in_use() == 0);
     heap.trim();
@@ -389,7 +422,8 @@ TEST_CASE("kernel heap: caller bugs in free are detected and change nothing", "[
     CHECK(pages.bad_frees() == 0);
 }
 
-TEST_CASE("kernel heap: randomized alloc and free against a model", "[kernel_heap]") {
+TEST_CASE("kernel heap: randomized alloc and free against a model", "[kernel_heap]")
+{
     FakePages pages;
     KernelHeap heap;
     heap.init(pages.source());
@@ -398,7 +432,7 @@ TEST_CASE("kernel heap: randomized alloc and free against a model", "[kernel_hea
         size_t size;
         uint8_t seed;
     };
-    std::map<uintptr_t, Live> live;   // by address, to find neighbours
+    std::map<uintptr_t, Live> live; // by address, to find neighbours
     size_t model_bytes = 0;
     XorShift rng{0xdeadbeefcafef00d};
     size_t failures = 0;
@@ -416,7 +450,8 @@ TEST_CASE("kernel heap: randomized alloc and free against a model", "[kernel_hea
         if (live.empty() || rng.below(100) < 55) {
             // Mostly small objects, some of every class, a few large ones.
             size_t size = 1 + rng.below(rng.below(2) != 0 ? 64 : 2048);
-            if (rng.below(20) == 0) size = 2049 + rng.below(3 * kPage);
+            if (rng.below(20) == 0)
+                size = 2049 + rng.below(3 * kPage);
             void* p = heap.alloc(size);
             if (p == nullptr) {
                 if (!dry) {

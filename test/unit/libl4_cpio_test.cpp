@@ -24,7 +24,7 @@ struct Member {
     std::string data;
     uint32_t mode = 0100644;
     std::string magic = "070701";
-    int64_t namesize = -1;   // -1: the real one (with the NUL)
+    int64_t namesize = -1; // -1: the real one (with the NUL)
     int64_t filesize = -1;
     bool terminate_name = true;
     uint32_t check = 0;
@@ -49,9 +49,9 @@ void append(std::string& out, const Member& m)
     const uint64_t namesize = m.namesize >= 0 ? static_cast<uint64_t>(m.namesize) : m.name.size() + 1;
     const uint64_t filesize = m.filesize >= 0 ? static_cast<uint64_t>(m.filesize) : m.data.size();
     out += m.magic;
-    for (uint64_t field : {uint64_t{m.inode}, uint64_t{m.mode}, uint64_t{1000}, uint64_t{100}, uint64_t{1},
-                           uint64_t{0x5f000000}, filesize, uint64_t{3}, uint64_t{1}, uint64_t{0}, uint64_t{0},
-                           namesize, uint64_t{m.check}})
+    for (uint64_t field :
+         {uint64_t{m.inode}, uint64_t{m.mode}, uint64_t{1000}, uint64_t{100}, uint64_t{1}, uint64_t{0x5f000000},
+          filesize, uint64_t{3}, uint64_t{1}, uint64_t{0}, uint64_t{0}, namesize, uint64_t{m.check}})
         out += hex8(field);
     out += m.name;
     if (m.terminate_name)
@@ -93,11 +93,15 @@ std::vector<Member> sample_members()
     return {
         {.name = ".", .mode = 040755},
         {.name = "bin", .mode = 040755},
-        {.name = "bin/sh", .data = std::string("\x7f" "ELF\0\1\2", 7), .mode = 0100755},
+        {.name = "bin/sh",
+         .data = std::string("\x7f"
+                             "ELF\0\1\2",
+                             7),
+         .mode = 0100755},
         {.name = "etc/motd", .data = "hello\n"},
         {.name = "empty", .data = ""},
         {.name = "bin/busybox-link", .data = "sh", .mode = 0120777},
-        {.name = "abc", .data = "abcd"},   // data already 4-aligned
+        {.name = "abc", .data = "abcd"}, // data already 4-aligned
     };
 }
 
@@ -125,7 +129,7 @@ Walk walk(const Exact& a)
         w.entries.push_back(e);
         REQUIRE(w.entries.size() <= a.size / l4::cpio::kHeaderSize);
     }
-    CHECK(!reader.next(e));   // stays at the end
+    CHECK(!reader.next(e)); // stays at the end
     w.error = reader.error();
     w.offset = reader.offset();
     return w;
@@ -218,7 +222,7 @@ TEST_CASE("libl4 cpio: empty archives, trailers and what follows them")
     // The trailer's padding may be missing at the very end.
     std::string tight = archive({{.name = "a", .data = "xyz"}});
     while (tight.back() == '\0' && tight[tight.size() - 2] == '\0')
-        tight.pop_back();   // strips the padding after "TRAILER!!!\0"
+        tight.pop_back(); // strips the padding after "TRAILER!!!\0"
     CHECK((tight.size() % 4) != 0);
     CHECK(first_error(tight) == Error::none);
 
@@ -237,7 +241,7 @@ TEST_CASE("libl4 cpio: damaged headers")
     for (size_t cut = 1; cut < l4::cpio::kHeaderSize; ++cut)
         CHECK(first_error(whole.substr(0, cut)) == Error::truncated_header);
 
-    CHECK(first_error(archive({{.name = "f", .magic = "070707"}})) == Error::bad_magic);   // odc
+    CHECK(first_error(archive({{.name = "f", .magic = "070707"}})) == Error::bad_magic); // odc
     CHECK(first_error(archive({{.name = "f", .magic = "070700"}})) == Error::bad_magic);
     CHECK(first_error(archive({{.name = "f", .magic = "170701"}})) == Error::bad_magic);
     CHECK(first_error(std::string(200, '\0')) == Error::bad_magic);
@@ -280,10 +284,9 @@ TEST_CASE("libl4 cpio: damaged names")
     cut.resize(l4::cpio::kHeaderSize + 4);
     CHECK(first_error(cut) == Error::name_past_end);
     cut.resize(l4::cpio::kHeaderSize + 5);
-    CHECK(first_error(cut) == Error::missing_trailer);   // the NUL is there: a whole entry
+    CHECK(first_error(cut) == Error::missing_trailer); // the NUL is there: a whole entry
     // namesize counts no NUL.
-    CHECK(first_error(archive({{.name = "abcd", .namesize = 4, .terminate_name = false}})) ==
-          Error::name_unterminated);
+    CHECK(first_error(archive({{.name = "abcd", .namesize = 4, .terminate_name = false}})) == Error::name_unterminated);
     // namesize stops short of the NUL.
     CHECK(first_error(archive({{.name = "abcdef", .namesize = 3}})) == Error::name_unterminated);
     // A NUL inside the name.
@@ -304,12 +307,12 @@ TEST_CASE("libl4 cpio: damaged sizes and checksums")
     CHECK(first_error(cut) == Error::data_past_end);
     // A name ending just at the archive's end with data still due.
     std::string name_only = archive({{.name = "abc", .data = "12"}}, false);
-    name_only.resize(l4::cpio::kHeaderSize + 4 + 1);   // inside the name padding
+    name_only.resize(l4::cpio::kHeaderSize + 4 + 1); // inside the name padding
     CHECK(first_error(name_only) == Error::data_past_end);
     // A size that claims the following headers: they are data then, and the trailer is gone.
     const std::string two = archive({{.name = "a", .data = "1"}, {.name = "b", .data = "2"}}, true);
     std::string greedy = two;
-    const std::string field = hex8(two.size() - 112);   // from a's data (header + "a\0") to the end
+    const std::string field = hex8(two.size() - 112); // from a's data (header + "a\0") to the end
     greedy.replace(6 + 6 * 8, 8, field);
     CHECK(first_error(greedy) == Error::missing_trailer);
 
@@ -318,7 +321,7 @@ TEST_CASE("libl4 cpio: damaged sizes and checksums")
     CHECK(first_error(archive({{.name = "c", .data = data, .magic = "070702", .check = 0x102}})) == Error::none);
     CHECK(first_error(archive({{.name = "c", .data = data, .magic = "070702", .check = 0x103}})) ==
           Error::bad_checksum);
-    CHECK(first_error(archive({{.name = "c", .data = data, .check = 0x999}})) == Error::none);   // 070701: ignored
+    CHECK(first_error(archive({{.name = "c", .data = data, .check = 0x999}})) == Error::none); // 070701: ignored
 }
 
 TEST_CASE("libl4 cpio: every truncation of a valid archive fails cleanly")
@@ -365,5 +368,5 @@ TEST_CASE("libl4 cpio: fuzzed archives never read out of bounds")
         if (l4::cpio::validate(a.data.get(), a.size, &count) == Error::none)
             CHECK(count == w.entries.size());
     }
-    CHECK(clean > 0);   // some mutations hit data bytes only
+    CHECK(clean > 0); // some mutations hit data bytes only
 }

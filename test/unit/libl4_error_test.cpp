@@ -27,5 +27,5 @@ TEST_CASE("error names: other values are unknown")
 {
     CHECK(std::string(error_name(static_cast<Error>(14))) == "unknown error");
     CHECK(std::string(error_name(static_cast<Error>(~uint64_t{0}))) == "unknown error");
-    static_assert(error_name(Error::timeout)[0] == 't');   // usable at compile time
+    static_assert(error_name(Error::timeout)[0] == 't'); // usable at compile time
 }

@@ -116,14 +116,14 @@ TEST_CASE("libl4 heap: blocks are aligned, distinct and reused after free")
 
     void* freed = blocks[5];
     heap.release(freed);
-    CHECK(heap.allocate(100) == freed);   // the first fit is the hole it left
+    CHECK(heap.allocate(100) == freed); // the first fit is the hole it left
     for (void* p : blocks)
         heap.release(p);
     CHECK(heap.check());
     const l4::HeapStats s = heap.stats();
     CHECK(s.blocks_in_use == 0);
     CHECK(s.bytes_in_use == 0);
-    CHECK(s.free_blocks == s.regions);   // everything merged back into one block per region
+    CHECK(s.free_blocks == s.regions); // everything merged back into one block per region
     CHECK(s.errors == 0);
     heap.release(nullptr);
     CHECK(heap.stats().errors == 0);
@@ -180,8 +180,8 @@ TEST_CASE("libl4 heap: double free, stray pointers and overwritten headers are r
 
     void* d = heap.allocate(64);
     std::memset(d, 0, 64);
-    heap.release(static_cast<char*>(d) + 1);    // misaligned
-    heap.release(static_cast<char*>(d) + 32);   // inside a block, no mark before it
+    heap.release(static_cast<char*>(d) + 1);  // misaligned
+    heap.release(static_cast<char*>(d) + 32); // inside a block, no mark before it
     REQUIRE(g_reports.size() == 4);
     CHECK(g_reports[2].error == HeapError::invalid_pointer);
     CHECK(g_reports[3].error == HeapError::invalid_pointer);
@@ -200,7 +200,7 @@ TEST_CASE("libl4 heap: double free, stray pointers and overwritten headers are r
     void* x = other.allocate(32);
     void* y = other.allocate(32);
     void* z = other.allocate(32);
-    REQUIRE(y == static_cast<char*>(x) + 48);   // x's block is 48 bytes: y's header is x[32..48)
+    REQUIRE(y == static_cast<char*>(x) + 48); // x's block is 48 bytes: y's header is x[32..48)
     const uint64_t bogus = 0x40;
     std::memcpy(static_cast<char*>(x) + 32, &bogus, sizeof bogus);
     other.release(y);
@@ -217,26 +217,26 @@ TEST_CASE("libl4 heap: realloc grows in place, shrinks, moves and keeps contents
     Heap heap;
     heap.init(FakePages::get, record);
 
-    void* p = heap.reallocate(nullptr, 40);   // acts as malloc
+    void* p = heap.reallocate(nullptr, 40); // acts as malloc
     REQUIRE(p != nullptr);
     std::memset(p, 0x11, 40);
-    void* q = heap.reallocate(p, 400);        // the rest of the region is free: in place
+    void* q = heap.reallocate(p, 400); // the rest of the region is free: in place
     CHECK(q == p);
     CHECK(static_cast<uint8_t*>(q)[39] == 0x11);
-    void* blocker = heap.allocate(16);        // now the block cannot grow in place
+    void* blocker = heap.allocate(16); // now the block cannot grow in place
     std::memset(q, 0x22, 400);
     void* r = heap.reallocate(q, 5000);
     REQUIRE(r != nullptr);
     CHECK(r != q);
     for (size_t i = 0; i < 400; ++i)
         REQUIRE(static_cast<uint8_t*>(r)[i] == 0x22);
-    void* s = heap.reallocate(r, 8);          // shrinks in place
+    void* s = heap.reallocate(r, 8); // shrinks in place
     CHECK(s == r);
     CHECK(heap.usable_size(s) < 64);
     CHECK(heap.check());
-    CHECK(heap.reallocate(s, 0) == nullptr);  // frees
+    CHECK(heap.reallocate(s, 0) == nullptr); // frees
     CHECK(heap.stats().blocks_in_use == 1);
-    CHECK(heap.reallocate(blocker, Heap::kMaxAllocation + 1) == nullptr);   // too big: kept
+    CHECK(heap.reallocate(blocker, Heap::kMaxAllocation + 1) == nullptr); // too big: kept
     CHECK(heap.usable_size(blocker) >= 16);
     heap.release(blocker);
     CHECK(heap.check());
@@ -273,17 +273,17 @@ TEST_CASE("libl4 heap: running out of memory")
 {
     FakePages pages(FakePages::Mode::scattered);
     Heap heap;
-    CHECK(heap.allocate(10) == nullptr);   // not initialised: no memory
+    CHECK(heap.allocate(10) == nullptr); // not initialised: no memory
     heap.init(FakePages::get, record);
     CHECK(heap.allocate(Heap::kMaxAllocation + 1) == nullptr);
     CHECK(heap.allocate(SIZE_MAX) == nullptr);
     CHECK(heap.allocate_aligned(4096, SIZE_MAX - 100) == nullptr);
 
-    pages.limit(3);   // less than the heap's usual 16-page step: it asks again for what it needs
+    pages.limit(3); // less than the heap's usual 16-page step: it asks again for what it needs
     void* p = heap.allocate(100);
     CHECK(p != nullptr);
     CHECK(pages.pages_out() == 1);
-    CHECK(heap.allocate(3 * kPage) == nullptr);   // needs 4 pages, 2 are left
+    CHECK(heap.allocate(3 * kPage) == nullptr); // needs 4 pages, 2 are left
     void* q = heap.allocate(kPage);
     CHECK(q != nullptr);
     CHECK(pages.pages_out() == 3);
@@ -306,7 +306,7 @@ TEST_CASE("libl4 heap: adjacent runs merge; memory handed in directly")
     Heap heap;
     heap.init(FakePages::get, record);
     void* a = heap.allocate(100);
-    void* big = heap.allocate(200 * 1024);   // more than the first run: the next run extends it
+    void* big = heap.allocate(200 * 1024); // more than the first run: the next run extends it
     REQUIRE(a != nullptr);
     REQUIRE(big != nullptr);
     CHECK(heap.stats().regions == 1);
@@ -321,10 +321,10 @@ TEST_CASE("libl4 heap: adjacent runs merge; memory handed in directly")
     alignas(16) static uint8_t arena[3000];
     Heap fixed;
     fixed.init(nullptr, record);
-    CHECK(!fixed.add_memory(arena + 1, 40));   // too small once aligned
+    CHECK(!fixed.add_memory(arena + 1, 40)); // too small once aligned
     CHECK(!fixed.add_memory(nullptr, 4096));
     REQUIRE(fixed.add_memory(arena + 1, 1000));
-    CHECK(fixed.add_memory(arena + 992, sizeof arena - 992));   // follows on: merged
+    CHECK(fixed.add_memory(arena + 992, sizeof arena - 992)); // follows on: merged
     CHECK(fixed.stats().regions == 1);
     void* x = fixed.allocate(2000);
     REQUIRE(x != nullptr);
@@ -469,7 +469,7 @@ TEST_CASE("libl4 heap: the C functions over the global heap")
     auto* zeroed = static_cast<uint8_t*>(l4_calloc(50, 40));
     REQUIRE(zeroed != nullptr);
     for (size_t i = 0; i < 2000; ++i)
-        REQUIRE(zeroed[i] == 0);   // the fake pages are 0x5a
+        REQUIRE(zeroed[i] == 0); // the fake pages are 0x5a
     CHECK(l4_calloc(SIZE_MAX / 2, 3) == nullptr);
     CHECK(l4_calloc(0, 10) != nullptr);
 
@@ -493,10 +493,10 @@ TEST_CASE("libl4 heap: the C functions over the global heap")
     l4_free(pm);
     CHECK(g_reports.size() == 1);
     CHECK(l4::heap_check());
-    CHECK(l4::heap_stats().blocks_in_use == 1);   // calloc(0, 10)
+    CHECK(l4::heap_stats().blocks_in_use == 1); // calloc(0, 10)
     CHECK(l4::global_heap().stats().blocks_in_use == 1);
     CHECK(l4::describe(HeapError::double_free) != nullptr);
 
-    l4::heap_init(nullptr, record);   // forget the fake pages before they go
+    l4::heap_init(nullptr, record); // forget the fake pages before they go
     CHECK(l4_malloc(1) == nullptr);
 }

@@ -12,7 +12,7 @@ using l4::SlotAllocator;
 
 TEST_CASE("libl4 slots: hands out every selector of the range once, then runs dry")
 {
-    SlotAllocator slots(100, 130);   // not a multiple of 64
+    SlotAllocator slots(100, 130); // not a multiple of 64
     CHECK(slots.first() == 100);
     CHECK(slots.capacity() == 130);
     CHECK(slots.available() == 130);
@@ -28,7 +28,7 @@ TEST_CASE("libl4 slots: hands out every selector of the range once, then runs dr
     CHECK(slots.available() == 0);
     s = 7;
     CHECK(!slots.alloc(s));
-    CHECK(s == 7);   // untouched on failure
+    CHECK(s == 7); // untouched on failure
     Selector first = 0;
     CHECK(!slots.alloc_range(1, first));
 
@@ -42,9 +42,9 @@ TEST_CASE("libl4 slots: hands out every selector of the range once, then runs dr
 TEST_CASE("libl4 slots: free and reserve check the range and the state")
 {
     SlotAllocator slots(48, 16);
-    CHECK(!slots.free(48));    // not allocated
-    CHECK(!slots.free(47));    // below the range
-    CHECK(!slots.free(64));    // past it
+    CHECK(!slots.free(48)); // not allocated
+    CHECK(!slots.free(47)); // below the range
+    CHECK(!slots.free(64)); // past it
     CHECK(!slots.free(~Selector{0}));
     CHECK(!slots.is_allocated(64));
     CHECK(!slots.contains(64));
@@ -52,7 +52,7 @@ TEST_CASE("libl4 slots: free and reserve check the range and the state")
     CHECK(!slots.reserve(64));
 
     CHECK(slots.reserve(50));
-    CHECK(!slots.reserve(50));   // already taken
+    CHECK(!slots.reserve(50)); // already taken
     CHECK(slots.available() == 15);
     Selector s = 0;
     REQUIRE(slots.alloc(s));
@@ -60,9 +60,9 @@ TEST_CASE("libl4 slots: free and reserve check the range and the state")
     REQUIRE(slots.alloc(s));
     CHECK(s == 49);
     REQUIRE(slots.alloc(s));
-    CHECK(s == 51);   // 50 was reserved
+    CHECK(s == 51); // 50 was reserved
     CHECK(slots.free(50));
-    CHECK(!slots.free(50));   // double free
+    CHECK(!slots.free(50)); // double free
     CHECK(slots.available() == 13);
 }
 
@@ -72,12 +72,12 @@ TEST_CASE("libl4 slots: contiguous runs")
     Selector first = 0;
     REQUIRE(slots.alloc_range(10, first));
     CHECK(first == 0);
-    REQUIRE(slots.alloc_range(100, first));   // crosses a word boundary
+    REQUIRE(slots.alloc_range(100, first)); // crosses a word boundary
     CHECK(first == 10);
     CHECK(slots.available() == 146);
     for (Selector s = 20; s < 30; ++s)
         CHECK(slots.free(s));
-    REQUIRE(slots.alloc_range(10, first));   // the hole fits exactly
+    REQUIRE(slots.alloc_range(10, first)); // the hole fits exactly
     CHECK(first == 20);
     CHECK(!slots.alloc_range(147, first));
     CHECK(!slots.alloc_range(0, first));
@@ -86,7 +86,7 @@ TEST_CASE("libl4 slots: contiguous runs")
     CHECK(slots.available() == 0);
     CHECK(slots.free(5));
     CHECK(slots.free(200));
-    CHECK(!slots.alloc_range(2, first));   // two free, but not adjacent
+    CHECK(!slots.alloc_range(2, first)); // two free, but not adjacent
 }
 
 TEST_CASE("libl4 slots: limits of the range")
@@ -100,7 +100,7 @@ TEST_CASE("libl4 slots: limits of the range")
     CHECK(!slots.init(0, SlotAllocator::kCapacity + 1));
     CHECK(slots.capacity() == 0);
     CHECK(!slots.alloc(s));
-    CHECK(!slots.init(~Selector{0} - 5, 10));   // wraps
+    CHECK(!slots.init(~Selector{0} - 5, 10)); // wraps
     CHECK(slots.capacity() == 0);
     CHECK(slots.init(0, 0));
     CHECK(!slots.alloc(s));
@@ -142,7 +142,7 @@ TEST_CASE("libl4 slots: random alloc and free against a model")
                     REQUIRE(taken.insert(i).second);
             }
         } else {
-            s = 1000 + rng() % 310;   // now and then outside the range
+            s = 1000 + rng() % 310; // now and then outside the range
             REQUIRE(slots.free(s) == (taken.erase(s) == 1));
         }
         REQUIRE(slots.available() == 300 - taken.size());

@@ -34,12 +34,12 @@ TEST_CASE("libl4 string: searching")
     CHECK(l4_strrchr(text, 'z') == nullptr);
     CHECK(l4_strchr(text, '\0') == text + 12);
     CHECK(l4_strrchr(text, '\0') == text + 12);
-    CHECK(l4_strchr(text, 'h' + 256) == text);   // converted to char, as in C
+    CHECK(l4_strchr(text, 'h' + 256) == text); // converted to char, as in C
 
     const unsigned char bytes[] = {1, 2, 0xff, 0, 5};
     CHECK(l4_memchr(bytes, 0xff, sizeof bytes) == bytes + 2);
     CHECK(l4_memchr(bytes, 0, sizeof bytes) == bytes + 3);
-    CHECK(l4_memchr(bytes, 5, 4) == nullptr);   // not read past count
+    CHECK(l4_memchr(bytes, 5, 4) == nullptr); // not read past count
     CHECK(l4_memchr(bytes, -1, sizeof bytes) == bytes + 2);
     CHECK(l4_memchr(nullptr, 0, 0) == nullptr);
 
@@ -68,7 +68,7 @@ TEST_CASE("libl4 string: strlcpy and strlcat")
     CHECK(std::string(buf) == "abcd");
     CHECK(l4_strlcat(buf, "efgh", sizeof buf) == 8);
     CHECK(std::string(buf) == "abcde");
-    char full[3] = {'x', 'y', 'z'};   // not terminated within size: nothing appended
+    char full[3] = {'x', 'y', 'z'}; // not terminated within size: nothing appended
     CHECK(l4_strlcat(full, "abc", sizeof full) == 6);
     CHECK(full[2] == 'z');
 }
@@ -92,10 +92,10 @@ TEST_CASE("libl4 string: strtoull")
     CHECK(*end == '\0');
     text = "0x";
     CHECK(l4_strtoull(text, &end, 0) == 0);
-    CHECK(end == text + 1);   // the "0" is the number
+    CHECK(end == text + 1); // the "0" is the number
     text = "  -";
     CHECK(l4_strtoull(text, &end, 10) == 0);
-    CHECK(end == text);       // no digits
+    CHECK(end == text); // no digits
     CHECK(l4_strtoull("12", &end, 1) == 0);
     CHECK(l4_strtoull("12", &end, 37) == 0);
 }

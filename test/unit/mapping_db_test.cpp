@@ -30,7 +30,9 @@ uint8_t u8(unsigned v) { return static_cast<uint8_t>(v); }
 
 // One callback report; rights 0: removed.
 struct Change {
-    uint32_t space; uint64_t page, frame; uint8_t rights;
+    uint32_t space;
+    uint64_t page, frame;
+    uint8_t rights;
     auto tie() const { return std::tie(space, page, frame, rights); }
     bool operator==(const Change& o) const { return tie() == o.tie(); }
     bool operator<(const Change& o) const { return tie() < o.tie(); }
@@ -59,16 +61,20 @@ struct Fixture {
     Changes changes;
 
     explicit Fixture(size_t capacity, size_t index_slots = 0)
-        : nodes(junk(capacity)),
-          index(index_slots ? index_slots : 2 * capacity, ~0u),
-          db(nodes.data(), capacity, index.data(), index.size()) {}
+        : nodes(junk(capacity)), index(index_slots ? index_slots : 2 * capacity, ~0u),
+          db(nodes.data(), capacity, index.data(), index.size())
+    {
+    }
 
-    static std::vector<Mapping> junk(size_t n) {
+    static std::vector<Mapping> junk(size_t n)
+    {
         std::vector<Mapping> v(n);
-        if (n) std::memset(static_cast<void*>(v.data()), 0xa5, n * sizeof(Mapping));
+        if (n)
+            std::memset(static_cast<void*>(v.data()), 0xa5, n * sizeof(Mapping));
         return v;
     }
-    static void record(void* self, uint32_t space, uint64_t page, uint64_t frame, uint8_t r) {
+    static void record(void* self, uint32_t space, uint64_t page, uint64_t frame, uint8_t r)
+    {
         static_cast<Fixture*>(self)->changes.push_back({space, page, frame, r});
     }
     MappingDb::Callback cb() { return {&record, this}; }
@@ -77,13 +83,16 @@ struct Fixture {
     Changes taken() { return sorted(std::exchange(changes, {})); }
 
     // A mapping in one line, e.g. "4:5 frame 0x900 rw- from 0:1", so one CHECK shows it all.
-    std::string show(const Mapping* m) const {
-        if (!m) return "none";
+    std::string show(const Mapping* m) const
+    {
+        if (!m)
+            return "none";
         std::ostringstream s;
         s << m->space() << ':' << m->page() << " frame 0x" << std::hex << m->frame() << ' '
-          << (m->rights() & R ? 'r' : '-') << (m->rights() & W ? 'w' : '-')
-          << (m->rights() & X ? 'x' : '-') << std::dec;
-        if (const Mapping* p = db.parent(*m)) s << " from " << p->space() << ':' << p->page();
+          << (m->rights() & R ? 'r' : '-') << (m->rights() & W ? 'w' : '-') << (m->rights() & X ? 'x' : '-')
+          << std::dec;
+        if (const Mapping* p = db.parent(*m))
+            s << " from " << p->space() << ':' << p->page();
         return s.str();
     }
 };
@@ -107,7 +116,8 @@ TEST_CASE("mapping db: root insert and find")
     CHECK(db.size() == 2);
 
     // Fill up with neighbouring pages of several spaces; every one stays findable.
-    for (uint32_t i = 0; db.size() < 64; ++i) REQUIRE(db.insert_root(3 + i % 3, i, i, R));
+    for (uint32_t i = 0; db.size() < 64; ++i)
+        REQUIRE(db.insert_root(3 + i % 3, i, i, R));
     for (uint32_t i = 0; i < 62; ++i) {
         const Mapping* m = db.find(3 + i % 3, i);
         REQUIRE((m && m->frame() == i));
@@ -130,21 +140,24 @@ TEST_CASE("mapping db: unmap of a chain takes back everything derived")
     CHECK(f.show(c) == "2:3 frame 0x500 rwx from 1:2");
     CHECK((f.taken().empty() && db.size() == 3));
 
-    SECTION("from the root, excluding it") {
+    SECTION("from the root, excluding it")
+    {
         const Changes expect = sorted({gone(b), gone(c)});
         db.unmap(a, R, false, f.cb());
         CHECK(f.taken() == expect);
         CHECK((db.size() == 1 && db.find(0, 1) == a && !db.find(1, 2) && !db.find(2, 3)));
         CHECK(f.show(a) == "0:1 frame 0x500 rwx");
-        CHECK(db.map(a, 1, 2, RW, f.cb()) != nullptr);   // the freed nodes are reusable
+        CHECK(db.map(a, 1, 2, RW, f.cb()) != nullptr); // the freed nodes are reusable
     }
-    SECTION("from the middle, including it") {
+    SECTION("from the middle, including it")
+    {
         const Changes expect = sorted({gone(b), gone(c)});
         db.unmap(b, RWX, true, f.cb());
         CHECK(f.taken() == expect);
         CHECK((db.size() == 1 && !db.find(1, 2)));
     }
-    SECTION("the root itself, when the caller asks") {
+    SECTION("the root itself, when the caller asks")
+    {
         const Changes expect = sorted({gone(a), gone(b), gone(c)});
         db.unmap(a, R, true, f.cb());
         CHECK(f.taken() == expect);
@@ -159,7 +172,7 @@ TEST_CASE("mapping db: partial unmap only shrinks rights")
     Mapping* a = db.insert_root(0, 1, 0x700, RWX);
     Mapping* b = db.map(a, 1, 2, RWX, f.cb());
     Mapping* c = db.map(b, 2, 3, RWX, f.cb());
-    Mapping* d = db.map(a, 3, 4, RX, f.cb());   // has no write to lose
+    Mapping* d = db.map(a, 3, 4, RX, f.cb()); // has no write to lose
     REQUIRE((b && c && d));
 
     db.unmap(a, W, false, f.cb());
@@ -190,7 +203,7 @@ TEST_CASE("mapping db: grant moves a mapping with its children")
     Mapping* d = db.map(b, 3, 4, RWX, f.cb());
     REQUIRE((b && c && d));
 
-    CHECK(db.grant(b, 4, 5, RWX, f.cb()) == b);   // the same node, moved
+    CHECK(db.grant(b, 4, 5, RWX, f.cb()) == b); // the same node, moved
     CHECK(f.taken() == Changes{{1, 2, 0x900, 0}});
     CHECK((db.find(1, 2) == nullptr && db.find(4, 5) == b));
     CHECK(f.show(b) == "4:5 frame 0x900 rwx from 0:1");
@@ -233,26 +246,30 @@ TEST_CASE("mapping db: map onto an occupied page")
     Mapping* c = db.map(b, 2, 20, RWX, f.cb());
     REQUIRE((b && c));
 
-    SECTION("of another frame: replaced, the old subtree removed") {
+    SECTION("of another frame: replaced, the old subtree removed")
+    {
         const Changes expect = sorted({gone(b), gone(c)});
         CHECK(f.show(db.map(z, 1, 10, RW, f.cb())) == "1:10 frame 0x200 rw- from 0:2");
         CHECK(f.taken() == expect);
         CHECK((db.find(2, 20) == nullptr && db.size() == 3));
     }
-    SECTION("by a child of the sender: upgraded in place, never downgraded") {
+    SECTION("by a child of the sender: upgraded in place, never downgraded")
+    {
         Mapping* e = db.map(a, 3, 30, R, f.cb());
         CHECK(db.map(a, 3, 30, RW, f.cb()) == e);
         CHECK(db.map(a, 3, 30, R, f.cb()) == e);
         CHECK(f.show(e) == "3:30 frame 0x100 rw- from 0:1");
         CHECK((f.taken().empty() && db.size() == 5));
     }
-    SECTION("by the sender or its ancestor: left as is") {
+    SECTION("by the sender or its ancestor: left as is")
+    {
         CHECK(db.map(c, 0, 1, RWX, f.cb()) == a);
         CHECK(db.map(c, 2, 20, RWX, f.cb()) == c);
         CHECK((f.taken().empty() && db.size() == 4));
         CHECK(f.show(c) == "2:20 frame 0x100 rwx from 1:10");
     }
-    SECTION("by a deeper descendant of the same frame: re-derived from the sender") {
+    SECTION("by a deeper descendant of the same frame: re-derived from the sender")
+    {
         CHECK(f.show(db.map(a, 2, 20, RX, f.cb())) == "2:20 frame 0x100 r-x from 0:1");
         CHECK((f.taken() == Changes{{2, 20, 0x100, 0}} && db.size() == 4));
     }
@@ -270,8 +287,8 @@ TEST_CASE("mapping db: map and grant report whether the target gained a node")
 
     Mapping* b = db.map(a, 1, 10, RW, f.cb(), &added);
     CHECK((b != nullptr && added));
-    CHECK((db.map(a, 1, 10, RWX, f.cb(), &added) == b && !added));   // upgraded in place
-    CHECK((db.map(b, 0, 1, RWX, f.cb(), &added) == a && !added));    // the sender's ancestor
+    CHECK((db.map(a, 1, 10, RWX, f.cb(), &added) == b && !added));     // upgraded in place
+    CHECK((db.map(b, 0, 1, RWX, f.cb(), &added) == a && !added));      // the sender's ancestor
     CHECK((db.map(a, 1, 11, 0, f.cb(), &added) == nullptr && !added)); // no read right
 
     // The replacement frees b's node; the new mapping is allocated from the free list's head,
@@ -284,7 +301,7 @@ TEST_CASE("mapping db: map and grant report whether the target gained a node")
 
     Mapping* g = db.grant(r, 2, 5, RW, f.cb(), &added);
     CHECK((g == r && added && db.find(1, 10) == nullptr));
-    CHECK((db.grant(g, 2, 5, R, f.cb(), &added) == g && !added));   // onto itself: shrinks only
+    CHECK((db.grant(g, 2, 5, R, f.cb(), &added) == g && !added));        // onto itself: shrinks only
     CHECK((db.grant(g, 0, 2, RW, f.cb(), &added) == nullptr && !added)); // onto its ancestor
     CHECK(db.size() == 3);
 }
@@ -294,10 +311,10 @@ TEST_CASE("mapping db: rights only shrink along a derivation")
     Fixture f(8);
     MappingDb& db = f.db;
     Mapping* a = db.insert_root(0, 0, 1, RX);
-    Mapping* b = db.map(a, 1, 1, RWX, f.cb());   // gets the intersection
+    Mapping* b = db.map(a, 1, 1, RWX, f.cb()); // gets the intersection
     CHECK(f.show(b) == "1:1 frame 0x1 r-x from 0:0");
     CHECK(f.show(db.map(b, 2, 2, RW, f.cb())) == "2:2 frame 0x1 r-- from 1:1");
-    CHECK(db.map(a, 3, 3, W | X, f.cb()) == nullptr);   // nothing readable left
+    CHECK(db.map(a, 3, 3, W | X, f.cb()) == nullptr); // nothing readable left
     CHECK(db.map(nullptr, 3, 3, RWX, f.cb()) == nullptr);
     CHECK((f.taken().empty() && db.size() == 3));
 }
@@ -334,7 +351,8 @@ TEST_CASE("mapping db: deep and wide trees need no recursion")
     Fixture f(N);
     MappingDb& db = f.db;
     std::vector<Mapping*> chain{db.insert_root(0, 0, 0x42, RWX)};
-    for (uint32_t i = 1; i < N; ++i) chain.push_back(db.map(chain.back(), i, i, RWX));
+    for (uint32_t i = 1; i < N; ++i)
+        chain.push_back(db.map(chain.back(), i, i, RWX));
     REQUIRE((db.size() == N && db.parent(*chain[N - 1]) == chain[N - 2]));
 
     db.unmap(chain[0], W, false, f.cb());
@@ -352,7 +370,8 @@ TEST_CASE("mapping db: deep and wide trees need no recursion")
 
     // Wide: one root with N - 1 children; one is removed from the middle, then all.
     Mapping* root = db.insert_root(0, 0, 0x43, RWX);
-    for (uint32_t i = 1; i < N; ++i) static_cast<void>(db.map(root, i, i, RWX));
+    for (uint32_t i = 1; i < N; ++i)
+        static_cast<void>(db.map(root, i, i, RWX));
     REQUIRE(db.size() == N);
     db.unmap(db.find(N / 2, N / 2), R, true, f.cb());
     CHECK(f.taken() == Changes{{N / 2, N / 2, 0x43, 0}});
@@ -368,26 +387,35 @@ using Key = std::pair<uint32_t, uint64_t>;
 
 // The specification, written the obvious way: recursion, full scans, no pruning.
 struct Model {
-    struct Entry { uint64_t frame; uint8_t rights; std::optional<Key> parent; };
+    struct Entry {
+        uint64_t frame;
+        uint8_t rights;
+        std::optional<Key> parent;
+    };
     std::map<Key, Entry> entries;
     Changes changes;
     size_t capacity;
 
-    std::optional<Key> insert_root(Key k, uint64_t frame, uint8_t r) {
-        if (!(r & R) || entries.size() == capacity || entries.count(k)) return {};
+    std::optional<Key> insert_root(Key k, uint64_t frame, uint8_t r)
+    {
+        if (!(r & R) || entries.size() == capacity || entries.count(k))
+            return {};
         entries[k] = {frame, r, {}};
         return k;
     }
-    std::optional<Key> map(Key from, Key to, uint8_t rights) {
+    std::optional<Key> map(Key from, Key to, uint8_t rights)
+    {
         const Entry src = entries.at(from);
         const uint8_t r = u8(src.rights & rights);
-        if (!(r & R)) return {};
+        if (!(r & R))
+            return {};
         if (auto it = entries.find(to); it != entries.end()) {
             if (it->second.parent == from) {
                 it->second.rights = u8(it->second.rights | r);
                 return to;
             }
-            if (above(to, from)) return to;
+            if (above(to, from))
+                return to;
             remove(to);
         } else if (entries.size() == capacity) {
             return {};
@@ -395,62 +423,77 @@ struct Model {
         entries[to] = {src.frame, r, from};
         return to;
     }
-    std::optional<Key> grant(Key from, Key to, uint8_t rights) {
+    std::optional<Key> grant(Key from, Key to, uint8_t rights)
+    {
         const uint8_t r = u8(entries.at(from).rights & rights);
         const uint8_t lost = u8(entries.at(from).rights & ~r);
-        if (!(r & R)) return {};
+        if (!(r & R))
+            return {};
         if (to == from) {
             shrink(from, lost, true);
             return to;
         }
-        if (entries.count(to) && above(to, from)) return {};
-        if (entries.count(to)) remove(to);
+        if (entries.count(to) && above(to, from))
+            return {};
+        if (entries.count(to))
+            remove(to);
         const Entry e = entries.at(from);
         changes.push_back({from.first, from.second, e.frame, 0});
         entries.erase(from);
-        for (auto& [k, v] : entries) v.parent = v.parent == from ? to : v.parent;
+        for (auto& [k, v] : entries)
+            v.parent = v.parent == from ? to : v.parent;
         entries[to] = e;
         shrink(to, lost, false);
         entries[to].rights = r;
         return to;
     }
-    void unmap(Key k, uint8_t rights, bool self) {
-        if (!(rights & R)) return shrink(k, rights, self);
-        if (self) return remove(k);
-        for (const Key& c : children(k)) remove(c);
+    void unmap(Key k, uint8_t rights, bool self)
+    {
+        if (!(rights & R))
+            return shrink(k, rights, self);
+        if (self)
+            return remove(k);
+        for (const Key& c : children(k))
+            remove(c);
     }
 
-    std::vector<Key> children(Key k) const {
+    std::vector<Key> children(Key k) const
+    {
         std::vector<Key> out;
-        for (const auto& [ck, v] : entries) if (v.parent == k) out.push_back(ck);
+        for (const auto& [ck, v] : entries)
+            if (v.parent == k)
+                out.push_back(ck);
         return out;
     }
-    void remove(Key k) {
-        for (const Key& c : children(k)) remove(c);
+    void remove(Key k)
+    {
+        for (const Key& c : children(k))
+            remove(c);
         changes.push_back({k.first, k.second, entries.at(k).frame, 0});
         entries.erase(k);
     }
-    void shrink(Key k, uint8_t mask, bool self) {
+    void shrink(Key k, uint8_t mask, bool self)
+    {
         Entry& e = entries.at(k);
         if (self && (e.rights & mask)) {
             e.rights = u8(e.rights & ~mask);
             changes.push_back({k.first, k.second, e.frame, e.rights});
         }
-        for (const Key& c : children(k)) shrink(c, mask, true);
+        for (const Key& c : children(k))
+            shrink(c, mask, true);
     }
-    bool above(Key a, Key n) const {   // a is n or one of its ancestors
+    bool above(Key a, Key n) const
+    { // a is n or one of its ancestors
         std::optional<Key> i = n;
-        while (i && *i != a) i = entries.at(*i).parent;
+        while (i && *i != a)
+            i = entries.at(*i).parent;
         return i.has_value();
     }
 };
 
 constexpr uint32_t kSpaces = 6, kPages = 64, kFrames = 16;
 
-std::optional<Key> key_of(const Mapping* m)
-{
-    return m ? std::optional<Key>({m->space(), m->page()}) : std::nullopt;
-}
+std::optional<Key> key_of(const Mapping* m) { return m ? std::optional<Key>({m->space(), m->page()}) : std::nullopt; }
 
 // Empty when the database holds what the model holds. Every model entry is looked up; with
 // equal sizes there is no room for extras, and a sweep now and then checks the index too.
@@ -466,7 +509,8 @@ std::string compare(const MappingDb& db, const Model& model, bool sweep)
     }
     for (uint32_t i = 0; sweep && i < kSpaces * kPages; ++i) {
         const Key k{i / kPages, (i % kPages) * uint64_t{0x1001}};
-        if (db.find(k.first, k.second) && !model.entries.count(k)) err += "extra mapping\n";
+        if (db.find(k.first, k.second) && !model.entries.count(k))
+            err += "extra mapping\n";
     }
     return err;
 }
@@ -489,20 +533,18 @@ void random_run(uint64_t seed, size_t capacity, size_t index_slots, int steps)
         // Each REQUIRE runs the database and the model; neither depends on the other.
         if (op < 12 || model.entries.empty()) {
             const uint64_t frame = below(kFrames);
-            REQUIRE(key_of(db.insert_root(k.first, k.second, frame, r)) ==
-                    model.insert_root(k, frame, r));
+            REQUIRE(key_of(db.insert_root(k.first, k.second, frame, r)) == model.insert_root(k, frame, r));
         } else {
             const auto size = static_cast<uint32_t>(model.entries.size());
             const Key from = std::next(model.entries.begin(), below(size))->first;
             Mapping* src = db.find(from.first, from.second);
             REQUIRE(src != nullptr);
-            Key to = below(10) ? k : from;   // sometimes the sender itself or an ancestor
+            Key to = below(10) ? k : from; // sometimes the sender itself or an ancestor
             for (uint32_t up = to == from ? below(4) : 0; up && model.entries.at(to).parent; --up) {
                 to = *model.entries.at(to).parent;
             }
             if (op < 55) {
-                REQUIRE(key_of(db.map(src, to.first, to.second, r, f.cb())) ==
-                        model.map(from, to, r));
+                REQUIRE(key_of(db.map(src, to.first, to.second, r, f.cb())) == model.map(from, to, r));
             } else if (op < 70) {
                 const Mapping* got = db.grant(src, to.first, to.second, r, f.cb());
                 REQUIRE(key_of(got) == model.grant(from, to, r));
@@ -533,14 +575,14 @@ TEST_CASE("mapping db: next_in_space finds every mapping of one space, and only 
     Fixture f(64);
     MappingDb& db = f.db;
     uint32_t cursor = 0;
-    CHECK(db.next_in_space(1, cursor) == nullptr);   // empty (over junk storage)
+    CHECK(db.next_in_space(1, cursor) == nullptr); // empty (over junk storage)
 
     Mapping* a = db.insert_root(1, 0x10, 0x100, RWX);
     Mapping* other = db.insert_root(2, 0x10, 0x200, RWX);
-    Mapping* b = db.map(other, 1, 0x20, R, f.cb());   // space 1 again, derived from space 2
+    Mapping* b = db.map(other, 1, 0x20, R, f.cb()); // space 1 again, derived from space 2
     Mapping* c = db.map(a, 3, 0x30, RW, f.cb());
     REQUIRE((a && other && b && c));
-    db.unmap(db.insert_root(1, 0x40, 0x400, R), RWX, true, f.cb());   // freed: not found
+    db.unmap(db.insert_root(1, 0x40, 0x400, R), RWX, true, f.cb()); // freed: not found
 
     std::vector<const Mapping*> seen;
     cursor = 0;
@@ -550,7 +592,7 @@ TEST_CASE("mapping db: next_in_space finds every mapping of one space, and only 
     std::vector<const Mapping*> want{a, b};
     std::sort(want.begin(), want.end());
     CHECK(seen == want);
-    CHECK(db.next_in_space(1, cursor) == nullptr);   // stays at the end
+    CHECK(db.next_in_space(1, cursor) == nullptr); // stays at the end
 
     // Sweeping a space the way the kernel does when its task dies: unmap what is found until
     // nothing is left; mappings of other spaces derived from it go too (reported).
@@ -559,7 +601,7 @@ TEST_CASE("mapping db: next_in_space finds every mapping of one space, and only 
         db.unmap(m, RWX, true, f.cb());
     cursor = 0;
     CHECK(db.next_in_space(1, cursor) == nullptr);
-    CHECK(db.find(3, 0x30) == nullptr);                          // derived from a
-    CHECK(f.show(db.find(2, 0x10)) == "2:16 frame 0x200 rwx");   // b's parent stays
+    CHECK(db.find(3, 0x30) == nullptr);                        // derived from a
+    CHECK(f.show(db.find(2, 0x10)) == "2:16 frame 0x200 rwx"); // b's parent stays
     CHECK(db.size() == 1);
 }

@@ -81,7 +81,7 @@ public:
         for (const Region& region : regions) {
             size_t at = payload.size();
             payload.u64(region.base).u64(region.length).u32(region.type);
-            payload.resize(at + entry_size, 0);   // reserved field and any extension
+            payload.resize(at + entry_size, 0); // reserved field and any extension
         }
         return tag(6, payload);
     }
@@ -122,7 +122,7 @@ public:
     }
 
 private:
-    Bytes data_ = Bytes().u32(0).u32(0);   // total_size (patched by bytes()), reserved
+    Bytes data_ = Bytes().u32(0).u32(0); // total_size (patched by bytes()), reserved
     uint32_t last_offset_ = 0;
 };
 
@@ -146,16 +146,16 @@ Parsed run(const std::vector<uint8_t>& blob, size_t available)
 Parsed run(const std::vector<uint8_t>& blob) { return run(blob, blob.size()); }
 
 // RAM from 1 MiB to 128 MiB with the legacy hole, as QEMU reports it.
-const std::vector<Region> kRam = {{0x0, 0x9fc00, kAvailable}, {0x9fc00, 0x400, kReserved},
-                                  {0x100000, 0x7f00000, kAvailable}};
+const std::vector<Region> kRam = {
+    {0x0, 0x9fc00, kAvailable}, {0x9fc00, 0x400, kReserved}, {0x100000, 0x7f00000, kAvailable}};
 
 Builder minimal() { return Builder().mmap(kRam); }
 
 bool is_empty(const mb2::BootInfo& info)
 {
     return info.region_count == 0 && info.module_count == 0 && std::strcmp(info.cmdline, "") == 0 &&
-           std::strcmp(info.bootloader_name, "") == 0 && !info.framebuffer.present &&
-           !info.elf_sections.present && !info.acpi.present && info.total_size == 0;
+           std::strcmp(info.bootloader_name, "") == 0 && !info.framebuffer.present && !info.elf_sections.present &&
+           !info.acpi.present && info.total_size == 0;
 }
 
 void check_error(const Parsed& parsed, Error expected, uint32_t offset)
@@ -179,16 +179,16 @@ TEST_CASE("mb2: a well-formed info is parsed exactly", "[mb2]")
 {
     Builder b;
     uint32_t cmdline_at = b.cmdline("loglevel=debug hz=250").last_offset();
-    b.tag(4, {0x80, 0x02, 0, 0, 0x00, 0xfc, 0x01, 0});   // basic meminfo: skipped
+    b.tag(4, {0x80, 0x02, 0, 0, 0x00, 0xfc, 0x01, 0}); // basic meminfo: skipped
     uint32_t loader_at = b.loader("GRUB 2.06").last_offset();
     uint32_t module0_at = b.module(0x200000, 0x201000, "sigma0").last_offset();
     b.mmap({{0x100000, 0x7f00000, kAvailable}, {0x0, 0x9fc00, kAvailable}, {0x9fc00, 0x400, kReserved}});
     uint32_t module1_at = b.module(0x300000, 0x380000, "vmm-server guests=2").last_offset();
     b.framebuffer(0xfd000000, 4096, 1024, 768, 32, 1);
     uint32_t elf_at = b.elf_sections(3, 64, 2, 3 * 64).last_offset();
-    b.acpi(14, 20).tag(99, {1, 2, 3});   // unknown type: skipped
+    b.acpi(14, 20).tag(99, {1, 2, 3}); // unknown type: skipped
     uint32_t acpi_new_at = b.acpi(15, 36).last_offset();
-    std::vector<uint8_t> blob = b.tag(21, {0, 0, 0x20, 0}).end().bytes();   // load base: skipped
+    std::vector<uint8_t> blob = b.tag(21, {0, 0, 0x20, 0}).end().bytes(); // load base: skipped
 
     Parsed parsed = run(blob);
     REQUIRE(parsed.result.error == Error::none);
@@ -237,7 +237,7 @@ TEST_CASE("mb2: a well-formed info is parsed exactly", "[mb2]")
     CHECK(info.elf_sections.headers[191] == 191);
 
     CHECK(info.acpi.present);
-    CHECK(info.acpi.version == 2);   // the new RSDP wins over the old one
+    CHECK(info.acpi.version == 2); // the new RSDP wins over the old one
     CHECK(info.acpi.rsdp == base + acpi_new_at + 8);
     CHECK(info.acpi.rsdp_size == 36);
     CHECK(info.acpi.rsdp[0] == 15);
@@ -245,7 +245,7 @@ TEST_CASE("mb2: a well-formed info is parsed exactly", "[mb2]")
 
 TEST_CASE("mb2: optional tags absent, old ACPI tag only", "[mb2]")
 {
-    Parsed both = run(minimal().acpi(15, 36).acpi(14, 20).end().bytes());   // order must not matter
+    Parsed both = run(minimal().acpi(15, 36).acpi(14, 20).end().bytes()); // order must not matter
     REQUIRE(both.result.error == Error::none);
     CHECK(both.info->acpi.version == 2);
 
@@ -297,7 +297,7 @@ TEST_CASE("mb2: pointer and size of the info", "[mb2]")
     CHECK(run(blob, blob.size() + 64).result.error == Error::none);
 
     std::vector<uint8_t> bad = blob;
-    write_u32(bad, 0, 8);   // no room for an end tag
+    write_u32(bad, 0, 8); // no room for an end tag
     check_error(run(bad), Error::total_size_too_small, 0);
     write_u32(bad, 0, 0);
     check_error(run(bad), Error::total_size_too_small, 0);
@@ -312,7 +312,7 @@ TEST_CASE("mb2: malformed tag headers", "[mb2]")
     check_error(run(minimal().bytes()), Error::missing_end_tag, 0);
 
     std::vector<uint8_t> blob = minimal().end().bytes();
-    write_u32(blob, 0, static_cast<uint32_t>(blob.size() - 8));   // the end tag lies past total_size
+    write_u32(blob, 0, static_cast<uint32_t>(blob.size() - 8)); // the end tag lies past total_size
     check_error(run(blob), Error::missing_end_tag, 0);
 
     check_error(run(Builder().cmdline("x").end().bytes()), Error::no_memory_map, 0);
@@ -322,10 +322,10 @@ TEST_CASE("mb2: malformed tag headers", "[mb2]")
 TEST_CASE("mb2: unterminated strings", "[mb2]")
 {
     expect_error(minimal().tag(1, {'a', 'b', 'c'}), Error::string_unterminated);
-    expect_error(minimal().tag(1, {}), Error::string_unterminated);                           // no room for a NUL
-    expect_error(minimal().tag(2, {'G', 'R', 'U', 'B', 0}, 12), Error::string_unterminated);   // NUL in padding
+    expect_error(minimal().tag(1, {}), Error::string_unterminated);                          // no room for a NUL
+    expect_error(minimal().tag(2, {'G', 'R', 'U', 'B', 0}, 12), Error::string_unterminated); // NUL in padding
     expect_error(minimal().tag(3, {0, 0, 0x20, 0, 0, 0x10, 0x20, 0, 'm', 'o', 'd'}), Error::string_unterminated);
-    expect_error(minimal().tag(3, {0, 0, 0x20, 0}), Error::tag_too_small);   // no room for the addresses
+    expect_error(minimal().tag(3, {0, 0, 0x20, 0}), Error::tag_too_small); // no room for the addresses
 }
 
 TEST_CASE("mb2: bad memory map tags", "[mb2]")
@@ -334,7 +334,7 @@ TEST_CASE("mb2: bad memory map tags", "[mb2]")
     expect_error(Builder().mmap(kRam, 28), Error::mmap_entry_size_bad);
     expect_error(Builder().mmap({}, 0), Error::mmap_entry_size_bad);
     std::vector<uint8_t> blob = Builder().mmap(kRam).end().bytes();
-    write_u32(blob, 16, 32);   // 3 * 24 bytes of entries cannot be 32-byte entries
+    write_u32(blob, 16, 32); // 3 * 24 bytes of entries cannot be 32-byte entries
     check_error(run(blob), Error::mmap_entry_size_bad, 8);
 
     expect_error(Builder().mmap(kRam, 24, 1), Error::mmap_version_bad);
@@ -434,10 +434,10 @@ TEST_CASE("mb2: framebuffer, ELF and ACPI tags too small or inconsistent", "[mb2
     expect_error(minimal().tag(9, std::vector<uint8_t>(8, 0)), Error::tag_too_small);
     expect_error(minimal().acpi(14, 19), Error::tag_too_small);
     expect_error(minimal().acpi(15, 24), Error::tag_too_small);
-    expect_error(minimal().elf_sections(3, 40, 2, 3 * 40), Error::elf_sections_bad);       // ELF32 headers
-    expect_error(minimal().elf_sections(3, 64, 2, 2 * 64), Error::elf_sections_bad);       // headers cut short
-    expect_error(minimal().elf_sections(3, 64, 3, 3 * 64), Error::elf_sections_bad);       // string index too big
-    expect_error(minimal().elf_sections(0x4000001, 64, 0, 64), Error::elf_sections_bad);   // count * size > 2^32
+    expect_error(minimal().elf_sections(3, 40, 2, 3 * 40), Error::elf_sections_bad);     // ELF32 headers
+    expect_error(minimal().elf_sections(3, 64, 2, 2 * 64), Error::elf_sections_bad);     // headers cut short
+    expect_error(minimal().elf_sections(3, 64, 3, 3 * 64), Error::elf_sections_bad);     // string index too big
+    expect_error(minimal().elf_sections(0x4000001, 64, 0, 64), Error::elf_sections_bad); // count * size > 2^32
 
     Parsed none = run(minimal().elf_sections(0, 64, 0, 0).end().bytes());
     REQUIRE(none.result.error == Error::none);
@@ -486,7 +486,7 @@ const char* broken_invariant(const mb2::BootInfo& info, const uint8_t* base, siz
         if (mod.start >= mod.end || !string_inside(mod.cmdline)) {
             return "module fields";
         }
-        uint64_t covered = mod.start;   // regions are sorted: one pass joins adjacent ones
+        uint64_t covered = mod.start; // regions are sorted: one pass joins adjacent ones
         for (size_t i = 0; i < info.region_count; ++i) {
             const mb2::MemoryRegion& r = info.regions[i];
             if (r.type == kAvailable && r.base <= covered && covered < r.base + r.length) {
@@ -532,13 +532,13 @@ TEST_CASE("mb2: fuzzed blobs never crash and valid results keep the invariants",
         for (int m = 0; m < mutations; ++m) {
             uint64_t r = rng.next();
             size_t at = static_cast<size_t>(r >> 16) % blob.size();
-            if (r % 4 == 0) {   // a random byte
+            if (r % 4 == 0) { // a random byte
                 blob[at] = static_cast<uint8_t>(r >> 8);
-            } else if (r % 4 == 1) {   // a single bit
+            } else if (r % 4 == 1) { // a single bit
                 blob[at] = static_cast<uint8_t>(blob[at] ^ (1u << ((r >> 8) % 8)));
-            } else if (r % 4 == 2 && at + 4 <= blob.size()) {   // an interesting u32 where fields live
+            } else if (r % 4 == 2 && at + 4 <= blob.size()) { // an interesting u32 where fields live
                 write_u32(blob, at & ~size_t{3}, interesting[(r >> 8) % std::size(interesting)]);
-            } else if (r % 4 == 3) {   // truncation of what is readable, sometimes of total_size too
+            } else if (r % 4 == 3) { // truncation of what is readable, sometimes of total_size too
                 blob.resize(std::max<size_t>(at, 1));
                 if ((r >> 8) % 2 != 0 && blob.size() >= 4) {
                     write_u32(blob, 0, static_cast<uint32_t>(blob.size()));

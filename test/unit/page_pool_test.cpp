@@ -9,10 +9,10 @@
 TEST_CASE("sigma0 pool: ranges are trimmed, overlaps refused")
 {
     sigma0::PagePool pool;
-    CHECK(pool.add(0x100800, 0x3000));           // trimmed to [0x101000, 0x103000)
+    CHECK(pool.add(0x100800, 0x3000)); // trimmed to [0x101000, 0x103000)
     CHECK(pool.free_pages() == 2);
-    CHECK_FALSE(pool.add(0x102000, 0x1000));     // overlaps
-    CHECK_FALSE(pool.add(0x200000, 0x800));      // less than a page
+    CHECK_FALSE(pool.add(0x102000, 0x1000));       // overlaps
+    CHECK_FALSE(pool.add(0x200000, 0x800));        // less than a page
     CHECK_FALSE(pool.add(~uint64_t{0} - 10, 100)); // wraps
     CHECK(pool.add(0x400000, 0x400000));
     CHECK(pool.free_pages() == 2 + 1024);
@@ -29,9 +29,9 @@ TEST_CASE("sigma0 pool: alignment and exhaustion")
     CHECK(base == 0x1000);
     REQUIRE(pool.allocate(22, 22, base));
     CHECK(base == 0x400000);
-    CHECK_FALSE(pool.allocate(22, 22, base));  // no 4 MiB-aligned 4 MiB left
-    CHECK_FALSE(pool.allocate(11, 12, base));  // below a page
-    CHECK_FALSE(pool.allocate(13, 12, base));  // alignment below the size
+    CHECK_FALSE(pool.allocate(22, 22, base)); // no 4 MiB-aligned 4 MiB left
+    CHECK_FALSE(pool.allocate(11, 12, base)); // below a page
+    CHECK_FALSE(pool.allocate(13, 12, base)); // alignment below the size
     uint64_t left = pool.free_pages();
     uint64_t got = 0;
     while (pool.allocate(12, 12, base))

@@ -136,7 +136,7 @@ TEST_CASE("run queue: enqueue_front keeps a preempted thread's turn", "[run_queu
     REQUIRE(q.enqueue(b));
     REQUIRE(q.enqueue_front(c));
     CHECK(level(q, 5) == std::vector<const QueueLink*>{&c, &a, &b});
-    REQUIRE(q.enqueue_front(solo));   // onto an empty level
+    REQUIRE(q.enqueue_front(solo)); // onto an empty level
     CHECK(level(q, 6) == std::vector<const QueueLink*>{&solo});
     CHECK(drain(q) == std::vector<const QueueLink*>{&solo, &c, &a, &b});
 }
@@ -155,9 +155,9 @@ TEST_CASE("run queue: rotate moves the head to the tail", "[run_queue]")
     q.rotate(7);
     q.rotate(7);
     CHECK(level(q, 7) == std::vector<const QueueLink*>{&a, &b, &c});
-    q.rotate(3);   // a single link stays where it is
+    q.rotate(3); // a single link stays where it is
     CHECK(level(q, 3) == std::vector<const QueueLink*>{&other});
-    q.rotate(100);   // an empty level: nothing happens
+    q.rotate(100); // an empty level: nothing happens
     CHECK(q.head(100) == nullptr);
     CHECK(q.highest_priority() == 7);
 }
@@ -184,7 +184,7 @@ TEST_CASE("run queue: remove from head, middle, tail and only", "[run_queue]")
     {
         REQUIRE(q.remove(d));
         CHECK(level(q, 9) == std::vector<const QueueLink*>{&a, &b, &c});
-        REQUIRE(q.enqueue(d));   // back at the tail
+        REQUIRE(q.enqueue(d)); // back at the tail
         CHECK(level(q, 9) == std::vector<const QueueLink*>{&a, &b, &c, &d});
     }
     SECTION("only")
@@ -232,7 +232,7 @@ TEST_CASE("run queue: misuse is refused and changes nothing", "[run_queue]")
         REQUIRE(q.remove(a));
         CHECK(q.head(200) == nullptr);
         CHECK(level(q, 4) == std::vector<const QueueLink*>{&b});
-        REQUIRE(q.enqueue(a));   // the new priority takes effect on the next enqueue
+        REQUIRE(q.enqueue(a)); // the new priority takes effect on the next enqueue
         CHECK(q.highest() == &a);
         CHECK(q.highest_priority() == 200);
     }
@@ -308,7 +308,7 @@ TEST_CASE("run queue: random operations match a model", "[run_queue]")
             }
             break;
         }
-        case 5: {   // the scheduler's tick: rotate the running level
+        case 5: { // the scheduler's tick: rotate the running level
             const uint8_t p = random(2) == 0 ? q.highest_priority() : link.priority;
             q.rotate(p);
             if (!model[p].empty()) {
@@ -317,7 +317,7 @@ TEST_CASE("run queue: random operations match a model", "[run_queue]")
             }
             break;
         }
-        default:   // a new priority, legal only while not queued
+        default: // a new priority, legal only while not queued
             if (!was_queued) {
                 link.priority = random_priority();
             }

@@ -91,7 +91,7 @@ TEST_CASE("scheduler: the timer preempts for a higher-priority ready thread", "[
     scheduler::make_ready(*b);
     w.start();
     REQUIRE(&current() == a);
-    scheduler::timer_tick(); // one tick of a's slice used
+    scheduler::timer_tick();      // one tick of a's slice used
     scheduler::make_ready(*high); // woken, e.g. by an interrupt, outside any system call
     CHECK(&current() == a);
     scheduler::timer_tick();

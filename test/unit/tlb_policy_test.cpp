@@ -29,16 +29,16 @@ struct ModelTlb {
     bool invpcid = false;
     uint64_t root = 0;
     uint16_t pcid = 0;
-    std::map<std::pair<uint16_t, uint64_t>, uint64_t> entries;   // (pcid, page) -> frame
-    std::map<uint64_t, std::map<uint64_t, uint64_t>> tables;     // root -> page -> frame
-    int errors = 0;   // misuse: a PCID or keep bit with PCIDs off, INVPCID without it
+    std::map<std::pair<uint16_t, uint64_t>, uint64_t> entries; // (pcid, page) -> frame
+    std::map<uint64_t, std::map<uint64_t, uint64_t>> tables;   // root -> page -> frame
+    int errors = 0; // misuse: a PCID or keep bit with PCIDs off, INVPCID without it
 
     uint64_t live_root() { return root; }
 
     void load(uint64_t new_root, uint16_t tag, bool keep)
     {
         if (!pcid_enabled && (tag != 0 || keep))
-            ++errors;   // reserved bits of CR3: #GP on real hardware
+            ++errors; // reserved bits of CR3: #GP on real hardware
         if (!pcid_enabled)
             entries.clear();
         else if (!keep)
@@ -53,7 +53,7 @@ struct ModelTlb {
     void invalidate_tagged(uint16_t tag, uint64_t virt)
     {
         if (!invpcid)
-            ++errors;   // #UD on a CPU without INVPCID
+            ++errors; // #UD on a CPU without INVPCID
         entries.erase({tag, virt});
     }
 
@@ -66,14 +66,14 @@ struct ModelTlb {
         auto& table = tables[root];
         auto mapped = table.find(page);
         if (mapped == table.end() || mapped->second == 0)
-            return 0;   // a fault: not cached
+            return 0; // a fault: not cached
         entries[{pcid, page}] = mapped->second;
         return mapped->second;
     }
 };
 
 constexpr uint64_t kKernelRoot = 0x1000;
-constexpr uint64_t kPages = 48;   // user pages 0..47: runs of up to 40 cross kMaxSinglePages
+constexpr uint64_t kPages = 48; // user pages 0..47: runs of up to 40 cross kMaxSinglePages
 
 // Random steps over up to eight spaces, with roots reused as frames are; every access is
 // checked against the page tables. `taken` tags are held elsewhere from the start.
@@ -96,7 +96,7 @@ void run_model(TlbMode mode, uint64_t seed, uint32_t taken)
     uint64_t next_frame = 1;
     for (int step = 0; step < 20000; ++step) {
         uint64_t op = rng.below(100);
-        if (op < 8 && !free_roots.empty() && spaces.size() < 8) {   // a new task
+        if (op < 8 && !free_roots.empty() && spaces.size() < 8) { // a new task
             uint64_t root = free_roots[rng.below(free_roots.size())];
             free_roots.erase(std::find(free_roots.begin(), free_roots.end(), root));
             auto& table = hw.tables[root];
@@ -105,7 +105,7 @@ void run_model(TlbMode mode, uint64_t seed, uint32_t taken)
                 if (rng.below(2))
                     table[p * kPage] = next_frame++;
             spaces.push_back({root, policy.new_tag()});
-        } else if (op < 14 && !spaces.empty()) {   // a task destroyed
+        } else if (op < 14 && !spaces.empty()) { // a task destroyed
             size_t i = rng.below(spaces.size());
             TlbSpace s = spaces[i];
             if (policy.is_live(s.root))
@@ -114,20 +114,20 @@ void run_model(TlbMode mode, uint64_t seed, uint32_t taken)
             hw.tables.erase(s.root);
             free_roots.push_back(s.root);
             spaces.erase(spaces.begin() + static_cast<long>(i));
-        } else if (op < 30 && !spaces.empty()) {   // a switch
+        } else if (op < 30 && !spaces.empty()) { // a switch
             policy.load(spaces[rng.below(spaces.size())]);
-        } else if (op < 45 && !spaces.empty()) {   // map, remap or unmap a page anywhere
+        } else if (op < 45 && !spaces.empty()) { // map, remap or unmap a page anywhere
             TlbSpace s = spaces[rng.below(spaces.size())];
             uint64_t page = rng.below(kPages) * kPage;
             hw.tables[s.root][page] = rng.below(3) == 0 ? 0 : next_frame++;
             policy.invalidate(s, page, 1);
-        } else if (op < 50 && !spaces.empty()) {   // a run of pages (a flexpage) changed
+        } else if (op < 50 && !spaces.empty()) { // a run of pages (a flexpage) changed
             TlbSpace s = spaces[rng.below(spaces.size())];
             uint64_t first = rng.below(kPages), count = 1 + rng.below(kPages - first);
             for (uint64_t p = first; p < first + count; ++p)
                 hw.tables[s.root][p * kPage] = 0;
             policy.invalidate(s, first * kPage, count);
-        } else if (hw.root != kKernelRoot) {   // an access by the live task
+        } else if (hw.root != kKernelRoot) { // an access by the live task
             uint64_t page = rng.below(kPages) * kPage;
             auto& table = hw.tables[hw.root];
             uint64_t want = table.count(page) ? table[page] : 0;
@@ -182,12 +182,12 @@ TEST_CASE("tlb policy: a switch keeps the entries of a tagged space and flushes 
     policy.load(b);
     CHECK(hw.access(0) == 9);
     policy.load(a);
-    CHECK(hw.entries.size() == 2);   // both kept: nothing to refill
+    CHECK(hw.entries.size() == 2); // both kept: nothing to refill
     CHECK(hw.access(0) == 7);
-    policy.load(a);                  // already live: no CR3 write
+    policy.load(a); // already live: no CR3 write
     CHECK(hw.entries.size() == 2);
 
-    TlbPolicy<ModelTlb> off;   // PCIDs off: the same switches flush
+    TlbPolicy<ModelTlb> off; // PCIDs off: the same switches flush
     ModelTlb& plain = off.hardware();
     plain.root = kKernelRoot;
     TlbSpace c{0x2000, off.new_tag()}, d{0x3000, off.new_tag()};

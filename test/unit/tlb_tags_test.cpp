@@ -82,16 +82,16 @@ TEST_CASE("tlb tags: freeing what was not handed out changes nothing")
     CHECK_FALSE(tags.free(0xffff));
     CHECK(tags.in_use() == 1);
     REQUIRE(tags.free(tag));
-    CHECK_FALSE(tags.free(tag));   // twice
+    CHECK_FALSE(tags.free(tag)); // twice
     CHECK(tags.in_use() == 0);
-    CHECK(tags.take_stale(0xffff));   // out of range: flushed, never trusted
+    CHECK(tags.take_stale(0xffff)); // out of range: flushed, never trusted
 }
 
 TEST_CASE("tlb tags: against a model under random allocate, free and mark")
 {
     TlbTags tags;
     std::set<uint16_t> live;
-    std::set<uint16_t> stale;   // the model: new tags and marked tags are stale
+    std::set<uint16_t> stale; // the model: new tags and marked tags are stale
     XorShift rng{0x9e3779b97f4a7c15};
     for (int step = 0; step < 30000; ++step) {
         uint64_t r = rng.next();
@@ -102,7 +102,7 @@ TEST_CASE("tlb tags: against a model under random allocate, free and mark")
                 REQUIRE(tag == TlbTags::kUntagged);
                 break;
             }
-            uint16_t want = 1;   // the lowest free tag
+            uint16_t want = 1; // the lowest free tag
             while (live.count(want))
                 ++want;
             REQUIRE(tag == want);

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 struct XorShift {
-    uint64_t state;   // never 0
+    uint64_t state; // never 0
 
     uint64_t next()
     {

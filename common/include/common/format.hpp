@@ -49,7 +49,7 @@ public:
 
     constexpr Kind kind() const { return kind_; }
     constexpr uint64_t value() const { return value_; }
-    constexpr const char* text() const { return text_; }   // Kind::text: value() is the length
+    constexpr const char* text() const { return text_; } // Kind::text: value() is the length
 
 private:
     Kind kind_ = Kind::none;
@@ -58,7 +58,7 @@ private:
 };
 
 namespace detail {
-size_t c_string_length(const char* text);   // 6 for a null pointer: it prints "(null)"
+size_t c_string_length(const char* text); // 6 for a null pointer: it prints "(null)"
 }
 
 template <typename T>

@@ -9,9 +9,9 @@ namespace apic {
 namespace {
 
 // Register offsets (Intel SDM vol. 3, local APIC register address map).
-constexpr uint32_t kId = 0x20, kTaskPriority = 0x80, kEoi = 0xb0, kSpurious = 0xf0,
-                   kLvtTimer = 0x320, kLvtLint0 = 0x350, kLvtLint1 = 0x360, kLvtError = 0x370,
-                   kTimerInitial = 0x380, kTimerCurrent = 0x390, kTimerDivide = 0x3e0;
+constexpr uint32_t kId = 0x20, kTaskPriority = 0x80, kEoi = 0xb0, kSpurious = 0xf0, kLvtTimer = 0x320,
+                   kLvtLint0 = 0x350, kLvtLint1 = 0x360, kLvtError = 0x370, kTimerInitial = 0x380,
+                   kTimerCurrent = 0x390, kTimerDivide = 0x3e0;
 constexpr uint32_t kMasked = 1u << 16, kPeriodic = 1u << 17, kSoftwareEnable = 1u << 8;
 constexpr uint32_t kDivideBy16 = 0x3;
 constexpr uint32_t kDeliveryExtInt = 0x700, kDeliveryNmi = 0x400;

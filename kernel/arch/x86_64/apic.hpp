@@ -14,7 +14,7 @@ bool interrupt_requested();
 uint32_t id();
 
 // Timer: divide-by-16 input clock.
-void timer_start_oneshot_masked(uint32_t count);   // for calibration
+void timer_start_oneshot_masked(uint32_t count); // for calibration
 uint32_t timer_current_count();
 void timer_start_periodic(uint8_t vector, uint32_t count);
 void timer_stop();

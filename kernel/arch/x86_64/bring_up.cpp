@@ -37,10 +37,10 @@ void print_cpu()
 {
     const cpu::Features& f = cpu::features();
     klog::print("cpu: {} \"{}\" family {} model {} stepping {}\n", f.vendor, f.brand, f.family, f.model, f.stepping);
-    klog::print("cpu features:{}{}{}{}{}{}{}{}{}{}{}\n", f.nx ? " nx" : "", f.pge ? " pge" : "",
-                f.pcid ? " pcid" : "", f.invpcid ? " invpcid" : "", f.smep ? " smep" : "", f.smap ? " smap" : "",
-                f.umip ? " umip" : "", f.fsgsbase ? " fsgsbase" : "", f.x2apic ? " x2apic" : "",
-                f.tsc_deadline ? " tsc-deadline" : "", f.invariant_tsc ? " invariant-tsc" : "");
+    klog::print("cpu features:{}{}{}{}{}{}{}{}{}{}{}\n", f.nx ? " nx" : "", f.pge ? " pge" : "", f.pcid ? " pcid" : "",
+                f.invpcid ? " invpcid" : "", f.smep ? " smep" : "", f.smap ? " smap" : "", f.umip ? " umip" : "",
+                f.fsgsbase ? " fsgsbase" : "", f.x2apic ? " x2apic" : "", f.tsc_deadline ? " tsc-deadline" : "",
+                f.invariant_tsc ? " invariant-tsc" : "");
 }
 
 void print_tlb_mode(bool pcid_allowed)
@@ -48,9 +48,7 @@ void print_tlb_mode(bool pcid_allowed)
     switch (tlb::mode()) {
     case tlb::Mode::tagged_invalidate_any: klog::info("tlb: PCID on, INVPCID on"); break;
     case tlb::Mode::tagged: klog::info("tlb: PCID on, INVPCID off"); break;
-    case tlb::Mode::untagged:
-        klog::info("tlb: PCID off ({})", pcid_allowed ? "not on this CPU" : "pcid=off");
-        break;
+    case tlb::Mode::untagged: klog::info("tlb: PCID off ({})", pcid_allowed ? "not on this CPU" : "pcid=off"); break;
     }
 }
 

@@ -17,8 +17,8 @@ constexpr uint64_t kEferSyscall = 1u << 0;
 // IOPL (cannot be raised from ring 3, cleared anyway), NT (iretq in 64-bit mode raises #GP
 // with NT set), RF and AC (SMAP must hold in the kernel). The user's own flags come back
 // from r11 unchanged.
-constexpr uint64_t kSyscallMask = (1u << 8) | (1u << 9) | (1u << 10) | (3u << 12) | (1u << 14) | (1u << 16) |
-                                  (1u << 18);
+constexpr uint64_t kSyscallMask =
+    (1u << 8) | (1u << 9) | (1u << 10) | (3u << 12) | (1u << 14) | (1u << 16) | (1u << 18);
 
 CpuLocal boot_cpu;
 

@@ -10,13 +10,13 @@
 class Thread;
 
 struct CpuLocal {
-    CpuLocal* self;          // for reading the pointer itself through %gs:0
-    uint64_t kernel_stack;   // top of the running thread's kernel stack (syscall entry)
-    uint64_t user_rsp;       // scratch for syscall entry
-    Thread* current;         // the thread running on this CPU
-    Thread* idle;            // what runs when nothing else can
+    CpuLocal* self;        // for reading the pointer itself through %gs:0
+    uint64_t kernel_stack; // top of the running thread's kernel stack (syscall entry)
+    uint64_t user_rsp;     // scratch for syscall entry
+    Thread* current;       // the thread running on this CPU
+    Thread* idle;          // what runs when nothing else can
     uint32_t id;
-    uint32_t flags;          // CPU_LOCAL_FLAG_*, for the entry assembly
+    uint32_t flags; // CPU_LOCAL_FLAG_*, for the entry assembly
 };
 
 static_assert(offsetof(CpuLocal, self) == CPU_LOCAL_SELF);

@@ -5,7 +5,7 @@
 #define CPU_LOCAL_KERNEL_STACK 8
 #define CPU_LOCAL_USER_RSP 16
 #define CPU_LOCAL_FLAGS 44
-#define CPU_LOCAL_FLAG_CLAC 1   /* the CPU has SMAP: entry from user mode clears AC */
+#define CPU_LOCAL_FLAG_CLAC 1 /* the CPU has SMAP: entry from user mode clears AC */
 #define USER_DATA_SELECTOR 0x23
 #define USER_CODE_SELECTOR 0x2b
 #define SYSCALL_VECTOR 0x100

@@ -21,7 +21,7 @@ constexpr uint16_t kTss = 0x30;
 constexpr uint8_t kIstDoubleFault = 1;
 constexpr uint8_t kIstNmi = 2;
 constexpr uint8_t kIstMachineCheck = 3;
-constexpr uint8_t kIstDebug = 4;   // #DB may hit the first instruction of syscall_entry, on the user stack
+constexpr uint8_t kIstDebug = 4; // #DB may hit the first instruction of syscall_entry, on the user stack
 
 constexpr size_t kIoBitmapBytes = 65536 / 8;
 
@@ -31,6 +31,6 @@ void init();
 // changes only through forget_io_bitmap() followed by set_io_bitmap().
 void set_io_bitmap(const uint8_t* bitmap);
 void forget_io_bitmap(const uint8_t* bitmap);
-void set_kernel_stack(uint64_t top);    // stack for entries from ring 3 (TSS.rsp0)
+void set_kernel_stack(uint64_t top); // stack for entries from ring 3 (TSS.rsp0)
 
 } // namespace gdt

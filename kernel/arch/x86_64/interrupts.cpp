@@ -42,20 +42,47 @@ void set_gate(uint8_t vector, uint8_t ist, uint8_t type = kInterruptGate, uint64
 {
     if (handler == 0)
         handler = reinterpret_cast<uint64_t>(interrupt_stubs) + vector * kStubSize;
-    idt[vector] = Gate{static_cast<uint16_t>(handler), gdt::kKernelCode, ist, type,
-                       static_cast<uint16_t>(handler >> 16), static_cast<uint32_t>(handler >> 32), 0};
+    idt[vector] = Gate{static_cast<uint16_t>(handler),
+                       gdt::kKernelCode,
+                       ist,
+                       type,
+                       static_cast<uint16_t>(handler >> 16),
+                       static_cast<uint32_t>(handler >> 32),
+                       0};
 }
 
-constexpr const char* kExceptionNames[32] = {
-    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-    "#BR bound range exceeded", "#UD invalid opcode", "#NM device not available",
-    "#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
-    "#NP segment not present", "#SS stack-segment fault", "#GP general protection",
-    "#PF page fault", "reserved 15", "#MF x87 floating-point", "#AC alignment check",
-    "#MC machine check", "#XM SIMD floating-point", "#VE virtualization",
-    "#CP control protection", "reserved 22", "reserved 23", "reserved 24", "reserved 25",
-    "reserved 26", "reserved 27", "#HV hypervisor injection", "#VC VMM communication",
-    "#SX security", "reserved 31"};
+constexpr const char* kExceptionNames[32] = {"#DE divide error",
+                                             "#DB debug",
+                                             "NMI",
+                                             "#BP breakpoint",
+                                             "#OF overflow",
+                                             "#BR bound range exceeded",
+                                             "#UD invalid opcode",
+                                             "#NM device not available",
+                                             "#DF double fault",
+                                             "coprocessor segment overrun",
+                                             "#TS invalid TSS",
+                                             "#NP segment not present",
+                                             "#SS stack-segment fault",
+                                             "#GP general protection",
+                                             "#PF page fault",
+                                             "reserved 15",
+                                             "#MF x87 floating-point",
+                                             "#AC alignment check",
+                                             "#MC machine check",
+                                             "#XM SIMD floating-point",
+                                             "#VE virtualization",
+                                             "#CP control protection",
+                                             "reserved 22",
+                                             "reserved 23",
+                                             "reserved 24",
+                                             "reserved 25",
+                                             "reserved 26",
+                                             "reserved 27",
+                                             "#HV hypervisor injection",
+                                             "#VC VMM communication",
+                                             "#SX security",
+                                             "reserved 31"};
 
 // The access a page fault's error code describes, as page rights.
 uint64_t page_fault_access(uint64_t error_code)
@@ -67,10 +94,7 @@ uint64_t page_fault_access(uint64_t error_code)
 
 } // namespace
 
-const char* exception_name(uint64_t vector)
-{
-    return vector < 32 ? kExceptionNames[vector] : "interrupt";
-}
+const char* exception_name(uint64_t vector) { return vector < 32 ? kExceptionNames[vector] : "interrupt"; }
 
 void init()
 {
@@ -118,8 +142,7 @@ extern "C" void interrupt_dispatch(interrupts::InterruptFrame* frame)
         apic::end_of_interrupt();
         trap::timer_tick(timer::ticks());
         return;
-    case vector::apic_spurious:
-        return; // the APIC wants no EOI for it
+    case vector::apic_spurious: return; // the APIC wants no EOI for it
     default:
         if (v >= vector::pic_base && v < vector::pic_base + vector::pic_lines) {
             auto line = static_cast<uint32_t>(v - vector::pic_base);

@@ -21,7 +21,7 @@ constexpr uint64_t present = 1u << 0, write = 1u << 1, user = 1u << 2, reserved 
 
 namespace vector {
 constexpr uint8_t page_fault = 14;
-constexpr uint8_t pic_base = 0x20;     // legacy PIC, remapped here and masked
+constexpr uint8_t pic_base = 0x20; // legacy PIC, remapped here and masked
 constexpr uint8_t pic_lines = 16;
 constexpr uint8_t apic_timer = 0x30;
 constexpr uint8_t apic_spurious = 0xff;

@@ -7,5 +7,5 @@
 #define DIRECT_MAP_BASE 0xffff800000000000
 #define MMIO_WINDOW_BASE 0xffffffffe0000000
 #define BOOT_STACK_SIZE 0x4000
-#define KERNEL_STACKS_BASE 0xffffffff40000000   /* 1 GiB of guarded kernel stack slots */
+#define KERNEL_STACKS_BASE 0xffffffff40000000 /* 1 GiB of guarded kernel stack slots */
 #define KERNEL_STACKS_SIZE 0x40000000

@@ -7,8 +7,8 @@
 #include "mem/frame_allocator.hpp"
 #include "panic.hpp"
 
-extern "C" char __text_start[], __text_end[], __rodata_start[], __rodata_end[], __data_start[],
-    __kernel_end[], boot_stack_guard[];
+extern "C" char __text_start[], __text_end[], __rodata_start[], __rodata_end[], __data_start[], __kernel_end[],
+    boot_stack_guard[];
 
 namespace paging {
 
@@ -22,8 +22,8 @@ constexpr uint64_t kMmioWindowSize = 256 * 1024 * 1024;
 
 mem::FrameAllocator* frame_allocator;
 uint64_t pml4_phys;
-uint64_t no_execute;   // pte::no_execute when the CPU has NX, else 0 (the bit would be reserved)
-uint64_t global_bit;   // pte::global when the CPU has PGE
+uint64_t no_execute; // pte::no_execute when the CPU has NX, else 0 (the bit would be reserved)
+uint64_t global_bit; // pte::global when the CPU has PGE
 uint64_t mmio_next = MMIO_WINDOW_BASE;
 uint64_t table_limit = kBootReachable; // lifted once the full direct map is live
 
@@ -69,8 +69,8 @@ bool split_large(uint64_t& entry)
     uint64_t table = new_user_table();
     if (table == mem::FrameAllocator::kNone)
         return false;
-    uint64_t flags = entry & (pte::present | pte::writable | pte::user | pte::write_through | pte::cache_disable |
-                              pte::no_execute);
+    uint64_t flags =
+        entry & (pte::present | pte::writable | pte::user | pte::write_through | pte::cache_disable | pte::no_execute);
     uint64_t base = entry & kLargeAddressMask;
     uint64_t* pages = table_at(table);
     for (uint64_t i = 0; i < 512; ++i)
@@ -131,8 +131,7 @@ void init(mem::FrameAllocator& frames, uint64_t direct_map_end)
         panic("paging: no memory for the kernel page tables");
 
     map_range(reinterpret_cast<uint64_t>(__text_start), reinterpret_cast<uint64_t>(__text_end), 0);
-    map_range(reinterpret_cast<uint64_t>(__rodata_start), reinterpret_cast<uint64_t>(__rodata_end),
-              no_execute);
+    map_range(reinterpret_cast<uint64_t>(__rodata_start), reinterpret_cast<uint64_t>(__rodata_end), no_execute);
     map_range(reinterpret_cast<uint64_t>(__data_start), reinterpret_cast<uint64_t>(__kernel_end),
               pte::writable | no_execute);
 
@@ -156,8 +155,8 @@ void* map_mmio(uint64_t phys, size_t size)
     uint64_t virt = mmio_next;
     mmio_next += length;
     for (uint64_t done = 0; done < length; done += kPage)
-        *entry_for(virt + done, 1) = (first + done) | pte::present | pte::writable |
-                                     pte::cache_disable | pte::write_through | global_bit | no_execute;
+        *entry_for(virt + done, 1) = (first + done) | pte::present | pte::writable | pte::cache_disable |
+                                     pte::write_through | global_bit | no_execute;
     return reinterpret_cast<void*>(virt + offset);
 }
 
@@ -220,8 +219,7 @@ bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool writable, b
     uint64_t* entry = walk_create(root, virt, 1, pte::present | pte::writable | pte::user);
     if (entry == nullptr || (*entry & pte::present))
         return false;
-    *entry = phys | pte::present | pte::user | (writable ? pte::writable : 0) |
-             (executable ? 0 : no_execute);
+    *entry = phys | pte::present | pte::user | (writable ? pte::writable : 0) | (executable ? 0 : no_execute);
     return true;
 }
 
@@ -334,7 +332,7 @@ void free_user_space(AddressSpace space)
         free_user_table(pml4[i] & pte::address_mask);
     }
     (void)frame_allocator->free(space.root);
-    tlb::free_tag(space.tag);   // stale when handed out again: its entries may still be cached
+    tlb::free_tag(space.tag); // stale when handed out again: its entries may still be cached
 }
 
 } // namespace paging

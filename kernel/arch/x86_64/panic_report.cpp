@@ -34,8 +34,7 @@ void print_address(int index, uint64_t address, bool returns_to)
     if (symbols != nullptr && symbols->lookup(returns_to ? address - 1 : address, symbol)) {
         elf::demangle(symbol.name, name, sizeof name);
         klog::print("  #{:<2} {:#018x} {}+{:#x}\n", index, address, name, address - symbol.address);
-    }
-    else
+    } else
         klog::print("  #{:<2} {:#018x} ?\n", index, address);
 }
 
@@ -65,18 +64,18 @@ void print_registers(const interrupts::InterruptFrame& f)
     klog::print("r8 ={:016x} r9 ={:016x} r10={:016x} r11={:016x}\n", f.r8, f.r9, f.r10, f.r11);
     klog::print("r12={:016x} r13={:016x} r14={:016x} r15={:016x}\n", f.r12, f.r13, f.r14, f.r15);
     klog::print("rip={:016x} cs={:04x} ss={:04x} rflags={:016x}\n", f.rip, f.cs, f.ss, f.rflags);
-    klog::print("cr0={:016x} cr2={:016x} cr3={:016x} cr4={:016x}\n", cpu::read_cr0(), cpu::read_cr2(),
-               cpu::read_cr3(), cpu::read_cr4());
+    klog::print("cr0={:016x} cr2={:016x} cr3={:016x} cr4={:016x}\n", cpu::read_cr0(), cpu::read_cr2(), cpu::read_cr3(),
+                cpu::read_cr4());
 }
 
 void describe_page_fault(uint64_t error)
 {
     klog::print("page fault: {} access by {} to a {} page{}{}\n",
-               (error & (1 << 4)) ? "instruction fetch" : (error & (1 << 1)) ? "write" : "read",
-               (error & (1 << 2)) ? "user" : "kernel",
-               (error & (1 << 0)) ? "present (protection)" : "non-present",
-               (error & (1 << 3)) ? ", reserved bit set" : "",
-               (error & (1 << 5)) ? ", protection key" : "");
+                (error & (1 << 4))   ? "instruction fetch"
+                : (error & (1 << 1)) ? "write"
+                                     : "read",
+                (error & (1 << 2)) ? "user" : "kernel", (error & (1 << 0)) ? "present (protection)" : "non-present",
+                (error & (1 << 3)) ? ", reserved bit set" : "", (error & (1 << 5)) ? ", protection key" : "");
 }
 
 } // namespace
@@ -104,8 +103,8 @@ void begin()
     uint64_t rsp;
     asm volatile("mov %%rsp, %0" : "=r"(rsp));
     klog::print("rsp={:016x} rbp={:016x}\n", rsp, rbp);
-    klog::print("cr0={:016x} cr2={:016x} cr3={:016x} cr4={:016x}\n", cpu::read_cr0(), cpu::read_cr2(),
-                cpu::read_cr3(), cpu::read_cr4());
+    klog::print("cr0={:016x} cr2={:016x} cr3={:016x} cr4={:016x}\n", cpu::read_cr0(), cpu::read_cr2(), cpu::read_cr3(),
+                cpu::read_cr4());
     auto* frame = reinterpret_cast<const uint64_t*>(rbp);
     backtrace(frame[1], true, frame[0]);
     platform::stop(platform::ExitCode::panic);
@@ -117,8 +116,8 @@ void panic_exception(const interrupts::InterruptFrame& frame)
 {
     panic_detail::begin();
     klog::print("PANIC: CPU exception {} (vector {}) in {} mode, error code {:#x}\n",
-               interrupts::exception_name(frame.vector), frame.vector,
-               (frame.cs & 3) ? "user" : "kernel", frame.error_code);
+                interrupts::exception_name(frame.vector), frame.vector, (frame.cs & 3) ? "user" : "kernel",
+                frame.error_code);
     if (frame.vector == interrupts::vector::page_fault) {
         klog::print("fault address (cr2): {:#018x}\n", cpu::read_cr2());
         describe_page_fault(frame.error_code);

@@ -11,8 +11,8 @@
 namespace platform {
 namespace {
 
-constexpr uint16_t kDebugExitPort = 0xf4;   // QEMU's isa-debug-exit
-constexpr uint16_t kBochsShutdownPort = 0x8900;   // Bochs quits on "Shutdown" written here
+constexpr uint16_t kDebugExitPort = 0xf4;       // QEMU's isa-debug-exit
+constexpr uint16_t kBochsShutdownPort = 0x8900; // Bochs quits on "Shutdown" written here
 constexpr uint16_t kPic1Command = 0x20, kPic1Data = 0x21, kPic2Command = 0xa0, kPic2Data = 0xa1;
 
 cmdline::ExitMode exit_mode = cmdline::ExitMode::halt;
@@ -45,7 +45,7 @@ void disable_legacy_pic()
 {
     cpu::outb(kPic1Command, 0x11); // ICW1: initialise, expect ICW4
     cpu::outb(kPic2Command, 0x11);
-    cpu::outb(kPic1Data, interrupts::vector::pic_base);     // ICW2: vector offsets
+    cpu::outb(kPic1Data, interrupts::vector::pic_base); // ICW2: vector offsets
     cpu::outb(kPic2Data, interrupts::vector::pic_base + 8);
     cpu::outb(kPic1Data, 0x04); // ICW3: slave on IRQ2
     cpu::outb(kPic2Data, 0x02);

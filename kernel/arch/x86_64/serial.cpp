@@ -7,10 +7,10 @@ namespace serial {
 namespace {
 
 constexpr uint16_t kCom1 = 0x3f8;
-constexpr uint16_t kData = 0, kInterruptEnable = 1, kFifoControl = 2, kLineControl = 3,
-                   kModemControl = 4, kLineStatus = 5;
-constexpr uint8_t kHoldingEmpty = 1 << 5;      // room for the next byte
-constexpr uint8_t kTransmitterIdle = 1 << 6;   // every byte is out on the line
+constexpr uint16_t kData = 0, kInterruptEnable = 1, kFifoControl = 2, kLineControl = 3, kModemControl = 4,
+                   kLineStatus = 5;
+constexpr uint8_t kHoldingEmpty = 1 << 5;    // room for the next byte
+constexpr uint8_t kTransmitterIdle = 1 << 6; // every byte is out on the line
 constexpr uint16_t kDivisor115200 = 1;
 
 // Bounded so a missing UART (some boards have none) cannot hang the kernel.

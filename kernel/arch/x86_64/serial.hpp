@@ -6,7 +6,7 @@
 namespace serial {
 
 void init();
-void write(const char* text, size_t length);   // turns "\n" into "\r\n"
+void write(const char* text, size_t length); // turns "\n" into "\r\n"
 // Waits (bounded) until the UART has sent every byte: before the machine stops.
 void drain();
 

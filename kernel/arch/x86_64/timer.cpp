@@ -21,7 +21,7 @@ bool wait_pit_10ms()
     constexpr uint32_t count = kPitHz / kCalibrationDivisor;
     uint8_t gate = cpu::inb(kPitGate);
     cpu::outb(kPitGate, static_cast<uint8_t>(gate & ~0x03)); // gate low, speaker off
-    cpu::outb(kPitCommand, 0xb0);                                 // channel 2, lo/hi, mode 0
+    cpu::outb(kPitCommand, 0xb0);                            // channel 2, lo/hi, mode 0
     cpu::outb(kPitChannel2, count & 0xff);
     cpu::outb(kPitChannel2, count >> 8);
     cpu::outb(kPitGate, static_cast<uint8_t>((gate & ~0x02) | 0x01)); // gate high: count
@@ -51,8 +51,7 @@ Calibration init(uint32_t hz)
         c.tsc_hz = 0;
     }
     uint64_t count = c.apic_hz / hz;
-    apic::timer_start_periodic(interrupts::vector::apic_timer,
-                               static_cast<uint32_t>(count > 0 ? count : 1));
+    apic::timer_start_periodic(interrupts::vector::apic_timer, static_cast<uint32_t>(count > 0 ? count : 1));
     return c;
 }
 

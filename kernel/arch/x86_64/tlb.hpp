@@ -19,7 +19,7 @@ using AddressSpace = mem::TlbSpace;
 using Mode = mem::TlbMode;
 
 struct X86Tlb {
-    static constexpr uint64_t kKeepEntries = uint64_t{1} << 63;   // CR3 bit 63: no flush
+    static constexpr uint64_t kKeepEntries = uint64_t{1} << 63; // CR3 bit 63: no flush
 
     // CR3's table, kept here as it is written: cheaper to compare than CR3 is to read.
     uint64_t live = 0;

@@ -7,7 +7,6 @@
 #include "arch/x86_64/paging.hpp"
 #include "common/string.hpp"
 
-
 namespace user_access {
 namespace {
 

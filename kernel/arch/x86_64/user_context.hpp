@@ -70,7 +70,11 @@ public:
     uint64_t ip() const { return f_.rip; }
     uint64_t sp() const { return f_.rsp; }
     uint64_t flags() const { return f_.rflags; }
-    void set_entry(uint64_t ip, uint64_t sp) { f_.rip = ip; f_.rsp = sp; }
+    void set_entry(uint64_t ip, uint64_t sp)
+    {
+        f_.rip = ip;
+        f_.rsp = sp;
+    }
     // A new thread: zero registers, 64-bit user segments, the initial flags.
     void reset()
     {

@@ -7,8 +7,8 @@
 
 namespace user_registers {
 
-l4::abi::ExceptionState save(const interrupts::InterruptFrame& frame, uint64_t vector = 0,
-                             uint64_t error_code = 0, uint64_t fault_address = 0);
+l4::abi::ExceptionState save(const interrupts::InterruptFrame& frame, uint64_t vector = 0, uint64_t error_code = 0,
+                             uint64_t fault_address = 0);
 
 // False, changing nothing, when rip or rsp is not a user address. Flags a user may not
 // choose (IF stays on, TF, IOPL and the rest stay off) are forced.

@@ -21,16 +21,16 @@ namespace l4::cpio {
 
 enum class Error : uint8_t {
     none,
-    truncated_header,    // fewer than 110 bytes where a header should be
-    bad_magic,           // not "070701" or "070702"
-    bad_number,          // a header field is not eight hex digits
-    empty_name,          // namesize 0 (there must be room for the NUL at least)
-    name_past_end,       // the name runs past the end of the archive
-    name_unterminated,   // the name's last byte is not NUL, or an earlier byte is
-    data_past_end,       // the file data runs past the end of the archive
-    bad_checksum,        // 070702: the data bytes do not sum to the header's check field
-    missing_trailer,     // the archive ends without a TRAILER!!! entry
-    not_found,           // find: no entry has that path
+    truncated_header,  // fewer than 110 bytes where a header should be
+    bad_magic,         // not "070701" or "070702"
+    bad_number,        // a header field is not eight hex digits
+    empty_name,        // namesize 0 (there must be room for the NUL at least)
+    name_past_end,     // the name runs past the end of the archive
+    name_unterminated, // the name's last byte is not NUL, or an earlier byte is
+    data_past_end,     // the file data runs past the end of the archive
+    bad_checksum,      // 070702: the data bytes do not sum to the header's check field
+    missing_trailer,   // the archive ends without a TRAILER!!! entry
+    not_found,         // find: no entry has that path
 };
 
 // A short phrase, e.g. "entry name is not NUL-terminated".
@@ -49,14 +49,14 @@ constexpr uint32_t kTypeSocket = 0140000;
 constexpr size_t kHeaderSize = 110;
 
 struct Entry {
-    const char* name;      // as stored ("./bin/sh", "bin/sh", ...), NUL-terminated
-    size_t name_length;    // without the NUL
-    const uint8_t* data;   // size bytes (a symlink's data is its target, not NUL-terminated)
+    const char* name;    // as stored ("./bin/sh", "bin/sh", ...), NUL-terminated
+    size_t name_length;  // without the NUL
+    const uint8_t* data; // size bytes (a symlink's data is its target, not NUL-terminated)
     size_t size;
-    uint32_t mode;         // type and permission bits
+    uint32_t mode; // type and permission bits
     uint32_t inode, uid, gid, nlink, mtime;
     uint32_t dev_major, dev_minor, rdev_major, rdev_minor;
-    size_t offset;         // of the entry's header in the archive
+    size_t offset; // of the entry's header in the archive
 
     uint32_t type() const { return mode & kTypeMask; }
     bool is_regular() const { return type() == kTypeRegular; }
@@ -74,7 +74,7 @@ public:
     bool next(Entry& entry);
 
     Error error() const { return error_; }
-    size_t offset() const { return offset_; }   // of the next header, or of the bad one
+    size_t offset() const { return offset_; } // of the next header, or of the bad one
 
 private:
     bool fail(Error error);

@@ -31,16 +31,16 @@ constexpr size_t kHeapAlignment = 16;
 using PageSource = void* (*)(size_t count);
 
 enum class HeapError : uint8_t {
-    double_free,       // the block is already free
-    invalid_pointer,   // not the start of a heap block (misaligned, or no block mark before it)
-    corrupted,         // a block's header disagrees with its neighbour's (overwritten)
+    double_free,     // the block is already free
+    invalid_pointer, // not the start of a heap block (misaligned, or no block mark before it)
+    corrupted,       // a block's header disagrees with its neighbour's (overwritten)
 };
 const char* describe(HeapError error);
 
 using HeapErrorHandler = void (*)(HeapError error, const void* pointer);
 
 #if __STDC_HOSTED__
-inline constexpr HeapErrorHandler kDefaultHeapErrorHandler = nullptr;   // count and ignore
+inline constexpr HeapErrorHandler kDefaultHeapErrorHandler = nullptr; // count and ignore
 #else
 // Prints "heap: double free of 0x..." and ends the calling thread (src/console.cpp).
 [[noreturn]] void heap_fatal(HeapError error, const void* pointer);
@@ -48,14 +48,14 @@ inline constexpr HeapErrorHandler kDefaultHeapErrorHandler = heap_fatal;
 #endif
 
 struct HeapStats {
-    size_t regions;         // separate runs of memory (adjacent runs are merged)
-    size_t bytes_managed;   // in those runs
-    size_t blocks_in_use;   // live allocations
-    size_t bytes_in_use;    // their block sizes, headers and rounding included
+    size_t regions;       // separate runs of memory (adjacent runs are merged)
+    size_t bytes_managed; // in those runs
+    size_t blocks_in_use; // live allocations
+    size_t bytes_in_use;  // their block sizes, headers and rounding included
     size_t free_blocks;
-    size_t bytes_free;      // free block sizes, headers included
-    size_t largest_free;    // the largest free block's size, header included
-    size_t errors;          // bad frees and reallocs noticed (and ignored)
+    size_t bytes_free;   // free block sizes, headers included
+    size_t largest_free; // the largest free block's size, header included
+    size_t errors;       // bad frees and reallocs noticed (and ignored)
 };
 
 class Heap {
@@ -73,15 +73,15 @@ public:
     // follows the last run added is merged with it.
     bool add_memory(void* base, size_t size);
 
-    [[nodiscard]] void* allocate(size_t size);   // 0 gives a unique minimal block
+    [[nodiscard]] void* allocate(size_t size); // 0 gives a unique minimal block
     // alignment a power of two (16 and less are the default); null otherwise or when out.
     [[nodiscard]] void* allocate_aligned(size_t alignment, size_t size);
     // realloc: null pointer allocates, size 0 frees (null result); grows in place when the
     // next block is free. On failure the old block is left as it was.
     [[nodiscard]] void* reallocate(void* pointer, size_t size);
-    void release(void* pointer);                 // null: nothing
+    void release(void* pointer); // null: nothing
 
-    size_t usable_size(const void* pointer) const;   // 0 for null or a pointer that is no live block
+    size_t usable_size(const void* pointer) const; // 0 for null or a pointer that is no live block
     HeapStats stats() const;
     // Walks every block and free list; false on any inconsistency (for tests and debugging).
     bool check() const;
@@ -102,9 +102,9 @@ private:
 
     PageSource source_ = nullptr;
     HeapErrorHandler on_error_ = kDefaultHeapErrorHandler;
-    Region* regions_ = nullptr;   // newest first
+    Region* regions_ = nullptr; // newest first
     Chunk* bins_[kBins] = {};
-    uint64_t bin_mask_ = 0;       // bit i: bins_[i] is not empty
+    uint64_t bin_mask_ = 0; // bit i: bins_[i] is not empty
     size_t bytes_managed_ = 0;
     size_t blocks_in_use_ = 0;
     size_t bytes_in_use_ = 0;

@@ -18,7 +18,7 @@ extern "C" {
 // Strings and memory ------------------------------------------------------------------------
 int l4_strcmp(const char* a, const char* b);
 int l4_strncmp(const char* a, const char* b, size_t count);
-char* l4_strchr(const char* text, int c);     // c == '\0' finds the terminator
+char* l4_strchr(const char* text, int c); // c == '\0' finds the terminator
 char* l4_strrchr(const char* text, int c);
 size_t l4_strnlen(const char* text, size_t limit);
 void* l4_memchr(const void* memory, int c, size_t count);
@@ -46,12 +46,12 @@ int l4_toupper(int c);
 int l4_tolower(int c);
 
 // Heap (l4/heap.hpp: the global heap after l4::heap_init) -------------------------------------
-void* l4_malloc(size_t size);                   // size 0: a unique minimal block
-void l4_free(void* pointer);                    // null: nothing
-void* l4_calloc(size_t count, size_t size);     // zeroed; null if count * size overflows
-void* l4_realloc(void* pointer, size_t size);   // size 0: frees and returns null
-void* l4_aligned_alloc(size_t alignment, size_t size);   // alignment: a power of two
-int l4_posix_memalign(void** result, size_t alignment, size_t size);   // 0, or 12 (ENOMEM) / 22 (EINVAL)
+void* l4_malloc(size_t size);                                        // size 0: a unique minimal block
+void l4_free(void* pointer);                                         // null: nothing
+void* l4_calloc(size_t count, size_t size);                          // zeroed; null if count * size overflows
+void* l4_realloc(void* pointer, size_t size);                        // size 0: frees and returns null
+void* l4_aligned_alloc(size_t alignment, size_t size);               // alignment: a power of two
+int l4_posix_memalign(void** result, size_t alignment, size_t size); // 0, or 12 (ENOMEM) / 22 (EINVAL)
 size_t l4_malloc_usable_size(const void* pointer);
 
 #if !__STDC_HOSTED__

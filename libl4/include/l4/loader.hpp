@@ -44,28 +44,28 @@ constexpr uint64_t kLoaderScratchSize = uint64_t{1} << 40;
 using PageFetcher = Error (*)(uint64_t at);
 
 struct LoadOptions {
-    uint64_t capability_slots = 16;           // of the new task (1..4096); it starts with none filled
-    uint64_t priority = 100;                  // of its thread, at most the caller's (boot tasks: 100)
-    uint64_t stack_top = kLoaderStackTop;     // page-aligned, <= kLastUserPage; the thread starts with rsp = stack_top
-    uint64_t stack_size = kLoaderStackSize;   // whole pages, below stack_top
-    uint64_t scratch_base = 0;                // page-aligned, or 0: the next default scratch range
-    PageFetcher fetch_page = nullptr;         // null: sigma0::allocate(12, at)
+    uint64_t capability_slots = 16;         // of the new task (1..4096); it starts with none filled
+    uint64_t priority = 100;                // of its thread, at most the caller's (boot tasks: 100)
+    uint64_t stack_top = kLoaderStackTop;   // page-aligned, <= kLastUserPage; the thread starts with rsp = stack_top
+    uint64_t stack_size = kLoaderStackSize; // whole pages, below stack_top
+    uint64_t scratch_base = 0;              // page-aligned, or 0: the next default scratch range
+    PageFetcher fetch_page = nullptr;       // null: sigma0::allocate(12, at)
 };
 
 // What the pager knows of a loaded task. The ELF image it was loaded from must stay mapped,
 // unchanged, in the caller while the task runs: its pages are copied on demand.
 struct LoadedImage {
-    elf::Image executable;        // entry, segments, the file
-    elf::Result parse_result;     // why load_task refused the image (error none otherwise)
+    elf::Image executable;    // entry, segments, the file
+    elf::Result parse_result; // why load_task refused the image (error none otherwise)
     uint64_t stack_base = 0, stack_top = 0;
-    uint64_t scratch_base = 0;    // page i of the image is at scratch_base + i * 4 KiB here
-    uint64_t page_count = 0;      // segment pages, then stack pages
+    uint64_t scratch_base = 0; // page i of the image is at scratch_base + i * 4 KiB here
+    uint64_t page_count = 0;   // segment pages, then stack pages
     PageFetcher fetch_page = nullptr;
-    uint64_t first_page[elf::kMaxSegments] = {};   // each segment's first page index
-    uint64_t present[kLoaderMaxPages / 64] = {};   // bit i: page i was fetched and filled
-    uint64_t faults_served = 0;   // replies that mapped a page
-    uint64_t faults_refused = 0;  // replies that refused a fault
-    uint64_t pages_fetched = 0;   // pages taken from sigma0
+    uint64_t first_page[elf::kMaxSegments] = {}; // each segment's first page index
+    uint64_t present[kLoaderMaxPages / 64] = {}; // bit i: page i was fetched and filled
+    uint64_t faults_served = 0;                  // replies that mapped a page
+    uint64_t faults_refused = 0;                 // replies that refused a fault
+    uint64_t pages_fetched = 0;                  // pages taken from sigma0
 };
 
 // Parses `image` (common/elf.hpp, a static ET_EXEC: invalid_argument and parse_result on any error), creates a task in

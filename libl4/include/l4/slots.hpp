@@ -17,11 +17,11 @@
 
 namespace l4 {
 
-using Selector = uint64_t;   // as in l4/syscall.hpp
+using Selector = uint64_t; // as in l4/syscall.hpp
 
 class SlotAllocator {
 public:
-    static constexpr size_t kCapacity = abi::kMaxTaskSlots;   // the largest capability space
+    static constexpr size_t kCapacity = abi::kMaxTaskSlots; // the largest capability space
 
     constexpr SlotAllocator() = default;
     constexpr SlotAllocator(Selector first, size_t count) { init(first, count); }
@@ -64,7 +64,7 @@ public:
                 return true;
             }
         }
-        return false;   // not reached while available_ is right
+        return false; // not reached while available_ is right
     }
 
     // `count` consecutive free selectors (the lowest such run), now taken; false if there is
@@ -127,7 +127,7 @@ private:
     Selector first_ = 0;
     size_t count_ = 0;
     size_t available_ = 0;
-    size_t hint_ = 0;   // the word the last alloc took from
+    size_t hint_ = 0; // the word the last alloc took from
 };
 
 } // namespace l4

@@ -35,8 +35,8 @@ inline Error syscall(abi::Syscall number, Registers& r)
     return static_cast<Error>(result);
 }
 
-inline Error syscall(abi::Syscall number, uint64_t rdi = 0, uint64_t rsi = 0, uint64_t rdx = 0,
-                     uint64_t r10 = 0, uint64_t r8 = 0)
+inline Error syscall(abi::Syscall number, uint64_t rdi = 0, uint64_t rsi = 0, uint64_t rdx = 0, uint64_t r10 = 0,
+                     uint64_t r8 = 0)
 {
     Registers r{rdi, rsi, rdx, r10, r8, 0};
     return syscall(number, r);
@@ -66,8 +66,8 @@ inline Error yield() { return detail::syscall(abi::Syscall::yield); }
 }
 
 // A raw call with any number and registers, for tests of the kernel's checks.
-inline Error raw_syscall(uint64_t number, uint64_t rdi = 0, uint64_t rsi = 0, uint64_t rdx = 0,
-                         uint64_t r10 = 0, uint64_t r8 = 0)
+inline Error raw_syscall(uint64_t number, uint64_t rdi = 0, uint64_t rsi = 0, uint64_t rdx = 0, uint64_t r10 = 0,
+                         uint64_t r8 = 0)
 {
     return detail::syscall(static_cast<abi::Syscall>(number), rdi, rsi, rdx, r10, r8);
 }
@@ -91,8 +91,7 @@ inline Error cap_revoke(Selector sel) { return detail::syscall(abi::Syscall::cap
 inline Error factory_create(Selector factory, abi::ObjectKind kind, Selector destination, uint64_t arg0 = 0,
                             uint64_t arg1 = 0)
 {
-    return detail::syscall(abi::Syscall::factory_create, factory, static_cast<uint64_t>(kind), destination, arg0,
-                           arg1);
+    return detail::syscall(abi::Syscall::factory_create, factory, static_cast<uint64_t>(kind), destination, arg0, arg1);
 }
 
 // Threads -------------------------------------------------------------------------------
@@ -153,8 +152,8 @@ inline Error ipc(abi::Syscall number, Selector endpoint, Message& m, uint64_t ti
     register uint64_t w4 asm("r14") = m.words[4];
     register uint64_t w5 asm("r15") = m.words[5];
     asm volatile("syscall"
-                 : "+a"(result), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(w0), "+r"(w1), "+r"(w2), "+r"(w3),
-                   "+r"(w4), "+r"(w5)
+                 : "+a"(result), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(w0), "+r"(w1), "+r"(w2), "+r"(w3), "+r"(w4),
+                   "+r"(w5)
                  :
                  : "rcx", "r10", "r11", "memory");
     m.tag.raw = rsi;

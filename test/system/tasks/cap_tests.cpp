@@ -47,7 +47,7 @@ CAP_TEST(cap_copy_mask_drops_rights)
 CAP_TEST(cap_copy_rights_never_grow)
 {
     KEXPECT_EQ(l4::cap_copy(kA, kB, rights::receive), Error::ok);
-    KEXPECT_EQ(l4::cap_copy(kB, kC, rights::all), Error::ok);   // asks for more than kB has
+    KEXPECT_EQ(l4::cap_copy(kB, kC, rights::all), Error::ok); // asks for more than kB has
     KEXPECT_EQ(l4::notify_signal(kC, 1), Error::missing_rights);
     KEXPECT_EQ(poll_error(kC), Error::ok);
 }
@@ -87,7 +87,7 @@ KTEST(cap_copy_invalid_source)
     Slots slots(100, 110);
     for (Selector bad : kBadSelectors)
         KEXPECT_EQ(l4::cap_copy(bad, kA), Error::invalid_selector);
-    KEXPECT_EQ(l4::cap_delete(kA), Error::invalid_selector);   // nothing arrived
+    KEXPECT_EQ(l4::cap_delete(kA), Error::invalid_selector); // nothing arrived
 }
 
 CAP_TEST(cap_copy_invalid_destination)
@@ -124,7 +124,7 @@ CAP_TEST(cap_delete_empties_slot)
     KEXPECT_EQ(poll_error(kA), Error::invalid_selector);
     KEXPECT_EQ(l4::cap_copy(kA, kB), Error::invalid_selector);
     KEXPECT_EQ(l4::cap_delete(kA), Error::invalid_selector);
-    KEXPECT_EQ(make(kA, ObjectKind::notification), Error::ok);   // the slot is free again
+    KEXPECT_EQ(make(kA, ObjectKind::notification), Error::ok); // the slot is free again
 }
 
 CAP_TEST(cap_delete_original_keeps_copy)
@@ -142,8 +142,8 @@ KTEST(badge_mint_on_endpoint_once)
     KREQUIRE_EQ(make(kA, ObjectKind::endpoint), Error::ok);
     KEXPECT_EQ(l4::cap_copy(kA, kB, rights::all, 0x1234), Error::ok);
     KEXPECT_EQ(l4::cap_copy(kB, kC, rights::all, 0x99), Error::invalid_argument);
-    KEXPECT_EQ(l4::cap_delete(kC), Error::invalid_selector);   // nothing was made
-    KEXPECT_EQ(l4::cap_copy(kB, kC, rights::all, 0), Error::ok);   // plain copy of a badged cap
+    KEXPECT_EQ(l4::cap_delete(kC), Error::invalid_selector);     // nothing was made
+    KEXPECT_EQ(l4::cap_copy(kB, kC, rights::all, 0), Error::ok); // plain copy of a badged cap
     KEXPECT_EQ(l4::cap_copy(kC, kD, rights::send, 0x99), Error::invalid_argument);
 }
 
@@ -175,15 +175,15 @@ CAP_TEST(revoke_three_level_chain)
     KEXPECT_EQ(poll_error(kC), Error::invalid_selector);
     KEXPECT_EQ(l4::notify_signal(kA, 0x7), Error::ok);
     KEXPECT_EQ(poll_bits(kA), 0x7);
-    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok);   // the slots are free again
+    KEXPECT_EQ(l4::cap_copy(kA, kB), Error::ok); // the slots are free again
 }
 
 CAP_TEST(revoke_middle_keeps_siblings_and_other_trees)
 {
     KREQUIRE_EQ(make(kD, ObjectKind::notification), Error::ok);
-    copy_chain();                                   // A -> B -> C
-    KEXPECT_EQ(l4::cap_copy(kA, 105), Error::ok);   // A -> 105 (sibling of B)
-    KEXPECT_EQ(l4::cap_copy(kD, kE), Error::ok);    // another object: D -> E
+    copy_chain();                                 // A -> B -> C
+    KEXPECT_EQ(l4::cap_copy(kA, 105), Error::ok); // A -> 105 (sibling of B)
+    KEXPECT_EQ(l4::cap_copy(kD, kE), Error::ok);  // another object: D -> E
     KEXPECT_EQ(l4::cap_revoke(kB), Error::ok);
     KEXPECT_EQ(poll_error(kC), Error::invalid_selector);
     KEXPECT_EQ(poll_error(kB), Error::ok);
@@ -192,7 +192,7 @@ CAP_TEST(revoke_middle_keeps_siblings_and_other_trees)
     KEXPECT_EQ(l4::cap_revoke(kA), Error::ok);
     KEXPECT_EQ(poll_error(kB), Error::invalid_selector);
     KEXPECT_EQ(poll_error(105), Error::invalid_selector);
-    KEXPECT_EQ(poll_error(kE), Error::ok);          // other trees are untouched
+    KEXPECT_EQ(poll_error(kE), Error::ok); // other trees are untouched
     KEXPECT_EQ(poll_error(kD), Error::ok);
 }
 
@@ -200,7 +200,7 @@ CAP_TEST(revoke_after_middle_deleted_reaches_grandchild)
 {
     copy_chain();
     KEXPECT_EQ(l4::cap_delete(kB), Error::ok);
-    KEXPECT_EQ(poll_error(kC), Error::ok);          // C survives its parent
+    KEXPECT_EQ(poll_error(kC), Error::ok); // C survives its parent
     KEXPECT_EQ(l4::cap_revoke(kA), Error::ok);
     KEXPECT_EQ(poll_error(kC), Error::invalid_selector);
     KEXPECT_EQ(poll_error(kA), Error::ok);
@@ -252,27 +252,27 @@ CAP_COPY_TO_TEST(cap_copy_to_fills_a_slot_of_the_task)
 {
     KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 5), Error::ok);
     KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 5), Error::slot_occupied);
-    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 6, abi::rights::send, 0x77), Error::ok);   // a badged copy
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 6, abi::rights::send, 0x77), Error::ok); // a badged copy
     KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, kSlotsInT - 1), Error::ok);
     // Revoking ours takes both copies back: their slots take new copies again.
     KEXPECT_EQ(l4::cap_revoke(kNote), Error::ok);
     KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 5), Error::ok);
     KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 6), Error::ok);
-    KEXPECT_EQ(l4::notify_signal(kNote, 1), Error::ok);   // ours is untouched
+    KEXPECT_EQ(l4::notify_signal(kNote, 1), Error::ok); // ours is untouched
     KEXPECT_EQ(poll_bits(kNote), 1);
 }
 
 CAP_COPY_TO_TEST(cap_copy_to_refusals)
 {
-    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, kSlotsInT), Error::invalid_selector);   // past the task's slots
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, kSlotsInT), Error::invalid_selector); // past the task's slots
     KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, ~uint64_t{0}), Error::invalid_selector);
-    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kEmpty, 5), Error::invalid_selector);          // no source
-    KEXPECT_EQ(l4::cap_copy_to(kEmpty, kNote, 5), Error::invalid_selector);           // no task
-    KEXPECT_EQ(l4::cap_copy_to(kNote, kNote, 5), Error::wrong_type);                  // not a task
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kEmpty, 5), Error::invalid_selector); // no source
+    KEXPECT_EQ(l4::cap_copy_to(kEmpty, kNote, 5), Error::invalid_selector);  // no task
+    KEXPECT_EQ(l4::cap_copy_to(kNote, kNote, 5), Error::wrong_type);         // not a task
     KEXPECT_EQ(l4::cap_copy(kTaskT, kWeakTask, abi::rights::send), Error::ok);
-    KEXPECT_EQ(l4::cap_copy_to(kWeakTask, kNote, 5), Error::missing_rights);          // no control
+    KEXPECT_EQ(l4::cap_copy_to(kWeakTask, kNote, 5), Error::missing_rights); // no control
     KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 5, abi::rights::all, 0x1), Error::ok);
-    KEXPECT_EQ(l4::cap_copy_to(kTaskT, 5, 7), Error::invalid_selector);   // 5 is the task's, not ours
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, 5, 7), Error::invalid_selector); // 5 is the task's, not ours
     // Copying into our own task through its capability is cap_copy.
     KEXPECT_EQ(l4::cap_copy_to(kTask, kNote, kWeakTask), Error::slot_occupied);
     KEXPECT_EQ(l4::cap_copy_to(kTask, kNote, kMeasure), Error::ok);
@@ -285,8 +285,8 @@ CAP_COPY_TO_TEST(cap_copy_to_keeps_the_object_alive)
     KEXPECT_EQ(l4::cap_copy_to(kTaskT, kNote, 5), Error::ok);
     uint64_t with_note = available(kSubF, kMeasure);
     KEXPECT_EQ(l4::cap_delete(kNote), Error::ok);
-    KEXPECT_EQ(available(kSubF, kMeasure), with_note);   // the task's copy keeps it
-    KEXPECT_EQ(l4::cap_delete(kTaskT), Error::ok);         // the task and its copy go: so does it
+    KEXPECT_EQ(available(kSubF, kMeasure), with_note); // the task's copy keeps it
+    KEXPECT_EQ(l4::cap_delete(kTaskT), Error::ok);     // the task and its copy go: so does it
     KEXPECT_EQ(available(kSubF, kMeasure) > with_note, true);
 }
 
@@ -301,7 +301,7 @@ CAP_COPY_TO_TEST(cap_copy_to_a_thread_of_that_task)
     uint64_t before = available(kSubF, kMeasure);
     KREQUIRE_EQ(l4::factory_create(kSubF, ObjectKind::thread, kThreadT, kTaskT, kMainPriority), Error::ok);
     KEXPECT_EQ(l4::cap_copy_to(kTaskT, kThreadT, 3), Error::ok);
-    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kTaskT, 4), Error::ok);   // the task holds itself, too
+    KEXPECT_EQ(l4::cap_copy_to(kTaskT, kTaskT, 4), Error::ok); // the task holds itself, too
     KEXPECT_EQ(l4::cap_revoke(kThreadT), Error::ok);
     KEXPECT_EQ(l4::cap_delete(kThreadT), Error::ok);
     KEXPECT_EQ(available(kSubF, kMeasure), before);

@@ -12,8 +12,8 @@
 namespace {
 
 #ifndef CHILD_TOUCH_NULL
-constexpr size_t kDataWords = 1500;   // 12,000 bytes of .data: spans pages, ends inside one
-constexpr size_t kBssWords = 4096;    // 32 KiB of .bss, from the middle of the last .data page on
+constexpr size_t kDataWords = 1500; // 12,000 bytes of .data: spans pages, ends inside one
+constexpr size_t kBssWords = 4096;  // 32 KiB of .bss, from the middle of the last .data page on
 constexpr size_t kStackBytes = 24 * 1024;
 
 struct Table {
@@ -38,8 +38,8 @@ constexpr uint64_t sum_of(const Table& t)
 
 constexpr uint64_t kExpectedSum = sum_of(make_table());
 
-constinit Table table = make_table();   // .data: file bytes the pager must copy
-uint64_t zeros[kBssWords];               // .bss: memory the pager must zero
+constinit Table table = make_table(); // .data: file bytes the pager must copy
+uint64_t zeros[kBssWords];            // .bss: memory the pager must zero
 
 // Touches kStackBytes of stack: several pages below the first.
 [[gnu::noinline]] uint64_t use_stack()
@@ -61,7 +61,7 @@ int main()
 #ifdef CHILD_TOUCH_NULL
     l4::println("child: touching address 0");
     uint64_t null = 0;
-    asm volatile("" : "+r"(null));   // the compiler must not see that it is null
+    asm volatile("" : "+r"(null)); // the compiler must not see that it is null
     *reinterpret_cast<volatile uint64_t*>(null) = 1;
     l4::println("child: survived touching address 0");
     return 0;
@@ -73,15 +73,14 @@ int main()
     uint64_t zero_bytes = 0;
     for (size_t i = 0; i < kBssWords; ++i)
         zero_bytes += *static_cast<volatile uint64_t*>(&zeros[i]) == 0 ? sizeof(uint64_t) : 0;
-    l4::println("child: .data sum {} {}, .bss {} bytes zero {}", sum, sum == kExpectedSum ? "ok" : "WRONG",
-                zero_bytes, zero_bytes == sizeof zeros ? "ok" : "WRONG");
+    l4::println("child: .data sum {} {}, .bss {} bytes zero {}", sum, sum == kExpectedSum ? "ok" : "WRONG", zero_bytes,
+                zero_bytes == sizeof zeros ? "ok" : "WRONG");
     // Both are writable: .data and .bss pages came read/write.
     for (size_t i = 0; i < kBssWords; ++i)
         zeros[i] = table.words[i % kDataWords];
     table.words[0] = zeros[kBssWords - 1];
     const uint64_t stack = use_stack();
-    l4::println("child: wrote .data and .bss, touched {} KiB of stack (checksum {}), done", kStackBytes / 1024,
-                stack);
+    l4::println("child: wrote .data and .bss, touched {} KiB of stack (checksum {}), done", kStackBytes / 1024, stack);
     return 0;
 #endif
 }

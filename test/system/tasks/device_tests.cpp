@@ -15,8 +15,9 @@ constexpr uint8_t kRegisterB = 0x0b, kRegisterC = 0x0c, kNmiDisable = 0x80, kPer
 uint8_t cmos_read(uint8_t reg)
 {
     uint8_t value;
-    asm volatile("outb %1, %2\n inb %3, %0" : "=a"(value) : "a"(static_cast<uint8_t>(reg | kNmiDisable)),
-                 "Nd"(kCmosIndex), "Nd"(kCmosData));
+    asm volatile("outb %1, %2\n inb %3, %0"
+                 : "=a"(value)
+                 : "a"(static_cast<uint8_t>(reg | kNmiDisable)), "Nd"(kCmosIndex), "Nd"(kCmosData));
     return value;
 }
 

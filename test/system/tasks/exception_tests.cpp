@@ -203,8 +203,8 @@ void resume_with_rax(abi::ExceptionState s, uint64_t rax)
 
 // Expects that m and s are an exception with `vector` at `rip`, and resumes at `resume_rip`
 // with rax = `rax` (resume_with_rax).
-void check_and_resume(const l4::Message& m, abi::ExceptionState s, uint64_t vector, uint64_t rip,
-                      uint64_t resume_rip, uint64_t rax)
+void check_and_resume(const l4::Message& m, abi::ExceptionState s, uint64_t vector, uint64_t rip, uint64_t resume_rip,
+                      uint64_t rax)
 {
     KEXPECT_EQ(m.tag.label(), abi::label::exception);
     KEXPECT_EQ(m.tag.words(), abi::kExceptionWords);
@@ -248,7 +248,7 @@ KTEST(exception_ud2_resumed_with_registers)
     KEXPECT_EQ(f.s.error_code, 0);
     KEXPECT_EQ(f.s.rip, address(kt_exc_ud2_at));
     KEXPECT_EQ(f.s.rax, 0x1234);
-    f.s.rip += 2;   // ud2 is 2 bytes
+    f.s.rip += 2; // ud2 is 2 bytes
     KEXPECT_EQ(f.s.rip, address(kt_exc_ud2_after));
     resume_with_rax(f.s, 0xfeedface);
 }
@@ -258,7 +258,7 @@ KTEST(exception_state_has_all_registers)
     Fault f(kt_exc_regs);
     if (!f.ok)
         return;
-    const uint64_t expected[16] = {0xa0, 0xb0, 0xc0, 0xd0, 0x51, 0xd1, 0xb9, initial_sp(kVictim),
+    const uint64_t expected[16] = {0xa0,  0xb0,  0xc0,  0xd0,  0x51,  0xd1,  0xb9,  initial_sp(kVictim),
                                    0x108, 0x109, 0x110, 0x111, 0x112, 0x113, 0x114, 0x115};
     const uint64_t* got = &f.s.rax;
     for (int i = 0; i < 16; ++i)
@@ -267,7 +267,7 @@ KTEST(exception_state_has_all_registers)
     KEXPECT_EQ(f.s.rflags & 0x200, 0x200);
     f.s.rip += 2;
     f.s.rbx = 0xb0b0;
-    resume_with_rax(f.s, 0xa0);   // rax as it was
+    resume_with_rax(f.s, 0xa0); // rax as it was
     KEXPECT_EQ(kt_exc_rbx, 0xb0b0);
 }
 
@@ -288,14 +288,14 @@ KTEST(exception_page_fault_read_unmapped)
 {
     abi::ExceptionState s = faults_and_resumes(kt_exc_pf, 14, kt_exc_pf_at, kt_exc_pf_after, 0x5a5a);
     KEXPECT_EQ(s.fault_address, 0x1000);
-    KEXPECT_EQ(s.error_code, 0x4);   // user, read, not present
+    KEXPECT_EQ(s.error_code, 0x4); // user, read, not present
 }
 
 KTEST(exception_page_fault_write_to_code)
 {
     abi::ExceptionState s = faults_and_resumes(kt_exc_wro, 14, kt_exc_wro_at, kt_exc_wro_after, 0x77aa);
     KEXPECT_EQ(s.fault_address, address(kt_exc_wro));
-    KEXPECT_EQ(s.error_code, 0x7);   // user, write, present
+    KEXPECT_EQ(s.error_code, 0x7); // user, write, present
 }
 
 // int3 is a trap: rip is after it; label resume continues unchanged.
@@ -347,7 +347,7 @@ KTEST(exception_other_label_leaves_suspended)
     KEXPECT_EQ(reply_state(7, f.s), Error::ok);
     yield_times(100);
     KEXPECT_EQ(kt_exc_done, 0);
-    KEXPECT_EQ(l4::receive(kEndpoint, f.m, abi::kTimeoutZero), Error::timeout);   // no new fault
+    KEXPECT_EQ(l4::receive(kEndpoint, f.m, abi::kTimeoutZero), Error::timeout); // no new fault
 }
 
 KTEST(exception_without_handler_stops_thread)
@@ -422,9 +422,9 @@ KTEST(exception_fetch_fault_in_empty_task)
     KEXPECT_EQ(s.vector, 14);
     KEXPECT_EQ(s.rip, kIp);
     KEXPECT_EQ(s.fault_address, kIp);
-    KEXPECT_EQ(s.error_code, 0x14);   // user, instruction fetch, not present
+    KEXPECT_EQ(s.error_code, 0x14); // user, instruction fetch, not present
     KEXPECT_EQ(s.rsp, 0x800000);
-    KEXPECT_EQ(l4::cap_delete(kEmptyTask), Error::ok);   // its thread stops with it
+    KEXPECT_EQ(l4::cap_delete(kEmptyTask), Error::ok); // its thread stops with it
     KEXPECT_EQ(l4::reply(l4::Message{}), Error::invalid_selector);
     KEXPECT_EQ(l4::receive(kEndpoint, m, abi::kTimeoutZero), Error::timeout);
 }

@@ -6,7 +6,7 @@ using namespace kt;
 namespace {
 
 constexpr Selector kObj = 600, kObj2 = 601, kSub = 602, kSub2 = 603, kCopy = 604;
-constexpr Selector kFillFirst = 610, kFillEnd = 700;   // slots for filling a quota
+constexpr Selector kFillFirst = 610, kFillEnd = 700; // slots for filling a quota
 constexpr Selector kEmpty = 650;
 
 // The part of a thread's cost that is certain: its kernel stack and UTCB page.
@@ -30,7 +30,7 @@ KTEST(factory_create_endpoint)
     Slots slots(600, 610);
     KREQUIRE_EQ(make(kObj, ObjectKind::endpoint), Error::ok);
     l4::Message m;
-    KEXPECT_EQ(l4::send(kObj, m, abi::kTimeoutZero), Error::timeout);   // an endpoint, no receiver
+    KEXPECT_EQ(l4::send(kObj, m, abi::kTimeoutZero), Error::timeout); // an endpoint, no receiver
     KEXPECT_EQ(l4::notify_signal(kObj, 1), Error::wrong_type);
     KEXPECT_EQ(l4::cap_delete(kObj), Error::ok);
 }
@@ -79,7 +79,7 @@ KTEST(factory_create_factory)
 KTEST(factory_create_unknown_kind)
 {
     Slots slots(600, 610);
-    KEXPECT_EQ(create_raw(6, kObj), Error::invalid_argument);   // 5 is io_ports
+    KEXPECT_EQ(create_raw(6, kObj), Error::invalid_argument); // 5 is io_ports
     KEXPECT_EQ(create_raw(99, kObj), Error::invalid_argument);
     KEXPECT_EQ(create_raw(~uint64_t{0}, kObj), Error::invalid_argument);
     KEXPECT_EQ(l4::cap_delete(kObj), Error::invalid_selector);
@@ -109,7 +109,7 @@ KTEST(factory_create_destination_checks)
     KEXPECT_EQ(make(kSelf, ObjectKind::endpoint), Error::slot_occupied);
     KREQUIRE_EQ(make(kObj, ObjectKind::notification), Error::ok);
     KEXPECT_EQ(make(kObj, ObjectKind::endpoint), Error::slot_occupied);
-    KEXPECT_EQ(l4::notify_signal(kObj, 1), Error::ok);   // still the notification
+    KEXPECT_EQ(l4::notify_signal(kObj, 1), Error::ok); // still the notification
     KEXPECT_EQ(make(kSlots, ObjectKind::endpoint), Error::invalid_selector);
     KEXPECT_EQ(make(~uint64_t{0}, ObjectKind::endpoint), Error::invalid_selector);
 }
@@ -171,11 +171,11 @@ KTEST(sub_factory_quota_fills_and_refunds)
         ++next;
     }
     KEXPECT_EQ(e, Error::quota_exhausted);
-    KEXPECT_EQ(next > kFillFirst, true);           // at least one fitted
+    KEXPECT_EQ(next > kFillFirst, true); // at least one fitted
     KREQUIRE_EQ(next < kFillEnd, true);
-    KEXPECT_EQ(l4::cap_delete(next), Error::invalid_selector);   // nothing changed
+    KEXPECT_EQ(l4::cap_delete(next), Error::invalid_selector); // nothing changed
     KEXPECT_EQ(create_in(kSub, ObjectKind::notification, next), Error::quota_exhausted);
-    KEXPECT_EQ(make(kObj, ObjectKind::notification), Error::ok);   // the parent still works
+    KEXPECT_EQ(make(kObj, ObjectKind::notification), Error::ok); // the parent still works
     KEXPECT_EQ(l4::cap_delete(kFillFirst), Error::ok);
     KEXPECT_EQ(create_in(kSub, ObjectKind::notification, next), Error::ok);
     KEXPECT_EQ(create_in(kSub, ObjectKind::notification, next + 1), Error::quota_exhausted);
@@ -207,8 +207,7 @@ KTEST(sub_factory_larger_than_parent)
     KREQUIRE_EQ(create_in(kFactory, ObjectKind::factory, kSub, 8192), Error::ok);
     KEXPECT_EQ(create_in(kSub, ObjectKind::factory, kSub2, 8193), Error::quota_exhausted);
     KEXPECT_EQ(create_in(kSub, ObjectKind::factory, kSub2, ~uint64_t{0}), Error::quota_exhausted);
-    KEXPECT_EQ(create_in(kFactory, ObjectKind::factory, kSub2, abi::boot::kBootQuotaBytes + 1),
-               Error::quota_exhausted);
+    KEXPECT_EQ(create_in(kFactory, ObjectKind::factory, kSub2, abi::boot::kBootQuotaBytes + 1), Error::quota_exhausted);
     KEXPECT_EQ(create_in(kFactory, ObjectKind::factory, kSub2, ~uint64_t{0}), Error::quota_exhausted);
     KEXPECT_EQ(l4::cap_delete(kSub2), Error::invalid_selector);
     KEXPECT_EQ(create_in(kSub, ObjectKind::factory, kSub2, 4096), Error::ok);
@@ -218,7 +217,7 @@ KTEST(sub_factory_larger_than_parent)
 KTEST(sub_factory_delete_refunds_parent)
 {
     Slots slots(600, 610);
-    constexpr uint64_t kBig = 3 * 1024 * 1024;   // of 4 MiB: only one fits
+    constexpr uint64_t kBig = 3 * 1024 * 1024; // of 4 MiB: only one fits
     KREQUIRE_EQ(create_in(kFactory, ObjectKind::factory, kSub, kBig), Error::ok);
     KEXPECT_EQ(create_in(kFactory, ObjectKind::factory, kSub2, kBig), Error::quota_exhausted);
     KEXPECT_EQ(l4::cap_delete(kSub), Error::ok);

@@ -9,24 +9,23 @@ namespace {
 uint64_t check_registers(uint64_t seed, uint64_t loops)
 {
     uint64_t changed = 0;
-    asm volatile(
-        ".irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
-        "  lea \\n(%[seed]), %%rax\n"
-        "  movq %%rax, %%xmm\\n\n"
-        ".endr\n"
-        "1: dec %[loops]\n"
-        "  jnz 1b\n"
-        ".irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
-        "  movq %%xmm\\n, %%rax\n"
-        "  lea \\n(%[seed]), %%rdx\n"
-        "  cmp %%rax, %%rdx\n"
-        "  je 2f\n"
-        "  inc %[changed]\n"
-        "2:\n"
-        ".endr\n"
-        : [changed] "+r"(changed), [loops] "+r"(loops)
-        : [seed] "r"(seed)
-        : "rax", "rdx", "cc"); // no xmm clobbers: user code is built general-regs-only
+    asm volatile(".irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+                 "  lea \\n(%[seed]), %%rax\n"
+                 "  movq %%rax, %%xmm\\n\n"
+                 ".endr\n"
+                 "1: dec %[loops]\n"
+                 "  jnz 1b\n"
+                 ".irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+                 "  movq %%xmm\\n, %%rax\n"
+                 "  lea \\n(%[seed]), %%rdx\n"
+                 "  cmp %%rax, %%rdx\n"
+                 "  je 2f\n"
+                 "  inc %[changed]\n"
+                 "2:\n"
+                 ".endr\n"
+                 : [changed] "+r"(changed), [loops] "+r"(loops)
+                 : [seed] "r"(seed)
+                 : "rax", "rdx", "cc"); // no xmm clobbers: user code is built general-regs-only
     return changed;
 }
 

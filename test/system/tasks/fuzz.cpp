@@ -31,9 +31,9 @@ using abi::Flexpage;
 using abi::Syscall;
 
 constexpr uint64_t kSyscalls = static_cast<uint64_t>(Syscall::count);
-constexpr uint64_t kRows = kSyscalls + 1;   // the last: numbers out of range
+constexpr uint64_t kRows = kSyscalls + 1; // the last: numbers out of range
 constexpr uint64_t kErrors = static_cast<uint64_t>(Error::out_of_memory) + 1;
-constexpr uint64_t kGarbage = kErrors;      // a result that is no Error at all
+constexpr uint64_t kGarbage = kErrors; // a result that is no Error at all
 constexpr uint64_t kMaxSelector = kt::kSlots;
 constexpr uint64_t kMaxUnmapOrder = 30;
 constexpr uint64_t kCheckQuota = 64 * 1024;
@@ -45,17 +45,16 @@ constexpr uint64_t kThread = static_cast<uint64_t>(abi::ObjectKind::thread);
 constexpr uint64_t kTask = static_cast<uint64_t>(abi::ObjectKind::task);
 
 const char* const kSyscallNames[kRows] = {
-    "debug_write", "thread_exit",    "yield",          "ipc_call",      "ipc_send",     "ipc_receive",   "ipc_reply_wait",
-    "ipc_reply",   "notify_signal",  "notify_wait",    "notify_poll",   "cap_copy",     "cap_delete",    "cap_revoke",
-    "factory_create", "thread_control", "irq_control", "ioport_enable", "memory_unmap", "cap_copy_to",
-    "out_of_range"};
+    "debug_write",    "thread_exit",    "yield",       "ipc_call",      "ipc_send",     "ipc_receive", "ipc_reply_wait",
+    "ipc_reply",      "notify_signal",  "notify_wait", "notify_poll",   "cap_copy",     "cap_delete",  "cap_revoke",
+    "factory_create", "thread_control", "irq_control", "ioport_enable", "memory_unmap", "cap_copy_to", "out_of_range"};
 
 struct Options {
     uint64_t seed = 0x5eed;
     uint64_t iterations = 300000;
     uint64_t sweep = 10000;
-    uint64_t trace = ~uint64_t{0};   // print every call from this iteration on (300 of them)
-    uint64_t bug = 0;                // 0: every regression check (show_bug_N); N: only that one
+    uint64_t trace = ~uint64_t{0}; // print every call from this iteration on (300 of them)
+    uint64_t bug = 0;              // 0: every regression check (show_bug_N); N: only that one
 };
 
 struct Call {
@@ -97,12 +96,13 @@ uint32_t allowed(uint64_t number)
     case Syscall::notify_signal:
     case Syscall::notify_poll: return ok | sel;
     case Syscall::notify_wait: return ok | sel | bit(Error::object_destroyed);
-    case Syscall::cap_copy: return ok | bit(Error::invalid_selector) | bit(Error::slot_occupied) | bit(Error::invalid_argument);
+    case Syscall::cap_copy:
+        return ok | bit(Error::invalid_selector) | bit(Error::slot_occupied) | bit(Error::invalid_argument);
     case Syscall::cap_delete:
     case Syscall::cap_revoke: return ok | bit(Error::invalid_selector);
     case Syscall::factory_create:
         return ok | sel | bit(Error::slot_occupied) | bit(Error::invalid_argument) | bit(Error::quota_exhausted) |
-               bit(Error::out_of_memory) | bit(Error::busy);   // busy: a task's 257th thread
+               bit(Error::out_of_memory) | bit(Error::busy); // busy: a task's 257th thread
     case Syscall::thread_control:
         return ok | sel | bit(Error::busy) | bit(Error::bad_address) | bit(Error::invalid_argument) |
                bit(Error::object_destroyed);
@@ -236,7 +236,7 @@ struct SlotWatch {
             return;
         bool now = empty(slot);
         if (filled && !before)
-            expect(false, name, slot);   // succeeded on an occupied slot
+            expect(false, name, slot); // succeeded on an occupied slot
         else if (filled && now)
             expect(false, "the call succeeded but the destination slot is empty", slot);
         else if (!filled && now != before)
@@ -258,29 +258,25 @@ void op_debug_write()
     uint64_t n = static_cast<uint64_t>(Syscall::debug_write);
     auto text = reinterpret_cast<uint64_t>(kDots);
     switch (rng.below(8)) {
-    case 0:   // a little harmless output (rarely: it goes to the log)
+    case 0: // a little harmless output (rarely: it goes to the log)
         sys(n, text, rng.chance(95) ? 0 : rng.chance(90) ? 1 : sizeof kDots - 1, 0, 0, 0, bit(Error::ok));
         break;
-    case 1:
-        sys(n, kt::kKernelAddress + rng.below(1u << 30), 1 + rng.below(4096), 0, 0, 0, kBad);
-        break;
+    case 1: sys(n, kt::kKernelAddress + rng.below(1u << 30), 1 + rng.below(4096), 0, 0, 0, kBad); break;
     case 2:
         sys(n, rng.chance(50) ? kt::kNonCanonical + rng.below(1u << 20) : ~uint64_t{0} - rng.below(8),
             1 + rng.below(4096), 0, 0, 0, kBad);
         break;
-    case 3:
-        sys(n, rng.below(0x1000), 1 + rng.below(64), 0, 0, 0, kBad);
-        break;
-    case 4:   // straddles the end of user space
+    case 3: sys(n, rng.below(0x1000), 1 + rng.below(64), 0, 0, 0, kBad); break;
+    case 4: // straddles the end of user space
         sys(n, abi::kUserEnd - 1 - rng.below(8), 16, 0, 0, 0, kBad);
         break;
     case 5:
         sys(n, text, abi::kMaxDebugWrite + 1 + (rng.chance(50) ? rng.below(4096) : rng.next() >> 1), 0, 0, 0, kLong);
         break;
-    case 6:   // scratch, image or boot information: a few bytes (shorter than any forbidden log line)
+    case 6: // scratch, image or boot information: a few bytes (shorter than any forbidden log line)
         sys(n, any_address(rng), rng.chance(10) ? 1 + rng.below(4) : 0);
         break;
-    default:  // nothing to write: any pointer
+    default: // nothing to write: any pointer
         sys(n, any_address(rng), 0, 0, 0, 0, bit(Error::ok) | kBad);
         break;
     }
@@ -305,7 +301,7 @@ void op_ipc(Syscall number)
     l4::Message m;
     random_message(rng, m, u);
     if (rng.chance(25))
-        l4::yield();   // lets the helper (and stubs) get back to their receive
+        l4::yield(); // lets the helper (and stubs) get back to their receive
     Selector endpoint = rng.chance(10) ? kRendezvous : typed(rng, kEndpoint);
     uint64_t timeout = short_timeout(rng);
     bool replies = number == Syscall::ipc_reply || number == Syscall::ipc_reply_wait;
@@ -314,7 +310,7 @@ void op_ipc(Syscall number)
     uint32_t allow = allowed(static_cast<uint64_t>(number));
     bool sends = number != Syscall::ipc_receive;
     if (sends && tag_refused(m.tag.raw, u))
-        allow = bit(Error::invalid_argument);   // the tag is checked before anything else
+        allow = bit(Error::invalid_argument); // the tag is checked before anything else
     else if (number != Syscall::ipc_reply && endpoint >= kMaxSelector)
         allow = bit(Error::invalid_selector);
     Error e = ipc(number, endpoint, m, timeout, allow);
@@ -375,7 +371,7 @@ void op_cap_copy()
     else if (!watch.before)
         allow = bit(Error::slot_occupied);
     else
-        allow = bit(Error::ok) | bit(Error::invalid_argument);   // a badge where none may go
+        allow = bit(Error::ok) | bit(Error::invalid_argument); // a badge where none may go
     Error e = sys(static_cast<uint64_t>(Syscall::cap_copy), from, to, mask, badge, 0, allow);
     watch.after(e == Error::ok, "cap_copy succeeded on an occupied slot");
 }
@@ -393,8 +389,8 @@ void op_cap_copy_to()
         bool source_empty = from >= kMaxSelector || empty(from);
         SlotWatch watch(to);
         uint32_t allow = source_empty || to >= kMaxSelector ? bit(Error::invalid_selector)
-                         : !watch.before                     ? bit(Error::slot_occupied)
-                                                             : bit(Error::ok) | bit(Error::invalid_argument);
+                         : !watch.before                    ? bit(Error::slot_occupied)
+                                                            : bit(Error::ok) | bit(Error::invalid_argument);
         Error e = sys(number, abi::boot::kTaskSelector, from, to, mask, badge, allow);
         watch.after(e == Error::ok, "cap_copy_to our task succeeded on an occupied slot");
         return;
@@ -408,7 +404,7 @@ void op_cap_copy_to()
         task = kForeignTasks + rng.below(kForeignTaskCount);
         from = rng.chance(50) ? kRendezvous : kPulse;
     } else if (!in_pool(from)) {
-        return;   // a copy of anything else may keep a hot slot's object alive past the sweep
+        return; // a copy of anything else may keep a hot slot's object alive past the sweep
     } else if (holds_task(from)) {
         // A task capability copied into that same task (or into another one whose capability it
         // holds) is a cycle: once we delete ours, the task keeps itself alive, rightly, where no
@@ -442,9 +438,7 @@ void op_factory_create()
         a = rng.chance(50) ? abi::boot::kTaskSelector : typed(rng, kTask);
         b = rng.chance(80) ? rng.below(kMainPriority + 1) : edge_value(rng);
         break;
-    case abi::ObjectKind::task:
-        a = rng.chance(75) ? 1 + rng.below(64) : edge_value(rng);
-        break;
+    case abi::ObjectKind::task: a = rng.chance(75) ? 1 + rng.below(64) : edge_value(rng); break;
     case abi::ObjectKind::factory:
         a = rng.chance(60) ? rng.below(64 * 1024) : rng.chance(50) ? rng.below(1024 * 1024) : edge_value(rng);
         break;
@@ -452,8 +446,7 @@ void op_factory_create()
         a = rng.chance(70) ? kIoPorts : selector(rng);
         b = rng.chance(70) ? rng.below(0x10000) | (rng.below(64) << 16) : edge_value(rng);
         break;
-    default:
-        break;
+    default: break;
     }
     SlotWatch watch(slot);
     Error e = sys(static_cast<uint64_t>(Syscall::factory_create), factory, kind, slot, a, b);
@@ -471,9 +464,9 @@ void op_spawn()
     Selector slot = kHotFirst + rng.below(kHotEnd - kHotFirst);
     Selector factory = rng.chance(85) ? kFuzzFactory : factory_selector(rng);
     bool foreign = rng.chance(30);
-    Selector task = !foreign                              ? abi::boot::kTaskSelector
+    Selector task = !foreign                          ? abi::boot::kTaskSelector
                     : regression(3) && rng.chance(50) ? typed(rng, kTask)
-                                                          : kForeignTasks + rng.below(kForeignTaskCount);
+                                                      : kForeignTasks + rng.below(kForeignTaskCount);
     Error e = sys(static_cast<uint64_t>(Syscall::factory_create), factory,
                   static_cast<uint64_t>(abi::ObjectKind::thread), slot, task, rng.below(kMainPriority + 1));
     if (e != Error::ok)
@@ -520,10 +513,11 @@ void op_thread_control()
     }
     // Operations that would stop, slow down or redirect the fuzzer itself: not on itself
     // (read_registers tells: busy only for the caller).
-    bool risky = op == static_cast<uint64_t>(ThreadOp::suspend) || op == static_cast<uint64_t>(ThreadOp::set_priority) ||
-                 op == static_cast<uint64_t>(ThreadOp::set_exception_handler) ||
-                 op == static_cast<uint64_t>(ThreadOp::set_pager) || op == static_cast<uint64_t>(ThreadOp::set_fs_base) ||
-                 op == static_cast<uint64_t>(ThreadOp::set_foreign_abi);
+    bool risky =
+        op == static_cast<uint64_t>(ThreadOp::suspend) || op == static_cast<uint64_t>(ThreadOp::set_priority) ||
+        op == static_cast<uint64_t>(ThreadOp::set_exception_handler) ||
+        op == static_cast<uint64_t>(ThreadOp::set_pager) || op == static_cast<uint64_t>(ThreadOp::set_fs_base) ||
+        op == static_cast<uint64_t>(ThreadOp::set_foreign_abi);
     if (risky) {
         ++stats.probes;
         if (l4::thread_control(t, ThreadOp::read_registers) == Error::busy) {
@@ -572,8 +566,8 @@ void op_touch()
     uint64_t address = scratch_s + (rng.below(kScratchSize) & ~uint64_t{7});
     auto* word = reinterpret_cast<volatile uint64_t*>(address);
     if (rng.chance(50)) {
-        sys(static_cast<uint64_t>(Syscall::memory_unmap), Flexpage::make(address, 12, abi::page_rights::all).raw, 1,
-            0, 0, 0, bit(Error::ok));
+        sys(static_cast<uint64_t>(Syscall::memory_unmap), Flexpage::make(address, 12, abi::page_rights::all).raw, 1, 0,
+            0, 0, bit(Error::ok));
         *word = rng.next();
     } else {
         (void)*word;
@@ -627,7 +621,7 @@ bool wrapped_wait(uint64_t k, uint64_t delay)
 void show_bug_1()
 {
     l4::Message m;
-    (void)l4::receive(kSleep, m, 4);   // ticks >= 4: ticks - 2 is no 0 (that is bug 2)
+    (void)l4::receive(kSleep, m, 4); // ticks >= 4: ticks - 2 is no 0 (that is bug 2)
     bool wrapped = wrapped_wait(2, 3);
     l4::println("fuzz: bug 1: ipc_receive with timeout 2^64 - 2 {}", wrapped ? "timed out after a tick" : "waited");
     expect(!wrapped, "bug 1: a timeout of 2^64 - 2 ticks expired at once");
@@ -647,7 +641,7 @@ void show_bug_2(bool ready_at_tick)
 {
     constexpr uint64_t kDelay = 2, kFirst = 4;
     l4::Message m;
-    (void)l4::receive(kSleep, m, kFirst);   // on a tick boundary: ticks = t0 >= kFirst
+    (void)l4::receive(kSleep, m, kFirst); // on a tick boundary: ticks = t0 >= kFirst
     uint64_t elapsed = 0;
     // (guess + elapsed >= 2: 2^64 - 1 would be kTimeoutNever.)
     auto at_most_t0 = [&](uint64_t guess) {
@@ -655,7 +649,7 @@ void show_bug_2(bool ready_at_tick)
         elapsed += out ? 1 : kDelay;
         return out;
     };
-    uint64_t lo = kFirst, hi = 2 * kFirst;   // guess <= t0 for lo, not for hi
+    uint64_t lo = kFirst, hi = 2 * kFirst; // guess <= t0 for lo, not for hi
     while (at_most_t0(hi)) {
         lo = hi;
         hi *= 2;
@@ -739,7 +733,8 @@ void show_bug_3(bool last_page)
     // The next task takes the dead one's space number, and the node with it: unmapping our page
     // (the node's parent) refunds the new task's factory for a node it never paid for.
     const Selector factory2 = kHotFirst + 5, task2 = kHotFirst + 6;
-    if (ok && expect(l4::factory_create(kFuzzFactory, K::factory, factory2, 64 * 1024) == Error::ok, "bug 3: factory") &&
+    if (ok &&
+        expect(l4::factory_create(kFuzzFactory, K::factory, factory2, 64 * 1024) == Error::ok, "bug 3: factory") &&
         expect(l4::factory_create(factory2, K::task, task2, 4) == Error::ok, "bug 3: second task")) {
         uint64_t free2 = available(factory2);
         (void)kt::mem::memory_unmap(Flexpage::make(scratch_s, 12, abi::page_rights::all), 0);
@@ -747,8 +742,7 @@ void show_bug_3(bool last_page)
         l4::println("fuzz: bug {}: a new task's factory: {} bytes free, {} after we unmapped our page (the new task "
                     "holds nothing of it)",
                     last_page ? 4 : 3, free2, free2_after);
-        expect(free2_after == free2, "bug 3/4: a new task inherited a dead task's mapping",
-               free2_after - free2);
+        expect(free2_after == free2, "bug 3/4: a new task inherited a dead task's mapping", free2_after - free2);
     }
     const Selector rest[] = {task2, factory2, factory};
     for (Selector s : rest)
@@ -831,7 +825,7 @@ void one_op()
         {op_out_of_range, 9},
         {op_touch, 3},
         {op_long_wait, 1},
-        {[] { ++stats.skipped; }, 3},   // thread_exit: never on ourselves
+        {[] { ++stats.skipped; }, 3}, // thread_exit: never on ourselves
         // The hostile classes (fuzz_hostile.cpp).
         {op_flags, 12},
         {op_trap_syscall, 3},
@@ -858,10 +852,10 @@ void one_op()
 bool check_alive()
 {
     const Selector ep = kCheckFirst, note = kCheckFirst + 1, copy = kCheckFirst + 2;
-    bool ok = expect(l4::factory_create(kCheckFactory, abi::ObjectKind::endpoint, ep) == Error::ok,
-                     "liveness: endpoint") &
-              expect(l4::factory_create(kCheckFactory, abi::ObjectKind::notification, note) == Error::ok,
-                     "liveness: notification");
+    bool ok =
+        expect(l4::factory_create(kCheckFactory, abi::ObjectKind::endpoint, ep) == Error::ok, "liveness: endpoint") &
+        expect(l4::factory_create(kCheckFactory, abi::ObjectKind::notification, note) == Error::ok,
+               "liveness: notification");
     uint64_t bits = rng.next() | 1, got = 0;
     ok &= expect(l4::notify_signal(note, bits) == Error::ok, "liveness: signal");
     ok &= expect(l4::notify_poll(note, got) == Error::ok && got == bits, "liveness: poll", got);
@@ -931,11 +925,11 @@ void sweep()
     // What others got of our image (the stub's page in the foreign tasks, map items).
     expect(kt::mem::memory_unmap(Flexpage::make(kImage, kImageOrder, abi::page_rights::all), 0) == Error::ok,
            "sweep: unmap what was derived from our image");
-    kt::yield_times(4);   // threads that were exiting are reaped
+    kt::yield_times(4); // threads that were exiting are reaped
     uint64_t quota = available(kFuzzFactory);
     expect(quota == fuzz_quota0, "sweep: the fuzz factory did not get its whole quota back", fuzz_quota0 - quota);
-    l4::println("fuzz: sweep at {}: fuzz factory {} bytes free (of {}), boot factory {}", iteration, quota,
-                fuzz_quota0, available(abi::boot::kFactorySelector));
+    l4::println("fuzz: sweep at {}: fuzz factory {} bytes free (of {}), boot factory {}", iteration, quota, fuzz_quota0,
+                available(abi::boot::kFactorySelector));
 }
 
 // Options from our boot module's command line ("fuzz seed=1234 ...").
@@ -1011,8 +1005,8 @@ void print_histogram()
         size_t used = l4::format_to(line, sizeof line, "fuzz:   {:<15} {:>6}:", kSyscallNames[row], total);
         for (uint64_t col = 0; col <= kErrors && used < sizeof line; ++col)
             if (stats.counts[row][col] != 0)
-                used += l4::format_to(line + used, sizeof line - used, " {} {}", error_name(col),
-                                      stats.counts[row][col]);
+                used +=
+                    l4::format_to(line + used, sizeof line - used, " {} {}", error_name(col), stats.counts[row][col]);
         l4::println("{}", line);
     }
 }
@@ -1026,8 +1020,8 @@ Error checked(uint64_t number, uint64_t rdi, uint64_t rsi, uint64_t rdx, uint64_
     return sys(number, rdi, rsi, rdx, r10, r8, allow);
 }
 
-Error record_call(uint64_t number, uint64_t rdi, uint64_t rsi, uint64_t rdx, uint64_t r10, uint64_t r8,
-                  uint64_t result, uint32_t allow)
+Error record_call(uint64_t number, uint64_t rdi, uint64_t rsi, uint64_t rdx, uint64_t r10, uint64_t r8, uint64_t result,
+                  uint32_t allow)
 {
     return record({0, number, rdi, rsi, rdx, r10, r8, result}, allow ? allow : allowed(number));
 }
@@ -1049,8 +1043,8 @@ KTEST(fuzz_syscalls)
                 options.sweep, options.bug);
     if (!set_up())
         return;
-    l4::println("fuzz: scratch S {:#x}, D {:#x}; quotas: fuzz {}, check {}, boot {}", scratch_s, kScratchD,
-                fuzz_quota0, check_quota0, boot_quota0);
+    l4::println("fuzz: scratch S {:#x}, D {:#x}; quotas: fuzz {}, check {}, boot {}", scratch_s, kScratchD, fuzz_quota0,
+                check_quota0, boot_quota0);
     if (regression(1))
         show_bug_1();
     if (regression(2))
@@ -1083,7 +1077,8 @@ KTEST(fuzz_syscalls)
     print_hostile();
     l4::println("fuzz: boot factory {} bytes free at the end, {} at the start", boot_quota, boot_quota0);
     uint64_t total_unexpected = stats.unexpected + peer_unexpected();
-    l4::println("fuzz: {} calls, {} unexpected, kernel {}", stats.calls, total_unexpected, alive ? "alive" : "NOT alive");
+    l4::println("fuzz: {} calls, {} unexpected, kernel {}", stats.calls, total_unexpected,
+                alive ? "alive" : "NOT alive");
     KEXPECT_EQ(total_unexpected, 0);
     KEXPECT_EQ(alive, true);
 }

@@ -62,11 +62,10 @@ Flexpage malformed(Rng& rng, uint64_t rights)
 
 uint64_t edge_value(Rng& rng)
 {
-    static const uint64_t values[] = {0,          1,          2,          3,          7,
-                                      63,         64,         65,         255,        256,
-                                      4095,       4096,       4097,       0x7fffffff, 0x80000000,
-                                      0xffffffff, 1ull << 32, 1ull << 46, 1ull << 47, 1ull << 48,
-                                      1ull << 63, ~0ull,      ~0ull - 1};
+    static const uint64_t values[] = {0,          1,          2,          3,          7,          63,
+                                      64,         65,         255,        256,        4095,       4096,
+                                      4097,       0x7fffffff, 0x80000000, 0xffffffff, 1ull << 32, 1ull << 46,
+                                      1ull << 47, 1ull << 48, 1ull << 63, ~0ull,      ~0ull - 1};
     return rng.chance(80) ? pick(rng, values) : rng.next();
 }
 
@@ -115,8 +114,7 @@ bool in_pool(Selector s) { return (s >= kPoolLow && s < kReservedFirst) || (s >=
 
 Selector selector(Rng& rng)
 {
-    static const uint64_t out_of_range[] = {1024,       1025,       4096,       1u << 16, 1ull << 32,
-                                            1ull << 63, ~0ull,      ~0ull - 1023};
+    static const uint64_t out_of_range[] = {1024, 1025, 4096, 1u << 16, 1ull << 32, 1ull << 63, ~0ull, ~0ull - 1023};
     uint64_t k = rng.below(100);
     Selector s;
     if (k < 55)
@@ -281,9 +279,9 @@ void random_message(Rng& rng, l4::Message& m, abi::Utcb& utcb)
     for (abi::CapItem& item : utcb.send_caps)
         item = {copy_source(rng), rng.chance(80) ? rng.below(16) : rng.next()};
     for (abi::MapItem& item : utcb.send_pages) {
-        Flexpage page = rng.chance(70) ? in_region(rng, scratch_base(rng), kScratchOrder, page_order(rng, 22),
-                                                  rng.below(8))
-                                       : flexpage(rng, false);
+        Flexpage page = rng.chance(70)
+                            ? in_region(rng, scratch_base(rng), kScratchOrder, page_order(rng, 22), rng.below(8))
+                            : flexpage(rng, false);
         uint64_t grant = rng.chance(55) ? 0 : rng.chance(92) ? 1 : edge_value(rng);
         // Only scratch pages go away: anything else is mapped (or refused).
         if (grant == 1 && !refused(page, 22) && !in_scratch(page))

@@ -30,13 +30,12 @@ using abi::ThreadOp;
 
 constexpr uint64_t kMaxSelector = kt::kSlots;
 constexpr uint64_t kNoResume = 7;   // an exception reply label that leaves the thread suspended
-constexpr uint64_t kWaitTicks = 50;  // the longest wait for one of our threads (nobody else sends there)
+constexpr uint64_t kWaitTicks = 50; // the longest wait for one of our threads (nobody else sends there)
 
 // rflags bits.
 constexpr uint64_t kCF = 1u << 0, kPF = 1u << 2, kAF = 1u << 4, kZF = 1u << 6, kSF = 1u << 7, kTF = 1u << 8,
-                   kIF = 1u << 9, kDF = 1u << 10, kOF = 1u << 11, kIOPL = 3u << 12, kNT = 1u << 14,
-                   kRF = 1u << 16, kVM = 1u << 17, kAC = 1u << 18, kVIF = 1u << 19, kVIP = 1u << 20,
-                   kID = 1u << 21, kFixed = 1u << 1;
+                   kIF = 1u << 9, kDF = 1u << 10, kOF = 1u << 11, kIOPL = 3u << 12, kNT = 1u << 14, kRF = 1u << 16,
+                   kVM = 1u << 17, kAC = 1u << 18, kVIF = 1u << 19, kVIP = 1u << 20, kID = 1u << 21, kFixed = 1u << 1;
 constexpr uint64_t kArithmetic = kCF | kPF | kAF | kZF | kSF | kOF;
 // What popf changes at CPL 3 with IOPL 0: not IF, IOPL, VM, VIF, VIP; RF it clears.
 constexpr uint64_t kPopfChanges = kArithmetic | kTF | kDF | kNT | kAC | kID;
@@ -47,7 +46,8 @@ uint64_t sanitized(uint64_t flags) { return (flags & kSanitized) | kIF | kFixed;
 uint64_t sys_number(Syscall s) { return static_cast<uint64_t>(s); }
 
 struct Stats {
-    uint64_t flagged, traps, debug_traps, debug_after_pushf, far, far_landed, far_smap, far_vectors[32], rewrites, rewrites_refused, blocked[3];
+    uint64_t flagged, traps, debug_traps, debug_after_pushf, far, far_landed, far_smap, far_vectors[32], rewrites,
+        rewrites_refused, blocked[3];
     uint64_t chains[4], depth[4], max_depth[4];
 };
 Stats hs;
@@ -58,12 +58,12 @@ Stats hs;
 // The shared data of the assembly below (C names).
 extern "C" {
 struct TrapArgs {
-    uint64_t flags;                             // 0: popf image before the instruction tested
-    uint64_t number, rdi, rsi, rdx, r10, r8;    // 8..48: the system call
-    uint64_t selector;                          // 56
-    uint64_t ss;                                // 64: iretq's
-    uint64_t frame_flags;                       // 72: iretq's
-    uint64_t address;                           // 80: fz_trap_read's
+    uint64_t flags;                          // 0: popf image before the instruction tested
+    uint64_t number, rdi, rsi, rdx, r10, r8; // 8..48: the system call
+    uint64_t selector;                       // 56
+    uint64_t ss;                             // 64: iretq's
+    uint64_t frame_flags;                    // 72: iretq's
+    uint64_t address;                        // 80: fz_trap_read's
 };
 struct [[gnu::packed]] FarPointer {
     uint32_t offset;
@@ -260,7 +260,7 @@ uint64_t empty_slots(Selector* out, uint64_t n)
 
 // The trap thread ---------------------------------------------------------------------------
 
-bool trap_pending;   // its last exception waits for our reply
+bool trap_pending; // its last exception waits for our reply
 
 // A thread of ours at `ip` (stack trap_stack) whose exceptions come to kTrapEndpoint; false
 // (skipped) when the fuzz factory cannot pay for it.
@@ -366,7 +366,7 @@ uint64_t random_flags(Rng& rng, bool trap)
     for (uint64_t i = 0; i < n; ++i)
         flags |= pick(rng, bits);
     if (rng.chance(10))
-        flags |= rng.next() & 0x3f7ed5;   // anything of the low 22 bits but TF and the reserved ones
+        flags |= rng.next() & 0x3f7ed5; // anything of the low 22 bits but TF and the reserved ones
     if (trap)
         flags |= kTF;
     return flags;
@@ -429,8 +429,8 @@ Error flagged_ipc(Syscall number, Selector endpoint, l4::Message& m, uint64_t ti
                  "pushq $0x202\n\t"
                  "popfq\n\t"
                  "add $128, %%rsp"
-                 : "+a"(result), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(w0), "+r"(w1), "+r"(w2), "+r"(w3),
-                   "+r"(w4), "+r"(w5), [f] "+b"(f)
+                 : "+a"(result), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(w0), "+r"(w1), "+r"(w2), "+r"(w3), "+r"(w4),
+                   "+r"(w5), [f] "+b"(f)
                  :
                  : "rcx", "r10", "r11", "memory", "cc");
     m.tag.raw = rsi;
@@ -463,7 +463,8 @@ void op_trap_syscall()
         {Syscall::yield, 0, 0, 0, 0, 0, err_bit(Error::ok)},
         {Syscall::debug_write, addr(fz_trap_landed), 0, 0, 0, 0, err_bit(Error::ok)},
         {Syscall::debug_write, kt::kKernelAddress, 8, 0, 0, 0, err_bit(Error::bad_address)},
-        {Syscall::debug_write, addr(fz_trap_landed), abi::kMaxDebugWrite + 1, 0, 0, 0, err_bit(Error::invalid_argument)},
+        {Syscall::debug_write, addr(fz_trap_landed), abi::kMaxDebugWrite + 1, 0, 0, 0,
+         err_bit(Error::invalid_argument)},
         {Syscall::notify_signal, kPulse, 1, 0, 0, 0, err_bit(Error::ok)},
         {Syscall::notify_poll, kPulse, 0, 0, 0, 0, err_bit(Error::ok)},
         {Syscall::cap_delete, kAlwaysEmpty, 0, 0, 0, 0, err_bit(Error::invalid_selector)},
@@ -485,7 +486,7 @@ void op_trap_syscall()
     if (!trap_start(addr(fz_trap_syscall)))
         return;
     uint64_t expected = popf_result(flags);
-    uint64_t debug_at = 0;   // where the #DB came (0: none yet)
+    uint64_t debug_at = 0; // where the #DB came (0: none yet)
     bool recorded = false;
     auto result = [&](const ExceptionState& s) {
         if (!recorded)
@@ -495,9 +496,8 @@ void op_trap_syscall()
     for (int round = 0; round < 3; ++round) {
         ExceptionState s;
         if (!next_exception(s, "the trap thread took no exception after its system call")) {
-            uint64_t rip = l4::thread_control(kTrapThread, ThreadOp::read_registers) == Error::ok
-                               ? kt::utcb_state().rip
-                               : 0;
+            uint64_t rip =
+                l4::thread_control(kTrapThread, ThreadOp::read_registers) == Error::ok ? kt::utcb_state().rip : 0;
             l4::println("fuzz: trap thread: system call {} flags {:#x} round {} (#DB at {:#x}): it is at {:#x}",
                         static_cast<uint64_t>(c.number), flags, round, debug_at, rip);
             break;
@@ -549,7 +549,7 @@ void op_trap_syscall()
 void op_far_transfer()
 {
     Rng& rng = fuzz_rng();
-    static const uint64_t selectors[] = {0x1b, 0x18, 0x19, 0x0b, 0x08, 0x13, 0x10, 0x33, 0x30, 0x3b, 0x38, 0x23,
+    static const uint64_t selectors[] = {0x1b, 0x18, 0x19, 0x0b, 0x08, 0x13, 0x10, 0x33, 0x30, 0x3b,   0x38,  0x23,
                                          0x20, 0x2b, 0x28, 0x29, 0x00, 0x03, 0x43, 0x1f, 0x2f, 0xfffb, 0xffff};
     enum Kind : uint64_t { lret, ljmp, lcall, iret, sysenter, mov_ds, mov_es, mov_ss, kinds };
     struct Entry {
@@ -567,7 +567,7 @@ void op_far_transfer()
                      (rng.chance(20) ? kAC : 0) | (kind == iret && rng.chance(25) ? kNT : 0);
     fz_trap_args = TrapArgs{flags, 0, 0, 0, 0, 0, 0, sel, ss, kIF | kFixed | (rng.next() & kArithmetic), 0};
     fz_trap_far = FarPointer{static_cast<uint32_t>(addr(fz_trap_landed)), static_cast<uint16_t>(sel)};
-    uint64_t index = sel & 0xfffc;   // the index and the table bit
+    uint64_t index = sel & 0xfffc; // the index and the table bit
     bool lands = false;
     switch (kind) {
     case lret: lands = sel == 0x2b; break;
@@ -717,7 +717,7 @@ extern "C" void fz_blocked_prepare()
     u.send_pages[0] = blocked.page;
     u.receive_slot = blocked.receive_slot;
     u.receive_window = blocked.receive_window;
-    u.received_caps = 0x5a5a;   // the kernel must write both at the next receipt
+    u.received_caps = 0x5a5a; // the kernel must write both at the next receipt
     u.received_pages = 0x5a5a;
 }
 
@@ -737,7 +737,9 @@ void op_write_blocked()
         w = rng.next();
     blocked.cap = {kPulse, abi::rights::all};
     blocked.page = {Flexpage::make(page, 12, abi::page_rights::read | abi::page_rights::write).raw, 0, 0};
-    blocked.receive_slot = kind == send ? abi::kNoReceiveSlot : rng.chance(40) ? abi::kNoReceiveSlot : hot_empty_slot(rng);
+    blocked.receive_slot = kind == send     ? abi::kNoReceiveSlot
+                           : rng.chance(40) ? abi::kNoReceiveSlot
+                                            : hot_empty_slot(rng);
     blocked.receive_window = kind == send || rng.chance(40) ? 0 : d_page(rng);
     static const uint64_t numbers[] = {sys_number(Syscall::ipc_send), sys_number(Syscall::ipc_call),
                                        sys_number(Syscall::ipc_receive)};
@@ -745,7 +747,12 @@ void op_write_blocked()
                                   kind == receive ? kBlockedEndpoint : through,
                                   kind == receive ? wild_tag(rng) : sent.raw,
                                   abi::kTimeoutNever,
-                                  rng.next(), rng.next(), rng.next(), rng.next(), rng.next(), rng.next()};
+                                  rng.next(),
+                                  rng.next(),
+                                  rng.next(),
+                                  rng.next(),
+                                  rng.next(),
+                                  rng.next()};
     auto control = sys_number(Syscall::thread_control);
     Error e = checked(sys_number(Syscall::factory_create), kFuzzFactory, static_cast<uint64_t>(abi::ObjectKind::thread),
                       kBlockedThread, abi::boot::kTaskSelector, kMainPriority,
@@ -800,8 +807,7 @@ void op_write_blocked()
                 l4::println("fuzz: write_registers on a blocked sender: tag {:#x} arrived, {:#x} was sent (rsi now "
                             "{:#x})",
                             m.tag.raw, want.raw, last.rsi);
-            check(m.tag.raw == want.raw, "a blocked sender's message arrived with another tag than it sent",
-                  m.tag.raw);
+            check(m.tag.raw == want.raw, "a blocked sender's message arrived with another tag than it sent", m.tag.raw);
             check(m.badge == badge, "a blocked sender's message arrived with the wrong badge", m.badge);
             check(u.received_caps == caps && u.received_pages == pages,
                   "a blocked sender's message brought other capabilities or pages than it sent",
@@ -903,7 +909,7 @@ void op_write_blocked()
 
 namespace {
 
-uint64_t factory_bytes;   // what a factory object costs its parent (besides the quota it carries)
+uint64_t factory_bytes; // what a factory object costs its parent (besides the quota it carries)
 
 enum Chain : uint64_t { tasks, factories, caps, mappings };
 
@@ -1023,11 +1029,11 @@ void op_chain_factories()
         end_chain(a0, "factory chain: no slots");
         return;
     }
-    uint64_t room = top_down ? 6000 : have - 1;   // the last slot: an object in the deepest factory
+    uint64_t room = top_down ? 6000 : have - 1; // the last slot: an object in the deepest factory
     auto create = sys_number(Syscall::factory_create), del = sys_number(Syscall::cap_delete);
-    uint64_t quota = a0;   // what the factory made last carries ...
+    uint64_t quota = a0; // what the factory made last carries ...
     Selector parent = kChainFactory;
-    uint64_t depth = 0, avail = a0;   // ... and what it may give (exact: nothing else in it)
+    uint64_t depth = 0, avail = a0; // ... and what it may give (exact: nothing else in it)
     while (depth < room && avail > 0) {
         Selector slot = top_down ? slots[depth % 2] : slots[depth];
         uint64_t give = rng.chance(30) ? avail : avail - rng.below(avail < 64 ? avail + 1 : 64);
@@ -1105,14 +1111,14 @@ void op_chain_caps()
         return;
     }
     bool badged = false;
-    uint64_t depth = 1;   // slots [0, depth) hold the chain
+    uint64_t depth = 1; // slots [0, depth) hold the chain
     for (; depth < have; ++depth) {
         uint64_t mask = rng.chance(80) ? abi::rights::all : rng.below(16);
         uint64_t badge = rng.chance(5) ? 1 + rng.below(0xffff) : 0;
         uint32_t allow = badge != 0 && (!badgeable || badged) ? err_bit(Error::invalid_argument) : err_bit(Error::ok);
-        Error e = rng.chance(50) ? checked(copy, slots[depth - 1], slots[depth], mask, badge, 0, allow)
-                                 : checked(copy_to, abi::boot::kTaskSelector, slots[depth - 1], slots[depth], mask,
-                                           badge, allow);
+        Error e = rng.chance(50)
+                      ? checked(copy, slots[depth - 1], slots[depth], mask, badge, 0, allow)
+                      : checked(copy_to, abi::boot::kTaskSelector, slots[depth - 1], slots[depth], mask, badge, allow);
         if (e == Error::invalid_argument)
             e = checked(copy, slots[depth - 1], slots[depth], mask, 0, 0, err_bit(Error::ok));
         if (e != Error::ok)
@@ -1125,19 +1131,19 @@ void op_chain_caps()
                 break;
     };
     switch (rng.below(4)) {
-    case 0:   // revoke at the root: every copy goes, the root stays
+    case 0: // revoke at the root: every copy goes, the root stays
         checked(revoke, slots[0], 0, 0, 0, 0, err_bit(Error::ok));
         expect_slots(1, depth, false, "revoke at the root of a chain left a copy");
         expect_slots(0, 1, true, "revoke emptied the chain's root");
         break;
-    case 1: {   // revoke in the middle: what is below it goes
+    case 1: { // revoke in the middle: what is below it goes
         uint64_t k = rng.below(depth);
         checked(revoke, slots[k], 0, 0, 0, 0, err_bit(Error::ok));
         expect_slots(0, k + 1, true, "revoke in a chain emptied a slot above it");
         expect_slots(k + 1, depth, false, "revoke in a chain left a copy below it");
         break;
     }
-    case 2: {   // delete the root: the copies stay, and a revoke of the first one takes the rest
+    case 2: { // delete the root: the copies stay, and a revoke of the first one takes the rest
         checked(del, slots[0], 0, 0, 0, 0, err_bit(Error::ok));
         expect_slots(1, depth, true, "deleting a chain's root emptied a copy");
         if (depth > 1) {
@@ -1146,7 +1152,7 @@ void op_chain_caps()
         }
         break;
     }
-    default:   // delete copies in a random order
+    default: // delete copies in a random order
         for (uint64_t i = 0; i < depth; ++i) {
             uint64_t k = rng.below(depth);
             bool was_empty = slot_empty(slots[k]);
@@ -1171,7 +1177,7 @@ void op_chain_mappings()
     uint64_t a0 = make_chain_factory(256 * 1024 + rng.below(1024 * 1024));
     if (a0 == 0)
         return;
-    constexpr uint64_t kMaxLevels = 48, kReserve = 20 * 1024;   // page tables for two pages
+    constexpr uint64_t kMaxLevels = 48, kReserve = 20 * 1024; // page tables for two pages
     static Selector slots[3 * kMaxLevels];
     uint64_t levels = rng.chance(30) ? 1 + rng.below(4) : kMaxLevels;
     levels = empty_slots(slots, 3 * levels) / 3;
@@ -1181,10 +1187,10 @@ void op_chain_mappings()
     constexpr uint32_t kMade = err_bit(Error::ok) | err_bit(Error::quota_exhausted);
     uint64_t n = 0;
     for (; n < levels; ++n) {
-        bool ok = checked(create, kChainFactory, kind_of(abi::ObjectKind::task), task[n], 1 + rng.below(4), 0,
-                          kMade) == Error::ok;
-        ok = ok && checked(create, kChainFactory, kind_of(abi::ObjectKind::endpoint), endpoint[n], 0, 0, kMade) ==
-                       Error::ok;
+        bool ok = checked(create, kChainFactory, kind_of(abi::ObjectKind::task), task[n], 1 + rng.below(4), 0, kMade) ==
+                  Error::ok;
+        ok = ok &&
+             checked(create, kChainFactory, kind_of(abi::ObjectKind::endpoint), endpoint[n], 0, 0, kMade) == Error::ok;
         ok = ok && checked(create, kChainFactory, kind_of(abi::ObjectKind::thread), thread[n], task[n], kMainPriority,
                            kMade | err_bit(Error::out_of_memory)) == Error::ok;
         ok = ok && quota_of(kChainFactory) >= kReserve * (n + 1);
@@ -1213,7 +1219,7 @@ void op_chain_mappings()
     }
     uint64_t value = rng.next();
     uint64_t page = scratch_page(rng, value);
-    uint64_t data = 0x10000000 + (rng.below(1024) << 12);   // where the tasks have it (below 4 MiB mod 8 MiB)
+    uint64_t data = 0x10000000 + (rng.below(1024) << 12); // where the tasks have it (below 4 MiB mod 8 MiB)
     uint64_t relay_page = addr(fz_relay) & ~(abi::kPageSize - 1);
     for (uint64_t i = 0; i < n; ++i)
         checked(control, thread[i], static_cast<uint64_t>(ThreadOp::start), addr(fz_relay), data, 0,
@@ -1249,15 +1255,14 @@ void op_chain_mappings()
         }
         record_call(sys_number(Syscall::ipc_call), endpoint[n - 1], 1 << 16, 0, 0, 0, static_cast<uint64_t>(e),
                     err_bit(Error::ok));
-        ok = e == Error::ok &&
-             check(m.tag.pages() == 2 && u.received_pages == 2, "mapping chain: the last relay's pages did not arrive",
-                   u.received_pages);
+        ok = e == Error::ok && check(m.tag.pages() == 2 && u.received_pages == 2,
+                                     "mapping chain: the last relay's pages did not arrive", u.received_pages);
         u.receive_window = 0;
     }
     if (ok) {
         Read r = trap_read(seen);
-        ok = r.started && check(r.ok && r.value == value, "mapping chain: the page does not hold its word at the end",
-                                r.vector);
+        ok = r.started &&
+             check(r.ok && r.value == value, "mapping chain: the page does not hold its word at the end", r.vector);
     }
     if (ok) {
         auto unmap = sys_number(Syscall::memory_unmap);
@@ -1271,8 +1276,7 @@ void op_chain_mappings()
                 uint64_t now = quota_of(kChainFactory);
                 check(now == before, "mapping chain: taking write refunded something", now - before);
                 Read r = trap_read(seen);
-                check(!r.started || (r.ok && r.value == value), "mapping chain: read-only, the word is gone",
-                      r.vector);
+                check(!r.started || (r.ok && r.value == value), "mapping chain: read-only, the word is gone", r.vector);
             }
             checked(unmap, Flexpage::make(page, 12, abi::page_rights::all).raw, 0, 0, 0, 0, err_bit(Error::ok));
             uint64_t after = quota_of(kChainFactory);

@@ -8,7 +8,7 @@ constexpr uint64_t kStackSize = 16 * 1024;
 constexpr uint64_t kStacks = 8;
 
 alignas(16) uint8_t stacks[kStacks][kStackSize];
-Selector stack_owner[kStacks];   // slot + 1 of the thread using it, 0 when free
+Selector stack_owner[kStacks]; // slot + 1 of the thread using it, 0 when free
 
 int stack_of(Selector slot)
 {
@@ -20,7 +20,7 @@ int stack_of(Selector slot)
 
 int take_stack(Selector slot)
 {
-    int mine = stack_of(slot);   // a thread that lived here before is gone
+    int mine = stack_of(slot); // a thread that lived here before is gone
     if (mine >= 0)
         return mine;
     for (uint64_t i = 0; i < kStacks; ++i) {
@@ -86,7 +86,7 @@ uint64_t available(Selector factory, Selector scratch)
             quota |= bit;
             KEXPECT_EQ(l4::cap_delete(scratch), Error::ok);
         } else {
-            KEXPECT_EQ(e, Error::quota_exhausted);   // anything else would measure nothing
+            KEXPECT_EQ(e, Error::quota_exhausted); // anything else would measure nothing
         }
     }
     return quota;

@@ -21,12 +21,12 @@ constexpr Selector kSelf = abi::boot::kThreadSelector;
 constexpr Selector kFactory = abi::boot::kFactorySelector;
 constexpr Selector kSlots = abi::boot::kBootTaskSlots;
 
-constexpr uint64_t kMainPriority = 100;   // the boot task's first thread
-constexpr uint64_t kMaxYields = 100000;   // bound of every wait
+constexpr uint64_t kMainPriority = 100; // the boot task's first thread
+constexpr uint64_t kMaxYields = 100000; // bound of every wait
 constexpr uint64_t kKernelAddress = 0xffffffff80200000;
 constexpr uint64_t kNonCanonical = uint64_t{1} << 47;
 
-using ThreadBody = void (*)();   // [[noreturn]], ends with l4::thread_exit()
+using ThreadBody = void (*)(); // [[noreturn]], ends with l4::thread_exit()
 
 // factory_create(thread) in our own task, not started.
 Error create_thread(Selector slot, uint64_t priority = kMainPriority);
@@ -67,10 +67,7 @@ struct Slots {
 
 // Sets a flag another thread waits for, after every store before it (compiler barrier:
 // one CPU).
-inline void set_flag(volatile uint64_t& flag, uint64_t value = 1)
-{
-    __atomic_store_n(&flag, value, __ATOMIC_SEQ_CST);
-}
+inline void set_flag(volatile uint64_t& flag, uint64_t value = 1) { __atomic_store_n(&flag, value, __ATOMIC_SEQ_CST); }
 
 // Yields until done() holds, at most max_yields times; false on giving up.
 template <typename Predicate>
@@ -118,14 +115,14 @@ inline abi::ExceptionState& utcb_state() { return *reinterpret_cast<abi::Excepti
 
 // A test with a fixture: slots [first, end) are emptied around it (Slots), and its body runs
 // only when `setup` holds (an expression that reports its own failures).
-#define KTEST_F(name, first, end, setup)                                            \
-    static void ktest_body_##name();                                                \
-    KTEST(name)                                                                     \
-    {                                                                               \
-        kt::Slots ktest_slots((first), (end));                                      \
-        if (setup)                                                                  \
-            ktest_body_##name();                                                    \
-    }                                                                               \
+#define KTEST_F(name, first, end, setup)                                                                               \
+    static void ktest_body_##name();                                                                                   \
+    KTEST(name)                                                                                                        \
+    {                                                                                                                  \
+        kt::Slots ktest_slots((first), (end));                                                                         \
+        if (setup)                                                                                                     \
+            ktest_body_##name();                                                                                       \
+    }                                                                                                                  \
     static void ktest_body_##name()
 
 // KEXPECT_EQ that ends the test on a mismatch (Slots cleans up).
@@ -133,10 +130,10 @@ inline abi::ExceptionState& utcb_state() { return *reinterpret_cast<abi::Excepti
 
 // The same for a helper of a test: on a mismatch it returns `fallback` (say false), so that
 // its caller can end the test in turn.
-#define KREQUIRE_EQ_OR(actual, expected, fallback)                                  \
-    do {                                                                            \
-        auto ktest_ra = static_cast<uint64_t>(actual);                              \
-        auto ktest_re = static_cast<uint64_t>(expected);                            \
-        if (!ktest::expect_eq(__FILE__, __LINE__, #actual, ktest_ra, ktest_re))     \
-            return fallback;                                                        \
+#define KREQUIRE_EQ_OR(actual, expected, fallback)                                                                     \
+    do {                                                                                                               \
+        auto ktest_ra = static_cast<uint64_t>(actual);                                                                 \
+        auto ktest_re = static_cast<uint64_t>(expected);                                                               \
+        if (!ktest::expect_eq(__FILE__, __LINE__, #actual, ktest_ra, ktest_re))                                        \
+            return fallback;                                                                                           \
     } while (0)

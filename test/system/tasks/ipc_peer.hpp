@@ -11,8 +11,8 @@ constexpr Selector kEndpoint = 210, kCopy = 211;
 constexpr Selector kNote = 220;
 constexpr Selector kReceiveFirst = 230;
 constexpr Selector kEmpty = 250;
-constexpr uint64_t kShortTimeout = 5;      // ticks
-constexpr uint64_t kServerTimeout = 200;   // ticks: 2 s at 100 Hz
+constexpr uint64_t kShortTimeout = 5;    // ticks
+constexpr uint64_t kServerTimeout = 200; // ticks: 2 s at 100 Hz
 
 using Tag = abi::MessageTag;
 
@@ -21,7 +21,7 @@ struct Peer {
     Selector endpoint;
     uint64_t timeout;
     l4::Message msg;
-    uint64_t mr[abi::kMessageWords];   // words 6.. of msg (both ways)
+    uint64_t mr[abi::kMessageWords]; // words 6.. of msg (both ways)
     abi::CapItem caps[abi::kMaxTypedItems];
     uint64_t receive_slot;
     uint64_t received_caps;
@@ -76,9 +76,21 @@ enum class PeerOp { call, send, receive };
     finish(p, e, m);
 }
 
-template <Peer& p> [[noreturn]] void call_body() { run_peer(p, PeerOp::call); }
-template <Peer& p> [[noreturn]] void send_body() { run_peer(p, PeerOp::send); }
-template <Peer& p> [[noreturn]] void receive_body() { run_peer(p, PeerOp::receive); }
+template <Peer& p>
+[[noreturn]] void call_body()
+{
+    run_peer(p, PeerOp::call);
+}
+template <Peer& p>
+[[noreturn]] void send_body()
+{
+    run_peer(p, PeerOp::send);
+}
+template <Peer& p>
+[[noreturn]] void receive_body()
+{
+    run_peer(p, PeerOp::receive);
+}
 
 // Three calls with word 0 = 0, 1, 2; the replies' word 0 are kept.
 [[noreturn]] inline void call_three_body()

@@ -122,7 +122,7 @@ IPC_TEST(ipc_call_helper_server_loop)
         KEXPECT_EQ(m.words[0], 110 + i);
     }
     if (peer_done(peer_b))
-        expect_replies(peer_b, 10, 11, 12);   // the requests it saw
+        expect_replies(peer_b, 10, 11, 12); // the requests it saw
 }
 
 // A bad reply tag fails and keeps the caller waiting; a good reply then reaches it.
@@ -182,7 +182,7 @@ IPC_TEST(ipc_send_then_receive)
     KEXPECT_EQ(m.tag.words(), 8);
     expect_words(m, l4::utcb()->mr, 0x500, 8);
     peer_done(peer_a);
-    KEXPECT_EQ(l4::reply(l4::Message{}), Error::invalid_selector);   // a send wants no reply
+    KEXPECT_EQ(l4::reply(l4::Message{}), Error::invalid_selector); // a send wants no reply
 }
 
 IPC_TEST(ipc_receiver_waits_then_send)

@@ -41,14 +41,13 @@ void delete_wakes(bool receiver)
 } // namespace
 
 // An IPC test with a notification at kNote as well.
-#define TRANSFER_TEST(name) \
-    KTEST_F(name, 200, 240, endpoint_and_peers() && made(kNote, ObjectKind::notification))
+#define TRANSFER_TEST(name) KTEST_F(name, 200, 240, endpoint_and_peers() && made(kNote, ObjectKind::notification))
 
 TRANSFER_TEST(ipc_transfer_cap_with_grant)
 {
     transfer(kReceiveFirst, 1, {kNote, rights::send | rights::receive}, {}, 1);
     KEXPECT_EQ(l4::notify_signal(kReceiveFirst, 0x21), Error::ok);
-    KEXPECT_EQ(poll_bits(kNote), 0x21);   // the same notification
+    KEXPECT_EQ(poll_bits(kNote), 0x21); // the same notification
     KEXPECT_EQ(l4::notify_signal(kNote, 0x2), Error::ok);
     KEXPECT_EQ(poll_bits(kReceiveFirst), 0x2);
     KEXPECT_EQ(l4::cap_delete(kReceiveFirst + 1), Error::invalid_selector);
@@ -69,7 +68,7 @@ TRANSFER_TEST(ipc_transfer_two_caps_consecutive)
     transfer(kReceiveFirst, 2, {kNote, rights::all}, {kEndpoint, rights::send}, 2);
     KEXPECT_EQ(l4::notify_signal(kReceiveFirst, 1), Error::ok);
     l4::Message m;
-    KEXPECT_EQ(l4::send(kReceiveFirst + 1, m, abi::kTimeoutZero), Error::timeout);   // an endpoint
+    KEXPECT_EQ(l4::send(kReceiveFirst + 1, m, abi::kTimeoutZero), Error::timeout); // an endpoint
     KEXPECT_EQ(l4::receive(kReceiveFirst + 1, m, abi::kTimeoutZero), Error::missing_rights);
 }
 
@@ -83,7 +82,7 @@ TRANSFER_TEST(ipc_receive_slot_occupied)
 {
     KREQUIRE_EQ(l4::cap_copy(kEndpoint, kReceiveFirst), Error::ok);
     transfer(kReceiveFirst, 1, {kNote, rights::all}, {}, 0);
-    KEXPECT_EQ(l4::notify_signal(kReceiveFirst, 1), Error::wrong_type);   // still the endpoint
+    KEXPECT_EQ(l4::notify_signal(kReceiveFirst, 1), Error::wrong_type); // still the endpoint
 }
 
 // Any capability travels: here a copy of the main thread's own thread capability.

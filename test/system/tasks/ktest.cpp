@@ -19,7 +19,7 @@ void write_line(const char* format, const Args&... args)
 {
     char line[512];
     static_assert(sizeof line <= l4::abi::kMaxDebugWrite);
-    constexpr size_t kMaxText = sizeof line - 2;   // room for the newline and format_to's NUL
+    constexpr size_t kMaxText = sizeof line - 2; // room for the newline and format_to's NUL
     size_t length = l4::format_to(line, sizeof line - 1, format, args...);
     if (length > kMaxText) {
         length = kMaxText;

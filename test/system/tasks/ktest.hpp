@@ -26,7 +26,7 @@ void add(Test* test);
 bool expect_eq(const char* file, int line, const char* expression, uint64_t actual, uint64_t expected);
 // A failed check (counted too): marks the running case failed and reports the mismatch.
 void fail(const char* file, int line, const char* expression, uint64_t actual, uint64_t expected);
-int run_all();   // returns the number of failures
+int run_all(); // returns the number of failures
 
 struct Registrar {
     explicit Registrar(Test* test) { add(test); }
@@ -34,16 +34,16 @@ struct Registrar {
 
 } // namespace ktest
 
-#define KTEST(name)                                                                 \
-    static void ktest_##name();                                                     \
-    static ktest::Test ktest_record_##name{#name, ktest_##name, nullptr};          \
-    static ktest::Registrar ktest_registrar_##name{&ktest_record_##name};           \
+#define KTEST(name)                                                                                                    \
+    static void ktest_##name();                                                                                        \
+    static ktest::Test ktest_record_##name{#name, ktest_##name, nullptr};                                              \
+    static ktest::Registrar ktest_registrar_##name{&ktest_record_##name};                                              \
     static void ktest_##name()
 
 // Compares as unsigned 64-bit values (errors, addresses, counts); `actual` is evaluated first.
-#define KEXPECT_EQ(actual, expected)                                                \
-    do {                                                                            \
-        auto ktest_a = static_cast<uint64_t>(actual);                               \
-        auto ktest_e = static_cast<uint64_t>(expected);                             \
-        ktest::expect_eq(__FILE__, __LINE__, #actual, ktest_a, ktest_e);            \
+#define KEXPECT_EQ(actual, expected)                                                                                   \
+    do {                                                                                                               \
+        auto ktest_a = static_cast<uint64_t>(actual);                                                                  \
+        auto ktest_e = static_cast<uint64_t>(expected);                                                                \
+        ktest::expect_eq(__FILE__, __LINE__, #actual, ktest_a, ktest_e);                                               \
     } while (0)

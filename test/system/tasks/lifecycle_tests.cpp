@@ -18,21 +18,21 @@ using namespace kt::ipc;
 
 namespace {
 
-constexpr Selector kA = 900, kB = 901, kC = 902, kVictim = 903;       // threads of our task
-constexpr Selector kF1 = 904, kF2 = 905, kF3 = 906, kF4 = 907, kF5 = 908;   // of kTaskX
+constexpr Selector kA = 900, kB = 901, kC = 902, kVictim = 903;           // threads of our task
+constexpr Selector kF1 = 904, kF2 = 905, kF3 = 906, kF4 = 907, kF5 = 908; // of kTaskX
 constexpr Selector kEp = 910, kEp2 = 911, kClock = 912, kEpSub = 913, kPark = 919;
 constexpr Selector kCopy1 = 914, kCopy2 = 915, kCopy3 = 916;
 constexpr Selector kNoteL = 917, kNoteCopy = 918;
 constexpr Selector kTaskX = 930;
 constexpr Selector kSub = 940, kHog = 941, kMeasure = 942;
 constexpr Selector kSpare = 950, kSpare2 = 951;
-constexpr Selector kReceived = 960;   // where received capabilities land
-constexpr uint64_t kLong = 1000;      // ticks: a timeout that never expires during a test
-constexpr uint64_t kForeignIp = 0x400000, kForeignSp = 0x800000;   // unmapped in a new task
+constexpr Selector kReceived = 960;                              // where received capabilities land
+constexpr uint64_t kLong = 1000;                                 // ticks: a timeout that never expires during a test
+constexpr uint64_t kForeignIp = 0x400000, kForeignSp = 0x800000; // unmapped in a new task
 constexpr uint64_t kBelowMain = kMainPriority - 50;
 
 Peer peer_c;
-volatile uint64_t stage;   // a helper's progress, where its Peer record has no room for it
+volatile uint64_t stage; // a helper's progress, where its Peer record has no room for it
 
 } // namespace
 
@@ -65,10 +65,7 @@ uint64_t available(Selector factory) { return kt::available(factory, kMeasure); 
 
 // Sleeps `ticks` timer ticks: a send on kClock, where nobody ever receives (a receive would
 // abandon the caller we may owe a reply).
-void sleep_ticks(uint64_t ticks)
-{
-    KEXPECT_EQ(l4::send(kClock, l4::Message{}, ticks), Error::timeout);
-}
+void sleep_ticks(uint64_t ticks) { KEXPECT_EQ(l4::send(kClock, l4::Message{}, ticks), Error::timeout); }
 
 // A message of one word.
 l4::Message one_word(uint64_t label, uint64_t word)
@@ -103,7 +100,8 @@ bool two_callers_queued()
 }
 
 // Helper bodies beyond ipc_peer.hpp's: a notification waiter (its bits in msg.words[0]).
-template <Peer& p> [[noreturn]] void notify_wait_body()
+template <Peer& p>
+[[noreturn]] void notify_wait_body()
 {
     prepare(p);
     l4::Message m;
@@ -127,7 +125,8 @@ template <Peer& p> [[noreturn]] void notify_wait_body()
 
 // A server (peer_b) that receives a call on kEp and, still owing the reply, waits on kNoteL
 // (stage 1) or calls kEp2 (stage 2).
-template <uint64_t then> [[noreturn]] void owing_server_body()
+template <uint64_t then>
+[[noreturn]] void owing_server_body()
 {
     prepare(peer_b);
     l4::Message m;
@@ -185,7 +184,7 @@ bool start_victim(Selector handler)
     KREQUIRE_EQ_OR(create_thread(kVictim), Error::ok, false);
     KREQUIRE_EQ_OR(l4::thread_control(kVictim, ThreadOp::set_exception_handler, handler), Error::ok, false);
     KREQUIRE_EQ_OR(start_thread(kVictim, reinterpret_cast<ThreadBody>(kt_lc_ud2)), Error::ok, false);
-    yield_times(5);   // it faults and waits on `handler`
+    yield_times(5); // it faults and waits on `handler`
     return true;
 }
 
@@ -245,8 +244,7 @@ bool fresh()
     stage = 0;
     kt_lc_done = 0;
     kt_lc_spins = 0;
-    return made(kEp, ObjectKind::endpoint) && made(kClock, ObjectKind::endpoint) &&
-           made(kPark, ObjectKind::endpoint);
+    return made(kEp, ObjectKind::endpoint) && made(kClock, ObjectKind::endpoint) && made(kPark, ObjectKind::endpoint);
 }
 
 } // namespace
@@ -273,7 +271,7 @@ LIFECYCLE_TEST(lifecycle_endpoint_delete_wakes_timed_and_untimed_waiters)
     KEXPECT_EQ(peer_a.done + peer_b.done + peer_c.done, 0);
     KEXPECT_EQ(l4::cap_delete(kEp), Error::ok);
     peer_done(peer_a, Error::object_destroyed);
-    KEXPECT_EQ(peer_b.done + peer_c.done, 0);   // kEp2 is another endpoint
+    KEXPECT_EQ(peer_b.done + peer_c.done, 0); // kEp2 is another endpoint
     KEXPECT_EQ(l4::cap_delete(kEp2), Error::ok);
     peer_done(peer_b, Error::object_destroyed);
     peer_done(peer_c, Error::object_destroyed);
@@ -316,7 +314,7 @@ LIFECYCLE_TEST(lifecycle_endpoint_delete_spares_callers_awaiting_reply)
     KEXPECT_EQ(peer_a.done, 0);
     KEXPECT_EQ(reply_word(0x1234), Error::ok);
     expect_reply(peer_a, 0x1234);
-    KEXPECT_EQ(reply_word(0x1234), Error::invalid_selector);   // used once
+    KEXPECT_EQ(reply_word(0x1234), Error::invalid_selector); // used once
 }
 
 // A call's timeout covers its send phase only: once the server has taken the call, the
@@ -347,14 +345,14 @@ LIFECYCLE_TEST(lifecycle_caps_deleted_while_sender_waits_do_not_arrive)
     peer_a.msg.tag = Tag::make(0x77, 0, 3);
     if (!spawn_started(kA, send_body<peer_a>, peer_a.started, 5))
         return;
-    KEXPECT_EQ(l4::cap_delete(kNoteL), Error::ok);   // the notification is gone
+    KEXPECT_EQ(l4::cap_delete(kNoteL), Error::ok); // the notification is gone
     MainReceiveSlot slot(kReceived);
     l4::Message m;
     KEXPECT_EQ(receive_polled(kEp, m), Error::ok);
     KEXPECT_EQ(m.tag.label(), 0x77);
     KEXPECT_EQ(m.tag.caps(), 1);
     KEXPECT_EQ(l4::utcb()->received_caps, 1);
-    KEXPECT_EQ(l4::send(kReceived, l4::Message{}, abi::kTimeoutZero), Error::timeout);   // kEp2, send right
+    KEXPECT_EQ(l4::send(kReceived, l4::Message{}, abi::kTimeoutZero), Error::timeout); // kEp2, send right
     KEXPECT_EQ(l4::cap_delete(kReceived + 1), Error::invalid_selector);
     peer_done(peer_a);
 }
@@ -373,13 +371,13 @@ LIFECYCLE_TEST(lifecycle_server_deleted_before_reply_fails_caller)
     KREQUIRE_EQ(wait_flag(stage, 1), true);
     yield_times(10);
     KEXPECT_EQ(peer_b.replies[0], 0x51);
-    KEXPECT_EQ(peer_a.done, 0);   // a notification wait does not abandon the caller
+    KEXPECT_EQ(peer_a.done, 0); // a notification wait does not abandon the caller
     KEXPECT_EQ(release_slot(kB), Error::ok);
     peer_done(peer_a, Error::object_destroyed);
     KEXPECT_EQ(l4::notify_signal(kNoteL, 1), Error::ok);
     yield_times(10);
     KEXPECT_EQ(peer_b.done, 0);
-    KEXPECT_EQ(poll_bits(kNoteL), 1);   // nobody took them
+    KEXPECT_EQ(poll_bits(kNoteL), 1); // nobody took them
 }
 
 // A calls B, B calls us: deleting B (blocked in its own call) fails A's call, and takes the
@@ -408,7 +406,7 @@ LIFECYCLE_TEST(lifecycle_server_exit_leaves_queued_callers_queued)
 {
     if (!two_callers_queued())
         return;
-    KREQUIRE_EQ(spawn_thread(kC, receive_body<peer_c>), Error::ok);   // receives A's call, exits
+    KREQUIRE_EQ(spawn_thread(kC, receive_body<peer_c>), Error::ok); // receives A's call, exits
     if (!peer_done(peer_c))
         return;
     KEXPECT_EQ(peer_c.msg.tag.label(), 0xa);
@@ -454,7 +452,7 @@ LIFECYCLE_TEST(lifecycle_server_deletes_itself_owing_reply)
     KEXPECT_EQ(stage, 1);
     yield_times(10);
     KEXPECT_EQ(peer_c.done, 0);
-    KEXPECT_EQ(release_slot(kC), Error::invalid_selector);   // the slot emptied itself
+    KEXPECT_EQ(release_slot(kC), Error::invalid_selector); // the slot emptied itself
     KEXPECT_EQ(available(kSub), before);
 }
 
@@ -470,7 +468,7 @@ LIFECYCLE_TEST(lifecycle_exited_thread_deleted_later_refunds_exactly)
         KEXPECT_EQ(peer_a.msg.words[0], 0x40);
     yield_times(5);
     KEXPECT_EQ(l4::thread_control(kA, ThreadOp::resume), Error::object_destroyed);
-    KEXPECT_EQ(available(kSub) < before, true);   // the thread object lives while named
+    KEXPECT_EQ(available(kSub) < before, true); // the thread object lives while named
     KEXPECT_EQ(release_slot(kA), Error::ok);
     KEXPECT_EQ(available(kSub), before);
 }
@@ -517,7 +515,7 @@ LIFECYCLE_TEST(lifecycle_suspended_receiver_takes_message_runs_on_resume)
     KEXPECT_EQ(l4::send(kEp, m, abi::kTimeoutZero), Error::ok);
     yield_times(20);
     KEXPECT_EQ(peer_a.done, 0);
-    KEXPECT_EQ(l4::send(kEp, m, abi::kTimeoutZero), Error::timeout);   // it no longer waits
+    KEXPECT_EQ(l4::send(kEp, m, abi::kTimeoutZero), Error::timeout); // it no longer waits
     KEXPECT_EQ(l4::thread_control(kA, ThreadOp::resume), Error::ok);
     if (peer_done(peer_a)) {
         KEXPECT_EQ(peer_a.msg.tag.label(), 0x5a);
@@ -553,7 +551,7 @@ LIFECYCLE_TEST(lifecycle_suspended_waiter_times_out_then_resumes)
     sleep_ticks(30);
     KEXPECT_EQ(peer_a.done, 0);
     l4::Message m;
-    KEXPECT_EQ(l4::send(kEp, m, abi::kTimeoutZero), Error::timeout);   // no longer queued
+    KEXPECT_EQ(l4::send(kEp, m, abi::kTimeoutZero), Error::timeout); // no longer queued
     KEXPECT_EQ(l4::thread_control(kA, ThreadOp::resume), Error::ok);
     peer_done(peer_a, Error::timeout);
 }
@@ -590,13 +588,13 @@ LIFECYCLE_TEST(lifecycle_suspend_resume_of_blocked_thread)
     KEXPECT_EQ(l4::thread_control(kA, ThreadOp::suspend), Error::ok);
     KEXPECT_EQ(l4::thread_control(kA, ThreadOp::resume), Error::ok);
     KEXPECT_EQ(l4::thread_control(kC, ThreadOp::suspend), Error::ok);
-    KEXPECT_EQ(release_slot(kC), Error::ok);   // suspended and queued
+    KEXPECT_EQ(release_slot(kC), Error::ok); // suspended and queued
     l4::Message m;
     m.tag = Tag::make(0x61, 0);
     KEXPECT_EQ(l4::send(kEp, m, abi::kTimeoutZero), Error::ok);
     if (peer_done(peer_a))
         KEXPECT_EQ(peer_a.msg.tag.label(), 0x61);
-    KEXPECT_EQ(l4::send(kEp, m, abi::kTimeoutZero), Error::timeout);   // C left the queue
+    KEXPECT_EQ(l4::send(kEp, m, abi::kTimeoutZero), Error::timeout); // C left the queue
     KEXPECT_EQ(peer_c.done, 0);
 }
 
@@ -707,7 +705,7 @@ LIFECYCLE_TEST(lifecycle_exception_handler_endpoint_deleted_while_fault_waits)
     KEXPECT_EQ(available(kSub), before);
     yield_times(20);
     l4::Message m;
-    KEXPECT_EQ(l4::receive(kEp2, m, abi::kTimeoutZero), Error::timeout);   // suspended
+    KEXPECT_EQ(l4::receive(kEp2, m, abi::kTimeoutZero), Error::timeout); // suspended
     KEXPECT_EQ(l4::thread_control(kVictim, ThreadOp::resume), Error::ok);
     if (!victim_faulted(kEp2))
         return;
@@ -749,7 +747,7 @@ LIFECYCLE_TEST(lifecycle_revoke_takes_exception_handler_slot)
     if (!victim_faulted(kEp))
         return;
     l4::Message r;
-    r.tag = Tag::make(abi::reply_label::resume, 0);   // the ud2 once more
+    r.tag = Tag::make(abi::reply_label::resume, 0); // the ud2 once more
     KEXPECT_EQ(l4::reply(r), Error::ok);
     yield_times(20);
     KEXPECT_EQ(kt_lc_done, 0);
@@ -808,7 +806,7 @@ LIFECYCLE_TEST(lifecycle_task_destroyed_with_threads_queued_owed_ready_suspended
         KEXPECT_EQ(l4::thread_start(f, kForeignIp, kForeignSp), Error::busy);
     }
     yield_times(10);
-    KEXPECT_EQ(l4::receive(kEp, m, abi::kTimeoutZero), Error::timeout);   // F3 never ran
+    KEXPECT_EQ(l4::receive(kEp, m, abi::kTimeoutZero), Error::timeout); // F3 never ran
     for (Selector f : foreign)
         KEXPECT_EQ(l4::cap_delete(f), Error::ok);
     KEXPECT_EQ(available(kSub), before);
@@ -865,7 +863,7 @@ LIFECYCLE_TEST(lifecycle_exhausted_factory_refunds_to_the_byte)
     KEXPECT_EQ(l4::factory_create(kSub, ObjectKind::notification, kSpare), Error::quota_exhausted);
     KEXPECT_EQ(l4::cap_delete(kEpSub), Error::ok);
     KEXPECT_EQ(wait_until([] { return peer_a.replies[0] != 0; }), true);
-    KEXPECT_EQ(peer_a.replies[0], Error::object_destroyed);   // and it waits on kPark now
+    KEXPECT_EQ(peer_a.replies[0], Error::object_destroyed); // and it waits on kPark now
     KEXPECT_EQ(l4::factory_create(kSub, ObjectKind::endpoint, kSpare), Error::ok);
     KEXPECT_EQ(l4::factory_create(kSub, ObjectKind::endpoint, kSpare2), Error::quota_exhausted);
     KEXPECT_EQ(l4::cap_delete(kSub), Error::ok);
@@ -890,7 +888,7 @@ bool leave(uint64_t bytes)
 Error create_costly(Selector slot, bool thread)
 {
     return thread ? l4::factory_create(kSub, ObjectKind::thread, slot, kTask, kMainPriority)
-                   : l4::factory_create(kSub, ObjectKind::task, slot, 16);
+                  : l4::factory_create(kSub, ObjectKind::task, slot, 16);
 }
 
 } // namespace
@@ -904,9 +902,9 @@ LIFECYCLE_TEST(lifecycle_thread_short_of_quota_for_utcb_tables)
     KREQUIRE_EQ(l4::factory_create(kSub, ObjectKind::task, kTaskX, 16), Error::ok);
     uint64_t with_task = available(kSub);
     KREQUIRE_EQ(l4::factory_create(kSub, ObjectKind::thread, kA, kTaskX, kMainPriority), Error::ok);
-    uint64_t first = with_task - available(kSub);   // a thread and its UTCB's page tables
+    uint64_t first = with_task - available(kSub); // a thread and its UTCB's page tables
     KREQUIRE_EQ(l4::factory_create(kSub, ObjectKind::thread, kB, kTaskX, kMainPriority), Error::ok);
-    uint64_t second = with_task - first - available(kSub);   // a thread alone: the tables exist
+    uint64_t second = with_task - first - available(kSub); // a thread alone: the tables exist
     KEXPECT_EQ(first - second >= abi::kPageSize, true);
     KEXPECT_EQ(release_slot(kA), Error::ok);
     KEXPECT_EQ(release_slot(kB), Error::ok);

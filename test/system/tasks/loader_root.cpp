@@ -25,10 +25,10 @@ using abi::ObjectKind;
 constexpr l4::Selector kFactory = abi::boot::kFactorySelector;
 constexpr l4::Selector kTask = 100, kThread = 101, kPager = 102;
 constexpr uint64_t kPage = 4096;
-constexpr uint64_t kProbe = 0x0000300000000000;           // sigma0 client checks
-constexpr uint64_t kModuleWindow = 0x0000080000000000;    // boot modules, 1 GiB apart
+constexpr uint64_t kProbe = 0x0000300000000000;        // sigma0 client checks
+constexpr uint64_t kModuleWindow = 0x0000080000000000; // boot modules, 1 GiB apart
 constexpr uint64_t kPollTicks = 5;
-constexpr uint64_t kMaxIdlePolls = 400;                    // 20 s without a fault: a hung child
+constexpr uint64_t kMaxIdlePolls = 400; // 20 s without a fault: a hung child
 
 // sigma0's frames arrive zeroed in QEMU: this fetcher hands the loader pages full of junk, so
 // that what the loader does not fill and zero shows.
@@ -67,12 +67,12 @@ bool map_module(const char* name, const uint8_t*& bytes, size_t& size)
 
 } // namespace
 
-#define LOADER_REQUIRE_EQ(actual, expected)                                        \
-    do {                                                                           \
-        auto loader_a = static_cast<uint64_t>(actual);                             \
-        auto loader_e = static_cast<uint64_t>(expected);                           \
-        if (!ktest::expect_eq(__FILE__, __LINE__, #actual, loader_a, loader_e))    \
-            return;                                                                \
+#define LOADER_REQUIRE_EQ(actual, expected)                                                                            \
+    do {                                                                                                               \
+        auto loader_a = static_cast<uint64_t>(actual);                                                                 \
+        auto loader_e = static_cast<uint64_t>(expected);                                                               \
+        if (!ktest::expect_eq(__FILE__, __LINE__, #actual, loader_a, loader_e))                                        \
+            return;                                                                                                    \
     } while (0)
 
 // The sigma0 client: memory where we ask for it, each page once, and the checks before asking.
@@ -87,11 +87,11 @@ KTEST(loader_sigma0_client)
     page[511] = 0x5157'0001;
     KEXPECT_EQ(page[0] + page[511], uint64_t{2} * 0x5157'0000 + 1);
     LOADER_REQUIRE_EQ(l4::sigma0::allocate(14, kProbe + 0x4000), Error::ok);
-    page[0x4000 / 8 + 0x3ff8 / 8] = 7;   // the last word of the 16 KiB block
+    page[0x4000 / 8 + 0x3ff8 / 8] = 7; // the last word of the 16 KiB block
     KEXPECT_EQ(page[0x4000 / 8 + 0x3ff8 / 8], 7);
     LOADER_REQUIRE_EQ(l4::sigma0::free_pages(after), Error::ok);
     KEXPECT_EQ(after, before - 1 - 4);
-    KEXPECT_EQ(l4::utcb()->receive_window, 0);   // put back as it was
+    KEXPECT_EQ(l4::utcb()->receive_window, 0); // put back as it was
 
     // Checked here, nothing asked of sigma0.
     KEXPECT_EQ(l4::sigma0::allocate(11, kProbe), Error::invalid_argument);
@@ -125,7 +125,7 @@ KTEST(loader_heap_over_sigma0_pages)
     KEXPECT_EQ(where >= l4::sigma0::kHeapArenaBase && where < l4::sigma0::kHeapArenaBase + l4::sigma0::kHeapArenaSize,
                true);
     memset(small, 0xab, 100);
-    constexpr size_t kBig = 3 * 1024 * 1024;   // more than any one block sigma0 maps at once
+    constexpr size_t kBig = 3 * 1024 * 1024; // more than any one block sigma0 maps at once
     auto* big = static_cast<uint8_t*>(malloc(kBig));
     LOADER_REQUIRE_EQ(big != nullptr, true);
     for (size_t i = 0; i < kBig; i += kPage)
@@ -163,7 +163,7 @@ KTEST(loader_rejects_bad_images_and_options)
     size_t size = 0;
     LOADER_REQUIRE_EQ(map_module("child", child, size), true);
     l4::LoadOptions overlapping;
-    overlapping.stack_top = 0x401000;   // the stack would cover the child's code
+    overlapping.stack_top = 0x401000; // the stack would cover the child's code
     KEXPECT_EQ(l4::load_task(child, size, kFactory, kTask, kThread, kPager, *image, overlapping),
                Error::invalid_argument);
     KEXPECT_EQ(image->parse_result.error, elf::Error::none);
@@ -173,8 +173,8 @@ KTEST(loader_rejects_bad_images_and_options)
                Error::invalid_argument);
     // The kernel's errors come back as they are: no pager endpoint in kPager yet.
     KEXPECT_EQ(l4::load_task(child, size, kFactory, kTask, kThread, kPager, *image), Error::invalid_selector);
-    KEXPECT_EQ(l4::cap_delete(kTask), Error::invalid_selector);     // empty
-    KEXPECT_EQ(l4::cap_delete(kThread), Error::invalid_selector);   // empty
+    KEXPECT_EQ(l4::cap_delete(kTask), Error::invalid_selector);   // empty
+    KEXPECT_EQ(l4::cap_delete(kThread), Error::invalid_selector); // empty
     delete image;
 }
 
@@ -193,8 +193,8 @@ Error run_module(const char* name, l4::LoadedImage& image, const l4::LoadOptions
         return e;
     e = l4::load_task(bytes, size, kFactory, kTask, kThread, kPager, image, options);
     if (e == Error::ok) {
-        l4::println("loader: started \"{}\": entry {:#x}, {} segments, {} pages to serve", name,
-                    image.executable.entry, image.executable.segment_count, image.page_count);
+        l4::println("loader: started \"{}\": entry {:#x}, {} segments, {} pages to serve", name, image.executable.entry,
+                    image.executable.segment_count, image.page_count);
         e = l4::serve_until_exit(image, kPager, kThread, kPollTicks, kMaxIdlePolls);
         (void)l4::cap_delete(kThread);
         (void)l4::cap_delete(kTask);
@@ -278,7 +278,7 @@ KTEST(loader_pager_decisions)
     LOADER_REQUIRE_EQ(l4::factory_create(kFactory, ObjectKind::endpoint, kPager), Error::ok);
     auto* image = new l4::LoadedImage;
     l4::LoadOptions options;
-    options.priority = 1;   // it waits for its first page anyway
+    options.priority = 1; // it waits for its first page anyway
     options.fetch_page = dirty_page;
     LOADER_REQUIRE_EQ(l4::load_task(bytes, size, kFactory, kTask, kThread, kPager, *image, options), Error::ok);
     const elf::Segment* text = nullptr;
@@ -317,7 +317,7 @@ KTEST(loader_pager_decisions)
     // The page where .data ends and .bss begins: file bytes, then zeros.
     const uint64_t file_end = data->vaddr + data->filesz;
     const uint64_t last = file_end & ~(kPage - 1);
-    KEXPECT_EQ(file_end % kPage != 0 && data->memsz > data->filesz, true);   // the child is built so
+    KEXPECT_EQ(file_end % kPage != 0 && data->memsz > data->filesz, true); // the child is built so
     m = page_fault(file_end, rights::write);
     KEXPECT_EQ(l4::serve_loader_fault(*image, m), Error::ok);
     page = abi::Flexpage{item.page};
@@ -356,7 +356,7 @@ KTEST(loader_pager_decisions)
     m = page_fault(abi::kUserEnd - 8, rights::read);
     KEXPECT_EQ(l4::serve_loader_fault(*image, m), Error::bad_address);
     m = page_fault(text->vaddr, rights::read);
-    m.tag = abi::MessageTag::make(5, abi::kPageFaultWords);   // no page fault
+    m.tag = abi::MessageTag::make(5, abi::kPageFaultWords); // no page fault
     KEXPECT_EQ(l4::serve_loader_fault(*image, m), Error::invalid_argument);
     KEXPECT_EQ(image->faults_served, 4);
     KEXPECT_EQ(image->faults_refused, 7);

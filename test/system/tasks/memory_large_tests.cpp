@@ -32,8 +32,7 @@ KTEST(memory_map_2mib_as_one_large_page)
     *word(source + 201 * 4096) = 0x201;
     *word(source + kLarge - 8) = 0x1e;
 
-    KREQUIRE_EQ(expect_mapped(Flexpage::make(source, 21, kRw), Flexpage::make(kLargeTarget, 21, page_rights::all),
-                              512),
+    KREQUIRE_EQ(expect_mapped(Flexpage::make(source, 21, kRw), Flexpage::make(kLargeTarget, 21, page_rights::all), 512),
                 true);
     EXPECT_READS(kLargeTarget, 0x1a);
     EXPECT_READS(kLargeTarget + 200 * 4096, 0x200);

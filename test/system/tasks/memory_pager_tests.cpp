@@ -46,8 +46,8 @@ MEMORY_TEST_WITH(memory_pager_resolves_faults, 13, 15, 0xe010'0000, kPager)
     reply_mapping(page_at(a), x);
     KEXPECT_EQ(wait_flag(kt_mt_done), true);
     l4::Message m;
-    KEXPECT_EQ(l4::receive(kHandler, m, abi::kTimeoutZero), Error::timeout);   // no exception
-    KEXPECT_EQ(l4::receive(kPager, m, abi::kTimeoutZero), Error::timeout);     // no third fault
+    KEXPECT_EQ(l4::receive(kHandler, m, abi::kTimeoutZero), Error::timeout); // no exception
+    KEXPECT_EQ(l4::receive(kPager, m, abi::kTimeoutZero), Error::timeout);   // no third fault
     KEXPECT_EQ(release_slot(kVictim), Error::ok);
     EXPECT_READS(a + 0x18, 0xe1e1'e1e1);
     EXPECT_READS(x, 0xe1e1'e1e1);

@@ -15,12 +15,12 @@
 
 namespace kt::mem {
 
-constexpr Selector kVictim = 800, kServer = 801;   // threads first
+constexpr Selector kVictim = 800, kServer = 801; // threads first
 constexpr Selector kHandler = 810, kEndpoint = 811, kNoGrant = 812, kPager = 813;
-constexpr uint64_t kServerTimeout = 200;   // ticks: 2 s at 100 Hz
+constexpr uint64_t kServerTimeout = 200; // ticks: 2 s at 100 Hz
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kTargetBase = 0x10000000, kTargetStride = 0x100000;
-constexpr uint64_t kNoResume = 7;   // an exception reply label that leaves the thread suspended
+constexpr uint64_t kNoResume = 7; // an exception reply label that leaves the thread suspended
 
 constexpr uint64_t kPageFaultVector = 14;
 // x86 page-fault error codes of user accesses.
@@ -85,10 +85,10 @@ Flexpage window_at(uint64_t addr);
 enum class Op { read, write, fill, check };
 
 struct Probe {
-    Error error = Error::ok;   // of starting the probe
-    bool finished = false;     // ran to its end
-    bool faulted = false;      // took an exception instead (then the fields below)
-    uint64_t value = 0;        // read: the word; check: the wrong words
+    Error error = Error::ok; // of starting the probe
+    bool finished = false;   // ran to its end
+    bool faulted = false;    // took an exception instead (then the fields below)
+    uint64_t value = 0;      // read: the word; check: the wrong words
     uint64_t vector = 0, error_code = 0, fault_address = 0, rip = 0;
 };
 
@@ -125,8 +125,8 @@ Probe write_fault(uint64_t addr);
 // the word at read_at when pages arrived.
 struct Server {
     Selector endpoint;
-    uint64_t window;     // Flexpage raw
-    uint64_t read_at;    // 0: read nothing
+    uint64_t window;  // Flexpage raw
+    uint64_t read_at; // 0: read nothing
     uint64_t error, label, received_pages, value;
     volatile uint64_t started, done;
 };
@@ -155,8 +155,8 @@ Error send_pages(Selector through, uint64_t label, uint64_t pages);
 Error deliver(Flexpage page, uint64_t hotspot, uint64_t grant, Flexpage receive_window, uint64_t read_at = 0);
 
 // deliver(), expecting it to succeed with `pages` pages at the server; false on a mismatch.
-bool expect_mapped(Flexpage page, Flexpage receive_window, uint64_t pages, uint64_t read_at = 0,
-                   uint64_t hotspot = 0, uint64_t grant = 0);
+bool expect_mapped(Flexpage page, Flexpage receive_window, uint64_t pages, uint64_t read_at = 0, uint64_t hotspot = 0,
+                   uint64_t grant = 0);
 
 // The usual case: the read-write page at `from` lands at `to` (read there at `read_at`).
 bool map_page(uint64_t from, uint64_t to, uint64_t read_at = 0);
@@ -170,8 +170,7 @@ struct Case {
     Slots slots{800, 820};
     Targets targets;
     bool ok;
-    explicit Case(uint64_t test = kNoTargets, Selector second = kEndpoint)
-        : targets(test), ok(make_endpoints(second))
+    explicit Case(uint64_t test = kNoTargets, Selector second = kEndpoint) : targets(test), ok(make_endpoints(second))
     {
     }
 };
@@ -182,41 +181,38 @@ struct Case {
 #define EXPECT_READS(addr, expected) expect_probe(probe(Op::read, (addr)), finished(expected), __LINE__)
 #define EXPECT_WRITES(addr, value) expect_probe(probe(Op::write, (addr), (value)), finished(), __LINE__)
 // A page fault (vector 14) at exactly `addr`, with the error code, at the probe's access.
-#define EXPECT_READ_FAULT(addr) \
-    expect_probe(probe(Op::read, (addr), 0x0bad), read_fault(addr), __LINE__)
-#define EXPECT_WRITE_FAULT(addr) \
-    expect_probe(probe(Op::write, (addr), 0x0bad), write_fault(addr), __LINE__)
+#define EXPECT_READ_FAULT(addr) expect_probe(probe(Op::read, (addr), 0x0bad), read_fault(addr), __LINE__)
+#define EXPECT_WRITE_FAULT(addr) expect_probe(probe(Op::write, (addr), 0x0bad), write_fault(addr), __LINE__)
 // Fills a page with seed + i (ends the test if that fails), and checks such a page.
-#define FILL(addr, seed)                        \
-    do {                                        \
-        if (!filled((addr), (seed), __LINE__))  \
-            return;                             \
+#define FILL(addr, seed)                                                                                               \
+    do {                                                                                                               \
+        if (!filled((addr), (seed), __LINE__))                                                                         \
+            return;                                                                                                    \
     } while (0)
 #define EXPECT_PAGE(addr, seed) expect_probe(probe(Op::check, (addr), (seed)), finished(), __LINE__)
 // A write of `value` at `to` that reads back at `from` (one frame, or the same address).
-#define EXPECT_SHARED(to, from, value)          \
-    do {                                        \
-        EXPECT_WRITES((to), (value));           \
-        EXPECT_READS((from), (value));          \
+#define EXPECT_SHARED(to, from, value)                                                                                 \
+    do {                                                                                                               \
+        EXPECT_WRITES((to), (value));                                                                                  \
+        EXPECT_READS((from), (value));                                                                                 \
     } while (0)
 // The word at `addr` reads as `expected`, and a write there faults.
-#define EXPECT_READ_ONLY(addr, expected)        \
-    do {                                        \
-        EXPECT_READS((addr), (expected));       \
-        EXPECT_WRITE_FAULT(addr);               \
+#define EXPECT_READ_ONLY(addr, expected)                                                                               \
+    do {                                                                                                               \
+        EXPECT_READS((addr), (expected));                                                                              \
+        EXPECT_WRITE_FAULT(addr);                                                                                      \
     } while (0)
 
 // A test whose set-up (Case: targets of test `test`, kHandler and `second`) is done, and
 // window page `page` filled with seed + i (unless seed is 0). Its body sees that page as `a`,
 // and two targets 64 KiB apart as `b` and `d`. MEMORY_TEST: `second` is kEndpoint.
-#define MEMORY_TEST_WITH(name, page, test, seed, second)                                      \
-    static void name##_body(uint64_t a, uint64_t b, uint64_t d);                              \
-    KTEST(name)                                                                               \
-    {                                                                                         \
-        Case c((test), (second));                                                             \
-        if (c.ok && ((seed) == 0 || filled(window(page), (seed), __LINE__)))                  \
-            name##_body(window(page), target(test), target(test) + 0x10000);                  \
-    }                                                                                         \
-    static void name##_body([[maybe_unused]] uint64_t a, [[maybe_unused]] uint64_t b,          \
-                            [[maybe_unused]] uint64_t d)
+#define MEMORY_TEST_WITH(name, page, test, seed, second)                                                               \
+    static void name##_body(uint64_t a, uint64_t b, uint64_t d);                                                       \
+    KTEST(name)                                                                                                        \
+    {                                                                                                                  \
+        Case c((test), (second));                                                                                      \
+        if (c.ok && ((seed) == 0 || filled(window(page), (seed), __LINE__)))                                           \
+            name##_body(window(page), target(test), target(test) + 0x10000);                                           \
+    }                                                                                                                  \
+    static void name##_body([[maybe_unused]] uint64_t a, [[maybe_unused]] uint64_t b, [[maybe_unused]] uint64_t d)
 #define MEMORY_TEST(name, page, test, seed) MEMORY_TEST_WITH(name, page, test, seed, kEndpoint)

@@ -39,7 +39,7 @@ KTEST(memory_boot_info_regions)
     for (uint64_t i = 0; i < info.region_count; ++i) {
         const abi::MemoryRegion& r = info.regions[i];
         KEXPECT_EQ(r.size > 0, true);
-        KEXPECT_EQ(r.base + r.size > r.base, true);   // no wrap
+        KEXPECT_EQ(r.base + r.size > r.base, true); // no wrap
         uint32_t kind = static_cast<uint32_t>(r.kind);
         KEXPECT_EQ(kind >= 1 && kind <= 4, true);
         if (r.kind == abi::MemoryKind::free) {
@@ -47,7 +47,7 @@ KTEST(memory_boot_info_regions)
             KEXPECT_EQ(r.base % kPage, 0);
             KEXPECT_EQ(r.size % kPage, 0);
         }
-        if (i > 0) {   // ascending, non-overlapping
+        if (i > 0) { // ascending, non-overlapping
             const abi::MemoryRegion& prev = info.regions[i - 1];
             KEXPECT_EQ(r.base >= prev.base + prev.size, true);
         }
@@ -82,7 +82,7 @@ KTEST(memory_boot_info_modules)
             ++ktest_modules;
     }
     KEXPECT_EQ(ktest_modules >= 1, true);
-    KEXPECT_EQ(starts_with(info.modules[0].cmdline, "ktest"), true);   // we are sigma0
+    KEXPECT_EQ(starts_with(info.modules[0].cmdline, "ktest"), true); // we are sigma0
     bool terminated = false;
     for (char c : info.cmdline)
         terminated = terminated || c == '\0';
@@ -135,7 +135,7 @@ MEMORY_TEST(memory_map_within_task, 1, 1, 0xa110'0000)
     map_page(a, b, b + 0x10);
     KEXPECT_EQ(server.value, 0xa110'0000 + 2);
     EXPECT_PAGE(b, 0xa110'0000);
-    EXPECT_PAGE(a, 0xa110'0000);   // map: we keep it
+    EXPECT_PAGE(a, 0xa110'0000); // map: we keep it
     // One frame: a write through either shows at the other.
     EXPECT_SHARED(b + 0x20, a + 0x20, 0xbbbb);
     EXPECT_SHARED(a + 0x28, b + 0x28, 0xaaaa);
@@ -147,7 +147,7 @@ MEMORY_TEST(memory_map_needs_grant_right, 2, 2, 0x92a0'0000)
     KREQUIRE_EQ(start_server(window_at(b).raw), Error::ok);
     set_item(0, page_at(a));
     KEXPECT_EQ(send_pages(kNoGrant, 0x50, 1), Error::missing_rights);
-    KEXPECT_EQ(send_pages(kNoGrant, 0x51, 0), Error::ok);   // without pages it may send
+    KEXPECT_EQ(send_pages(kNoGrant, 0x51, 0), Error::ok); // without pages it may send
     KEXPECT_EQ(finish_server(), true);
     expect_server(0x51, 0);
     EXPECT_READ_FAULT(b);
@@ -157,19 +157,19 @@ MEMORY_TEST(memory_map_malformed_items, 3, 3, 0x3a10'0000)
 {
     KREQUIRE_EQ(start_server(Flexpage::make(b, 16, page_rights::all).raw), Error::ok);
     const Flexpage bad[] = {
-        Flexpage::make(b + 0x1000, 13, kRw),     // base not aligned to its size
-        Flexpage::make(0x20000000, 23, kRw),     // 8 MiB: more than an item may carry
-        Flexpage::make(b, 11, kRw),              // smaller than a page
-        Flexpage::make(kKernelAddress & ~uint64_t{0xfff}, 12, kRw),   // not in the lower half
+        Flexpage::make(b + 0x1000, 13, kRw),                        // base not aligned to its size
+        Flexpage::make(0x20000000, 23, kRw),                        // 8 MiB: more than an item may carry
+        Flexpage::make(b, 11, kRw),                                 // smaller than a page
+        Flexpage::make(kKernelAddress & ~uint64_t{0xfff}, 12, kRw), // not in the lower half
     };
     for (Flexpage page : bad) {
-        set_item(0, page_at(a));   // a good item first: nothing of it moves
+        set_item(0, page_at(a)); // a good item first: nothing of it moves
         set_item(1, page);
         KEXPECT_EQ(send_pages(kEndpoint, 0x60, 2), Error::invalid_argument);
     }
     for (uint64_t i = 0; i < abi::kMaxMapItems; ++i)
         set_item(i, page_at(a));
-    KEXPECT_EQ(send_pages(kEndpoint, 0x61, 5), Error::invalid_argument);   // more than 4 items
+    KEXPECT_EQ(send_pages(kEndpoint, 0x61, 5), Error::invalid_argument); // more than 4 items
     KEXPECT_EQ(send_pages(kEndpoint, 0x62, 0), Error::ok);
     KEXPECT_EQ(finish_server(), true);
     expect_server(0x62, 0);
@@ -203,7 +203,7 @@ MEMORY_TEST(memory_map_hotspot_places_item, 5, 5, 0x5a10'0000)
 // An item larger than the window is dropped; with a window of its size it arrives whole.
 MEMORY_TEST(memory_map_item_larger_than_window_dropped, 39, 6, 0)
 {
-    uint64_t pair = a;   // pages 39 and 38: 8 KiB, aligned
+    uint64_t pair = a; // pages 39 and 38: 8 KiB, aligned
     KREQUIRE_EQ(phys_page(39) % 0x2000, 0);
     KREQUIRE_EQ(phys_page(38), phys_page(39) + kPage);
     FILL(pair, 0x6a10'0000);
@@ -218,7 +218,7 @@ MEMORY_TEST(memory_map_item_larger_than_window_dropped, 39, 6, 0)
 // Pages of the window the kernel uses itself (boot information, UTCBs) are never replaced.
 KTEST(memory_map_skips_kernel_pages)
 {
-    Case c;   // no targets; it clears the map items at the end
+    Case c; // no targets; it clears the map items at the end
     if (!c.ok)
         return;
     uint64_t a = window(6);
@@ -235,17 +235,17 @@ MEMORY_TEST(memory_map_rights_only_shrink, 7, 7, 0x7a10'0000)
 {
     const struct {
         Flexpage page, receive_window;
-        uint64_t word;   // read there, at 8 * word
+        uint64_t word; // read there, at 8 * word
     } steps[] = {
         {page_at(a, page_rights::read), window_at(b), 1},
-        {page_at(b), window_at(d), 2},                              // from the read-only mapping
-        {page_at(a), page_at(b + 0x20000, page_rights::read), 3},   // a read-only window
+        {page_at(b), window_at(d), 2},                            // from the read-only mapping
+        {page_at(a), page_at(b + 0x20000, page_rights::read), 3}, // a read-only window
     };
     for (const auto& step : steps) {
         expect_mapped(step.page, step.receive_window, 1);
         EXPECT_READ_ONLY(step.receive_window.base() + 8 * step.word, 0x7a10'0000 + step.word);
     }
-    EXPECT_SHARED(a + 32, b + 32, 0x7777);   // the source keeps its rights
+    EXPECT_SHARED(a + 32, b + 32, 0x7777); // the source keeps its rights
 }
 
 // A page already mapped at the target is replaced, and what was derived from it goes.
@@ -275,7 +275,7 @@ MEMORY_TEST(memory_map_execute_right, 17, 18, 0)
     map_page(a, b);
     expect_mapped(page_at(a, page_rights::all), window_at(d), 1);
     kt_mt_done = 0;
-    expect_probe(run_probe(reinterpret_cast<ThreadBody>(b)), page_fault(b, 0x15, b), __LINE__);   // fetch, present
+    expect_probe(run_probe(reinterpret_cast<ThreadBody>(b)), page_fault(b, 0x15, b), __LINE__); // fetch, present
     kt_mt_done = 0;
     expect_probe(run_probe(reinterpret_cast<ThreadBody>(d)), finished(), __LINE__);
 }

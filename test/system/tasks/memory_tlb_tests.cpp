@@ -143,11 +143,10 @@ bool first_access_done(const char* code, const char* first, uint64_t addr, uint6
 MEMORY_TEST_WITH(memory_unmap_reaches_a_space_that_is_not_running, 20, 20, 0x7100'0000, kPager)
 {
     uint64_t x = b + 0x28;
-    if (!first_access_done(kt_tlb_reader, kt_tlb_reader_first, x, 0, page_rights::read,
-                           page_at(a, page_rights::read)))
+    if (!first_access_done(kt_tlb_reader, kt_tlb_reader_first, x, 0, page_rights::read, page_at(a, page_rights::read)))
         return;
     KEXPECT_EQ(kt_mt_value, 0x7100'0000 + 5);
-    KEXPECT_EQ(memory_unmap(page_at(a, page_rights::all), 0), Error::ok);   // the derived ones
+    KEXPECT_EQ(memory_unmap(page_at(a, page_rights::all), 0), Error::ok); // the derived ones
     kt_mt_value = 0;
     set_flag(kt_mt_stage, 2);
     expect_target_fault(x, page_rights::read, kt_tlb_reader_second);
@@ -179,8 +178,7 @@ MEMORY_TEST_WITH(memory_write_right_taken_from_a_space_that_is_not_running, 21, 
 MEMORY_TEST_WITH(memory_new_task_sees_nothing_of_a_destroyed_one, 22, 22, 0x7300'0000, kPager)
 {
     uint64_t x = b + 0x40;
-    if (!first_access_done(kt_tlb_reader, kt_tlb_reader_first, x, 0, page_rights::read,
-                           page_at(a, page_rights::read)))
+    if (!first_access_done(kt_tlb_reader, kt_tlb_reader_first, x, 0, page_rights::read, page_at(a, page_rights::read)))
         return;
     KEXPECT_EQ(kt_mt_value, 0x7300'0000 + 8);
     if (!stop_other_task() || !start_in_other_task(kt_tlb_reader, x, 0))

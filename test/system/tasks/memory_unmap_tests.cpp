@@ -49,7 +49,7 @@ MEMORY_TEST(memory_unmap_self_write_window_page, 11, 11, 0xab10'0000)
 // Unmapping 4 KiB of a 16 KiB mapping takes exactly that page of the target.
 MEMORY_TEST(memory_unmap_part_of_large_flexpage, 35, 12, 0)
 {
-    uint64_t w = a, t = b;   // pages 35, 34, 33, 32: 16 KiB, aligned
+    uint64_t w = a, t = b; // pages 35, 34, 33, 32: 16 KiB, aligned
     KREQUIRE_EQ(phys_page(35) % 0x4000, 0);
     KREQUIRE_EQ(phys_page(32), phys_page(35) + 3 * kPage);
     for (uint64_t i = 0; i < 4; ++i)
@@ -58,7 +58,7 @@ MEMORY_TEST(memory_unmap_part_of_large_flexpage, 35, 12, 0)
     for (uint64_t i = 0; i < 4; ++i)
         EXPECT_READS(t + i * kPage, 0xc000'0000 + i * 0x10000);
     KEXPECT_EQ(memory_unmap(window_at(w + kPage), 0), Error::ok);
-    for (uint64_t i = 0; i < 4; ++i) {   // all but page 1 stay
+    for (uint64_t i = 0; i < 4; ++i) { // all but page 1 stay
         if (i == 1)
             EXPECT_READ_FAULT(t + kPage);
         else
@@ -88,7 +88,7 @@ KTEST(memory_unmap_bad_arguments)
     } cases[] = {
         {window_at(t), 2, Error::invalid_argument},
         {window_at(t), ~uint64_t{0}, Error::invalid_argument},
-        {Flexpage::make(0, 31, page_rights::all), 0, Error::invalid_argument},   // > 1 GiB
+        {Flexpage::make(0, 31, page_rights::all), 0, Error::invalid_argument}, // > 1 GiB
         {Flexpage::make(t + kPage, 13, page_rights::all), 0, Error::invalid_argument},
         {Flexpage::make(t, 11, page_rights::all), 0, Error::invalid_argument},
         {window_at(kKernelAddress & ~uint64_t{0xfff}), 0, Error::invalid_argument},

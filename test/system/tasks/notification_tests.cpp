@@ -64,7 +64,7 @@ NOTIFY_TEST(notify_signal_then_poll_clears)
 NOTIFY_TEST(notify_poll_empty_is_zero)
 {
     KEXPECT_EQ(poll_bits(kNote), 0);
-    KEXPECT_EQ(l4::notify_signal(kNote, 0), Error::ok);   // no bits, no badge: nothing
+    KEXPECT_EQ(l4::notify_signal(kNote, 0), Error::ok); // no bits, no badge: nothing
     KEXPECT_EQ(poll_bits(kNote), 0);
 }
 
@@ -98,11 +98,11 @@ NOTIFY_TEST(notify_wait_blocks_until_signal)
 {
     if (!start_waiter_a(20))
         return;
-    KEXPECT_EQ(waiter_a.done, 0);   // still blocked
+    KEXPECT_EQ(waiter_a.done, 0); // still blocked
     KEXPECT_EQ(l4::notify_signal(kNote, 0x40), Error::ok);
     expect_woken(Error::ok);
     KEXPECT_EQ(waiter_a.bits, 0x40);
-    KEXPECT_EQ(poll_bits(kNote), 0);   // the waiter took them
+    KEXPECT_EQ(poll_bits(kNote), 0); // the waiter took them
 }
 
 // One signal wakes one waiter with its bits; the next signal wakes the other.
@@ -158,17 +158,17 @@ NOTIFY_TEST(notify_signal_needs_send)
 {
     KREQUIRE_EQ(l4::cap_copy(kNote, kCopy, rights::all & ~rights::send), Error::ok);
     KEXPECT_EQ(l4::notify_signal(kCopy, 1), Error::missing_rights);
-    KEXPECT_EQ(poll_bits(kNote), 0);   // nothing was set
+    KEXPECT_EQ(poll_bits(kNote), 0); // nothing was set
 }
 
 NOTIFY_TEST(notify_wait_and_poll_need_receive)
 {
     KREQUIRE_EQ(l4::cap_copy(kNote, kCopy, rights::all & ~rights::receive), Error::ok);
-    KEXPECT_EQ(l4::notify_signal(kNote, 0x9), Error::ok);   // bits pending: wait would not block
+    KEXPECT_EQ(l4::notify_signal(kNote, 0x9), Error::ok); // bits pending: wait would not block
     uint64_t bits = 0;
     KEXPECT_EQ(l4::notify_wait(kCopy, bits), Error::missing_rights);
     KEXPECT_EQ(poll_error(kCopy), Error::missing_rights);
-    KEXPECT_EQ(poll_bits(kNote), 0x9);   // the failed calls took nothing
+    KEXPECT_EQ(poll_bits(kNote), 0x9); // the failed calls took nothing
 }
 
 KTEST(notify_on_wrong_types)

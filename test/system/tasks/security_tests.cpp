@@ -31,40 +31,37 @@ using namespace kt;
 
 namespace {
 
-constexpr Selector kVictim = 720, kPeer = 721, kPeer2 = 722;                   // threads of our task
-constexpr Selector kThreadX = 723, kThreadY = 724;                             // of kTaskX, kTaskY
+constexpr Selector kVictim = 720, kPeer = 721, kPeer2 = 722; // threads of our task
+constexpr Selector kThreadX = 723, kThreadY = 724;           // of kTaskX, kTaskY
 constexpr Selector kHandler = 730, kEp = 731, kSendOnly = 732, kNote = 733;
 constexpr Selector kPager = 734, kPager2 = 735, kHandler2 = 736;
 constexpr Selector kSub = 740, kSub2 = 741, kTaskX = 742, kTaskY = 743;
 constexpr Selector kChainA = 744, kChainB = 745, kMeasure = 749;
-constexpr Selector kLanding = 760, kLandingCopy = 761;   // where bug 3's capability would land
+constexpr Selector kLanding = 760, kLandingCopy = 761; // where bug 3's capability would land
 
 using Tag = abi::MessageTag;
 using abi::Flexpage;
 namespace page_rights = abi::page_rights;
 
-constexpr uint64_t kNoResume = 7;   // an exception reply label that leaves the thread suspended
+constexpr uint64_t kNoResume = 7; // an exception reply label that leaves the thread suspended
 constexpr uint64_t kUnknownSyscall = 0x7fff;
 constexpr uint64_t kPage = 4096;
 
 // RFLAGS bits.
-constexpr uint64_t kCF = 1u << 0, kTF = 1u << 8, kIF = 1u << 9, kDF = 1u << 10, kIOPL = 3u << 12,
-                   kNT = 1u << 14, kAC = 1u << 18;
+constexpr uint64_t kCF = 1u << 0, kTF = 1u << 8, kIF = 1u << 9, kDF = 1u << 10, kIOPL = 3u << 12, kNT = 1u << 14,
+                   kAC = 1u << 18;
 
 // Selectors of the GDT (kernel/arch/x86_64/gdt.hpp) as user code may name them.
 constexpr uint64_t kKernelCode = 0x08, kKernelData = 0x10, kUserCode32 = 0x1b, kUserData = 0x23, kUserCode = 0x2b,
                    kTss = 0x30;
-constexpr uint64_t kPastGdt = 0x43;   // index 8: past the table's 8 entries
+constexpr uint64_t kPastGdt = 0x43; // index 8: past the table's 8 entries
 
 // Addresses in our own task no other test uses.
 constexpr uint64_t kSecTarget = 0x30000000;
 
 uint64_t available(Selector factory) { return kt::available(factory, kMeasure); }
 
-bool endpoints()
-{
-    return made(kHandler, ObjectKind::endpoint) && made(kEp, ObjectKind::endpoint);
-}
+bool endpoints() { return made(kHandler, ObjectKind::endpoint) && made(kEp, ObjectKind::endpoint); }
 
 } // namespace
 
@@ -78,8 +75,7 @@ extern char kt_sec_tf[], kt_sec_tf_trap_at[], kt_sec_nt_foreign[], kt_sec_nt_for
 extern char kt_sec_read[], kt_sec_read_at[], kt_sec_compat[], kt_sec_exit_done[];
 // (flags | set) & ~clear, then syscall `number` (rdi = arg0, rsi = arg1); out[0] = RFLAGS
 // after it, out[1] = RFLAGS as the syscall instruction found them. Returns rax.
-uint64_t kt_sec_flags_call(uint64_t set, uint64_t clear, uint64_t number, uint64_t arg0, uint64_t arg1,
-                           uint64_t* out);
+uint64_t kt_sec_flags_call(uint64_t set, uint64_t clear, uint64_t number, uint64_t arg0, uint64_t arg1, uint64_t* out);
 volatile uint64_t kt_sec_sel, kt_sec_target, kt_sec_done, kt_sec_rax, kt_sec_flags, kt_sec_addr, kt_sec_value;
 [[noreturn]] void kt_sec_exit() { l4::thread_exit(); }
 }
@@ -217,7 +213,7 @@ struct Outcome {
     Error start = Error::ok;
     bool finished = false, faulted = false;
     uint64_t label = 0, vector = 0, error_code = 0, rip = 0, fault_address = 0;
-    uint64_t sp = 0;   // its stack pointer at the start
+    uint64_t sp = 0; // its stack pointer at the start
 };
 
 uint64_t address(const char* label) { return reinterpret_cast<uint64_t>(label); }
@@ -280,7 +276,7 @@ void expect_exception(const Outcome& o, uint64_t vector, uint64_t error_code, co
 }
 
 constexpr uint64_t kGeneralProtection = 13, kPageFault = 14, kDebug = 1, kInvalidOpcode = 6;
-constexpr uint64_t kSupervisorRead = 0x1;   // page-fault error code: present, read, supervisor
+constexpr uint64_t kSupervisorRead = 0x1; // page-fault error code: present, read, supervisor
 
 } // namespace
 
@@ -289,7 +285,7 @@ constexpr uint64_t kSupervisorRead = 0x1;   // page-fault error code: present, r
 namespace {
 
 constexpr uint64_t kBug3Label = 0x5ec3, kBug3Word = 0xabcdef01;
-constexpr uint64_t kBug3Page = 120;   // kt::mem::window() index: a page no other test uses
+constexpr uint64_t kBug3Page = 120; // kt::mem::window() index: a page no other test uses
 volatile uint64_t sender_started, sender_done, sender_error;
 
 // Sends one word through the send-only capability; its UTCB names what a rewritten tag would
@@ -353,7 +349,7 @@ bool bug3_setup()
 // the registers the thread goes on with, never the message the kernel already checked.
 void rewrite_tag(Selector thread, uint64_t tag, int line)
 {
-    (void)l4::thread_control(thread, ThreadOp::read_registers);   // its registers as a base
+    (void)l4::thread_control(thread, ThreadOp::read_registers); // its registers as a base
     utcb_state().rsi = tag;
     Error e = l4::thread_control(thread, ThreadOp::write_registers);
     ktest::expect_eq(__FILE__, line, "write_registers on a thread blocked in IPC", static_cast<uint64_t>(e),
@@ -364,15 +360,15 @@ void rewrite_tag(Selector thread, uint64_t tag, int line)
 
 KTEST_F(security_write_registers_on_queued_sender, 720, 770, bug3_setup())
 {
-    mem::Targets targets_cleanup{mem::kNoTargets};   // clears our map items at the end
+    mem::Targets targets_cleanup{mem::kNoTargets}; // clears our map items at the end
     SavedUtcb saved;
-    *reinterpret_cast<volatile uint64_t*>(mem::window(kBug3Page)) = 0x5ec35ec3;   // a page of ours
+    *reinterpret_cast<volatile uint64_t*>(mem::window(kBug3Page)) = 0x5ec35ec3; // a page of ours
     KREQUIRE_EQ(spawn_started(kPeer, queued_sender_body, sender_started, 5), true);
-    KREQUIRE_EQ(sender_done, 0);   // it waits in kEp's queue
+    KREQUIRE_EQ(sender_done, 0); // it waits in kEp's queue
     rewrite_tag(kPeer, Tag::make(kBug3Label, 127, 1, 1).raw, __LINE__);
 
     abi::Utcb* u = l4::utcb();
-    u->receive_slot = abi::kNoReceiveSlot;   // we accept no capability and no memory
+    u->receive_slot = abi::kNoReceiveSlot; // we accept no capability and no memory
     u->receive_window = 0;
     u->received_caps = 0x77;
     u->received_pages = 0x77;
@@ -388,9 +384,9 @@ KTEST_F(security_write_registers_on_queued_sender, 720, 770, bug3_setup())
     KEXPECT_EQ(u->receive_window, 0);
     KEXPECT_EQ(u->received_caps, 0);
     KEXPECT_EQ(u->received_pages, 0);
-    KEXPECT_EQ(l4::cap_copy(kLanding, kLandingCopy), Error::invalid_selector);   // no capability came
+    KEXPECT_EQ(l4::cap_copy(kLanding, kLandingCopy), Error::invalid_selector); // no capability came
     kt_sec_addr = kSecTarget;
-    expect_exception(run_victim(kt_sec_read), kPageFault, 0x4, kt_sec_read_at, __LINE__, kSecTarget);   // no page came
+    expect_exception(run_victim(kt_sec_read), kPageFault, 0x4, kt_sec_read_at, __LINE__, kSecTarget); // no page came
     KEXPECT_EQ(wait_flag(sender_done), true);
     KEXPECT_EQ(sender_error, static_cast<uint64_t>(Error::ok));
     (void)mem::memory_unmap(Flexpage::make(kSecTarget, 20, page_rights::all), 1);
@@ -438,7 +434,7 @@ KTEST_F(security_write_registers_on_blocked_ipc, 720, 770, bug3_setup())
 
 namespace {
 
-constexpr uint64_t kForeignIp = 0x20000000, kForeignSp = 0x20100000;   // in a task of ours, empty
+constexpr uint64_t kForeignIp = 0x20000000, kForeignSp = 0x20100000; // in a task of ours, empty
 constexpr uint64_t kExecute = page_rights::execute;
 
 // A thread of `task` (made by `factory`) at `thread`, with `pager` (and `handler` unless 0),
@@ -505,7 +501,7 @@ KTEST_F(security_replaced_mapping_charged_once, 720, 770, made(kPager, ObjectKin
     if (!foreign_thread(kSub, kTaskX, kThreadX, kPager, 0) || !fetch_fault(kPager, kForeignIp, __LINE__))
         return;
     KREQUIRE_EQ(reply_page(pages[0], mem::kRw, kForeignIp), Error::ok);
-    if (!fetch_fault(kPager, kForeignIp, __LINE__))   // mapped without execute: it faults again
+    if (!fetch_fault(kPager, kForeignIp, __LINE__)) // mapped without execute: it faults again
         return;
     uint64_t one_mapping = available(kSub);
     for (uint64_t i = 1; i <= kReplacements; ++i) {
@@ -529,8 +525,8 @@ KTEST_F(security_replaced_mapping_charged_once, 720, 770, made(kPager, ObjectKin
 namespace {
 
 constexpr uint64_t kMiB = 1024 * 1024;
-constexpr uint64_t kNodeCharge = 48;            // docs/syscalls.md: what each mapping costs
-constexpr uint64_t kHogBase = 0x100000000;      // the hog's mappings, 4 MiB after 4 MiB
+constexpr uint64_t kNodeCharge = 48;       // docs/syscalls.md: what each mapping costs
+constexpr uint64_t kHogBase = 0x100000000; // the hog's mappings, 4 MiB after 4 MiB
 constexpr uint64_t kVictimQuota = 64 * 1024;
 
 } // namespace
@@ -543,7 +539,7 @@ KTEST_F(security_mapping_database_hog, 720, 770,
         made(kPager, ObjectKind::endpoint) && made(kPager2, ObjectKind::endpoint) &&
             made(kHandler2, ObjectKind::endpoint))
 {
-    mem::Targets targets_cleanup{mem::kNoTargets};   // clears our map items at the end
+    mem::Targets targets_cleanup{mem::kNoTargets}; // clears our map items at the end
     // 4 MiB of sigma0's window, 4 MiB aligned, below what the other tests use; all touched now,
     // so that nothing of ours needs a new mapping while the database may be full.
     const abi::MemoryRegion* region = mem::highest_free(32 * kMiB + 4 * kMiB);
@@ -554,7 +550,7 @@ KTEST_F(security_mapping_database_hog, 720, 770,
     for (uint64_t offset = 0; offset < 4 * kMiB; offset += kPage)
         *reinterpret_cast<volatile uint64_t*>(source + offset) = offset;
     uint64_t code = mem::window(123);
-    *reinterpret_cast<volatile uint64_t*>(code) = 0x0b0f0b0f0b0f0b0f;   // ud2, ud2, ...
+    *reinterpret_cast<volatile uint64_t*>(code) = 0x0b0f0b0f0b0f0b0f; // ud2, ud2, ...
 
     uint64_t before = available(kFactory);
     KREQUIRE_EQ(l4::factory_create(kFactory, ObjectKind::factory, kSub2, kVictimQuota), Error::ok);
@@ -583,9 +579,9 @@ KTEST_F(security_mapping_database_hog, 720, 770,
                 abi::MapItem{Flexpage::make(source, 22, mem::kRw).raw, kHogBase + (4 * r + k) * 4 * kMiB, 0};
         KREQUIRE_EQ(reply_items(abi::kMaxMapItems), Error::ok);
     }
-    if (!fetch_fault(kPager, kForeignIp, __LINE__))   // it waits for our answer from now on
+    if (!fetch_fault(kPager, kForeignIp, __LINE__)) // it waits for our answer from now on
         return;
-    KEXPECT_EQ(available(kSub) < 8 * 1024, true);      // its quota is spent
+    KEXPECT_EQ(available(kSub) < 8 * 1024, true); // its quota is spent
 
     // The victim.
     KREQUIRE_EQ(l4::thread_control(kThreadY, ThreadOp::set_pager, kPager2), Error::ok);
@@ -608,7 +604,7 @@ KTEST_F(security_mapping_database_hog, 720, 770,
             r.tag = Tag::make(kNoResume, 0);
             KEXPECT_EQ(l4::reply(r), Error::ok);
         } else if (l4::receive(kPager2, m, abi::kTimeoutZero) == Error::ok) {
-            refaulted = true;   // left waiting for an answer; deleted below
+            refaulted = true; // left waiting for an answer; deleted below
         } else {
             l4::yield();
         }
@@ -670,7 +666,7 @@ KTEST_F(security_destroy_chain_of_tasks, 720, 770, true)
 // lives on for its one object); deleting the innermost releases them all, innermost first.
 KTEST_F(security_destroy_chain_of_factories, 720, 770, true)
 {
-    constexpr uint64_t kLevels = 2000, kStep = 256;   // each level carries 256 bytes less
+    constexpr uint64_t kLevels = 2000, kStep = 256; // each level carries 256 bytes less
     uint64_t before = available(kFactory);
     uint64_t quota = kLevels * kStep + 4096;
     KREQUIRE_EQ(l4::factory_create(kFactory, ObjectKind::factory, kChainA, quota), Error::ok);
@@ -697,7 +693,7 @@ KTEST(security_syscall_with_nt)
     static const char text[] = "ktest: security: debug_write with NT set\n";
     uint64_t flags[2] = {};
     KEXPECT_EQ(kt_sec_flags_call(kNT, 0, kUnknownSyscall, 0, 0, flags), static_cast<uint64_t>(Error::unknown_syscall));
-    KEXPECT_EQ(flags[1] & (kNT | kIF), kNT | kIF);   // as the syscall instruction found them
+    KEXPECT_EQ(flags[1] & (kNT | kIF), kNT | kIF); // as the syscall instruction found them
     KEXPECT_EQ(flags[0] & (kNT | kIF | kIOPL), kNT | kIF);
     KEXPECT_EQ(kt_sec_flags_call(kNT, 0, static_cast<uint64_t>(abi::Syscall::debug_write),
                                  reinterpret_cast<uint64_t>(text), sizeof text - 1, flags),
@@ -730,7 +726,7 @@ KTEST_F(security_foreign_syscall_with_nt, 720, 770, endpoints())
     r.tag = Tag::make(abi::reply_label::resume, 0);
     KEXPECT_EQ(l4::reply(r), Error::ok);
     KEXPECT_EQ(wait_flag(kt_sec_done), true);
-    KEXPECT_EQ(kt_sec_flags & (kNT | kIF | kIOPL), kNT | kIF);   // a plain resume keeps the flags
+    KEXPECT_EQ(kt_sec_flags & (kNT | kIF | kIOPL), kNT | kIF); // a plain resume keeps the flags
 }
 
 // AC and DF set before a system call: the kernel runs with both clear (it copies the text
@@ -787,8 +783,7 @@ KTEST_F(security_syscall_with_tf, 720, 770, endpoints())
         KEXPECT_EQ(utcb_state().rip, address(kt_sec_tf_trap_at));
         KEXPECT_EQ(utcb_state().rflags & (kTF | kNT | kIOPL), kTF);
         l4::Message r;
-        r.tag = Tag::make(exceptions == 1 ? abi::reply_label::resume_with_registers : kNoResume,
-                          abi::kExceptionWords);
+        r.tag = Tag::make(exceptions == 1 ? abi::reply_label::resume_with_registers : kNoResume, abi::kExceptionWords);
         scatter_words(r);
         KEXPECT_EQ(l4::reply(r), Error::ok);
         if (exceptions > 1)
@@ -824,14 +819,13 @@ Pops stack_pops(const char* entry, const char* at, uint64_t pushed)
     if (o.finished)
         return Pops::user;
     expect_exception(o, kPageFault, kSupervisorRead, at, __LINE__, o.sp - pushed);
-    return o.faulted && o.vector == kPageFault && o.error_code == kSupervisorRead ? Pops::supervisor
-                                                                                  : Pops::broken;
+    return o.faulted && o.vector == kPageFault && o.error_code == kSupervisorRead ? Pops::supervisor : Pops::broken;
 }
 
 struct FarKind {
     const char* entry;
     const char* at;
-    uint64_t pushed;   // bytes it pushes before the transfer (0: none, a far jump)
+    uint64_t pushed; // bytes it pushes before the transfer (0: none, a far jump)
 };
 const FarKind kLret{kt_sec_lret, kt_sec_lret_at, 16}, kIret{kt_sec_iret, kt_sec_iret_at, 40},
     kLjmp{kt_sec_ljmp, kt_sec_ljmp_at, 0};
@@ -864,25 +858,19 @@ void expect_load_gp(const char* entry, const char* at, uint64_t selector, int li
 KTEST_F(security_no_compatibility_mode_ljmp, 720, 770, endpoints())
 {
     expect_far_gp(kLjmp, kUserCode32, __LINE__);
-    expect_far_gp(kLjmp, kUserCode32 & ~uint64_t{3}, __LINE__);   // RPL 0 would do for a jump
+    expect_far_gp(kLjmp, kUserCode32 & ~uint64_t{3}, __LINE__); // RPL 0 would do for a jump
 }
 
-KTEST_F(security_no_compatibility_mode_lret, 720, 770, endpoints())
-{
-    expect_far_gp(kLret, kUserCode32, __LINE__);
-}
+KTEST_F(security_no_compatibility_mode_lret, 720, 770, endpoints()) { expect_far_gp(kLret, kUserCode32, __LINE__); }
 
-KTEST_F(security_no_compatibility_mode_iret, 720, 770, endpoints())
-{
-    expect_far_gp(kIret, kUserCode32, __LINE__);
-}
+KTEST_F(security_no_compatibility_mode_iret, 720, 770, endpoints()) { expect_far_gp(kIret, kUserCode32, __LINE__); }
 
 // Far transfers to every other selector but our own code's: kernel code (as it is and with
 // RPL 3), data segments, the TSS, past the table.
 KTEST_F(security_far_transfer_to_other_selectors, 720, 770, endpoints())
 {
-    const uint64_t selectors[] = {kKernelCode, kKernelCode | 3, kKernelData, kKernelData | 3, kUserData, kTss | 3,
-                                  kPastGdt};
+    const uint64_t selectors[] = {kKernelCode, kKernelCode | 3, kKernelData, kKernelData | 3,
+                                  kUserData,   kTss | 3,        kPastGdt};
     for (uint64_t s : selectors) {
         expect_far_gp(kLjmp, s, __LINE__);
         expect_far_gp(kLret, s, __LINE__);

@@ -14,7 +14,7 @@ using abi::Error;
 using abi::sigma0::Request;
 
 constexpr l4::Selector kSigma0 = abi::boot::kSigma0EndpointSelector;
-constexpr uint64_t kArena = 0x0000100000000000;   // where allocated memory is received
+constexpr uint64_t kArena = 0x0000100000000000; // where allocated memory is received
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kRequests = 10000;
 
@@ -34,8 +34,8 @@ bool marked(uint64_t address)
 }
 
 // One request; the reply's label (an Error) and the pages it mapped into `window`.
-Error request(Request what, uint64_t a, uint64_t b, uint64_t window_base, uint64_t window_order,
-              uint64_t& pages, l4::Message& m)
+Error request(Request what, uint64_t a, uint64_t b, uint64_t window_base, uint64_t window_order, uint64_t& pages,
+              l4::Message& m)
 {
     l4::utcb()->receive_window = abi::Flexpage::make(window_base, window_order, abi::page_rights::all).raw;
     m = l4::Message{};
@@ -135,8 +135,8 @@ KTEST(sigma0_memory_map_matches_boot_info)
     KREQUIRE_EQ(l4::call(kSigma0, m), Error::ok);
     KEXPECT_EQ(m.tag.label(), 0);
     const abi::BootInfo& info = boot_info();
-    uint64_t expected = info.region_count < abi::sigma0::kMemoryMapEntries ? info.region_count
-                                                                          : abi::sigma0::kMemoryMapEntries;
+    uint64_t expected =
+        info.region_count < abi::sigma0::kMemoryMapEntries ? info.region_count : abi::sigma0::kMemoryMapEntries;
     KEXPECT_EQ(m.words[0], expected);
     KEXPECT_EQ(m.tag.words(), 1 + 3 * expected);
     KEXPECT_EQ(m.words[1], info.regions[0].base);

@@ -13,15 +13,9 @@ const char kText[] = "ktest: debug_write works\n";
 
 } // namespace
 
-KTEST(debug_write_success)
-{
-    KEXPECT_EQ(l4::debug_write(kText, sizeof kText - 1), Error::ok);
-}
+KTEST(debug_write_success) { KEXPECT_EQ(l4::debug_write(kText, sizeof kText - 1), Error::ok); }
 
-KTEST(debug_write_empty)
-{
-    KEXPECT_EQ(l4::debug_write(kText, 0), Error::ok);
-}
+KTEST(debug_write_empty) { KEXPECT_EQ(l4::debug_write(kText, 0), Error::ok); }
 
 KTEST(debug_write_kernel_pointer)
 {
@@ -72,10 +66,7 @@ KTEST(unknown_syscall_number)
     KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(l4::abi::Syscall::count)), Error::unknown_syscall);
 }
 
-KTEST(yield_returns_ok)
-{
-    KEXPECT_EQ(l4::yield(), Error::ok);
-}
+KTEST(yield_returns_ok) { KEXPECT_EQ(l4::yield(), Error::ok); }
 
 // Every register but rax, rcx and r11 survives a system call.
 KTEST(syscall_preserves_registers)

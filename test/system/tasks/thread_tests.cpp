@@ -11,15 +11,15 @@ namespace {
 
 constexpr Selector kThreadA = 400, kThreadB = 401, kCopy = 410, kEndpoint = 411;
 constexpr Selector kEmpty = 450;
-constexpr uint64_t kSpinLimit = 200000000;   // iterations before a spinner gives up
+constexpr uint64_t kSpinLimit = 200000000; // iterations before a spinner gives up
 
 volatile uint64_t ran, counter_a, counter_b, stop, saw_other_a, saw_other_b, done_a, done_b;
 volatile uint64_t fs_read_1, fs_read_2, restored;
 
 void reset_globals()
 {
-    volatile uint64_t* const all[] = {&ran, &counter_a, &counter_b, &stop, &saw_other_a, &saw_other_b,
-                                      &done_a, &done_b, &fs_read_1, &fs_read_2, &restored};
+    volatile uint64_t* const all[] = {&ran,    &counter_a, &counter_b, &stop,      &saw_other_a, &saw_other_b,
+                                      &done_a, &done_b,    &fs_read_1, &fs_read_2, &restored};
     for (volatile uint64_t* v : all)
         *v = 0;
 }
@@ -71,7 +71,7 @@ uint64_t read_fs(uint64_t offset)
 [[noreturn]] void fs_reader_body()
 {
     fs_read_1 = read_fs(0);
-    l4::yield();   // the FS base survives a switch
+    l4::yield(); // the FS base survives a switch
     fs_read_2 = read_fs(8);
     set_flag(done_a);
     l4::thread_exit();
@@ -80,7 +80,7 @@ uint64_t read_fs(uint64_t offset)
 // Resumes the main thread, which suspended itself, until it says it is back (bounded).
 [[noreturn]] void resume_main_body()
 {
-    wait_flag(ran);   // the main thread is about to suspend itself
+    wait_flag(ran); // the main thread is about to suspend itself
     for (uint64_t i = 0; i < 1000 && restored == 0; ++i) {
         l4::yield();
         l4::thread_control(kSelf, ThreadOp::resume);
@@ -182,20 +182,20 @@ THREAD_TEST(thread_start_twice_is_busy)
     KREQUIRE_EQ(spawn_thread(kThreadA, set_ran_body), Error::ok);
     KEXPECT_EQ(start_thread(kThreadA, set_ran_body), Error::busy);
     KEXPECT_EQ(wait_flag(ran), true);
-    KEXPECT_EQ(start_thread(kThreadA, set_ran_body), Error::busy);   // also after its exit
+    KEXPECT_EQ(start_thread(kThreadA, set_ran_body), Error::busy); // also after its exit
 }
 
 NEW_THREAD_TEST(thread_start_bad_addresses)
 {
     uint64_t ip = reinterpret_cast<uint64_t>(set_ran_body);
-    uint64_t sp = 0x00007fffffff0000;   // any user address will do for the check
-    const uint64_t bad[][2] = {{kKernelAddress, sp}, {kNonCanonical, sp}, {~uint64_t{0}, sp},
-                               {ip, kKernelAddress}, {ip, kNonCanonical}};
+    uint64_t sp = 0x00007fffffff0000; // any user address will do for the check
+    const uint64_t bad[][2] = {
+        {kKernelAddress, sp}, {kNonCanonical, sp}, {~uint64_t{0}, sp}, {ip, kKernelAddress}, {ip, kNonCanonical}};
     for (const auto& start : bad)
         KEXPECT_EQ(l4::thread_start(kThreadA, start[0], start[1]), Error::bad_address);
     yield_times(10);
     KEXPECT_EQ(ran, 0);
-    KEXPECT_EQ(start_thread(kThreadA, set_ran_body), Error::ok);   // still startable
+    KEXPECT_EQ(start_thread(kThreadA, set_ran_body), Error::ok); // still startable
     KEXPECT_EQ(wait_flag(ran), true);
 }
 
@@ -301,8 +301,7 @@ NEW_THREAD_TEST(thread_set_fs_base_bad_addresses)
 
 NEW_THREAD_TEST(thread_set_fs_base_seen_by_thread)
 {
-    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_fs_base, reinterpret_cast<uint64_t>(&fs_block)),
-               Error::ok);
+    KEXPECT_EQ(l4::thread_control(kThreadA, ThreadOp::set_fs_base, reinterpret_cast<uint64_t>(&fs_block)), Error::ok);
     KREQUIRE_EQ(start_thread(kThreadA, fs_reader_body), Error::ok);
     KREQUIRE_EQ(wait_flag(done_a), true);
     KEXPECT_EQ(fs_read_1, fs_block.magic);
@@ -329,14 +328,14 @@ NEW_THREAD_TEST(thread_read_and_write_registers)
 {
     kt_regs_escape_rbx = 0;
     KREQUIRE_EQ(start_thread(kThreadA, reinterpret_cast<ThreadBody>(kt_regs_spin)), Error::ok);
-    yield_times(5);   // it runs until its time slice ends
+    yield_times(5); // it runs until its time slice ends
     KREQUIRE_EQ(l4::thread_control(kThreadA, ThreadOp::suspend), Error::ok);
     KREQUIRE_EQ(l4::thread_control(kThreadA, ThreadOp::read_registers), Error::ok);
     abi::ExceptionState s = utcb_state();
     KEXPECT_EQ(s.rip, reinterpret_cast<uint64_t>(kt_regs_loop));
     KEXPECT_EQ(s.rbx, 0x1111);
     KEXPECT_EQ(s.r12, 0x2222);
-    KEXPECT_EQ(s.rflags & 0x200, 0x200);   // interrupts on
+    KEXPECT_EQ(s.rflags & 0x200, 0x200); // interrupts on
     s.rbx = 0x3333;
     s.rip = kKernelAddress;
     utcb_state() = s;
@@ -362,7 +361,7 @@ THREAD_TEST(thread_preemption_between_spinners)
     KEXPECT_EQ(wait_until([] { return done_a == 1 && done_b == 1; }), true);
     KEXPECT_EQ(counter_a != 0, true);
     KEXPECT_EQ(counter_b != 0, true);
-    KEXPECT_EQ(saw_other_a | saw_other_b, 1);   // whoever ran first saw the other count
+    KEXPECT_EQ(saw_other_a | saw_other_b, 1); // whoever ran first saw the other count
 }
 
 // A lower-priority thread does not run while the main thread is ready, even when it yields.
@@ -407,29 +406,29 @@ void returning_body()
 THREAD_TEST(libl4_spawn_thread_body_returns_and_the_thread_exits)
 {
     helper_rsp = 0;
-    KREQUIRE_EQ(l4::spawn_thread(kFactory, kTask, kThreadA, kMainPriority, returning_body, helper_stack,
-                                 sizeof helper_stack),
-                Error::ok);
+    KREQUIRE_EQ(
+        l4::spawn_thread(kFactory, kTask, kThreadA, kMainPriority, returning_body, helper_stack, sizeof helper_stack),
+        Error::ok);
     KEXPECT_EQ(wait_flag(ran), true);
     // As if called: the return address was pushed onto a 16-byte aligned stack.
     KEXPECT_EQ((helper_rsp + 8) % 16, 0);
     KEXPECT_EQ(helper_rsp < reinterpret_cast<uint64_t>(helper_stack + sizeof helper_stack), true);
     KEXPECT_EQ(wait_until([] { return l4::thread_control(kThreadA, ThreadOp::suspend) == Error::object_destroyed; }),
-               true);   // it exited when its body returned
+               true); // it exited when its body returned
 }
 
 THREAD_TEST(libl4_spawn_thread_refusals_leave_nothing)
 {
     KEXPECT_EQ(l4::spawn_thread(kFactory, kTask, kThreadA, kMainPriority, nullptr, helper_stack, sizeof helper_stack),
                Error::invalid_argument);
-    KEXPECT_EQ(l4::cap_delete(kThreadA), Error::invalid_selector);   // deleted again
+    KEXPECT_EQ(l4::cap_delete(kThreadA), Error::invalid_selector); // deleted again
     KEXPECT_EQ(l4::spawn_thread(kFactory, kTask, kThreadA, kMainPriority, returning_body, nullptr, 4096),
                Error::invalid_argument);
     KEXPECT_EQ(l4::spawn_thread(kFactory, kTask, kThreadA, kMainPriority, returning_body, helper_stack, 32),
                Error::invalid_argument);
     KEXPECT_EQ(l4::cap_delete(kThreadA), Error::invalid_selector);
-    KEXPECT_EQ(l4::spawn_thread(kFactory, kEmpty, kThreadA, kMainPriority, returning_body, helper_stack,
-                                sizeof helper_stack),
-               Error::invalid_selector);   // no such task: factory_create's error
+    KEXPECT_EQ(
+        l4::spawn_thread(kFactory, kEmpty, kThreadA, kMainPriority, returning_body, helper_stack, sizeof helper_stack),
+        Error::invalid_selector); // no such task: factory_create's error
     KEXPECT_EQ(l4::start_thread(kEmpty, returning_body, helper_stack, sizeof helper_stack), Error::invalid_selector);
 }

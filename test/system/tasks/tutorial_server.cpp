@@ -28,18 +28,18 @@ constexpr Selector kTask = abi::boot::kTaskSelector;
 constexpr Selector kFactory = abi::boot::kFactorySelector;
 
 // Slots we fill ourselves: any empty slot from kFirstFreeSelector on.
-constexpr Selector kEcho = abi::boot::kFirstFreeSelector;   // the echo server's endpoint
+constexpr Selector kEcho = abi::boot::kFirstFreeSelector; // the echo server's endpoint
 constexpr Selector kServerThread = kEcho + 1;
-constexpr Selector kWeakEcho = kEcho + 2;                    // step 5: send only, badged
-constexpr Selector kRegained = kEcho + 3;                    // step 5: a copy of the weak copy
-constexpr Selector kPagerEndpoint = kEcho + 4;               // step 6
+constexpr Selector kWeakEcho = kEcho + 2;      // step 5: send only, badged
+constexpr Selector kRegained = kEcho + 3;      // step 5: a copy of the weak copy
+constexpr Selector kPagerEndpoint = kEcho + 4; // step 6
 constexpr Selector kWorkerThread = kEcho + 5;
 constexpr Selector kNoPager = ~Selector{0};
 
 // The echo protocol: the request's label says what it wants.
-constexpr uint64_t kEchoRequest = 1;   // reply: the same words, then the number of requests so far
-constexpr uint64_t kQuitRequest = 2;   // reply: nothing; the server thread ends
-constexpr uint64_t kWorkerDone = 3;    // step 6: the worker tells its pager it is done
+constexpr uint64_t kEchoRequest = 1; // reply: the same words, then the number of requests so far
+constexpr uint64_t kQuitRequest = 2; // reply: nothing; the server thread ends
+constexpr uint64_t kWorkerDone = 3;  // step 6: the worker tells its pager it is done
 
 // A boot task's thread runs at priority 100; a thread it makes may not have more.
 constexpr uint64_t kPriority = 100;
@@ -73,7 +73,7 @@ Error start_thread(Selector slot, void (*body)(), uint8_t* stack, Selector pager
 {
     uint64_t served = 0;
     l4::Message m;
-    Error e = l4::receive(kEcho, m);   // wait for the first request
+    Error e = l4::receive(kEcho, m); // wait for the first request
     while (e == Error::ok) {
         if (m.tag.label() == kQuitRequest) {
             l4::println("server: quit");
@@ -88,7 +88,7 @@ Error start_thread(Selector slot, void (*body)(), uint8_t* stack, Selector pager
         const uint64_t words = m.tag.words() < 5 ? m.tag.words() : 5;
         m.words[words] = served;
         m.tag = abi::MessageTag::make(0, words + 1);
-        e = l4::reply_wait(kEcho, m);   // answer this caller, then wait for the next one
+        e = l4::reply_wait(kEcho, m); // answer this caller, then wait for the next one
     }
     l4::println("server: receive failed with error {}", e);
     l4::thread_exit();
@@ -102,7 +102,7 @@ Error echo(Selector endpoint, uint64_t a, uint64_t b, uint64_t c)
     m.words[0] = a;
     m.words[1] = b;
     m.words[2] = c;
-    const Error e = l4::call(endpoint, m);   // blocks until the server replies
+    const Error e = l4::call(endpoint, m); // blocks until the server replies
     if (e == Error::ok)
         l4::println("client: reply label {}, {} words: {} {} {} {}", m.tag.label(), m.tag.words(), m.words[0],
                     m.words[1], m.words[2], m.words[3]);
@@ -177,9 +177,8 @@ uint64_t serve_page_faults()
         l4::format_to(reinterpret_cast<char*>(scratch), kPage, "page {} from the pager", faults);
         ++faults;
         // ...and the reply maps it (read/write) at the faulting page: the hotspot says where.
-        l4::utcb()->send_pages[0] =
-            abi::MapItem{abi::Flexpage::make(scratch, 12, abi::page_rights::read | abi::page_rights::write).raw,
-                         page, 0};
+        l4::utcb()->send_pages[0] = abi::MapItem{
+            abi::Flexpage::make(scratch, 12, abi::page_rights::read | abi::page_rights::write).raw, page, 0};
         m.tag = abi::MessageTag::make(0, 0, 0, 1);
         e = l4::reply_wait(kPagerEndpoint, m);
     }

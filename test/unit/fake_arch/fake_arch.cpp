@@ -27,10 +27,10 @@
 namespace {
 
 constexpr uint64_t kPage = 4096;
-constexpr uint64_t kPhysBase = 0x100000;           // fake RAM starts at 1 MiB
-constexpr uint64_t kPhysSize = 32 * 1024 * 1024;   // 32 MiB of it
+constexpr uint64_t kPhysBase = 0x100000;         // fake RAM starts at 1 MiB
+constexpr uint64_t kPhysSize = 32 * 1024 * 1024; // 32 MiB of it
 
-uint8_t* ram;   // the host buffer behind [kPhysBase, kPhysBase + kPhysSize)
+uint8_t* ram; // the host buffer behind [kPhysBase, kPhysBase + kPhysSize)
 CpuLocal the_cpu;
 uint64_t now;
 std::vector<std::string> switch_log;
@@ -41,10 +41,10 @@ uint64_t stacks;
 // Page tables of one user space, keyed by level and the address bits above that level's
 // reach (a table at level 3 is a PDPT, 2 a PD, 1 a PT), and its mapped pages.
 struct Space {
-    std::map<std::pair<int, uint64_t>, uint64_t> tables;   // -> the table's frame
-    std::map<uint64_t, uint64_t> pages;                    // virt -> phys
+    std::map<std::pair<int, uint64_t>, uint64_t> tables; // -> the table's frame
+    std::map<uint64_t, uint64_t> pages;                  // virt -> phys
 };
-std::map<uint64_t, Space> spaces;   // by root
+std::map<uint64_t, Space> spaces; // by root
 const paging::TableAccount* account;
 uint64_t tables;
 
@@ -286,10 +286,7 @@ uint32_t register_space(Task&)
     return space;
 }
 void unregister_space(uint32_t space) { registered.erase(space); }
-void release_space(Task&)
-{
-    fake::note_task_destruction(reinterpret_cast<uint64_t>(__builtin_frame_address(0)));
-}
+void release_space(Task&) { fake::note_task_destruction(reinterpret_cast<uint64_t>(__builtin_frame_address(0))); }
 bool map_root(Task&, uint64_t, uint64_t, uint64_t) { return false; }
 uint64_t transfer(Task&, const l4::abi::MapItem*, uint64_t, Task&, l4::abi::Flexpage) { return 0; }
 bool check_items(const l4::abi::MapItem*, uint64_t) { return true; }

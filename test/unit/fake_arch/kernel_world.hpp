@@ -50,7 +50,7 @@ struct World {
     {
         fake::run_idle();
         held.clear();
-        CHECK(factory->used() == 0);   // every byte charged came back
+        CHECK(factory->used() == 0);            // every byte charged came back
         CHECK(fake::live_kernel_stacks() == 1); // the idle thread's
         CHECK(fake::live_page_tables() == 0);
         CHECK_FALSE(ipc::timeouts_pending());
@@ -86,7 +86,8 @@ struct World {
     Thread* make_thread(const char* name, uint8_t priority, Task* in = nullptr, Factory* from = nullptr)
     {
         Error error = Error::ok;
-        Thread* made = Thread::create(from != nullptr ? from : factory, in != nullptr ? in : task, name, priority, error);
+        Thread* made =
+            Thread::create(from != nullptr ? from : factory, in != nullptr ? in : task, name, priority, error);
         REQUIRE(made != nullptr);
         hold(made);
         return made;

@@ -14,10 +14,10 @@ constexpr uint64_t kBootInfoMagic = 0x314c4552'5453454b; // "KESTREL1"
 constexpr uint64_t kSigma0Window = 0x0000400000000000;
 
 enum class MemoryKind : uint32_t {
-    free = 1,      // sigma0's to hand out
-    module = 2,    // a boot module's contents (sigma0 maps them to the root task on request)
-    device = 3,    // not RAM: device memory the firmware reported (MMIO)
-    firmware = 4,  // ACPI tables and other firmware data
+    free = 1,     // sigma0's to hand out
+    module = 2,   // a boot module's contents (sigma0 maps them to the root task on request)
+    device = 3,   // not RAM: device memory the firmware reported (MMIO)
+    firmware = 4, // ACPI tables and other firmware data
 };
 
 struct MemoryRegion {
@@ -30,7 +30,7 @@ struct MemoryRegion {
 struct BootModule {
     uint64_t base;
     uint64_t size;
-    char cmdline[112];   // NUL-terminated, cut if longer
+    char cmdline[112]; // NUL-terminated, cut if longer
 };
 
 constexpr uint64_t kMaxBootRegions = 160;
@@ -41,9 +41,9 @@ struct BootInfo {
     uint64_t region_count;
     uint64_t module_count;
     uint64_t reserved;
-    MemoryRegion regions[kMaxBootRegions];   // ascending, non-overlapping
+    MemoryRegion regions[kMaxBootRegions]; // ascending, non-overlapping
     BootModule modules[kMaxBootModules];
-    char cmdline[256];                       // the kernel's
+    char cmdline[256]; // the kernel's
 };
 
 constexpr uint64_t kBootInfoPages = (sizeof(BootInfo) + 4095) / 4096;

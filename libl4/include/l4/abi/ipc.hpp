@@ -5,10 +5,10 @@
 
 namespace l4::abi {
 
-constexpr uint64_t kMessageWords = 64;     // untyped words in one message (UTCB mr[])
-constexpr uint64_t kRegisterWords = 6;     // of those, the first travel in registers
-constexpr uint64_t kMaxTypedItems = 4;     // capabilities in one message
-constexpr uint64_t kMaxMapItems = 4;       // flexpages in one message
+constexpr uint64_t kMessageWords = 64; // untyped words in one message (UTCB mr[])
+constexpr uint64_t kRegisterWords = 6; // of those, the first travel in registers
+constexpr uint64_t kMaxTypedItems = 4; // capabilities in one message
+constexpr uint64_t kMaxMapItems = 4;   // flexpages in one message
 
 // The tag (rsi): what a message holds. label is free for the protocol (a method number,
 // an exception vector); words, caps and pages say how much of the UTCB is message.
@@ -55,23 +55,23 @@ struct Flexpage {
 // receive window: the window's base plus `hotspot` modulo the window's size, rounded down to
 // the flexpage's size. grant: the sender loses it (otherwise it keeps it: map).
 struct MapItem {
-    uint64_t page;       // Flexpage
+    uint64_t page; // Flexpage
     uint64_t hotspot;
-    uint64_t grant;      // 0 map, 1 grant
+    uint64_t grant; // 0 map, 1 grant
 };
 
 // Labels the kernel uses for the messages it sends on a thread's behalf.
 namespace label {
-constexpr uint64_t exception = 0xffff'ffff'fff0;   // exception IPC: words are ExceptionState
+constexpr uint64_t exception = 0xffff'ffff'fff0;       // exception IPC: words are ExceptionState
 constexpr uint64_t foreign_syscall = 0xffff'ffff'fff1; // `syscall` of a foreign-ABI thread
-constexpr uint64_t page_fault = 0xffff'ffff'fff2;  // to the pager: words PageFault; the reply maps
+constexpr uint64_t page_fault = 0xffff'ffff'fff2;      // to the pager: words PageFault; the reply maps
 } // namespace label
 
 // A page fault as the pager receives it (message words 0..2). The faulting thread's receive
 // window for the reply is its whole address space.
 struct PageFault {
     uint64_t address;
-    uint64_t access;     // page_rights: what the access needed (read, write or execute)
+    uint64_t access; // page_rights: what the access needed (read, write or execute)
     uint64_t rip;
 };
 constexpr uint64_t kPageFaultWords = 3;

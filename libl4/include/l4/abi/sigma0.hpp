@@ -7,12 +7,12 @@ namespace l4::abi::sigma0 {
 
 // Request labels. The reply's label is an l4::abi::Error (0: ok).
 enum class Request : uint64_t {
-    allocate = 1,        // words: order (12..22), alignment order (>= order, <= 22); maps 2^order
-                         // bytes of free memory into the caller's receive window
-    map_physical = 2,    // words: physical base, order (12..22): device memory, module data or
-                         // firmware tables at that address (never free memory, never the kernel's)
-    memory_map = 3,      // reply words: count, then (base, size, kind) per region, up to 20
-    free_pages = 4,      // reply word 0: 4 KiB pages still free to hand out
+    allocate = 1,     // words: order (12..22), alignment order (>= order, <= 22); maps 2^order
+                      // bytes of free memory into the caller's receive window
+    map_physical = 2, // words: physical base, order (12..22): device memory, module data or
+                      // firmware tables at that address (never free memory, never the kernel's)
+    memory_map = 3,   // reply words: count, then (base, size, kind) per region, up to 20
+    free_pages = 4,   // reply word 0: 4 KiB pages still free to hand out
 };
 
 constexpr uint64_t kMinOrder = 12;

@@ -12,49 +12,49 @@
 namespace l4::abi {
 
 enum class Syscall : uint64_t {
-    debug_write = 0,     // rdi = text, rsi = length (<= kMaxDebugWrite): write to the kernel console
-    thread_exit = 1,     // the calling thread stops for good; never returns
-    yield = 2,           // give the rest of the time slice to threads of the same priority
+    debug_write = 0, // rdi = text, rsi = length (<= kMaxDebugWrite): write to the kernel console
+    thread_exit = 1, // the calling thread stops for good; never returns
+    yield = 2,       // give the rest of the time slice to threads of the same priority
 
-    ipc_call = 3,        // rdi = endpoint, rsi = tag, rdx = timeout; words -> reply: rsi = tag, words
-    ipc_send = 4,        // rdi = endpoint, rsi = tag, rdx = timeout; words
-    ipc_receive = 5,     // rdi = endpoint, rdx = timeout -> rsi = tag, rdx = badge, words
-    ipc_reply_wait = 6,  // rdi = endpoint, rsi = reply tag, rdx = timeout; words -> as ipc_receive
-    ipc_reply = 7,       // rsi = tag; words: answer the last caller, do not wait
+    ipc_call = 3,       // rdi = endpoint, rsi = tag, rdx = timeout; words -> reply: rsi = tag, words
+    ipc_send = 4,       // rdi = endpoint, rsi = tag, rdx = timeout; words
+    ipc_receive = 5,    // rdi = endpoint, rdx = timeout -> rsi = tag, rdx = badge, words
+    ipc_reply_wait = 6, // rdi = endpoint, rsi = reply tag, rdx = timeout; words -> as ipc_receive
+    ipc_reply = 7,      // rsi = tag; words: answer the last caller, do not wait
 
-    notify_signal = 8,   // rdi = notification, rsi = bits to set
-    notify_wait = 9,     // rdi = notification -> rsi = bits (cleared); blocks while none are set
-    notify_poll = 10,    // rdi = notification -> rsi = bits (cleared), possibly 0
+    notify_signal = 8, // rdi = notification, rsi = bits to set
+    notify_wait = 9,   // rdi = notification -> rsi = bits (cleared); blocks while none are set
+    notify_poll = 10,  // rdi = notification -> rsi = bits (cleared), possibly 0
 
-    cap_copy = 11,       // rdi = source, rsi = destination, rdx = rights mask, r10 = badge (0: keep)
-    cap_delete = 12,     // rdi = selector
-    cap_revoke = 13,     // rdi = selector: delete everything derived from it
+    cap_copy = 11,   // rdi = source, rsi = destination, rdx = rights mask, r10 = badge (0: keep)
+    cap_delete = 12, // rdi = selector
+    cap_revoke = 13, // rdi = selector: delete everything derived from it
 
     factory_create = 14, // rdi = factory, rsi = ObjectKind, rdx = destination selector, r10 = arg0, r8 = arg1
     thread_control = 15, // rdi = thread, rsi = ThreadOp, rdx, r10, r8 = op arguments -> rdx = result
 
-    irq_control = 16,    // rdi = irq, rsi = IrqOp, rdx = notification (bind)
-    ioport_enable = 17,  // rdi = I/O port capability: the caller's task may use its ports
-    memory_unmap = 18,   // rdi = Flexpage (its rights: those to take away), rsi = 1: the caller's own too
-    cap_copy_to = 19,    // rdi = task (control), rsi = source, rdx = destination in that task, r10 = rights mask,
-                         // r8 = badge (0: keep): cap_copy into another task's capability space
+    irq_control = 16,   // rdi = irq, rsi = IrqOp, rdx = notification (bind)
+    ioport_enable = 17, // rdi = I/O port capability: the caller's task may use its ports
+    memory_unmap = 18,  // rdi = Flexpage (its rights: those to take away), rsi = 1: the caller's own too
+    cap_copy_to = 19,   // rdi = task (control), rsi = source, rdx = destination in that task, r10 = rights mask,
+                        // r8 = badge (0: keep): cap_copy into another task's capability space
     count
 };
 
 constexpr uint64_t kMaxDebugWrite = 4096;
 
 // IPC timeouts, in timer ticks; the two named values are the ones every call accepts.
-constexpr uint64_t kTimeoutZero = 0;            // do not wait: fail with Error::timeout
+constexpr uint64_t kTimeoutZero = 0; // do not wait: fail with Error::timeout
 constexpr uint64_t kTimeoutNever = ~uint64_t{0};
 
 // What factory_create makes (rsi), and its arguments.
 enum class ObjectKind : uint64_t {
-    endpoint = 0,        // -
-    notification = 1,    // -
-    thread = 2,          // r10 = task selector (its address space), r8 = priority
-    task = 3,            // r10 = number of capability slots (1..kMaxTaskSlots)
-    factory = 4,         // r10 = quota in bytes, taken from this factory's
-    io_ports = 5,        // r10 = an I/O port capability covering the range, r8 = first | count << 16
+    endpoint = 0,     // -
+    notification = 1, // -
+    thread = 2,       // r10 = task selector (its address space), r8 = priority
+    task = 3,         // r10 = number of capability slots (1..kMaxTaskSlots)
+    factory = 4,      // r10 = quota in bytes, taken from this factory's
+    io_ports = 5,     // r10 = an I/O port capability covering the range, r8 = first | count << 16
 };
 
 constexpr uint64_t kMaxTaskSlots = 4096;
@@ -64,22 +64,22 @@ constexpr uint64_t kMaxPriority = 255;
 
 // thread_control operations (rsi) and their arguments (rdx, r10, r8).
 enum class ThreadOp : uint64_t {
-    start = 0,               // rdx = ip, r10 = sp: set them and make the thread runnable
-    suspend = 1,             // stop it (it keeps its state)
-    resume = 2,              // let a suspended thread run again
-    set_priority = 3,        // rdx = priority (0..255, at most the caller's own)
+    start = 0,                 // rdx = ip, r10 = sp: set them and make the thread runnable
+    suspend = 1,               // stop it (it keeps its state)
+    resume = 2,                // let a suspended thread run again
+    set_priority = 3,          // rdx = priority (0..255, at most the caller's own)
     set_exception_handler = 4, // rdx = endpoint selector (exceptions become calls to it)
-    set_pager = 5,           // rdx = endpoint selector (page faults become calls to it)
-    set_fs_base = 6,         // rdx = FS base
-    set_foreign_abi = 7,     // rdx = 1: its `syscall` instructions become exception IPC
-    read_registers = 8,      // the thread's registers -> the caller's UTCB (ExceptionState layout)
-    write_registers = 9,     // the caller's UTCB (ExceptionState layout) -> the thread's registers
-    set_time_slice = 10,     // rdx = ticks (1..1000)
+    set_pager = 5,             // rdx = endpoint selector (page faults become calls to it)
+    set_fs_base = 6,           // rdx = FS base
+    set_foreign_abi = 7,       // rdx = 1: its `syscall` instructions become exception IPC
+    read_registers = 8,        // the thread's registers -> the caller's UTCB (ExceptionState layout)
+    write_registers = 9,       // the caller's UTCB (ExceptionState layout) -> the thread's registers
+    set_time_slice = 10,       // rdx = ticks (1..1000)
 };
 
 enum class IrqOp : uint64_t {
-    bind = 0,            // rdx = notification: the interrupt sets bit 0 of it, then stays masked
-    acknowledge = 1,     // unmask: the driver has handled it
+    bind = 0,        // rdx = notification: the interrupt sets bit 0 of it, then stays masked
+    acknowledge = 1, // unmask: the driver has handled it
 };
 
 } // namespace l4::abi

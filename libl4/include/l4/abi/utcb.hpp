@@ -13,9 +13,9 @@ struct ExceptionState {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
     uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
     uint64_t rip, rflags;
-    uint64_t vector;          // CPU exception vector, or 0x100 for a foreign-ABI syscall
+    uint64_t vector; // CPU exception vector, or 0x100 for a foreign-ABI syscall
     uint64_t error_code;
-    uint64_t fault_address;   // cr2 for page faults
+    uint64_t fault_address; // cr2 for page faults
 };
 constexpr uint64_t kExceptionWords = sizeof(ExceptionState) / 8;
 constexpr uint64_t kForeignSyscallVector = 0x100;
@@ -27,15 +27,15 @@ struct CapItem {
 };
 
 struct Utcb {
-    uint64_t self;                      // this UTCB's address
-    uint64_t mr[kMessageWords];         // message words; mr[0..5] also travel in registers
-    CapItem send_caps[kMaxTypedItems];  // capabilities of an outgoing message
-    uint64_t receive_slot;              // where received capabilities land (consecutive slots);
-                                        // ~0: accept none
-    uint64_t received_caps;             // how many arrived with the last message
-    MapItem send_pages[kMaxMapItems];   // memory of an outgoing message
-    uint64_t receive_window;            // Flexpage where received memory may land; 0: none
-    uint64_t received_pages;            // how many 4 KiB pages arrived with the last message
+    uint64_t self;                     // this UTCB's address
+    uint64_t mr[kMessageWords];        // message words; mr[0..5] also travel in registers
+    CapItem send_caps[kMaxTypedItems]; // capabilities of an outgoing message
+    uint64_t receive_slot;             // where received capabilities land (consecutive slots);
+                                       // ~0: accept none
+    uint64_t received_caps;            // how many arrived with the last message
+    MapItem send_pages[kMaxMapItems];  // memory of an outgoing message
+    uint64_t receive_window;           // Flexpage where received memory may land; 0: none
+    uint64_t received_pages;           // how many 4 KiB pages arrived with the last message
     uint64_t reserved[16];
 };
 static_assert(sizeof(Utcb) <= 4096);
