@@ -125,8 +125,12 @@ int main()
         e = l4::reply_wait(abi::boot::kSigma0EndpointSelector, m);
     }
     // Without a channel (no root task was started) there is nobody to serve.
+    if (e == Error::invalid_selector) {
+        l4::print("sigma0: no root task to serve, done\n");
+        return 0;
+    }
     l4::print("sigma0: stops, receive failed with error ");
     l4::print(static_cast<uint64_t>(e));
     l4::print("\n");
-    return 0;
+    return 1;
 }

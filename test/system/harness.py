@@ -235,7 +235,7 @@ SCENARIOS = {
         timeout=120),
     "boot-sigma0": Scenario(
         "exit=qemu", [BANNER, r'sigma0 "sigma0": \d segments', r"sigma0: [1-9]\d* KiB to hand out",
-                      r"sigma0: stops, receive failed with error 1\n", r"all user threads have exited"],
+                      r"sigma0: no root task to serve, done\n", r"all user threads have exited"],
         modules=[("@sigma0", "sigma0")]),
     "sigma0-protocol": Scenario(
         "exit=qemu", [r'sigma0 "sigma0"', r'root task "sigma0-client"', r"sigma0: \d+ KiB to hand out",
