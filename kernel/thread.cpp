@@ -17,7 +17,6 @@ constexpr uint32_t kDefaultTimeSlice = 2; // ticks
 constexpr int kCalleeSaved = 6;           // what switch_kernel_stack pops
 constexpr uint64_t kPage = l4::abi::kPageSize;
 
-static_assert(Thread::kKernelStackSize == kernel_stack::kSize);
 
 } // namespace
 
@@ -130,7 +129,7 @@ interrupts::InterruptFrame& Thread::user_frame()
     return *reinterpret_cast<interrupts::InterruptFrame*>(kernel_stack_top() - sizeof(interrupts::InterruptFrame));
 }
 
-uint64_t Thread::kernel_stack_top() const { return reinterpret_cast<uint64_t>(kernel_stack_) + kKernelStackSize; }
+uint64_t Thread::kernel_stack_top() const { return reinterpret_cast<uint64_t>(kernel_stack_) + kernel_stack::kSize; }
 
 // Below the user frame: the return address for switch_kernel_stack's `ret`, and zeros for
 // the callee-saved registers it pops (rbp = 0 also ends backtraces there).

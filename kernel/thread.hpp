@@ -19,7 +19,6 @@ class WaitQueue;
 class Thread : public cap::Object, public sched::QueueLink {
 public:
     static constexpr cap::ObjectType kType = cap::ObjectType::thread;
-    static constexpr size_t kKernelStackSize = 8192; // kernel_stack::kSize
 
     enum class State : uint8_t { inactive, ready, running, blocked, suspended, dead };
 

@@ -89,19 +89,34 @@ interrupt_stubs:
     .endr
 
 /*
- * #DB runs on its own IST stack (gdt::kIstDebug): a CPU may raise it at the first instruction
- * of syscall_entry, still on the user stack (interrupt_dispatch ignores that one). From user
- * mode the frame moves to the thread's kernel stack, where every entry from user mode must
- * leave it, and the common path goes on from there.
+ * #DB runs on its own IST stack (gdt::kIstDebug). `syscall` with TF set: some CPUs (Bochs
+ * among them) raise the single-step trap at the entry's first instruction, before swapgs and
+ * still on the user stack. FMASK has cleared TF by then: return at once, touching nothing
+ * (GS is still the user's). Any other #DB in the kernel is a bug for the common path to
+ * report. From user mode the frame moves to the thread's kernel stack, where every entry from
+ * user mode must leave it, and the common path goes on from there.
  */
     .global debug_entry
     .balign 16
     .type debug_entry, @function
 debug_entry:
+    testb $3, 8(%rsp)                       /* CS of the interrupted context */
+    jnz 1f
+    push %rax
+    leaq syscall_entry(%rip), %rax
+    cmp %rax, 8(%rsp)                       /* rip */
+    je 2f
+    leaq syscall_compat_entry(%rip), %rax
+    cmp %rax, 8(%rsp)
+    je 2f
+    pop %rax
     pushq $0                                /* error code */
     pushq $1                                /* vector */
-    testb $3, 24(%rsp)
-    jz interrupt_common                     /* from the kernel: stay on the IST stack */
+    jmp interrupt_common                    /* a kernel bug: reported on the IST stack */
+2:  pop %rax
+    iretq
+1:  pushq $0                                /* error code */
+    pushq $1                                /* vector */
     swapgs
     mov %rax, %gs:CPU_LOCAL_USER_RSP        /* scratch until the frame has moved */
     mov %rsp, %rax

@@ -10,7 +10,7 @@
 #include "l4/abi/ipc.hpp"
 #include "trap.hpp"
 
-extern "C" char interrupt_stubs[], debug_entry[], syscall_entry[], syscall_compat_entry[];
+extern "C" char interrupt_stubs[], debug_entry[];
 
 namespace interrupts {
 namespace {
@@ -116,14 +116,6 @@ extern "C" void interrupt_dispatch(interrupts::InterruptFrame* frame)
 {
     using namespace interrupts;
     uint64_t v = frame->vector;
-    // `syscall` with TF set: some CPUs (Bochs among them) raise the single-step trap after it,
-    // at the entry's first instruction, before swapgs and still on the user stack (hence an IST
-    // stack for #DB). FMASK has cleared TF by then: return and go on, touching nothing (GS is
-    // still the user's).
-    if (v == 1 && (frame->cs & 3) == 0 &&
-        (frame->rip == reinterpret_cast<uint64_t>(syscall_entry) ||
-         frame->rip == reinterpret_cast<uint64_t>(syscall_compat_entry)))
-        return;
     if (v < 32 && (frame->cs & 3) == 0)
         panic_exception(*frame); // an exception in the kernel is a kernel bug
     if (v < 32) {
