@@ -48,10 +48,6 @@ bool charge_node(Task& task)
 {
     if (!task.factory()->charge(kNodeCost))
         return false;
-    // Each live node is charged, and the charges of all quotas cover kNodes: a full
-    // database here means a node escaped its charge.
-    if (database->size() >= database->capacity())
-        panic("vm: mapping database full ({} nodes) within the quotas", database->size());
     task.count_mapping_nodes(+1);
     return true;
 }
@@ -60,6 +56,15 @@ void refund_node(Task& task)
 {
     task.factory()->refund(kNodeCost);
     task.count_mapping_nodes(-1);
+}
+
+// A charged node the database could not make. Each live node is charged, and the charges of
+// all quotas cover kNodes, so the database being full here means a node escaped its charge.
+void refund_failed_node(Task& task)
+{
+    if (database->size() >= database->capacity())
+        panic("vm: mapping database full ({} nodes) within the quotas", database->size());
+    refund_node(task);
 }
 
 // The database tells us of every entry that lost rights or went away.
@@ -148,7 +153,7 @@ bool map_root(Task& task, uint64_t virt, uint64_t frame, uint64_t rights)
         return false;
     mem::Mapping* m = database->insert_root(task.space(), virt / kPage, frame / kPage, page_rights(rights));
     if (m == nullptr)
-        refund_node(task);
+        refund_failed_node(task);
     return m != nullptr && install(task, *m);
 }
 
@@ -197,7 +202,9 @@ uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64
             m = grant ? database->grant(m, to.space(), destination, rights, kUpdate, &added)
                       : database->map(m, to.space(), destination, rights, kUpdate, &added);
             arrives = m != nullptr;
-            if (!added)
+            if (m == nullptr)
+                refund_failed_node(to);
+            else if (!added)
                 refund_node(to); // nothing new: the mapping that was there was kept
         } else {
             arrives = false; // not the sender's, the kernel's page, or over the receiver's quota
@@ -272,7 +279,7 @@ bool sigma0_fault(Task& sigma0, uint64_t address)
         return false;
     mem::Mapping* m = database->insert_root(sigma0.space(), address / kPage, phys / kPage, l4::abi::page_rights::all);
     if (m == nullptr)
-        refund_node(sigma0);
+        refund_failed_node(sigma0);
     return m != nullptr && install(sigma0, *m);
 }
 
