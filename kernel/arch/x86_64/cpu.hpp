@@ -82,9 +82,14 @@ inline void pause() { asm volatile("pause"); }
         asm volatile("cli; hlt");
 }
 
+// Every model-specific register the kernel touches (Intel SDM vol. 4).
 namespace msr {
 constexpr uint32_t apic_base = 0x1b;
+constexpr uint32_t sysenter_cs = 0x174, sysenter_esp = 0x175, sysenter_eip = 0x176;
 constexpr uint32_t efer = 0xc0000080;
+constexpr uint32_t star = 0xc0000081, lstar = 0xc0000082, cstar = 0xc0000083, fmask = 0xc0000084;
+constexpr uint32_t fs_base = 0xc0000100, gs_base = 0xc0000101;
+constexpr uint32_t kernel_gs_base = 0xc0000102; // the user's GS while in the kernel (swapgs)
 } // namespace msr
 
 namespace cr4 {

@@ -8,9 +8,6 @@ extern "C" char syscall_entry[], syscall_compat_entry[];
 namespace cpu_local {
 namespace {
 
-constexpr uint32_t kGsBase = 0xc0000101, kKernelGsBase = 0xc0000102;
-constexpr uint32_t kStar = 0xc0000081, kLstar = 0xc0000082, kCstar = 0xc0000083, kFmask = 0xc0000084;
-constexpr uint32_t kSysenterCs = 0x174, kSysenterEsp = 0x175, kSysenterEip = 0x176;
 constexpr uint64_t kEferSyscall = 1u << 0;
 // Every flag user code controls that matters in ring 0 is cleared on syscall: TF (no single
 // step in the kernel), IF (the kernel runs with interrupts off), DF (the ABI wants it clear),
@@ -28,21 +25,21 @@ void init_boot_cpu()
 {
     boot_cpu.self = &boot_cpu;
     boot_cpu.id = 0;
-    cpu::wrmsr(kGsBase, reinterpret_cast<uint64_t>(&boot_cpu));
-    cpu::wrmsr(kKernelGsBase, 0);
+    cpu::wrmsr(cpu::msr::gs_base, reinterpret_cast<uint64_t>(&boot_cpu));
+    cpu::wrmsr(cpu::msr::kernel_gs_base, 0);
 
     cpu::wrmsr(cpu::msr::efer, cpu::rdmsr(cpu::msr::efer) | kEferSyscall);
     // sysret loads CS from STAR[63:48] + 16 and SS from STAR[63:48] + 8.
-    cpu::wrmsr(kStar, (uint64_t{gdt::kSysretBase} << 48) | (uint64_t{gdt::kKernelCode} << 32));
-    cpu::wrmsr(kLstar, reinterpret_cast<uint64_t>(syscall_entry));
+    cpu::wrmsr(cpu::msr::star, (uint64_t{gdt::kSysretBase} << 48) | (uint64_t{gdt::kKernelCode} << 32));
+    cpu::wrmsr(cpu::msr::lstar, reinterpret_cast<uint64_t>(syscall_entry));
     // No user segment runs in compatibility mode (gdt.cpp), but should one ever, its
     // `syscall` lands in a stub that makes it an invalid-opcode exception, never at 0.
-    cpu::wrmsr(kCstar, reinterpret_cast<uint64_t>(syscall_compat_entry));
-    cpu::wrmsr(kFmask, kSyscallMask);
+    cpu::wrmsr(cpu::msr::cstar, reinterpret_cast<uint64_t>(syscall_compat_entry));
+    cpu::wrmsr(cpu::msr::fmask, kSyscallMask);
     // sysenter is closed: a zero code selector makes it #GP (#UD on AMD in long mode).
-    cpu::wrmsr(kSysenterCs, 0);
-    cpu::wrmsr(kSysenterEsp, 0);
-    cpu::wrmsr(kSysenterEip, 0);
+    cpu::wrmsr(cpu::msr::sysenter_cs, 0);
+    cpu::wrmsr(cpu::msr::sysenter_esp, 0);
+    cpu::wrmsr(cpu::msr::sysenter_eip, 0);
 
     const cpu::Features& f = cpu::features();
     uint64_t cr4 = cpu::read_cr4();

@@ -70,12 +70,14 @@ void print_registers(const interrupts::InterruptFrame& f)
 
 void describe_page_fault(uint64_t error)
 {
-    klog::print("page fault: {} access by {} to a {} page{}{}\n",
-                (error & (1 << 4))   ? "instruction fetch"
-                : (error & (1 << 1)) ? "write"
-                                     : "read",
-                (error & (1 << 2)) ? "user" : "kernel", (error & (1 << 0)) ? "present (protection)" : "non-present",
-                (error & (1 << 3)) ? ", reserved bit set" : "", (error & (1 << 5)) ? ", protection key" : "");
+    namespace bits = interrupts::page_fault_error;
+    klog::print(
+        "page fault: {} access by {} to a {} page{}{}\n",
+        (error & bits::fetch)   ? "instruction fetch"
+        : (error & bits::write) ? "write"
+                                : "read",
+        (error & bits::user) ? "user" : "kernel", (error & bits::present) ? "present (protection)" : "non-present",
+        (error & bits::reserved) ? ", reserved bit set" : "", (error & bits::protection_key) ? ", protection key" : "");
 }
 
 } // namespace

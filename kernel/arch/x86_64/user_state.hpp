@@ -11,11 +11,6 @@
 
 namespace arch {
 
-namespace msr {
-constexpr uint32_t fs_base = 0xc0000100;
-constexpr uint32_t kernel_gs_base = 0xc0000102; // the user's GS while in the kernel
-} // namespace msr
-
 // Bytes of a task's I/O permission bitmap (a set bit denies the port).
 constexpr size_t kIoBitmapBytes = gdt::kIoBitmapBytes;
 
@@ -27,14 +22,14 @@ void load_thread_bases(uint64_t tls_base, uint64_t utcb_address);
 #else
 inline void load_thread_bases(uint64_t tls_base, uint64_t utcb_address)
 {
-    cpu::wrmsr(msr::fs_base, tls_base);
-    cpu::wrmsr(msr::kernel_gs_base, utcb_address);
+    cpu::wrmsr(cpu::msr::fs_base, tls_base);
+    cpu::wrmsr(cpu::msr::kernel_gs_base, utcb_address);
 }
 #endif
 inline void load_io_bitmap(const uint8_t* io_bitmap) { gdt::set_io_bitmap(io_bitmap); }
 
 // The running thread's TLS base changes now.
-inline void set_tls_base(uint64_t base) { cpu::wrmsr(msr::fs_base, base); }
+inline void set_tls_base(uint64_t base) { cpu::wrmsr(cpu::msr::fs_base, base); }
 
 // The running task's I/O bitmap changed (or appeared): effective at once.
 inline void io_bitmap_changed(const uint8_t* bitmap)
