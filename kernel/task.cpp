@@ -16,14 +16,7 @@ namespace {
 
 constexpr uint64_t kPage = l4::abi::kPageSize;
 
-bool charge_table(void* context)
-{
-    auto* task = static_cast<Task*>(context);
-    if (task->factory()->charge(kPage))
-        return true;
-    task->table_charge_refused = true; // tells quota from memory (allocate_utcb)
-    return false;
-}
+bool charge_table(void* task) { return static_cast<Task*>(task)->factory()->charge(kPage); }
 void refund_table(void* task) { static_cast<Task*>(task)->factory()->refund(kPage); }
 
 } // namespace
@@ -96,11 +89,14 @@ void Task::destroy()
     factory->free(this, sizeof(Task));
 }
 
-uint64_t Task::map_new_page(uint64_t virt, uint64_t rights, bool own_memory)
+uint64_t Task::map_new_page(uint64_t virt, uint64_t rights, bool own_memory, l4::abi::Error* why)
 {
     uint64_t frame = memory::frames().alloc();
-    if (frame == mem::FrameAllocator::kNone)
+    if (frame == mem::FrameAllocator::kNone) {
+        if (why != nullptr)
+            *why = l4::abi::Error::out_of_memory;
         return 0;
+    }
     __builtin_memset(paging::phys_to_virt(frame), 0, kPage);
     paging::ChargeTables charged(tables_);
     constexpr uint64_t kWrite = 2, kExecute = 4;
@@ -109,6 +105,8 @@ uint64_t Task::map_new_page(uint64_t virt, uint64_t rights, bool own_memory)
                       : paging::map_user_page(address_space_.root, virt, frame, rights & kWrite, rights & kExecute);
     if (!mapped) {
         (void)memory::frames().free(frame);
+        if (why != nullptr)
+            *why = charged.refused() ? l4::abi::Error::quota_exhausted : l4::abi::Error::out_of_memory;
         return 0;
     }
     return frame;
@@ -120,12 +118,9 @@ uint64_t Task::allocate_utcb(void*& kernel_view, l4::abi::Error& error)
         if (utcb_used_[i / 64] & (uint64_t{1} << (i % 64)))
             continue;
         uint64_t address = kUtcbArea + i * kPage;
-        table_charge_refused = false;
-        uint64_t frame = map_new_page(address, l4::abi::page_rights::read | l4::abi::page_rights::write, false);
-        if (frame == 0) {
-            error = table_charge_refused ? l4::abi::Error::quota_exhausted : l4::abi::Error::out_of_memory;
+        uint64_t frame = map_new_page(address, l4::abi::page_rights::read | l4::abi::page_rights::write, false, &error);
+        if (frame == 0)
             return 0;
-        }
         utcb_used_[i / 64] |= uint64_t{1} << (i % 64);
         kernel_view = paging::phys_to_virt(frame);
         return address;

@@ -47,8 +47,9 @@ public:
 
     // Maps a fresh zeroed frame at `virt` with page_rights; its physical address, or 0 on
     // failure. own_memory: the task's to map on (a mapping-database root: boot tasks' images
-    // and stacks); otherwise the kernel's (UTCBs), never passed on.
-    [[nodiscard]] uint64_t map_new_page(uint64_t virt, uint64_t rights, bool own_memory);
+    // and stacks); otherwise the kernel's (UTCBs), never passed on. `why` (if given) says what
+    // failed: quota_exhausted (a page table over the task's quota) or out_of_memory.
+    [[nodiscard]] uint64_t map_new_page(uint64_t virt, uint64_t rights, bool own_memory, l4::abi::Error* why = nullptr);
 
     // A UTCB page for a new thread: its user address (0 when none is free or memory is out)
     // and, through `kernel_view`, where the kernel reaches it.
@@ -60,8 +61,6 @@ public:
     // Lets its threads use ports [first, first + count) (charging its bitmap on first use).
     [[nodiscard]] l4::abi::Error enable_ports(uint32_t first, uint32_t count);
     const uint8_t* io_bitmap() const { return io_bitmap_; }
-
-    bool table_charge_refused = false; // the last page-table charge failed for quota
 
     void add_thread(Thread& thread);
     void remove_thread(Thread& thread);

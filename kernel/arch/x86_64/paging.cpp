@@ -29,8 +29,6 @@ uint64_t table_limit = kBootReachable; // lifted once the full direct map is liv
 
 uint64_t* table_at(uint64_t phys) { return static_cast<uint64_t*>(phys_to_virt(phys)); }
 
-const TableAccount* table_account; // who pays for user page tables now (ChargeTables)
-
 uint64_t new_table()
 {
     uint64_t phys = frame_allocator->alloc(1, kPage, table_limit);
@@ -47,19 +45,18 @@ unsigned index_at(uint64_t virt, int level) { return (virt >> (12 + 9 * (level -
 // A table below a user root, paid for by the current account (if any).
 uint64_t new_user_table()
 {
-    if (table_account != nullptr && !table_account->charge(table_account->context))
+    if (!ChargeTables::charge())
         return mem::FrameAllocator::kNone;
     uint64_t table = new_table();
-    if (table == mem::FrameAllocator::kNone && table_account != nullptr)
-        table_account->refund(table_account->context);
+    if (table == mem::FrameAllocator::kNone)
+        ChargeTables::refund();
     return table;
 }
 
 void free_user_table(uint64_t table)
 {
     (void)frame_allocator->free(table);
-    if (table_account != nullptr)
-        table_account->refund(table_account->context);
+    ChargeTables::refund();
 }
 
 // A user 2 MiB page becomes a table of 512 4 KiB pages with the same translations (so no
@@ -197,9 +194,6 @@ uint64_t lookup_in(uint64_t root, uint64_t virt)
 }
 
 uint64_t kernel_root() { return pml4_phys; }
-
-ChargeTables::ChargeTables(const TableAccount& account) : previous_(table_account) { table_account = &account; }
-ChargeTables::~ChargeTables() { table_account = previous_; }
 
 AddressSpace new_user_space()
 {

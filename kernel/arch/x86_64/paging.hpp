@@ -72,13 +72,34 @@ struct TableAccount {
 // refunded to) `account`; without one they are the kernel's.
 class ChargeTables {
 public:
-    explicit ChargeTables(const TableAccount& account);
-    ~ChargeTables();
+    explicit ChargeTables(const TableAccount& account) : account_(&account), previous_(current_) { current_ = this; }
+    ~ChargeTables() { current_ = previous_; }
     ChargeTables(const ChargeTables&) = delete;
     ChargeTables& operator=(const ChargeTables&) = delete;
 
+    // Whether a table was refused while this one was in force: over quota, as opposed to a
+    // frame the kernel did not have.
+    bool refused() const { return refused_; }
+
+    // For the page-table code: one table charged to (or refunded to) the account in force.
+    static bool charge()
+    {
+        if (current_ == nullptr || current_->account_->charge(current_->account_->context))
+            return true;
+        current_->refused_ = true;
+        return false;
+    }
+    static void refund()
+    {
+        if (current_ != nullptr)
+            current_->account_->refund(current_->account_->context);
+    }
+
 private:
-    const TableAccount* previous_;
+    const TableAccount* account_;
+    ChargeTables* previous_;
+    bool refused_ = false;
+    static inline ChargeTables* current_ = nullptr;
 };
 
 using tlb::AddressSpace;

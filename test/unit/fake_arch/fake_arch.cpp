@@ -45,7 +45,6 @@ struct Space {
     std::map<uint64_t, uint64_t> pages;                  // virt -> phys
 };
 std::map<uint64_t, Space> spaces; // by root
-const paging::TableAccount* account;
 uint64_t tables;
 
 } // namespace
@@ -209,9 +208,6 @@ uint64_t direct_virt_to_phys(const void* virt)
     return kPhysBase + static_cast<uint64_t>(static_cast<const uint8_t*>(virt) - ram);
 }
 
-ChargeTables::ChargeTables(const TableAccount& charged) : previous_(account) { account = &charged; }
-ChargeTables::~ChargeTables() { account = previous_; }
-
 AddressSpace new_user_space()
 {
     uint64_t root = memory::frames().alloc();
@@ -230,12 +226,11 @@ bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool, bool)
         auto key = std::make_pair(level, virt >> (12 + 9 * level));
         if (space.tables.count(key) != 0)
             continue;
-        if (account != nullptr && !account->charge(account->context))
+        if (!ChargeTables::charge())
             return false;
         uint64_t table = memory::frames().alloc();
         if (table == mem::FrameAllocator::kNone) {
-            if (account != nullptr)
-                account->refund(account->context);
+            ChargeTables::refund();
             return false;
         }
         space.tables[key] = table;
@@ -261,8 +256,7 @@ void free_user_space(AddressSpace address_space)
     for (auto& [key, table] : space.tables) {
         (void)memory::frames().free(table);
         --tables;
-        if (account != nullptr)
-            account->refund(account->context);
+        ChargeTables::refund();
     }
     spaces.erase(address_space.root);
     (void)memory::frames().free(address_space.root);
