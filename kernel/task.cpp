@@ -99,6 +99,7 @@ uint64_t Task::map_new_page(uint64_t virt, uint64_t rights, bool own_memory, l4:
     }
     __builtin_memset(paging::phys_to_virt(frame), 0, kPage);
     paging::ChargeTables charged(tables_);
+    tables_.refused = false;
     constexpr uint64_t kWrite = 2, kExecute = 4;
     bool mapped = own_memory
                       ? vm::map_root(*this, virt, frame, rights)
@@ -106,7 +107,7 @@ uint64_t Task::map_new_page(uint64_t virt, uint64_t rights, bool own_memory, l4:
     if (!mapped) {
         (void)memory::frames().free(frame);
         if (why != nullptr)
-            *why = charged.refused() ? l4::abi::Error::quota_exhausted : l4::abi::Error::out_of_memory;
+            *why = tables_.refused ? l4::abi::Error::quota_exhausted : l4::abi::Error::out_of_memory;
         return 0;
     }
     return frame;

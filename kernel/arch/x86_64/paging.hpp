@@ -66,40 +66,36 @@ struct TableAccount {
     bool (*charge)(void* context);
     void (*refund)(void* context);
     void* context;
+    mutable bool refused = false; // a charge was refused: over quota, not out of memory
 };
 
 // While one lives, user page tables made (or freed by free_user_tables) are charged to (or
 // refunded to) `account`; without one they are the kernel's.
 class ChargeTables {
 public:
-    explicit ChargeTables(const TableAccount& account) : account_(&account), previous_(current_) { current_ = this; }
+    explicit ChargeTables(const TableAccount& account) : previous_(current_) { current_ = &account; }
     ~ChargeTables() { current_ = previous_; }
     ChargeTables(const ChargeTables&) = delete;
     ChargeTables& operator=(const ChargeTables&) = delete;
 
-    // Whether a table was refused while this one was in force: over quota, as opposed to a
-    // frame the kernel did not have.
-    bool refused() const { return refused_; }
-
-    // For the page-table code: one table charged to (or refunded to) the account in force.
+    // For the page-table code: one table charged to (or refunded to) the account in force. A
+    // refused charge is noted in the account (TableAccount::refused).
     static bool charge()
     {
-        if (current_ == nullptr || current_->account_->charge(current_->account_->context))
+        if (current_ == nullptr || current_->charge(current_->context))
             return true;
-        current_->refused_ = true;
+        current_->refused = true;
         return false;
     }
     static void refund()
     {
         if (current_ != nullptr)
-            current_->account_->refund(current_->account_->context);
+            current_->refund(current_->context);
     }
 
 private:
-    const TableAccount* account_;
-    ChargeTables* previous_;
-    bool refused_ = false;
-    static inline ChargeTables* current_ = nullptr;
+    const TableAccount* previous_;
+    static inline const TableAccount* current_ = nullptr;
 };
 
 using tlb::AddressSpace;
