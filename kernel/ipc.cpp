@@ -10,7 +10,9 @@
 #include "l4/abi/ipc.hpp"
 #include "l4/abi/syscall.hpp"
 #include "log.hpp"
+#include "notification.hpp"
 #include "objects.hpp"
+#include "reply.hpp"
 #include "scheduler.hpp"
 #include "task.hpp"
 #include "vm.hpp"
@@ -133,6 +135,51 @@ void abandon_caller(Thread& server)
     wake(*caller, Error::object_destroyed);
 }
 
+// Ends `receiver`'s receive with the bits of its bound notification instead of a message.
+void deliver_bits(Thread& receiver, uint64_t bits)
+{
+    arch::UserContext target = receiver.user_context();
+    target.word(0) = bits;
+    target.set_tag(MessageTag::make(l4::abi::label::notification, 1).raw);
+    target.set_badge(0);
+    target.set_status(Error::ok);
+    receiver.utcb().received_caps = 0;
+    receiver.utcb().received_pages = 0;
+}
+
+// The reply self sends (its checked tag, registers and UTCB) reaches `caller`, whose reply
+// relation the caller of this function has already undone.
+void answer(Thread& self, Thread& caller, Thread** deferred)
+{
+    if (caller.kernel_message && MessageTag{caller.message_tag}.label() == l4::abi::label::page_fault) {
+        // The pager's answer maps into the faulting thread's whole space; the access is retried.
+        // Any label but 0 means the pager refuses: the thread is stopped.
+        MessageTag answer{self.message_tag};
+        caller.kernel_message = false;
+        caller.wait = Thread::Wait::none;
+        if (answer.label() != 0) {
+            klog::warn("thread \"{}\": pager refused its page fault at {:#x}: thread stopped", caller.name(),
+                       caller.kernel_words[0]);
+            kill_thread(caller);
+            return;
+        }
+        (void)vm::transfer(*self.task(), self.utcb().send_pages, answer.pages(), *caller.task(),
+                           l4::abi::Flexpage::whole_space());
+        scheduler::make_ready(caller);
+        return;
+    }
+    if (caller.kernel_message) {
+        finish_exception(self, caller);
+        return;
+    }
+    transfer(self, caller, 0);
+    caller.wait = Thread::Wait::none;
+    if (deferred != nullptr)
+        *deferred = &caller; // the replier blocks next and hands the CPU to it
+    else
+        scheduler::make_ready(caller);
+}
+
 } // namespace
 
 void block(Thread& self, Thread::Wait what, uint64_t timeout, Thread* hand_over)
@@ -199,6 +246,12 @@ Error send(Thread& self, Endpoint& ep, uint64_t badge, bool call, uint64_t timeo
 Error receive(Thread& self, Endpoint& ep, uint64_t timeout, Thread* replied)
 {
     abandon_caller(self);
+    if (self.bound_notification != nullptr && self.bound_notification->pending()) {
+        if (replied != nullptr)
+            scheduler::make_ready(*replied);
+        deliver_bits(self, self.bound_notification->take());
+        return kStatusSet;
+    }
     if (Thread* sender = ep.senders.pop()) {
         if (replied != nullptr)
             scheduler::make_ready(*replied);
@@ -224,34 +277,65 @@ Error reply(Thread& self, Thread** deferred)
         return Error::invalid_selector;
     self.caller = nullptr;
     caller->server = nullptr;
-    if (caller->kernel_message && MessageTag{caller->message_tag}.label() == l4::abi::label::page_fault) {
-        // The pager's answer maps into the faulting thread's whole space; the access is retried.
-        // Any label but 0 means the pager refuses: the thread is stopped.
-        MessageTag answer{self.message_tag};
-        caller->kernel_message = false;
-        caller->wait = Thread::Wait::none;
-        if (answer.label() != 0) {
-            klog::warn("thread \"{}\": pager refused its page fault at {:#x}: thread stopped", caller->name(),
-                       caller->kernel_words[0]);
-            kill_thread(*caller);
-            return Error::ok;
-        }
-        (void)vm::transfer(*self.task(), self.utcb().send_pages, answer.pages(), *caller->task(),
-                           l4::abi::Flexpage::whole_space());
-        scheduler::make_ready(*caller);
-        return Error::ok;
-    }
-    if (caller->kernel_message) {
-        finish_exception(self, *caller);
-        return Error::ok;
-    }
-    transfer(self, *caller, 0);
-    caller->wait = Thread::Wait::none;
-    if (deferred != nullptr)
-        *deferred = caller; // the replier blocks next and hands the CPU to it
-    else
-        scheduler::make_ready(*caller);
+    answer(self, *caller, deferred);
     return Error::ok;
+}
+
+Error save_reply(Thread& self, Reply& reply)
+{
+    Thread* caller = self.caller;
+    if (caller == nullptr)
+        return Error::invalid_selector;
+    if (reply.caller != nullptr)
+        return Error::busy;
+    self.caller = nullptr;
+    caller->server = nullptr;
+    caller->kept_reply = &reply;
+    reply.caller = caller;
+    return Error::ok;
+}
+
+Error reply_to(Thread& self, Reply& reply)
+{
+    Thread* caller = reply.caller;
+    if (caller == nullptr)
+        return Error::invalid_selector;
+    reply.caller = nullptr;
+    caller->kept_reply = nullptr;
+    answer(self, *caller, nullptr);
+    return Error::ok;
+}
+
+void drop_reply(Reply& reply)
+{
+    Thread* caller = reply.caller;
+    if (caller == nullptr)
+        return;
+    reply.caller = nullptr;
+    caller->kept_reply = nullptr;
+    wake(*caller, Error::object_destroyed);
+}
+
+void cancel_sends(Endpoint& ep, uint64_t badge)
+{
+    for (Thread* sender = ep.senders.head(); sender != nullptr;) {
+        Thread* next = sender->wait_next;
+        if (sender->send_badge == badge)
+            wake(*sender, Error::object_destroyed);
+        sender = next;
+    }
+}
+
+bool end_receive_with_bits(Thread& receiver, uint64_t bits)
+{
+    if (receiver.wait != Thread::Wait::receive)
+        return false;
+    clear_deadline(receiver);
+    receiver.wait_queue->remove(receiver);
+    receiver.wait = Thread::Wait::none;
+    deliver_bits(receiver, bits);
+    scheduler::make_ready(receiver);
+    return true;
 }
 
 bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_t fault_address)
@@ -293,7 +377,13 @@ void detach(Thread& thread)
         thread.server->caller = nullptr;
         thread.server = nullptr;
     }
+    if (thread.kept_reply != nullptr) {
+        thread.kept_reply->caller = nullptr;
+        thread.kept_reply = nullptr;
+    }
     abandon_caller(thread);
+    if (thread.bound_notification != nullptr)
+        thread.bound_notification->unbind();
     thread.wait = Thread::Wait::none;
 }
 

@@ -9,6 +9,7 @@
 #include "thread.hpp"
 
 class Endpoint;
+class Reply;
 
 namespace ipc {
 
@@ -27,6 +28,22 @@ Error receive(Thread& self, Endpoint& ep, uint64_t timeout, Thread* replied = nu
 // reply leaves the caller to the receive that follows (it is returned there).
 Error reply(Thread& self);
 Error reply(Thread& self, Thread** deferred);
+
+// Deferred replies: the reply self would send next (to its caller) moves into `reply`, which
+// must be empty (busy otherwise; invalid_selector when self has no caller); reply_to answers
+// the caller kept there (invalid_selector when it keeps none); drop_reply ends the kept call
+// with object_destroyed (the reply object is going).
+Error save_reply(Thread& self, Reply& reply);
+Error reply_to(Thread& self, Reply& reply);
+void drop_reply(Reply& reply);
+
+// The sends queued on `ep` through capabilities with `badge` fail with object_destroyed (the
+// last capability with that badge went, or was revoked).
+void cancel_sends(Endpoint& ep, uint64_t badge);
+
+// A receiver waiting on an endpoint gets `bits` of its bound notification instead of a
+// message (tag label::notification, word 0); false (nothing done) when it is not receiving.
+bool end_receive_with_bits(Thread& receiver, uint64_t bits);
 
 // A CPU exception (or a foreign-ABI syscall) of the current thread becomes a call to its
 // exception handler; false when it has none (the caller then stops it).

@@ -16,6 +16,7 @@ Notification* Notification::create(Factory* factory, l4::abi::Error& error)
 
 void Notification::destroy()
 {
+    unbind();
     while (Thread* waiter = waiters_.pop())
         ipc::wake(*waiter, l4::abi::Error::object_destroyed);
     Factory* factory = factory_;
@@ -31,11 +32,30 @@ void Notification::signal(uint64_t bits)
     if (Thread* waiter = waiters_.pop()) {
         waiter->user_context().set_result(1, take());
         ipc::wake(*waiter, l4::abi::Error::ok);
+    } else if (bound_ != nullptr && bound_->wait == Thread::Wait::receive) {
+        (void)ipc::end_receive_with_bits(*bound_, take());
     }
 }
 
-void Notification::wait(Thread& thread)
+void Notification::wait(Thread& thread, uint64_t timeout)
 {
     waiters_.push(thread);
-    ipc::block(thread, Thread::Wait::notification, l4::abi::kTimeoutNever);
+    ipc::block(thread, Thread::Wait::notification, timeout);
+}
+
+l4::abi::Error Notification::bind(Thread& thread)
+{
+    if (bound_ != nullptr || thread.bound_notification != nullptr)
+        return l4::abi::Error::busy;
+    bound_ = &thread;
+    thread.bound_notification = this;
+    return l4::abi::Error::ok;
+}
+
+void Notification::unbind()
+{
+    if (bound_ == nullptr)
+        return;
+    bound_->bound_notification = nullptr;
+    bound_ = nullptr;
 }

@@ -17,8 +17,10 @@ public:
     [[nodiscard]] static Notification* create(Factory* factory, l4::abi::Error& error);
     void destroy();
 
-    // ORs `bits` in; wakes the first waiter (if any) with all the bits, which are then clear.
+    // ORs `bits` in; wakes the first waiter (if any) with all the bits, which are then clear;
+    // with no waiter, ends the bound thread's receive on an endpoint the same way.
     void signal(uint64_t bits);
+    bool pending() const { return bits_ != 0; }
     // The bits (cleared), or 0 when none are set.
     uint64_t take()
     {
@@ -26,8 +28,15 @@ public:
         bits_ = 0;
         return b;
     }
-    // Blocks `thread` until a signal arrives (the caller checked take() gave 0).
-    void wait(Thread& thread);
+    // Blocks `thread` until a signal arrives or `timeout` ticks pass (the caller checked
+    // take() gave 0 and the timeout is not zero).
+    void wait(Thread& thread, uint64_t timeout);
+
+    // Binding to a thread that serves IPC and interrupts from one receive loop: busy when
+    // either is bound already. unbind() undoes it from either side (no-op when unbound).
+    [[nodiscard]] l4::abi::Error bind(Thread& thread);
+    void unbind();
+    Thread* bound_thread() const { return bound_; }
 
 private:
     explicit Notification(Factory* factory) : cap::Object(kType), factory_(factory) {}
@@ -35,4 +44,5 @@ private:
     Factory* factory_;
     uint64_t bits_ = 0;
     WaitQueue waiters_;
+    Thread* bound_ = nullptr;
 };

@@ -8,6 +8,7 @@
 #include "irq.hpp"
 #include "notification.hpp"
 #include "panic.hpp"
+#include "reply.hpp"
 #include "scheduler.hpp"
 #include "task.hpp"
 #include "thread.hpp"
@@ -57,6 +58,7 @@ void destroy_now(cap::Object* object)
     case cap::ObjectType::factory: static_cast<Factory*>(object)->destroy(); return;
     case cap::ObjectType::irq: static_cast<Irq*>(object)->destroy(); return;
     case cap::ObjectType::io_ports: static_cast<IoPorts*>(object)->destroy(); return;
+    case cap::ObjectType::reply: static_cast<Reply*>(object)->destroy(); return;
     default: panic("destroy_object: object {:#018x} of unknown type {}", static_cast<void*>(object), object->type);
     }
 }
@@ -81,4 +83,10 @@ void destroy_object(cap::Object* object, void*)
         destroy_now(next);
     }
     destroying = false;
+}
+
+void retire_badge(cap::Object* object, uint64_t badge)
+{
+    if (object->type == cap::ObjectType::endpoint)
+        ipc::cancel_sends(*static_cast<Endpoint*>(object), badge);
 }

@@ -2,6 +2,8 @@
 // capability goes (the release hook of every capability space).
 #pragma once
 
+#include <stdint.h>
+
 namespace cap {
 struct Object;
 }
@@ -14,3 +16,7 @@ void kill_thread(Thread& thread);
 // The release hook: destroys `object`, whose last capability just went. Objects this
 // releases in turn are destroyed after it, in a loop, never by recursion.
 void destroy_object(cap::Object* object, void* context);
+
+// The badge hook: the last capability with `badge` to `object` went (or was revoked), so the
+// sends queued through it on an endpoint fail with object_destroyed.
+void retire_badge(cap::Object* object, uint64_t badge);

@@ -3,6 +3,7 @@
 #include "factory.hpp"
 #include "io_ports.hpp"
 #include "notification.hpp"
+#include "reply.hpp"
 #include "l4/abi/syscall.hpp"
 #include "syscalls.hpp"
 #include "task.hpp"
@@ -22,6 +23,7 @@ cap::Object* make_object(Thread& self, Factory& factory, ObjectKind kind, Frame&
     switch (kind) {
     case ObjectKind::endpoint: object = Endpoint::create(&factory, error); break;
     case ObjectKind::notification: object = Notification::create(&factory, error); break;
+    case ObjectKind::reply: object = Reply::create(&factory, error); break;
     case ObjectKind::thread: {
         auto task = self.task()->caps().lookup<Task>(f.arg(3), rights::control);
         if (task.error != Error::ok) {

@@ -1,7 +1,9 @@
 // System calls of IPC and notifications.
 #include "endpoint.hpp"
+#include "l4/abi/syscall.hpp"
 #include "ipc.hpp"
 #include "notification.hpp"
+#include "reply.hpp"
 #include "syscalls.hpp"
 #include "task.hpp"
 #include "thread.hpp"
@@ -106,8 +108,29 @@ Error notify_wait(Thread& self, Frame& f)
     f.set_result(1, bits);
     if (bits != 0)
         return Error::ok;
-    notification->wait(self);
+    uint64_t timeout = f.arg(2);
+    if (timeout == l4::abi::kTimeoutZero)
+        return Error::timeout;
+    notification->wait(self, timeout);
     return ipc::kStatusSet;
+}
+
+Error reply_save(Thread& self, Frame& f)
+{
+    auto found = self.task()->caps().lookup<Reply>(f.arg(0), rights::send);
+    if (found.error != Error::ok)
+        return found.error;
+    return ipc::save_reply(self, *found.object);
+}
+
+Error reply_to(Thread& self, Frame& f)
+{
+    if (!take_tag(self, f.tag()))
+        return Error::invalid_argument;
+    auto found = self.task()->caps().lookup<Reply>(f.arg(0), rights::send);
+    if (found.error != Error::ok)
+        return found.error;
+    return ipc::reply_to(self, *found.object);
 }
 
 } // namespace syscalls

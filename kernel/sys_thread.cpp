@@ -4,6 +4,7 @@
 #include "arch/x86_64/user_registers.hpp"
 #include "endpoint.hpp"
 #include "ipc.hpp"
+#include "notification.hpp"
 #include "scheduler.hpp"
 #include "l4/abi/syscall.hpp"
 #include "syscalls.hpp"
@@ -67,6 +68,19 @@ Error set_priority(Thread& self, Thread& target, uint64_t priority)
     return Error::ok;
 }
 
+Error bind_notification(Thread& self, Thread& target, uint64_t selector)
+{
+    if (selector == l4::abi::kUnbind) {
+        if (target.bound_notification != nullptr)
+            target.bound_notification->unbind();
+        return Error::ok;
+    }
+    auto found = self.task()->caps().lookup<Notification>(selector, rights::receive);
+    if (found.error != Error::ok)
+        return found.error;
+    return found.object->bind(target);
+}
+
 } // namespace
 
 Error thread_control(Thread& self, Frame& f)
@@ -125,6 +139,7 @@ Error thread_control(Thread& self, Frame& f)
             return Error::invalid_argument;
         target.set_time_slice(static_cast<uint32_t>(a));
         return Error::ok;
+    case ThreadOp::bind_notification: return bind_notification(self, target, a);
     }
     return Error::invalid_argument;
 }

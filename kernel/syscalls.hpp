@@ -21,6 +21,8 @@ Error ipc_reply_wait(Thread& self, Frame& f);
 Error ipc_reply(Thread& self, Frame& f);
 Error notify_signal(Thread& self, Frame& f);
 Error notify_wait(Thread& self, Frame& f);
+Error reply_save(Thread& self, Frame& f);
+Error reply_to(Thread& self, Frame& f);
 Error notify_poll(Thread& self, Frame& f);
 
 Error cap_copy(Thread& self, Frame& f);

@@ -23,7 +23,7 @@ void refund_table(void* task) { static_cast<Task*>(task)->factory()->refund(kPag
 
 Task::Task(Factory* factory, paging::AddressSpace address_space, cap::Slot* slots, size_t slot_count, const char* name)
     : cap::Object(kType), factory_(factory), tables_{charge_table, refund_table, this}, address_space_(address_space),
-      space_(0), slot_storage_(slots), slot_count_(slot_count), caps_(slots, slot_count, destroy_object, nullptr),
+      space_(0), slot_storage_(slots), slot_count_(slot_count), caps_(slots, slot_count, destroy_object, nullptr, retire_badge),
       threads_(nullptr), io_bitmap_(nullptr), utcb_used_(), name_()
 {
     for (size_t i = 0; i + 1 < sizeof name_ && name[i] != '\0'; ++i)

@@ -12,6 +12,8 @@
 #include "sched/run_queue.hpp"
 
 class Factory;
+class Notification;
+class Reply;
 class Task;
 class Thread;
 class WaitQueue;
@@ -84,6 +86,8 @@ public:
     uint64_t kernel_words[l4::abi::kExceptionWords];
     Thread* caller;                                       // whom this thread must reply to (implicit reply capability)
     Thread* server;                                       // who holds this thread's reply capability
+    Reply* kept_reply;                                    // or the reply object that keeps it (reply_save)
+    Notification* bound_notification;                     // its signals end this thread's receives
     static constexpr uint64_t kNoDeadline = ~uint64_t{0}; // not in the timeout list
     uint64_t deadline;                                    // timer tick at which its wait times out, or kNoDeadline
     Thread* timeout_next;                                 // in the list of threads with a deadline

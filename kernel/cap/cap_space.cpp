@@ -14,8 +14,8 @@ bool references_full(const Object* o) { return o->references == std::numeric_lim
 
 } // namespace
 
-CapSpace::CapSpace(Slot* storage, size_t count, ReleaseHook hook, void* context)
-    : slots_(storage), count_(count), hook_(hook), hook_context_(context)
+CapSpace::CapSpace(Slot* storage, size_t count, ReleaseHook hook, void* context, BadgeHook badge_hook)
+    : slots_(storage), count_(count), hook_(hook), hook_context_(context), badge_hook_(badge_hook)
 {
     for (size_t i = 0; i < count_; ++i)
         empty_slot(slots_[i]);
@@ -130,6 +130,10 @@ void CapSpace::remove_slot(Slot& s)
     Object* object = s.object_;
     Slot* parent = s.parent_;
     Slot* first = s.first_child_;
+    // Copies of a badged capability keep its badge, so this is the lineage's last when it has
+    // no children and its parent (if any) is the unbadged capability it was minted from.
+    uint64_t retired_badge =
+        s.badge_ != 0 && first == nullptr && (parent == nullptr || parent->badge_ != s.badge_) ? s.badge_ : 0;
 
     if (parent == nullptr) {
         // A root has no siblings, and each of its children becomes a root of its own.
@@ -166,6 +170,8 @@ void CapSpace::remove_slot(Slot& s)
     }
     empty_slot(s);
 
+    if (retired_badge != 0 && badge_hook_ != nullptr)
+        badge_hook_(object, retired_badge);
     // Last: the hook may destroy the object and touch other spaces, so every tree must
     // already be consistent.
     if (--object->references == 0 && hook_ != nullptr)
@@ -202,6 +208,8 @@ Error CapSpace::revoke(Selector sel)
         remove_slot(*cur);
         cur = up;
     }
+    if (root->badge_ != 0 && badge_hook_ != nullptr)
+        badge_hook_(root->object_, root->badge_);
     return Error::ok;
 }
 

@@ -10,6 +10,10 @@
 // - remove() empties one slot and hands its children to its parent (or makes them roots), so a
 //   middleman deleting its copy never shields others from the original holder's revoke().
 // - revoke() removes every descendant, in every space, and keeps the capability itself.
+// - The capabilities made by minting a badge, and every copy made from them, are that badge's
+//   lineage. When the last of a lineage goes (remove(), clear(), revoke() of an ancestor), or a
+//   badged capability is revoked, the badge hook runs: the kernel cancels the sends queued
+//   through that badge there.
 // - Object::references counts capabilities. When it drops to 0 (remove(), clear()) the release
 //   hook of the space that held the last one runs, with every tree consistent again.
 // - Not thread-safe: revoke() crosses spaces, so the caller holds one lock over all of them.
@@ -35,6 +39,11 @@ using Selector = uint64_t;
 // still names the object every descendant names.
 using ReleaseHook = void (*)(Object* object, void* context);
 
+// Runs with the object and the badge whose lineage just ended, or whose capability was
+// revoked; before any release hook of the same removal, with every tree consistent. It must
+// not change any capability space.
+using BadgeHook = void (*)(Object* object, uint64_t badge);
+
 class CapSpace {
 public:
     using Error = l4::abi::Error;
@@ -48,7 +57,8 @@ public:
     // `storage` (count slots) stays owned by the caller and must outlive the space; the
     // constructor empties every slot. Not emptied on destruction (a static CapSpace must stay
     // trivially destructible, the kernel has no atexit): call clear() before freeing storage.
-    CapSpace(Slot* storage, size_t count, ReleaseHook hook = nullptr, void* context = nullptr);
+    CapSpace(Slot* storage, size_t count, ReleaseHook hook = nullptr, void* context = nullptr,
+             BadgeHook badge_hook = nullptr);
     CapSpace(const CapSpace&) = delete;
     CapSpace& operator=(const CapSpace&) = delete;
 
@@ -113,7 +123,8 @@ public:
     [[nodiscard]] Error remove(Selector sel);
 
     // Removes every capability derived from this one, in any space; this one stays. Iterative
-    // and linear in the subtree; never releases an object. invalid_selector.
+    // and linear in the subtree; never releases an object. A badged one runs the badge hook
+    // (after the removed lineages' own). invalid_selector.
     [[nodiscard]] Error revoke(Selector sel);
 
     // Removes every capability of this space (same rules as remove), e.g. to destroy a task.
@@ -129,6 +140,7 @@ private:
     size_t count_;
     ReleaseHook hook_;
     void* hook_context_;
+    BadgeHook badge_hook_;
 };
 
 } // namespace cap

@@ -247,10 +247,10 @@ TEST_CASE("ipc: an endpoint destroyed with queued senders wakes them all", "[ipc
     CHECK(w.ep->senders.head() == w.client);
     CHECK(w.client->wait_next == w.server);
 
-    REQUIRE(w.task->caps().remove(kBadged) == Error::ok);
-    CHECK(w.server->wait == Wait::send); // a capability is left
     uint64_t before = w.factory->used();
     REQUIRE(w.task->caps().remove(kEp) == Error::ok);
+    CHECK(w.server->wait == Wait::send); // a capability is left
+    REQUIRE(w.task->caps().remove(kBadged) == Error::ok);
     CHECK(w.factory->used() == before - mem::KernelHeap::charged_size(sizeof(Endpoint)));
     for (Thread* t : {w.client, w.server}) {
         CHECK(t->state() == State::ready);
@@ -259,9 +259,10 @@ TEST_CASE("ipc: an endpoint destroyed with queued senders wakes them all", "[ipc
         CHECK(status(*t) == Error::object_destroyed);
     }
     CHECK(&current() == third);
-    // Woken in queue order, and ahead of the low-priority thread.
+    // The badged sender was cancelled first (its badge's last capability went before the
+    // endpoint did); both run ahead of the low-priority thread.
     scheduler::yield();
-    CHECK(&current() == w.client);
+    CHECK(&current() == w.server);
 }
 
 TEST_CASE("ipc: an endpoint destroyed with queued receivers wakes them all", "[ipc]")
@@ -373,4 +374,64 @@ TEST_CASE("ipc: a capability moves with the message", "[ipc]")
     CHECK(moved->object() == other);
     CHECK(moved->rights() == l4::abi::rights::send);
     CHECK(other->references == 2);
+}
+
+TEST_CASE("ipc: the last capability with a badge cancels the sends queued through it", "[ipc]")
+{
+    Pair w;
+    Thread* third = w.make_thread("third", 5);
+    scheduler::make_ready(*third);
+    constexpr cap::Selector kCopy = 3, kOtherBadge = 4;
+    REQUIRE(cap::CapSpace::derive(w.task->caps(), kBadged, w.task->caps(), kCopy, l4::abi::rights::all) == Error::ok);
+    REQUIRE(cap::CapSpace::derive(w.task->caps(), kEp, w.task->caps(), kOtherBadge, l4::abi::rights::all, 0x43) ==
+            Error::ok);
+    scheduler::yield();
+    REQUIRE(&current() == w.client);
+    set_message(*w.client, MessageTag::make(1, 0));
+    call(*w.client, kCopy); // badge 0x42, through the copy
+    REQUIRE(&current() == w.server);
+    set_message(*w.server, MessageTag::make(2, 0));
+    send(*w.server, kOtherBadge); // badge 0x43
+    REQUIRE(&current() == third);
+
+    // The minted capability goes, its copy stays: nothing is cancelled.
+    REQUIRE(w.task->caps().remove(kBadged) == Error::ok);
+    CHECK(w.client->wait == Wait::send);
+    // The copy was the lineage's last.
+    REQUIRE(w.task->caps().remove(kCopy) == Error::ok);
+    CHECK(w.client->state() == State::ready);
+    CHECK(w.client->wait_queue == nullptr);
+    CHECK(status(*w.client) == Error::object_destroyed);
+    CHECK(w.server->wait == Wait::send); // another badge
+    CHECK(w.ep->senders.head() == w.server);
+    CHECK(w.ep->senders.head()->wait_next == nullptr);
+}
+
+TEST_CASE("ipc: revoking a badged capability cancels its queued sends, and revoking the original too", "[ipc]")
+{
+    Pair w;
+    Thread* third = w.make_thread("third", 5);
+    scheduler::make_ready(*third);
+    constexpr cap::Selector kCopy = 3, kOtherBadge = 4;
+    REQUIRE(cap::CapSpace::derive(w.task->caps(), kBadged, w.task->caps(), kCopy, l4::abi::rights::all) == Error::ok);
+    REQUIRE(cap::CapSpace::derive(w.task->caps(), kEp, w.task->caps(), kOtherBadge, l4::abi::rights::all, 0x43) ==
+            Error::ok);
+    scheduler::yield();
+    set_message(*w.client, MessageTag::make(1, 0));
+    call(*w.client, kBadged); // through the minted capability itself
+    set_message(*w.server, MessageTag::make(2, 0));
+    send(*w.server, kOtherBadge);
+    REQUIRE(&current() == third);
+
+    REQUIRE(w.task->caps().revoke(kBadged) == Error::ok);
+    CHECK(w.task->caps().slot(kCopy)->empty());
+    CHECK(status(*w.client) == Error::object_destroyed);
+    CHECK(w.client->state() == State::ready);
+    CHECK(w.server->wait == Wait::send);
+
+    // Revoking the unbadged original removes the 0x43 lineage: its send goes too.
+    REQUIRE(w.task->caps().revoke(kEp) == Error::ok);
+    CHECK(w.server->state() == State::ready);
+    CHECK(status(*w.server) == Error::object_destroyed);
+    CHECK(w.ep->senders.empty());
 }

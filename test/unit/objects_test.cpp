@@ -147,8 +147,7 @@ TEST_CASE("objects: a notification wakes its waiter with the bits; destroyed, wi
     scheduler::make_ready(*waiter);
     scheduler::make_ready(*signaller);
     w.start();
-    waiter->user_context().set_arg(0, 0);
-    enter(*waiter, syscalls::notify_wait);
+    notify_wait(*waiter, 0);
     CHECK(waiter->wait == Wait::notification);
     REQUIRE(&current() == signaller);
     signaller->user_context().set_arg(0, 0);
@@ -159,7 +158,7 @@ TEST_CASE("objects: a notification wakes its waiter with the bits; destroyed, wi
     CHECK(status(*waiter) == Error::ok);
     CHECK(waiter->user_frame().rsi == 0x106); // result 1: the bits, with the badge
 
-    enter(*waiter, syscalls::notify_wait);
+    notify_wait(*waiter, 0);
     REQUIRE(&current() == signaller);
     REQUIRE(w.task->caps().remove(0) == Error::ok);
     CHECK(waiter->state() == State::ready);

@@ -113,9 +113,10 @@ inline Error notify_signal(Selector notification, uint64_t bits)
     return detail::syscall(abi::Syscall::notify_signal, notification, bits);
 }
 
-inline Error notify_wait(Selector notification, uint64_t& bits)
+// Waits at most `timeout` ticks (kTimeoutZero: not at all) for bits to be set.
+inline Error notify_wait(Selector notification, uint64_t& bits, uint64_t timeout = abi::kTimeoutNever)
 {
-    detail::Registers r{notification};
+    detail::Registers r{notification, 0, timeout};
     Error e = detail::syscall(abi::Syscall::notify_wait, r);
     bits = r.rsi;
     return e;
@@ -196,6 +197,23 @@ inline Error reply(const Message& m)
 {
     Message copy = m;
     return detail::ipc(abi::Syscall::ipc_reply, 0, copy, 0);
+}
+
+// Deferred replies: keep the reply to the last caller in a reply object (ObjectKind::reply),
+// answer through it later.
+inline Error reply_save(Selector reply) { return detail::syscall(abi::Syscall::reply_save, reply); }
+inline Error reply_to(Selector reply, const Message& m)
+{
+    Message copy = m;
+    return detail::ipc(abi::Syscall::reply_to, reply, copy, 0);
+}
+
+// Binds a notification to a thread: its signals end the thread's receives (label
+// abi::label::notification, word 0 = the bits). abi::kUnbind as `notification` unbinds.
+inline Error bind_notification(Selector thread, Selector notification)
+{
+    return detail::syscall(abi::Syscall::thread_control, thread,
+                           static_cast<uint64_t>(abi::ThreadOp::bind_notification), notification);
 }
 
 // Devices and memory --------------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include "l4/abi/syscall.hpp"
 #include "notification.hpp"
 #include "objects.hpp"
+#include "reply.hpp"
 #include "scheduler.hpp"
 #include "syscalls.hpp"
 #include "task.hpp"
@@ -103,6 +104,24 @@ struct World {
         return made;
     }
 
+    // A reply object or a notification with a capability at `selector` of the task's space.
+    Reply* make_reply(cap::Selector selector)
+    {
+        Error error = Error::ok;
+        Reply* made = Reply::create(factory, error);
+        REQUIRE(made != nullptr);
+        REQUIRE(task->caps().insert_original(selector, made, l4::abi::rights::all) == Error::ok);
+        return made;
+    }
+    Notification* make_notification(cap::Selector selector)
+    {
+        Error error = Error::ok;
+        Notification* made = Notification::create(factory, error);
+        REQUIRE(made != nullptr);
+        REQUIRE(task->caps().insert_original(selector, made, l4::abi::rights::all) == Error::ok);
+        return made;
+    }
+
     // From idle, the kernel's exit path picks the best ready thread.
     void start() { scheduler::preempt_if_needed(); }
 
@@ -164,6 +183,29 @@ inline void reply_wait(Thread& t, cap::Selector ep, uint64_t timeout = kNever)
     t.user_context().set_arg(0, ep);
     t.user_context().set_arg(2, timeout);
     enter(t, syscalls::ipc_reply_wait);
+}
+
+inline void reply_save(Thread& t, cap::Selector reply)
+{
+    t.user_context().set_arg(0, reply);
+    enter(t, syscalls::reply_save);
+}
+inline void reply_to(Thread& t, cap::Selector reply)
+{
+    t.user_context().set_arg(0, reply);
+    enter(t, syscalls::reply_to);
+}
+inline void notify_wait(Thread& t, cap::Selector note, uint64_t timeout = kNever)
+{
+    t.user_context().set_arg(0, note);
+    t.user_context().set_arg(2, timeout);
+    enter(t, syscalls::notify_wait);
+}
+inline void notify_signal(Thread& t, cap::Selector note, uint64_t bits)
+{
+    t.user_context().set_arg(0, note);
+    t.user_context().set_arg(1, bits);
+    enter(t, syscalls::notify_signal);
 }
 
 // What a thread's last system call returned, and the message it received.

@@ -65,6 +65,7 @@ namespace label {
 constexpr uint64_t exception = 0xffff'ffff'fff0;       // exception IPC: words are ExceptionState
 constexpr uint64_t foreign_syscall = 0xffff'ffff'fff1; // `syscall` of a foreign-ABI thread
 constexpr uint64_t page_fault = 0xffff'ffff'fff2;      // to the pager: words PageFault; the reply maps
+constexpr uint64_t notification = 0xffff'ffff'fff3;    // a receive ended by the bound notification: word 0 = bits
 } // namespace label
 
 // A page fault as the pager receives it (message words 0..2). The faulting thread's receive

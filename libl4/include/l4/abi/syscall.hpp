@@ -23,7 +23,7 @@ enum class Syscall : uint64_t {
     ipc_reply = 7,      // rsi = tag; words: answer the last caller, do not wait
 
     notify_signal = 8, // rdi = notification, rsi = bits to set
-    notify_wait = 9,   // rdi = notification -> rsi = bits (cleared); blocks while none are set
+    notify_wait = 9,   // rdi = notification, rdx = timeout -> rsi = bits (cleared); blocks while none are set
     notify_poll = 10,  // rdi = notification -> rsi = bits (cleared), possibly 0
 
     cap_copy = 11,   // rdi = source, rsi = destination, rdx = rights mask, r10 = badge (0: keep)
@@ -38,6 +38,9 @@ enum class Syscall : uint64_t {
     memory_unmap = 18,  // rdi = Flexpage (its rights: those to take away), rsi = 1: the caller's own too
     cap_copy_to = 19,   // rdi = task (control), rsi = source, rdx = destination in that task, r10 = rights mask,
                         // r8 = badge (0: keep): cap_copy into another task's capability space
+    // 20, 21: memory_map_to, memory_unmap_in
+    reply_save = 22, // rdi = reply object: it keeps the reply to the caller self would answer next
+    reply_to = 23,   // rdi = reply object, rsi = tag; words: answer the caller it keeps, do not wait
     count
 };
 
@@ -55,6 +58,7 @@ enum class ObjectKind : uint64_t {
     task = 3,         // r10 = number of capability slots (1..kMaxTaskSlots)
     factory = 4,      // r10 = quota in bytes, taken from this factory's
     io_ports = 5,     // r10 = an I/O port capability covering the range, r8 = first | count << 16
+    reply = 6,        // -: holds one kept reply (reply_save, reply_to)
 };
 
 constexpr uint64_t kMaxTaskSlots = 4096;
@@ -75,7 +79,12 @@ enum class ThreadOp : uint64_t {
     read_registers = 8,        // the thread's registers -> the caller's UTCB (ExceptionState layout)
     write_registers = 9,       // the caller's UTCB (ExceptionState layout) -> the thread's registers
     set_time_slice = 10,       // rdx = ticks (1..1000)
+    // 11, 12: read_fpu, write_fpu
+    bind_notification = 13, // rdx = notification (receive right; kUnbind: unbind): its signals end receives
 };
+
+// bind_notification's rdx to take the thread's bound notification away.
+constexpr uint64_t kUnbind = ~uint64_t{0};
 
 enum class IrqOp : uint64_t {
     bind = 0,        // rdx = notification: the interrupt sets bit 0 of it, then stays masked
