@@ -174,7 +174,11 @@ namespace {
 // Maps (or grants) up to 2 MiB of `from` at `source` to `to` at `target`: the database first,
 // then the page tables, with one 2 MiB page when a whole aligned 2 MiB of contiguous frames
 // arrives with one set of rights. How many 4 KiB pages arrived.
-uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64_t target, uint8_t rights, bool grant)
+// refused == nullptr (IPC): a page `to`'s quota cannot pay for is skipped. Otherwise
+// (memory_map_to) the first such page ends the chunk and sets *refused; the pages before it
+// stay. `to.table_account().refused` must be false on entry then.
+uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64_t target, uint8_t rights, bool grant,
+                    bool* refused)
 {
     constexpr uint64_t kLargePages = kLargePage / kPage;
     uint64_t pages = size / kPage;
@@ -196,7 +200,14 @@ uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64
             m = database->find(from.space(), (source + offset) / kPage); // its window is all its own
         // The last user page never holds a mapping (paging::kLastUserPage).
         bool arrives = m != nullptr && target + offset < paging::kLastUserPage && !kernel_owned(to, target + offset);
-        if (arrives && charge_node(to)) {
+        bool over_quota = arrives && !charge_node(to);
+        if (over_quota && refused != nullptr) {
+            *refused = true;
+            if (deferring)
+                catch_up(count);
+            return installed;
+        }
+        if (arrives && !over_quota) {
             uint64_t destination = (target + offset) / kPage;
             bool added = false;
             m = grant ? database->grant(m, to.space(), destination, rights, kUpdate, &added)
@@ -223,6 +234,10 @@ uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64
         }
         if (arrives && install(to, *m))
             ++installed;
+        else if (arrives && refused != nullptr && to.table_account().refused) {
+            *refused = true; // a page table over the quota: this page is gone again
+            return installed;
+        }
     }
     if (!deferring)
         return installed;
@@ -252,9 +267,28 @@ uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Tas
         uint8_t rights = page_rights(page.rights() & window.rights());
         uint64_t chunk = page.size() < kLargePage ? page.size() : kLargePage;
         for (uint64_t offset = 0; offset < page.size(); offset += chunk)
-            moved += move_chunk(from, page.base() + offset, chunk, to, target + offset, rights, items[i].grant == 1);
+            moved += move_chunk(from, page.base() + offset, chunk, to, target + offset, rights, items[i].grant == 1,
+                                nullptr);
     }
     return moved;
+}
+
+Error map_to(Task& from, Flexpage page, Task& to, uint64_t destination, uint64_t& mapped)
+{
+    mapped = 0;
+    uint8_t rights = page_rights(page.rights());
+    if (!page.valid() || page.order() > kMaxItemOrder || (rights & l4::abi::page_rights::read) == 0 || &from == &to)
+        return Error::invalid_argument;
+    if (destination % page.size() != 0)
+        return Error::misaligned;
+    if (destination >= paging::kLastUserPage || page.size() > paging::kLastUserPage - destination)
+        return Error::bad_address;
+    bool refused = false;
+    to.table_account().refused = false;
+    uint64_t chunk = page.size() < kLargePage ? page.size() : kLargePage;
+    for (uint64_t offset = 0; offset < page.size() && !refused && !to.table_account().refused; offset += chunk)
+        mapped += move_chunk(from, page.base() + offset, chunk, to, destination + offset, rights, false, &refused);
+    return refused || to.table_account().refused ? Error::quota_exhausted : Error::ok;
 }
 
 bool sigma0_fault(Task& sigma0, uint64_t address)
@@ -291,6 +325,22 @@ Error unmap(Task& task, Flexpage page, bool include_self)
     for (uint64_t offset = 0; offset < page.size(); offset += kPage)
         if (mem::Mapping* m = database->find(task.space(), (page.base() + offset) / kPage))
             database->unmap(m, rights, include_self, kUpdate);
+    return Error::ok;
+}
+
+Error unmap_in(Task& task, Flexpage page, uint64_t& affected)
+{
+    affected = 0;
+    if (!page.valid() || page.order() > kMaxUnmapOrder)
+        return Error::invalid_argument;
+    uint8_t rights = page_rights(page.rights());
+    for (uint64_t offset = 0; offset < page.size(); offset += kPage) {
+        mem::Mapping* m = database->find(task.space(), (page.base() + offset) / kPage);
+        if (m != nullptr && (m->rights() & rights) != 0) {
+            ++affected;
+            database->unmap(m, rights, true, kUpdate);
+        }
+    }
     return Error::ok;
 }
 

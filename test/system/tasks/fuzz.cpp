@@ -45,9 +45,10 @@ constexpr uint64_t kThread = static_cast<uint64_t>(abi::ObjectKind::thread);
 constexpr uint64_t kTask = static_cast<uint64_t>(abi::ObjectKind::task);
 
 const char* const kSyscallNames[kRows] = {
-    "debug_write",    "thread_exit",    "yield",       "ipc_call",      "ipc_send",     "ipc_receive", "ipc_reply_wait",
-    "ipc_reply",      "notify_signal",  "notify_wait", "notify_poll",   "cap_copy",     "cap_delete",  "cap_revoke",
-    "factory_create", "thread_control", "irq_control", "ioport_enable", "memory_unmap", "cap_copy_to", "out_of_range"};
+    "debug_write",    "thread_exit", "yield",          "ipc_call",        "ipc_send",    "ipc_receive",
+    "ipc_reply_wait", "ipc_reply",   "notify_signal",  "notify_wait",     "notify_poll", "cap_copy",
+    "cap_delete",     "cap_revoke",  "factory_create", "thread_control",  "irq_control", "ioport_enable",
+    "memory_unmap",   "cap_copy_to", "memory_map_to",  "memory_unmap_in", "out_of_range"};
 
 struct Options {
     uint64_t seed = 0x5eed;
@@ -111,6 +112,10 @@ uint32_t allowed(uint64_t number)
     case Syscall::memory_unmap: return ok | bit(Error::invalid_argument);
     case Syscall::cap_copy_to:
         return ok | sel | bit(Error::slot_occupied) | bit(Error::invalid_argument) | bit(Error::out_of_memory);
+    case Syscall::memory_map_to:
+        return ok | sel | bit(Error::invalid_argument) | bit(Error::misaligned) | bit(Error::bad_address) |
+               bit(Error::quota_exhausted);
+    case Syscall::memory_unmap_in: return ok | sel | bit(Error::invalid_argument);
     default: return number >= kSyscalls ? bit(Error::unknown_syscall) : 0;
     }
 }
@@ -551,6 +556,54 @@ void op_memory_unmap()
         bit(malformed ? Error::invalid_argument : Error::ok));
 }
 
+// memory_map_to and memory_unmap_in: aimed at a foreign task (exact verdicts; what it accepts
+// lands in D, where nobody looks), at our own task (refused), or through any selector. The pages
+// are ours from anywhere: they are only mapped, never taken from us.
+Selector aimed_task(bool& known)
+{
+    uint64_t k = rng.below(100);
+    known = k < 60;
+    return k < 50   ? kForeignTasks + rng.below(kForeignTaskCount)
+           : k < 60 ? abi::boot::kTaskSelector
+                    : typed(rng, kTask);
+}
+
+uint64_t memory_flags() { return rng.chance(85) ? 0 : edge_value(rng); }
+
+void op_memory_map_to()
+{
+    bool known = false;
+    Selector task = aimed_task(known);
+    Flexpage page = rng.chance(10) ? Flexpage{rng.next()} : flexpage(rng, false);
+    uint64_t destination = map_destination(rng, page);
+    uint64_t flags = memory_flags();
+    uint32_t allow = allowed(static_cast<uint64_t>(Syscall::memory_map_to));
+    if (known && task == abi::boot::kTaskSelector) {
+        allow = bit(Error::invalid_argument);
+    } else if (known) {
+        Error verdict = map_to_verdict(page, destination, flags);
+        allow = verdict == Error::ok ? bit(Error::ok) | bit(Error::quota_exhausted) : bit(verdict);
+    } else if (destination >= kScratchD + kScratchSize || destination < kScratchD) {
+        allow &= ~bit(Error::ok) & ~bit(Error::quota_exhausted); // outside D: must be refused
+    }
+    sys(static_cast<uint64_t>(Syscall::memory_map_to), task, page.raw, destination, flags, 0, allow);
+}
+
+void op_memory_unmap_in()
+{
+    bool known = false;
+    Selector task = aimed_task(known);
+    Flexpage page = unmap_in_page(rng); // a foreign task's code stays
+
+    uint64_t flags = memory_flags();
+    uint32_t allow = allowed(static_cast<uint64_t>(Syscall::memory_unmap_in));
+    if (known)
+        allow = bit(task == abi::boot::kTaskSelector || flags != 0 || refused(page, kMaxUnmapOrder)
+                        ? Error::invalid_argument
+                        : Error::ok);
+    sys(static_cast<uint64_t>(Syscall::memory_unmap_in), task, page.raw, flags, 0, 0, allow);
+}
+
 void op_out_of_range()
 {
     static const uint64_t numbers[] = {kSyscalls, kSyscalls + 1, 63, 64, 255, 256, 1ull << 32, 1ull << 63, ~0ull};
@@ -773,6 +826,8 @@ void op_flags()
         op_irq_control,
         op_ioport_enable,
         op_memory_unmap,
+        op_memory_map_to,
+        op_memory_unmap_in,
         op_out_of_range,
     };
     call_flags = random_flags(rng, false);
@@ -822,6 +877,8 @@ void one_op()
         {op_irq_control, 9},
         {op_ioport_enable, 6},
         {op_memory_unmap, 18},
+        {op_memory_map_to, 12},
+        {op_memory_unmap_in, 9},
         {op_out_of_range, 9},
         {op_touch, 3},
         {op_long_wait, 1},
@@ -925,6 +982,15 @@ void sweep()
     // What others got of our image (the stub's page in the foreign tasks, map items).
     expect(kt::mem::memory_unmap(Flexpage::make(kImage, kImageOrder, abi::page_rights::all), 0) == Error::ok,
            "sweep: unmap what was derived from our image");
+    // What memory_map_to put in the foreign tasks' D from anywhere else of ours: gone after one
+    // memory_unmap_in, so a second finds nothing.
+    for (uint64_t i = 0; i < kForeignTaskCount; ++i) {
+        uint64_t affected = ~uint64_t{0};
+        Flexpage d = Flexpage::make(kScratchD, kScratchOrder, abi::page_rights::all);
+        expect(l4::memory_unmap_in(kForeignTasks + i, d, affected) == Error::ok, "sweep: unmap_in a foreign D", i);
+        expect(l4::memory_unmap_in(kForeignTasks + i, d, affected) == Error::ok && affected == 0,
+               "sweep: a foreign D kept pages after memory_unmap_in", affected);
+    }
     kt::yield_times(4); // threads that were exiting are reaped
     uint64_t quota = available(kFuzzFactory);
     expect(quota == fuzz_quota0, "sweep: the fuzz factory did not get its whole quota back", fuzz_quota0 - quota);
