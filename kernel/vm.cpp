@@ -33,6 +33,7 @@ mem::MappingDb* database;
 uint64_t* sigma0_frames;     // bit per frame: sigma0 claimed it (it stays sigma0's)
 uint64_t sigma0_frame_limit; // frames the bitmap covers
 Task* spaces[kMaxSpaces];    // space number -> task; 0 is never used
+bool node_refused;           // a charge_node was refused since memory_map_to cleared it
 
 // Device memory stays uncached wherever it is mapped: the caching follows the frame.
 bool device_frame(uint64_t frame)
@@ -46,8 +47,10 @@ bool device_frame(uint64_t frame)
 // counts its nodes, so that its end can find any its page tables do not show.
 bool charge_node(Task& task)
 {
-    if (!task.factory()->charge(kNodeCost))
+    if (!task.factory()->charge(kNodeCost)) [[unlikely]] {
+        node_refused = true;
         return false;
+    }
     task.count_mapping_nodes(+1);
     return true;
 }
@@ -174,11 +177,7 @@ namespace {
 // Maps (or grants) up to 2 MiB of `from` at `source` to `to` at `target`: the database first,
 // then the page tables, with one 2 MiB page when a whole aligned 2 MiB of contiguous frames
 // arrives with one set of rights. How many 4 KiB pages arrived.
-// refused == nullptr (IPC): a page `to`'s quota cannot pay for is skipped. Otherwise
-// (memory_map_to) the first such page ends the chunk and sets *refused; the pages before it
-// stay. `to.table_account().refused` must be false on entry then.
-uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64_t target, uint8_t rights, bool grant,
-                    bool* refused)
+uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64_t target, uint8_t rights, bool grant)
 {
     constexpr uint64_t kLargePages = kLargePage / kPage;
     uint64_t pages = size / kPage;
@@ -200,14 +199,7 @@ uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64
             m = database->find(from.space(), (source + offset) / kPage); // its window is all its own
         // The last user page never holds a mapping (paging::kLastUserPage).
         bool arrives = m != nullptr && target + offset < paging::kLastUserPage && !kernel_owned(to, target + offset);
-        bool over_quota = arrives && !charge_node(to);
-        if (over_quota && refused != nullptr) {
-            *refused = true;
-            if (deferring)
-                catch_up(count);
-            return installed;
-        }
-        if (arrives && !over_quota) {
+        if (arrives && charge_node(to)) {
             uint64_t destination = (target + offset) / kPage;
             bool added = false;
             m = grant ? database->grant(m, to.space(), destination, rights, kUpdate, &added)
@@ -234,10 +226,6 @@ uint64_t move_chunk(Task& from, uint64_t source, uint64_t size, Task& to, uint64
         }
         if (arrives && install(to, *m))
             ++installed;
-        else if (arrives && refused != nullptr && to.table_account().refused) {
-            *refused = true; // a page table over the quota: this page is gone again
-            return installed;
-        }
     }
     if (!deferring)
         return installed;
@@ -267,28 +255,33 @@ uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Tas
         uint8_t rights = page_rights(page.rights() & window.rights());
         uint64_t chunk = page.size() < kLargePage ? page.size() : kLargePage;
         for (uint64_t offset = 0; offset < page.size(); offset += chunk)
-            moved += move_chunk(from, page.base() + offset, chunk, to, target + offset, rights, items[i].grant == 1,
-                                nullptr);
+            moved += move_chunk(from, page.base() + offset, chunk, to, target + offset, rights, items[i].grant == 1);
     }
     return moved;
 }
 
+// A map item of the whole chunk into a window of its size, so that memory_map_to moves pages
+// exactly as IPC does (transfer and move_chunk stay one path). Each chunk is at most 2 MiB:
+// the first one in which `to`'s quota refused a page (a node or a page table) is the last.
 Error map_to(Task& from, Flexpage page, Task& to, uint64_t destination, uint64_t& mapped)
 {
     mapped = 0;
-    uint8_t rights = page_rights(page.rights());
-    if (!page.valid() || page.order() > kMaxItemOrder || (rights & l4::abi::page_rights::read) == 0 || &from == &to)
+    if (!page.valid() || page.order() > kMaxItemOrder || (page.rights() & l4::abi::page_rights::read) == 0)
         return Error::invalid_argument;
     if (destination % page.size() != 0)
         return Error::misaligned;
     if (destination >= paging::kLastUserPage || page.size() > paging::kLastUserPage - destination)
         return Error::bad_address;
-    bool refused = false;
+    node_refused = false;
     to.table_account().refused = false;
-    uint64_t chunk = page.size() < kLargePage ? page.size() : kLargePage;
-    for (uint64_t offset = 0; offset < page.size() && !refused && !to.table_account().refused; offset += chunk)
-        mapped += move_chunk(from, page.base() + offset, chunk, to, destination + offset, rights, false, &refused);
-    return refused || to.table_account().refused ? Error::quota_exhausted : Error::ok;
+    uint64_t order = page.order() < 21 ? page.order() : 21;
+    for (uint64_t offset = 0; offset < page.size(); offset += uint64_t{1} << order) {
+        l4::abi::MapItem item{Flexpage::make(page.base() + offset, order, page.rights()).raw, 0, 0};
+        mapped += transfer(from, &item, 1, to, Flexpage::make(destination + offset, order, l4::abi::page_rights::all));
+        if (node_refused || to.table_account().refused)
+            return Error::quota_exhausted;
+    }
+    return Error::ok;
 }
 
 bool sigma0_fault(Task& sigma0, uint64_t address)

@@ -35,9 +35,10 @@ uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Tas
 
 // memory_map_to: the caller's pages in `page` appear in `to` at `destination`, derived from
 // them (the caller's unmap takes them back), with at most `page.rights()`, charged to `to`'s
-// quota like received pages. Pages the caller lacks are skipped; the first page `to`'s quota
-// cannot pay for ends it (quota_exhausted; the pages before it stay). `mapped`: the 4 KiB
-// pages that arrived, on success or failure. `to` must not be `from`.
+// quota like received pages. Pages the caller lacks are skipped; it goes in steps of at most
+// 2 MiB, and the step in which `to`'s quota refused a charge is the last (quota_exhausted; the
+// pages that arrived stay). `mapped`: the 4 KiB pages that arrived, on success or failure.
+// `to` must not be `from`.
 [[nodiscard]] Error map_to(Task& from, l4::abi::Flexpage page, Task& to, uint64_t destination, uint64_t& mapped);
 
 // sigma0 touched its physical window at `address`: map it if it may have it.

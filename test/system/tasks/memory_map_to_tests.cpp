@@ -382,6 +382,15 @@ KTEST(memory_map_to_over_quota)
     // Exactly the pages before the refusal are there.
     EXPECT_UNMAPPED_IN(kChildB, Flexpage::make(kDest, 21, page_rights::all), kLeft / kNodeCharge);
     KEXPECT_EQ(available(kSub, kSubScratch), left);
+    // 2,000 bytes left: a node, but not the page tables a page 1 GiB further needs. Nothing
+    // arrives, and the node charged for it comes back.
+    KREQUIRE_EQ(l4::factory_create(kSub, ObjectKind::factory, kSubScratch, left - 2000), Error::ok);
+    uint64_t little = available(kSub, kScratch);
+    KEXPECT_EQ(map_to(kChildB, page_at(source), kDest + (uint64_t{1} << 30), mapped), Error::quota_exhausted);
+    KEXPECT_EQ(mapped, 0);
+    KEXPECT_EQ(available(kSub, kScratch), little);
+    KEXPECT_EQ(release_slot(kSubScratch), Error::ok);
+    KEXPECT_EQ(available(kSub, kSubScratch), left);
     KEXPECT_EQ(release_slot(kBallast), Error::ok);
     KEXPECT_EQ(available(kSub, kSubScratch), tables);
     KEXPECT_EQ(release_slot(kChildB), Error::ok);
