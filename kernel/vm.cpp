@@ -33,7 +33,7 @@ mem::MappingDb* database;
 uint64_t* sigma0_frames;     // bit per frame: sigma0 claimed it (it stays sigma0's)
 uint64_t sigma0_frame_limit; // frames the bitmap covers
 Task* spaces[kMaxSpaces];    // space number -> task; 0 is never used
-bool node_refused;           // a charge_node was refused since memory_map_to cleared it
+Task* node_refused;          // whose charge_node was refused last (memory_map_to clears it)
 
 // Device memory stays uncached wherever it is mapped: the caching follows the frame.
 bool device_frame(uint64_t frame)
@@ -48,7 +48,7 @@ bool device_frame(uint64_t frame)
 bool charge_node(Task& task)
 {
     if (!task.factory()->charge(kNodeCost)) [[unlikely]] {
-        node_refused = true;
+        node_refused = &task;
         return false;
     }
     task.count_mapping_nodes(+1);
@@ -272,13 +272,13 @@ Error map_to(Task& from, Flexpage page, Task& to, uint64_t destination, uint64_t
         return Error::misaligned;
     if (destination >= paging::kLastUserPage || page.size() > paging::kLastUserPage - destination)
         return Error::bad_address;
-    node_refused = false;
+    node_refused = nullptr;
     to.table_account().refused = false;
     uint64_t order = page.order() < 21 ? page.order() : 21;
     for (uint64_t offset = 0; offset < page.size(); offset += uint64_t{1} << order) {
         l4::abi::MapItem item{Flexpage::make(page.base() + offset, order, page.rights()).raw, 0, 0};
         mapped += transfer(from, &item, 1, to, Flexpage::make(destination + offset, order, l4::abi::page_rights::all));
-        if (node_refused || to.table_account().refused)
+        if (node_refused == &to || to.table_account().refused)
             return Error::quota_exhausted;
     }
     return Error::ok;
