@@ -147,7 +147,8 @@ bool install_user_page(AddressSpace space, uint64_t virt, uint64_t phys, uint64_
 
 bool install_user_large_page(AddressSpace space, uint64_t virt, uint64_t phys, uint64_t rights, bool uncached)
 {
-    if (virt % kLargePage != 0 || phys % kLargePage != 0 || virt + kLargePage > kLastUserPage)
+    // Not virt + kLargePage > kLastUserPage: that wraps for the top 2 MiB of the kernel half.
+    if (virt % kLargePage != 0 || phys % kLargePage != 0 || virt > kLastUserPage - kLargePage)
         return false;
     uint64_t* entry = table::walk_create(space.root, virt, 2, kUserTableFlags);
     if (entry == nullptr || ((*entry & pte::present) && !(*entry & pte::large)))
