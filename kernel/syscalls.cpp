@@ -64,10 +64,10 @@ Error yield(Thread&, Frame& f)
 Error unknown(Thread&, Frame&) { return Error::unknown_syscall; }
 
 constexpr Handler kHandlers[] = {
-    debug_write,    thread_exit,    yield,       ipc_call,      ipc_send,     ipc_receive, ipc_reply_wait,
-    ipc_reply,      notify_signal,  notify_wait, notify_poll,   cap_copy,     cap_delete,  cap_revoke,
-    factory_create, thread_control, irq_control, ioport_enable, memory_unmap, cap_copy_to, unknown,
-    unknown,        reply_save,     reply_to,    unknown,
+    debug_write,     thread_exit,    yield,       ipc_call,      ipc_send,     ipc_receive, ipc_reply_wait,
+    ipc_reply,       notify_signal,  notify_wait, notify_poll,   cap_copy,     cap_delete,  cap_revoke,
+    factory_create,  thread_control, irq_control, ioport_enable, memory_unmap, cap_copy_to, memory_map_to,
+    memory_unmap_in, reply_save,     reply_to,    unknown,
 };
 static_assert(sizeof kHandlers / sizeof kHandlers[0] == static_cast<size_t>(Syscall::count) + 1);
 

@@ -36,5 +36,7 @@ Error thread_control(Thread& self, Frame& f);
 Error irq_control(Thread& self, Frame& f);
 Error ioport_enable(Thread& self, Frame& f);
 Error memory_unmap(Thread& self, Frame& f);
+Error memory_map_to(Thread& self, Frame& f);
+Error memory_unmap_in(Thread& self, Frame& f);
 
 } // namespace syscalls

@@ -33,6 +33,7 @@ mem::MappingDb* database;
 uint64_t* sigma0_frames;     // bit per frame: sigma0 claimed it (it stays sigma0's)
 uint64_t sigma0_frame_limit; // frames the bitmap covers
 Task* spaces[kMaxSpaces];    // space number -> task; 0 is never used
+Task* node_refused;          // whose charge_node was refused last (memory_map_to clears it)
 
 // Device memory stays uncached wherever it is mapped: the caching follows the frame.
 bool device_frame(uint64_t frame)
@@ -46,8 +47,10 @@ bool device_frame(uint64_t frame)
 // counts its nodes, so that its end can find any its page tables do not show.
 bool charge_node(Task& task)
 {
-    if (!task.factory()->charge(kNodeCost))
+    if (!task.factory()->charge(kNodeCost)) [[unlikely]] {
+        node_refused = &task;
         return false;
+    }
     task.count_mapping_nodes(+1);
     return true;
 }
@@ -257,6 +260,30 @@ uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Tas
     return moved;
 }
 
+// A map item of the whole chunk into a window of its size, so that memory_map_to moves pages
+// exactly as IPC does (transfer and move_chunk stay one path). Each chunk is at most 2 MiB:
+// the first one in which `to`'s quota refused a page (a node or a page table) is the last.
+Error map_to(Task& from, Flexpage page, Task& to, uint64_t destination, uint64_t& mapped)
+{
+    mapped = 0;
+    if (!page.valid() || page.order() > kMaxItemOrder || (page.rights() & l4::abi::page_rights::read) == 0)
+        return Error::invalid_argument;
+    if (destination % page.size() != 0)
+        return Error::misaligned;
+    if (destination >= paging::kLastUserPage || page.size() > paging::kLastUserPage - destination)
+        return Error::bad_address;
+    node_refused = nullptr;
+    to.table_account().refused = false;
+    uint64_t order = page.order() < 21 ? page.order() : 21;
+    for (uint64_t offset = 0; offset < page.size(); offset += uint64_t{1} << order) {
+        l4::abi::MapItem item{Flexpage::make(page.base() + offset, order, page.rights()).raw, 0, 0};
+        mapped += transfer(from, &item, 1, to, Flexpage::make(destination + offset, order, l4::abi::page_rights::all));
+        if (node_refused == &to || to.table_account().refused)
+            return Error::quota_exhausted;
+    }
+    return Error::ok;
+}
+
 bool sigma0_fault(Task& sigma0, uint64_t address)
 {
     if (address < l4::abi::kSigma0Window || address - l4::abi::kSigma0Window >= (uint64_t{1} << 46))
@@ -291,6 +318,22 @@ Error unmap(Task& task, Flexpage page, bool include_self)
     for (uint64_t offset = 0; offset < page.size(); offset += kPage)
         if (mem::Mapping* m = database->find(task.space(), (page.base() + offset) / kPage))
             database->unmap(m, rights, include_self, kUpdate);
+    return Error::ok;
+}
+
+Error unmap_in(Task& task, Flexpage page, uint64_t& affected)
+{
+    affected = 0;
+    if (!page.valid() || page.order() > kMaxUnmapOrder)
+        return Error::invalid_argument;
+    uint8_t rights = page_rights(page.rights());
+    for (uint64_t offset = 0; offset < page.size(); offset += kPage) {
+        mem::Mapping* m = database->find(task.space(), (page.base() + offset) / kPage);
+        if (m != nullptr && (m->rights() & rights) != 0) {
+            ++affected;
+            database->unmap(m, rights, true, kUpdate);
+        }
+    }
     return Error::ok;
 }
 

@@ -33,12 +33,25 @@ void unregister_space(uint32_t space);
 uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Task& to, l4::abi::Flexpage window);
 [[nodiscard]] bool check_items(const l4::abi::MapItem* items, uint64_t count);
 
+// memory_map_to: the caller's pages in `page` appear in `to` at `destination`, derived from
+// them (the caller's unmap takes them back), with at most `page.rights()`, charged to `to`'s
+// quota like received pages. Pages the caller lacks are skipped; it goes in steps of at most
+// 2 MiB, and the step in which `to`'s quota refused a charge is the last (quota_exhausted; the
+// pages that arrived stay). `mapped`: the 4 KiB pages that arrived, on success or failure.
+// `to` must not be `from`.
+[[nodiscard]] Error map_to(Task& from, l4::abi::Flexpage page, Task& to, uint64_t destination, uint64_t& mapped);
+
 // sigma0 touched its physical window at `address`: map it if it may have it.
 [[nodiscard]] bool sigma0_fault(Task& sigma0, uint64_t address);
 
 // unmap: take `page.rights()` from every mapping derived from the caller's pages in `page`
 // (and from the caller's own, with include_self).
 [[nodiscard]] Error unmap(Task& task, l4::abi::Flexpage page, bool include_self);
+
+// memory_unmap_in: take `page.rights()` from `task`'s own mappings in `page` and from what was
+// derived from them; other mappings of the same frames stay. `affected`: the task's pages
+// that lost a right.
+[[nodiscard]] Error unmap_in(Task& task, l4::abi::Flexpage page, uint64_t& affected);
 
 // Removes every mapping of a task being destroyed (and what others derived from them).
 void release_space(Task& task);

@@ -6,6 +6,7 @@
 #include "l4/abi/boot.hpp"
 #include "l4/abi/boot_info.hpp"
 #include "l4/abi/sigma0.hpp"
+#include "l4/format.hpp"
 #include "l4/print.hpp"
 #include "l4/syscall.hpp"
 #include "page_pool.hpp"
@@ -114,9 +115,8 @@ int main()
     for (uint64_t i = 0; i < info.region_count; ++i)
         if (info.regions[i].kind == abi::MemoryKind::free)
             pool.add(info.regions[i].base, info.regions[i].size);
-    l4::print("sigma0: ");
-    l4::print(pool.free_pages() * kPage / 1024);
-    l4::print(" KiB to hand out\n");
+    // One line, one debug_write: the root task may be printing already.
+    l4::println("sigma0: {} KiB to hand out", pool.free_pages() * kPage / 1024);
 
     l4::Message m;
     Error e = l4::receive(abi::boot::kSigma0EndpointSelector, m);

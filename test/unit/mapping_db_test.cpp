@@ -165,6 +165,41 @@ TEST_CASE("mapping db: unmap of a chain takes back everything derived")
     }
 }
 
+// memory_unmap_in: one task's mapping (with self) and what it passed on go; its siblings from the
+// same source, that source, and their own derivations stay.
+TEST_CASE("mapping db: unmap of one derived mapping leaves its siblings")
+{
+    Fixture f(16);
+    MappingDb& db = f.db;
+    Mapping* server = db.insert_root(0, 1, 0x800, RWX);
+    Mapping* a = db.map(server, 1, 7, RW, f.cb());
+    Mapping* b = db.map(server, 2, 7, RW, f.cb());
+    Mapping* a_onward = db.map(a, 3, 9, RW, f.cb());
+    Mapping* b_onward = db.map(b, 4, 9, R, f.cb());
+    REQUIRE((a && b && a_onward && b_onward && f.taken().empty()));
+
+    SECTION("taking write from one task")
+    {
+        db.unmap(a, W, true, f.cb());
+        CHECK(f.taken() == sorted({now(a, R), now(a_onward, R)}));
+        CHECK(f.show(b) == "2:7 frame 0x800 rw- from 0:1");
+        CHECK(f.show(server) == "0:1 frame 0x800 rwx");
+    }
+    SECTION("removing it from one task")
+    {
+        const Changes expect = sorted({gone(a), gone(a_onward)});
+        db.unmap(a, RWX, true, f.cb());
+        CHECK(f.taken() == expect);
+        CHECK((db.size() == 3 && !db.find(1, 7) && !db.find(3, 9)));
+        CHECK(f.show(db.find(2, 7)) == "2:7 frame 0x800 rw- from 0:1");
+        CHECK(f.show(db.find(4, 9)) == "4:9 frame 0x800 r-- from 2:7");
+        // The source may map it there again, as new.
+        bool added = false;
+        CHECK(f.show(db.map(server, 1, 7, R, f.cb(), &added)) == "1:7 frame 0x800 r-- from 0:1");
+        CHECK(added);
+    }
+}
+
 TEST_CASE("mapping db: partial unmap only shrinks rights")
 {
     Fixture f(16);

@@ -51,6 +51,15 @@ extern mem::TlbPolicy<X86Tlb> policy;
 void init(bool allowed);
 inline Mode mode() { return policy.mode(); }
 
+// The host unit tests link a fake of the functions below (cpu_local.hpp, fake_arch.hpp).
+#ifdef KESTREL_FAKE_ARCH
+uint16_t new_tag();
+void free_tag(uint16_t tag);
+bool is_live(uint64_t root);
+void load(AddressSpace space);
+void load_kernel(uint64_t kernel_root);
+void invalidate(AddressSpace space, uint64_t virt, uint64_t pages);
+#else
 // A tag for a new address space, and its return.
 inline uint16_t new_tag() { return policy.new_tag(); }
 inline void free_tag(uint16_t tag) { policy.free_tag(tag); }
@@ -58,17 +67,13 @@ inline void free_tag(uint16_t tag) { policy.free_tag(tag); }
 // Whether `root` is the one the CPU translates through now.
 inline bool is_live(uint64_t root) { return policy.is_live(root); }
 
-// Makes `space` the live one (nothing when it is), flushing its tag if it is stale. (The host
-// unit tests link a fake: cpu_local.hpp.)
-#ifdef KESTREL_FAKE_ARCH
-void load(AddressSpace space);
-#else
+// Makes `space` the live one (nothing when it is), flushing its tag if it is stale.
 inline void load(AddressSpace space) { policy.load(space); }
-#endif
 // Makes the kernel's root (`kernel_root`) live: before a live space's tables are freed.
 inline void load_kernel(uint64_t kernel_root) { policy.load_kernel(kernel_root); }
 
 // Drops the TLB entries of `pages` pages from `virt` on in `space`, live or not.
 inline void invalidate(AddressSpace space, uint64_t virt, uint64_t pages) { policy.invalidate(space, virt, pages); }
+#endif
 
 } // namespace tlb

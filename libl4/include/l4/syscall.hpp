@@ -238,4 +238,25 @@ inline Error memory_unmap(abi::Flexpage page, bool own)
     return detail::syscall(abi::Syscall::memory_unmap, page.raw, own ? 1 : 0);
 }
 
+// Maps the caller's pages in `page` (with at most its rights) into `task` (a task capability
+// with control) at `destination`; `mapped` says how many 4 KiB pages arrived, also when the
+// task's quota ran out (quota_exhausted) part of the way.
+inline Error memory_map_to(Selector task, abi::Flexpage page, uint64_t destination, uint64_t& mapped)
+{
+    detail::Registers r{task, page.raw, destination, 0, 0, 0};
+    Error e = detail::syscall(abi::Syscall::memory_map_to, r);
+    mapped = r.rsi;
+    return e;
+}
+
+// Takes the flexpage's rights from `task`'s own mappings in it (at its addresses) and from what
+// was derived from them; `affected` says how many of its pages lost a right.
+inline Error memory_unmap_in(Selector task, abi::Flexpage page, uint64_t& affected)
+{
+    detail::Registers r{task, page.raw, 0, 0, 0, 0};
+    Error e = detail::syscall(abi::Syscall::memory_unmap_in, r);
+    affected = r.rsi;
+    return e;
+}
+
 } // namespace l4

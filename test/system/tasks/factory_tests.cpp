@@ -79,7 +79,7 @@ KTEST(factory_create_factory)
 KTEST(factory_create_unknown_kind)
 {
     Slots slots(600, 610);
-    KEXPECT_EQ(create_raw(6, kObj), Error::invalid_argument); // 5 is io_ports
+    KEXPECT_EQ(create_raw(7, kObj), Error::invalid_argument); // 6 is reply, the last
     KEXPECT_EQ(create_raw(99, kObj), Error::invalid_argument);
     KEXPECT_EQ(create_raw(~uint64_t{0}, kObj), Error::invalid_argument);
     KEXPECT_EQ(l4::cap_delete(kObj), Error::invalid_selector);

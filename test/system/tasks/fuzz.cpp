@@ -43,11 +43,14 @@ constexpr uint64_t kEndpoint = static_cast<uint64_t>(abi::ObjectKind::endpoint);
 constexpr uint64_t kNotification = static_cast<uint64_t>(abi::ObjectKind::notification);
 constexpr uint64_t kThread = static_cast<uint64_t>(abi::ObjectKind::thread);
 constexpr uint64_t kTask = static_cast<uint64_t>(abi::ObjectKind::task);
+constexpr uint64_t kReply = static_cast<uint64_t>(abi::ObjectKind::reply);
 
 const char* const kSyscallNames[kRows] = {
-    "debug_write",    "thread_exit",    "yield",       "ipc_call",      "ipc_send",     "ipc_receive", "ipc_reply_wait",
-    "ipc_reply",      "notify_signal",  "notify_wait", "notify_poll",   "cap_copy",     "cap_delete",  "cap_revoke",
-    "factory_create", "thread_control", "irq_control", "ioport_enable", "memory_unmap", "cap_copy_to", "out_of_range"};
+    "debug_write",    "thread_exit",     "yield",         "ipc_call",      "ipc_send",
+    "ipc_receive",    "ipc_reply_wait",  "ipc_reply",     "notify_signal", "notify_wait",
+    "notify_poll",    "cap_copy",        "cap_delete",    "cap_revoke",    "factory_create",
+    "thread_control", "irq_control",     "ioport_enable", "memory_unmap",  "cap_copy_to",
+    "memory_map_to",  "memory_unmap_in", "reply_save",    "reply_to",      "out_of_range"};
 
 struct Options {
     uint64_t seed = 0x5eed;
@@ -95,7 +98,9 @@ uint32_t allowed(uint64_t number)
     case Syscall::ipc_reply: return ok | bit(Error::invalid_selector) | bit(Error::invalid_argument);
     case Syscall::notify_signal:
     case Syscall::notify_poll: return ok | sel;
-    case Syscall::notify_wait: return ok | sel | bit(Error::object_destroyed);
+    case Syscall::notify_wait: return ok | sel | bit(Error::timeout) | bit(Error::object_destroyed);
+    case Syscall::reply_save: return ok | sel | bit(Error::busy);
+    case Syscall::reply_to: return ok | sel | bit(Error::invalid_argument);
     case Syscall::cap_copy:
         return ok | bit(Error::invalid_selector) | bit(Error::slot_occupied) | bit(Error::invalid_argument);
     case Syscall::cap_delete:
@@ -111,6 +116,10 @@ uint32_t allowed(uint64_t number)
     case Syscall::memory_unmap: return ok | bit(Error::invalid_argument);
     case Syscall::cap_copy_to:
         return ok | sel | bit(Error::slot_occupied) | bit(Error::invalid_argument) | bit(Error::out_of_memory);
+    case Syscall::memory_map_to:
+        return ok | sel | bit(Error::invalid_argument) | bit(Error::misaligned) | bit(Error::bad_address) |
+               bit(Error::quota_exhausted);
+    case Syscall::memory_unmap_in: return ok | sel | bit(Error::invalid_argument);
     default: return number >= kSyscalls ? bit(Error::unknown_syscall) : 0;
     }
 }
@@ -321,9 +330,45 @@ void op_ipc(Syscall number)
         received_label = m.tag.label();
         received_badge = m.badge;
     }
-    // A message received may be a call (an exception, a page fault): often answer it at once.
+    // A message received may be a call (an exception, a page fault): often answer it at once,
+    // sometimes keep it in a reply object (op_reply_to answers it later, or its deletion ends it).
     if (e == Error::ok && number != Syscall::ipc_call && received && rng.chance(60))
         op_ipc(Syscall::ipc_reply);
+    else if (e == Error::ok && number != Syscall::ipc_call && received && rng.chance(30))
+        sys(static_cast<uint64_t>(Syscall::reply_save), typed(rng, kReply));
+}
+
+// Answers whatever a reply object keeps (a call the fuzzer received and kept), with a random
+// message that carries no memory: who the caller is, and so what may be mapped, is unknown.
+void op_reply_to()
+{
+    abi::Utcb& u = *l4::utcb();
+    l4::Message m;
+    random_message(rng, m, u);
+    m.tag = abi::MessageTag::make(m.tag.label(), m.tag.words(), m.tag.caps());
+    Selector reply = rng.chance(80) ? typed(rng, kReply) : selector(rng);
+    uint64_t raw = m.tag.raw, word = m.words[0];
+    Error e = l4::detail::ipc(Syscall::reply_to, reply, m, 0);
+    uint32_t allow = allowed(static_cast<uint64_t>(Syscall::reply_to));
+    if (tag_refused(raw, u))
+        allow = bit(Error::invalid_argument) | kSelectorErrors;
+    record({0, static_cast<uint64_t>(Syscall::reply_to), reply, raw, 0, 0, word, static_cast<uint64_t>(e)}, allow);
+}
+
+// Binds (or unbinds) a notification to a thread other than the fuzzer's own (whose receives
+// it would end); any selector, any thread.
+void op_bind_notification()
+{
+    Selector t = typed(rng, kThread);
+    ++stats.probes;
+    if (l4::thread_control(t, abi::ThreadOp::read_registers) == Error::busy) {
+        ++stats.skipped; // the fuzzer itself
+        return;
+    }
+    uint64_t k = rng.below(100);
+    uint64_t note = k < 60 ? typed(rng, kNotification) : k < 80 ? abi::kUnbind : edge_value(rng);
+    sys(static_cast<uint64_t>(Syscall::thread_control), t, static_cast<uint64_t>(abi::ThreadOp::bind_notification),
+        note, 0, 0);
 }
 
 void op_notify_signal()
@@ -342,7 +387,7 @@ void op_notify_wait()
         return;
     }
     uint64_t got = 0;
-    Error e = l4::notify_wait(s, got);
+    Error e = l4::notify_wait(s, got, rng.chance(50) ? abi::kTimeoutNever : edge_value(rng));
     record({0, static_cast<uint64_t>(Syscall::notify_wait), s, bits, 0, 0, 0, static_cast<uint64_t>(e)},
            bit(Error::ok) | bit(Error::missing_rights));
     if (e == Error::ok)
@@ -429,8 +474,8 @@ void op_cap_delete(bool revoke)
 
 void op_factory_create()
 {
-    static const uint64_t bad_kinds[] = {6, 7, 99, 1ull << 32, ~0ull};
-    uint64_t kind = rng.chance(90) ? rng.below(6) : pick(rng, bad_kinds);
+    static const uint64_t bad_kinds[] = {7, 8, 99, 1ull << 32, ~0ull};
+    uint64_t kind = rng.chance(90) ? rng.below(7) : pick(rng, bad_kinds);
     Selector factory = factory_selector(rng), slot = selector(rng);
     uint64_t a = rng.next(), b = rng.next();
     switch (static_cast<abi::ObjectKind>(kind)) {
@@ -549,6 +594,54 @@ void op_memory_unmap()
     bool malformed = self > 1 || refused(page, kMaxUnmapOrder);
     sys(static_cast<uint64_t>(Syscall::memory_unmap), page.raw, self, 0, 0, 0,
         bit(malformed ? Error::invalid_argument : Error::ok));
+}
+
+// memory_map_to and memory_unmap_in: aimed at a foreign task (exact verdicts; what it accepts
+// lands in D, where nobody looks), at our own task (refused), or through any selector. The pages
+// are ours from anywhere: they are only mapped, never taken from us.
+Selector aimed_task(bool& known)
+{
+    uint64_t k = rng.below(100);
+    known = k < 60;
+    return k < 50   ? kForeignTasks + rng.below(kForeignTaskCount)
+           : k < 60 ? abi::boot::kTaskSelector
+                    : typed(rng, kTask);
+}
+
+uint64_t memory_flags() { return rng.chance(85) ? 0 : edge_value(rng); }
+
+void op_memory_map_to()
+{
+    bool known = false;
+    Selector task = aimed_task(known);
+    Flexpage page = rng.chance(10) ? Flexpage{rng.next()} : flexpage(rng, false);
+    uint64_t destination = map_destination(rng, page);
+    uint64_t flags = memory_flags();
+    uint32_t allow = allowed(static_cast<uint64_t>(Syscall::memory_map_to));
+    if (known && task == abi::boot::kTaskSelector) {
+        allow = bit(Error::invalid_argument);
+    } else if (known) {
+        Error verdict = map_to_verdict(page, destination, flags);
+        allow = verdict == Error::ok ? bit(Error::ok) | bit(Error::quota_exhausted) : bit(verdict);
+    } else if (destination >= kScratchD + kScratchSize || destination < kScratchD) {
+        allow &= ~bit(Error::ok) & ~bit(Error::quota_exhausted); // outside D: must be refused
+    }
+    sys(static_cast<uint64_t>(Syscall::memory_map_to), task, page.raw, destination, flags, 0, allow);
+}
+
+void op_memory_unmap_in()
+{
+    bool known = false;
+    Selector task = aimed_task(known);
+    Flexpage page = unmap_in_page(rng); // a foreign task's code stays
+
+    uint64_t flags = memory_flags();
+    uint32_t allow = allowed(static_cast<uint64_t>(Syscall::memory_unmap_in));
+    if (known)
+        allow = bit(task == abi::boot::kTaskSelector || flags != 0 || refused(page, kMaxUnmapOrder)
+                        ? Error::invalid_argument
+                        : Error::ok);
+    sys(static_cast<uint64_t>(Syscall::memory_unmap_in), task, page.raw, flags, 0, 0, allow);
 }
 
 void op_out_of_range()
@@ -773,6 +866,8 @@ void op_flags()
         op_irq_control,
         op_ioport_enable,
         op_memory_unmap,
+        op_memory_map_to,
+        op_memory_unmap_in,
         op_out_of_range,
     };
     call_flags = random_flags(rng, false);
@@ -822,6 +917,10 @@ void one_op()
         {op_irq_control, 9},
         {op_ioport_enable, 6},
         {op_memory_unmap, 18},
+        {op_memory_map_to, 12},
+        {op_memory_unmap_in, 9},
+        {op_reply_to, 9},
+        {op_bind_notification, 6},
         {op_out_of_range, 9},
         {op_touch, 3},
         {op_long_wait, 1},
@@ -925,6 +1024,15 @@ void sweep()
     // What others got of our image (the stub's page in the foreign tasks, map items).
     expect(kt::mem::memory_unmap(Flexpage::make(kImage, kImageOrder, abi::page_rights::all), 0) == Error::ok,
            "sweep: unmap what was derived from our image");
+    // What memory_map_to put in the foreign tasks' D from anywhere else of ours: gone after one
+    // memory_unmap_in, so a second finds nothing.
+    for (uint64_t i = 0; i < kForeignTaskCount; ++i) {
+        uint64_t affected = ~uint64_t{0};
+        Flexpage d = Flexpage::make(kScratchD, kScratchOrder, abi::page_rights::all);
+        expect(l4::memory_unmap_in(kForeignTasks + i, d, affected) == Error::ok, "sweep: unmap_in a foreign D", i);
+        expect(l4::memory_unmap_in(kForeignTasks + i, d, affected) == Error::ok && affected == 0,
+               "sweep: a foreign D kept pages after memory_unmap_in", affected);
+    }
     kt::yield_times(4); // threads that were exiting are reaped
     uint64_t quota = available(kFuzzFactory);
     expect(quota == fuzz_quota0, "sweep: the fuzz factory did not get its whole quota back", fuzz_quota0 - quota);

@@ -116,10 +116,18 @@ bool reserved(Selector s);
 bool in_pool(Selector s);
 uint64_t receive_slot(Rng& rng); // never lets capabilities reach a reserved slot
 
-bool in_scratch(abi::Flexpage page);                   // valid and inside S or D
-bool refused(abi::Flexpage page, uint64_t max_order);  // what the kernel must reject
-abi::Flexpage flexpage(Rng& rng, bool only_scratch);   // only_scratch: valid ones lie in S or D
-uint64_t receive_window(Rng& rng);                     // 0, inside D, or malformed
+bool in_scratch(abi::Flexpage page);                  // valid and inside S or D
+bool refused(abi::Flexpage page, uint64_t max_order); // what the kernel must reject
+abi::Flexpage flexpage(Rng& rng, bool only_scratch);  // only_scratch: valid ones lie in S or D
+uint64_t receive_window(Rng& rng);                    // 0, inside D, or malformed
+// Where memory_map_to puts `page` in another task: inside D, aligned, mostly; else an address the
+// kernel must refuse (misaligned, kernel half, past the last user page, wrapping).
+uint64_t map_destination(Rng& rng, abi::Flexpage page);
+// What memory_unmap_in takes from another task: inside D (where the kernel may act), or malformed.
+abi::Flexpage unmap_in_page(Rng& rng);
+// The error memory_map_to must give, aimed at a task we hold with control (not our own):
+// Error::ok for one it must carry out (or refuse only for the task's quota).
+Error map_to_verdict(abi::Flexpage page, uint64_t destination, uint64_t flags);
 uint64_t message_tag(Rng& rng);                        // labels, words, caps and pages in and out of range
 bool tag_refused(uint64_t tag, const abi::Utcb& utcb); // what the kernel must refuse to send
 

@@ -134,7 +134,7 @@ Selector selector(Rng& rng)
 
 namespace {
 
-constexpr uint64_t kKinds = 6, kRemembered = 8;
+constexpr uint64_t kKinds = 7, kRemembered = 8; // every ObjectKind, reply included
 Selector recent_slots[kKinds][kRemembered];
 uint64_t recent_counts[kKinds];
 
@@ -227,6 +227,46 @@ uint64_t receive_window(Rng& rng)
         return in_region(rng, kScratchD, kScratchOrder, page_order(rng, kScratchOrder), rights).raw;
     Flexpage bad = malformed(rng, rights);
     return bad.valid() ? 0 : bad.raw;
+}
+
+uint64_t map_destination(Rng& rng, Flexpage page)
+{
+    uint64_t size = page.valid() ? page.size() : abi::kPageSize;
+    uint64_t k = rng.below(100);
+    if (k < 60 && size <= kScratchSize)
+        return kScratchD + (rng.below(kScratchSize / size) * size);
+    // Each refused whatever the page: in the kernel half, at or past the last user page, or
+    // wrapping.
+    const uint64_t hostile[] = {kKernelAddress,
+                                kNonCanonical,
+                                abi::kLastUserPage,
+                                abi::kUserEnd - size,
+                                ~uint64_t{0} & ~uint64_t{0xfff},
+                                ~uint64_t{0} << 22,
+                                uint64_t{1} << 63,
+                                ~uint64_t{0} - size + 1};
+    if (k < 85)
+        return pick(rng, hostile);
+    // Misaligned, yet inside D: a kernel that took it would still only touch D.
+    return kScratchD + (size > abi::kPageSize ? abi::kPageSize : 8) * (1 + rng.below(4));
+}
+
+Flexpage unmap_in_page(Rng& rng)
+{
+    uint64_t rights = rng.below(8);
+    return rng.chance(70) ? in_region(rng, kScratchD, kScratchOrder, page_order(rng, kScratchOrder), rights)
+                          : malformed(rng, rights);
+}
+
+Error map_to_verdict(Flexpage page, uint64_t destination, uint64_t flags)
+{
+    if (flags != 0 || refused(page, 22) || (page.rights() & abi::page_rights::read) == 0)
+        return Error::invalid_argument;
+    if (destination % page.size() != 0)
+        return Error::misaligned;
+    if (destination >= abi::kLastUserPage || page.size() > abi::kLastUserPage - destination)
+        return Error::bad_address;
+    return Error::ok;
 }
 
 uint64_t message_tag(Rng& rng)

@@ -41,9 +41,9 @@ void free_stack(Selector slot)
 
 } // namespace
 
-Error create_thread(Selector slot, uint64_t priority)
+Error create_thread(Selector slot, uint64_t priority, Selector task)
 {
-    return l4::factory_create(kFactory, ObjectKind::thread, slot, kTask, priority);
+    return l4::factory_create(kFactory, ObjectKind::thread, slot, task, priority);
 }
 
 Error start_thread(Selector slot, ThreadBody body)

@@ -28,8 +28,8 @@ constexpr uint64_t kNonCanonical = uint64_t{1} << 47;
 
 using ThreadBody = void (*)(); // [[noreturn]], ends with l4::thread_exit()
 
-// factory_create(thread) in our own task, not started.
-Error create_thread(Selector slot, uint64_t priority = kMainPriority);
+// factory_create(thread) in our own task (or `task`), not started.
+Error create_thread(Selector slot, uint64_t priority = kMainPriority, Selector task = kTask);
 // Starts the thread at `slot` on a stack of the pool (kept until release_slot(slot)).
 Error start_thread(Selector slot, ThreadBody body);
 // The stack pointer start_thread gave the thread at `slot` (0 if none).

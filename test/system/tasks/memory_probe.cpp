@@ -156,9 +156,9 @@ void reset_probe(uint64_t addr, uint64_t value)
     kt_mt_done = 0;
 }
 
-Error start_victim(ThreadBody body, Selector pager)
+Error start_victim(ThreadBody body, Selector pager, Selector task)
 {
-    Error e = create_thread(kVictim);
+    Error e = create_thread(kVictim, kMainPriority, task);
     if (e == Error::ok && pager != 0)
         e = l4::thread_control(kVictim, ThreadOp::set_pager, pager);
     if (e == Error::ok)
@@ -168,10 +168,10 @@ Error start_victim(ThreadBody body, Selector pager)
     return e;
 }
 
-Probe run_probe(ThreadBody body)
+Probe run_probe(ThreadBody body, Selector task)
 {
     Probe p;
-    p.error = start_victim(body);
+    p.error = start_victim(body, 0, task);
     if (p.error != Error::ok) {
         release_slot(kVictim);
         return p;
@@ -203,14 +203,14 @@ Probe run_probe(ThreadBody body)
     return p;
 }
 
-Probe probe(Op op, uint64_t addr, uint64_t value)
+Probe probe(Op op, uint64_t addr, uint64_t value, Selector task)
 {
     reset_probe(addr, value);
     ThreadBody body = op == Op::read    ? reinterpret_cast<ThreadBody>(kt_mt_read)
                       : op == Op::write ? reinterpret_cast<ThreadBody>(kt_mt_write)
                       : op == Op::fill  ? fill_body
                                         : check_body;
-    return run_probe(body);
+    return run_probe(body, task);
 }
 
 bool filled(uint64_t addr, uint64_t seed, int line, const char* file)

@@ -104,15 +104,16 @@ Probe expect_probe(const Probe& got, const Probe& want, int line, const char* fi
 void reset_probe(uint64_t addr, uint64_t value);
 
 // Starts a probe thread at `body` with kHandler (which the test created) as its exception
-// handler, and `pager` as its pager unless that is 0.
-Error start_victim(ThreadBody body, Selector pager = 0);
+// handler, and `pager` as its pager unless that is 0. It runs in our task, or in `task`
+// (which must show our image at our addresses: memory_map_to_tests.cpp).
+Error start_victim(ThreadBody body, Selector pager = 0, Selector task = kTask);
 
-// Runs one probe thread that starts at `body`, waits for it to finish or fault (bounded),
-// leaves a faulted one suspended, and deletes it.
-Probe run_probe(ThreadBody body);
+// Runs one probe thread (in `task`) that starts at `body`, waits for it to finish or fault
+// (bounded), leaves a faulted one suspended, and deletes it.
+Probe run_probe(ThreadBody body, Selector task = kTask);
 
-// A probe of kind `op` at `addr` (run_probe).
-Probe probe(Op op, uint64_t addr, uint64_t value = 0);
+// A probe of kind `op` at `addr` (run_probe), in `task`.
+Probe probe(Op op, uint64_t addr, uint64_t value = 0, Selector task = kTask);
 
 // Fills the page at `addr` with seed + i; false when the probe did not finish.
 bool filled(uint64_t addr, uint64_t seed, int line, const char* file = __builtin_FILE());

@@ -1,4 +1,5 @@
-// Notifications: signal, poll, wait, badges, rights. Selectors 300-399 (threads first).
+// Notifications: signal, poll, wait, badges, rights. Selectors 300-359 (threads first; 360-399
+// are reply_tests.cpp's).
 #include "helpers.hpp"
 
 using namespace kt;

@@ -1,5 +1,5 @@
 // Deferred replies (reply objects), notifications bound to a thread, notify_wait timeouts and
-// the cancelling of badged sends. Selectors 1100-1139 (threads first).
+// the cancelling of badged sends. Selectors 360-399 (threads first).
 #include "ipc_peer.hpp"
 
 using namespace kt;
@@ -7,11 +7,11 @@ using namespace kt::ipc;
 
 namespace {
 
-constexpr Selector kClientA = 1100, kClientB = 1101;
-constexpr Selector kEp = 1110, kBadgedEp = 1111, kBadgedCopy = 1112;
-constexpr Selector kReplyA = 1115, kReplyB = 1116, kWeakReply = 1117;
-constexpr Selector kBound = 1120, kOtherNote = 1121;
-constexpr Selector kEmptySlot = 1130;
+constexpr Selector kClientA = 360, kClientB = 361;
+constexpr Selector kEp = 370, kBadgedEp = 371, kBadgedCopy = 372;
+constexpr Selector kReplyA = 375, kReplyB = 376, kWeakReply = 377;
+constexpr Selector kBound = 380, kOtherNote = 381;
+constexpr Selector kEmptySlot = 390;
 
 bool endpoint_and_replies()
 {
@@ -46,7 +46,7 @@ l4::Message one_word(uint64_t label, uint64_t word)
 
 } // namespace
 
-#define REPLY_TEST(name) KTEST_F(name, 1100, 1140, endpoint_and_replies())
+#define REPLY_TEST(name) KTEST_F(name, 360, 400, endpoint_and_replies())
 
 REPLY_TEST(reply_kept_replies_answered_in_the_other_order)
 {
@@ -141,7 +141,7 @@ REPLY_TEST(reply_kept_caller_killed)
 // A thread of ours blocked in a receive on kEp with kBound bound to it: peer_a records what
 // ended the receive.
 #define BOUND_TEST(name)                                                                                               \
-    KTEST_F(name, 1100, 1140, made(kEp, ObjectKind::endpoint) && made(kBound, ObjectKind::notification))
+    KTEST_F(name, 360, 400, made(kEp, ObjectKind::endpoint) && made(kBound, ObjectKind::notification))
 
 BOUND_TEST(bound_notification_ends_a_receive)
 {
@@ -226,7 +226,7 @@ BOUND_TEST(notify_wait_timeouts)
 
 // A badged capability minted from kEp at kBadgedEp (badge 0x5a) and a copy of it.
 #define BADGE_TEST(name)                                                                                               \
-    KTEST_F(name, 1100, 1140,                                                                                          \
+    KTEST_F(name, 360, 400,                                                                                            \
             made(kEp, ObjectKind::endpoint) && l4::cap_copy(kEp, kBadgedEp, rights::all, 0x5a) == Error::ok &&         \
                 l4::cap_copy(kBadgedEp, kBadgedCopy, rights::all) == Error::ok)
 

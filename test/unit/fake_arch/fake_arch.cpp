@@ -12,6 +12,7 @@
 #include "arch/x86_64/fpu.hpp"
 #include "arch/x86_64/gdt.hpp"
 #include "arch/x86_64/kernel_stack.hpp"
+#include "arch/x86_64/page_table.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "arch/x86_64/platform.hpp"
 #include "arch/x86_64/serial.hpp"
@@ -38,14 +39,18 @@ std::string log_text;
 bool panicking;
 uint64_t stacks;
 
-// Page tables of one user space, keyed by level and the address bits above that level's
-// reach (a table at level 3 is a PDPT, 2 a PD, 1 a PT), and its mapped pages.
-struct Space {
-    std::map<std::pair<int, uint64_t>, uint64_t> tables; // -> the table's frame
-    std::map<uint64_t, uint64_t> pages;                  // virt -> phys
-};
-std::map<uint64_t, Space> spaces; // by root
-uint64_t tables;
+uint64_t tables;           // table frames the page-table code holds (roots too)
+uint64_t kernel_root_phys; // the fake kernel's root: one supervisor table in its upper half
+uint64_t live_table;       // the root tlb::load made live
+uint16_t last_tag;
+fake::PagingWatch* paging_watch;
+
+uint64_t zeroed_frame()
+{
+    uint64_t phys = memory::frames().alloc();
+    std::memset(paging::phys_to_virt(phys), 0, kPage);
+    return phys;
+}
 
 } // namespace
 
@@ -67,6 +72,10 @@ void boot()
         std::abort();
     }
     memory::init_heap();
+    kernel_root_phys = zeroed_frame();
+    static_cast<uint64_t*>(paging::phys_to_virt(kernel_root_phys))[511] =
+        zeroed_frame() | paging::pte::present | paging::pte::writable;
+    live_table = kernel_root_phys;
     the_cpu.self = &the_cpu;
     scheduler::init();
     the_cpu.current = the_cpu.idle;
@@ -87,6 +96,8 @@ void run_idle()
 
 uint64_t live_kernel_stacks() { return stacks; }
 uint64_t live_page_tables() { return tables; }
+void watch_paging(PagingWatch* watch) { paging_watch = watch; }
+uint64_t live_root() { return live_table; }
 
 namespace {
 uint64_t destructions, deepest, shallowest;
@@ -128,7 +139,16 @@ void restore(const State&) {}
 } // namespace fpu
 
 namespace tlb {
-void load(AddressSpace) {}
+void load(AddressSpace space) { live_table = space.root; }
+uint16_t new_tag() { return last_tag = static_cast<uint16_t>(last_tag % 4095 + 1); }
+void free_tag(uint16_t) {}
+bool is_live(uint64_t root) { return root == live_table; }
+void load_kernel(uint64_t kernel_root) { live_table = kernel_root; }
+void invalidate(AddressSpace space, uint64_t virt, uint64_t pages)
+{
+    if (paging_watch != nullptr)
+        paging_watch->invalidated(space, virt, pages);
+}
 } // namespace tlb
 
 namespace arch {
@@ -190,7 +210,7 @@ void finish()
 }
 } // namespace panic_detail
 
-// --- Paging: the direct map over the host buffer, user spaces as maps.
+// --- Paging: the direct map over the host buffer; table frames for the real page-table code.
 
 namespace paging {
 
@@ -208,59 +228,25 @@ uint64_t direct_virt_to_phys(const void* virt)
     return kPhysBase + static_cast<uint64_t>(static_cast<const uint8_t*>(virt) - ram);
 }
 
-AddressSpace new_user_space()
-{
-    uint64_t root = memory::frames().alloc();
-    if (root == mem::FrameAllocator::kNone)
-        return {0, 0};
-    spaces[root];
-    return {root, 0};
-}
+uint64_t kernel_root() { return kernel_root_phys; }
 
-bool map_user_page(uint64_t root, uint64_t virt, uint64_t phys, bool, bool)
+namespace table {
+uint64_t alloc_frame()
 {
-    if (virt >= kLastUserPage || virt % kPage != 0 || phys % kPage != 0)
-        return false;
-    Space& space = spaces.at(root);
-    for (int level = 3; level >= 1; --level) {
-        auto key = std::make_pair(level, virt >> (12 + 9 * level));
-        if (space.tables.count(key) != 0)
-            continue;
-        if (!ChargeTables::charge())
-            return false;
-        uint64_t table = memory::frames().alloc();
-        if (table == mem::FrameAllocator::kNone) {
-            ChargeTables::refund();
-            return false;
-        }
-        space.tables[key] = table;
-        ++tables;
-    }
-    return space.pages.emplace(virt, phys).second;
-}
-
-uint64_t unmap_user_page(AddressSpace address_space, uint64_t virt)
-{
-    Space& space = spaces.at(address_space.root);
-    auto page = space.pages.find(virt);
-    if (page == space.pages.end())
-        return 0;
-    uint64_t phys = page->second;
-    space.pages.erase(page);
+    uint64_t phys = paging_watch != nullptr ? paging_watch->alloc_frame() : memory::frames().alloc();
+    tables += phys != mem::FrameAllocator::kNone;
     return phys;
 }
-
-void free_user_space(AddressSpace address_space)
+void free_frame(uint64_t phys)
 {
-    Space& space = spaces.at(address_space.root);
-    for (auto& [key, table] : space.tables) {
-        (void)memory::frames().free(table);
-        --tables;
-        ChargeTables::refund();
-    }
-    spaces.erase(address_space.root);
-    (void)memory::frames().free(address_space.root);
+    --tables;
+    if (paging_watch != nullptr)
+        paging_watch->free_frame(phys);
+    else
+        (void)memory::frames().free(phys);
 }
+uint64_t no_execute() { return pte::no_execute; }
+} // namespace table
 
 } // namespace paging
 

@@ -14,9 +14,10 @@
 //   handed to the real mem::FrameAllocator; paging::phys_to_virt maps it to the buffer. The
 //   real memory.cpp puts the real kernel heap on it, so factories charge what the kernel
 //   charges, to the byte.
-// - Paging models one thing the generic code depends on: which page tables a user space has,
-//   charged to the current ChargeTables account like the real walker (one page per PDPT, PD and
-//   PT it creates, all refunded by free_user_space), and which pages are mapped.
+// - Paging is the real page-table code (arch/x86_64/page_table.cpp) over that memory: the fake
+//   supplies its machine side (table frames, the NX bit, a kernel root whose upper half every
+//   space shares, TLB tags and invalidation). A test can take the table frames and the
+//   invalidations over (PagingWatch: page_table_test.cpp).
 // - There is one CPU and no real stack switch. switch_kernel_stack records who gets the CPU
 //   and returns at once: the code after a switch (the blocked thread's way back out of the
 //   kernel) runs before the next thread's, which is harmless because the kernel is not
@@ -29,6 +30,8 @@
 #pragma once
 
 #include <stdint.h>
+
+#include "mem/tlb_policy.hpp"
 
 #include <string>
 #include <vector>
@@ -56,9 +59,26 @@ void clear_log();
 // current can then be destroyed like any other).
 void run_idle();
 
-// Kernel stacks and page tables the fake currently holds.
+// Kernel stacks the fake currently holds, and page-table frames (roots too) the page-table
+// code holds.
 uint64_t live_kernel_stacks();
 uint64_t live_page_tables();
+
+// While set, the page-table code's table frames come from (and go back to) `alloc_frame` and
+// `free_frame` instead of the kernel's frame allocator, and every TLB invalidation is reported.
+class PagingWatch {
+public:
+    virtual uint64_t alloc_frame() = 0; // mem::FrameAllocator::kNone: out of memory
+    virtual void free_frame(uint64_t phys) = 0;
+    virtual void invalidated(mem::TlbSpace space, uint64_t virt, uint64_t pages) = 0;
+
+protected:
+    ~PagingWatch() = default;
+};
+void watch_paging(PagingWatch* watch); // nullptr: back to the frame allocator
+
+// The root tlb::load (or tlb::load_kernel) made live last.
+uint64_t live_root();
 
 // Task destructions seen (vm::release_space) and the spread of the stack depths they ran at,
 // in bytes: a chain destroyed by recursion spreads with its length, a work list does not.

@@ -33,14 +33,17 @@ enum class Syscall : uint64_t {
     factory_create = 14, // rdi = factory, rsi = ObjectKind, rdx = destination selector, r10 = arg0, r8 = arg1
     thread_control = 15, // rdi = thread, rsi = ThreadOp, rdx, r10, r8 = op arguments -> rdx = result
 
-    irq_control = 16,   // rdi = irq, rsi = IrqOp, rdx = notification (bind)
-    ioport_enable = 17, // rdi = I/O port capability: the caller's task may use its ports
-    memory_unmap = 18,  // rdi = Flexpage (its rights: those to take away), rsi = 1: the caller's own too
-    cap_copy_to = 19,   // rdi = task (control), rsi = source, rdx = destination in that task, r10 = rights mask,
-                        // r8 = badge (0: keep): cap_copy into another task's capability space
-    // 20, 21: memory_map_to, memory_unmap_in
-    reply_save = 22, // rdi = reply object: it keeps the reply to the caller self would answer next
-    reply_to = 23,   // rdi = reply object, rsi = tag; words: answer the caller it keeps, do not wait
+    irq_control = 16,     // rdi = irq, rsi = IrqOp, rdx = notification (bind)
+    ioport_enable = 17,   // rdi = I/O port capability: the caller's task may use its ports
+    memory_unmap = 18,    // rdi = Flexpage (its rights: those to take away), rsi = 1: the caller's own too
+    cap_copy_to = 19,     // rdi = task (control), rsi = source, rdx = destination in that task, r10 = rights mask,
+                          // r8 = badge (0: keep): cap_copy into another task's capability space
+    memory_map_to = 20,   // rdi = task (control), rsi = Flexpage of the caller's (its rights: those given),
+                          // rdx = destination in that task, r10 = flags (0) -> rsi = pages mapped
+    memory_unmap_in = 21, // rdi = task (control), rsi = Flexpage at that task's addresses (rights to take),
+                          // rdx = flags (0) -> rsi = pages of that task affected
+    reply_save = 22,      // rdi = reply object: it keeps the reply to the caller self would answer next
+    reply_to = 23,        // rdi = reply object, rsi = tag; words: answer the caller it keeps, do not wait
     count
 };
 
