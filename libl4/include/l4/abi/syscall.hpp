@@ -79,6 +79,8 @@ enum class ThreadOp : uint64_t {
     read_registers = 8,        // the thread's registers -> the caller's UTCB (ExceptionState layout)
     write_registers = 9,       // the caller's UTCB (ExceptionState layout) -> the thread's registers
     set_time_slice = 10,       // rdx = ticks (1..1000)
+    read_fpu = 11,             // the thread's FXSAVE image (abi::fpu_image) -> the caller's UTCB mr[]
+    write_fpu = 12,            // the caller's UTCB mr[] (an FXSAVE image) -> the thread's FPU/SSE state
 };
 
 enum class IrqOp : uint64_t {
