@@ -63,7 +63,7 @@ void copy_string(char* out, uint64_t size, const char* in)
 
 } // namespace
 
-bool build(const mb2::BootInfo& multiboot)
+bool build(const mb2::BootInfo& multiboot, const timer::Calibration& timer, uint32_t tick_hz)
 {
     pages_phys = memory::frames().alloc(l4::abi::kBootInfoPages);
     if (pages_phys == mem::FrameAllocator::kNone)
@@ -94,6 +94,11 @@ bool build(const mb2::BootInfo& multiboot)
     }
     sort_regions();
     copy_string(view->cmdline, sizeof view->cmdline, multiboot.cmdline);
+    view->tsc_hz = timer.tsc_hz;
+    view->tick_hz = tick_hz;
+    view->tick_ns = 1'000'000'000 / tick_hz;
+    view->time_flags = (timer.tsc_invariant ? l4::abi::kTimeTscInvariant : 0) |
+                       (timer.tsc_from_cpuid ? l4::abi::kTimeTscFromCpuid : 0);
     klog::info("sigma0 memory: free from {:#x}, {} regions; kernel pool below", floor, view->region_count);
     return true;
 }

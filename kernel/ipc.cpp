@@ -97,7 +97,7 @@ void finish_exception(Thread& server, Thread& faulted)
         auto* out = reinterpret_cast<uint64_t*>(&s);
         for (uint64_t i = 0; i < words; ++i)
             out[i] = i < l4::abi::kRegisterWords ? reply.word(i) : server.utcb().mr[i];
-        if (words < l4::abi::kExceptionWords || !user_registers::load(faulted.user_frame(), s)) {
+        if (words < l4::abi::kExceptionWords || !user_registers::load(faulted.user_frame(), faulted.fs_base, s)) {
             klog::warn("thread \"{}\": exception reply with bad registers: left suspended", faulted.name());
             faulted.suspend_requested = true;
         }
@@ -343,7 +343,8 @@ bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_
     auto handler = self.special_caps().lookup<Endpoint>(Thread::exception_handler, l4::abi::rights::send);
     if (handler.error != Error::ok)
         return false;
-    l4::abi::ExceptionState s = user_registers::save(self.user_frame(), vector, error_code, fault_address);
+    l4::abi::ExceptionState s =
+        user_registers::save(self.user_frame(), self.fs_base, vector, error_code, fault_address);
     static_assert(sizeof s == sizeof self.kernel_words);
     memcpy(self.kernel_words, &s, sizeof s);
     uint64_t label =

@@ -1,7 +1,8 @@
 // thread_control: starting, stopping and configuring threads.
-#include "arch/x86_64/user_state.hpp"
+#include "arch/x86_64/fpu.hpp"
 #include "arch/x86_64/paging.hpp"
 #include "arch/x86_64/user_registers.hpp"
+#include "arch/x86_64/user_state.hpp"
 #include "endpoint.hpp"
 #include "ipc.hpp"
 #include "notification.hpp"
@@ -68,6 +69,32 @@ Error set_priority(Thread& self, Thread& target, uint64_t priority)
     return Error::ok;
 }
 
+// The caller's own FPU state is live in the CPU (switches save and restore it eagerly, and the
+// kernel never touches it); every other thread's is in its fpu_state (one CPU: with more, a
+// thread running elsewhere would have to be stopped first).
+Error read_fpu(Thread& self, Thread& target)
+{
+    static_assert(sizeof target.fpu_state.area == sizeof self.utcb().mr);
+    if (&target == &self)
+        fpu::save(self.fpu_state);
+    __builtin_memcpy(self.utcb().mr, target.fpu_state.area, sizeof target.fpu_state.area);
+    return Error::ok;
+}
+
+// A copy is checked, so that the image fxrstor sees is the one that passed (the caller's other
+// threads may write its UTCB meanwhile).
+Error write_fpu(Thread& self, Thread& target)
+{
+    fpu::State image;
+    __builtin_memcpy(image.area, self.utcb().mr, sizeof image.area);
+    if (!fpu::loadable(image.area, fpu::mxcsr_mask()))
+        return Error::invalid_argument; // fxrstor would #GP
+    target.fpu_state = image;
+    if (&target == &self)
+        fpu::restore(self.fpu_state);
+    return Error::ok;
+}
+
 Error bind_notification(Thread& self, Thread& target, uint64_t selector)
 {
     if (selector == l4::abi::kUnbind) {
@@ -123,7 +150,7 @@ Error thread_control(Thread& self, Frame& f)
     case ThreadOp::read_registers: {
         if (&target == &self)
             return Error::busy;
-        l4::abi::ExceptionState s = user_registers::save(target.user_frame());
+        l4::abi::ExceptionState s = user_registers::save(target.user_frame(), target.fs_base);
         __builtin_memcpy(self.utcb().mr, &s, sizeof s);
         return Error::ok;
     }
@@ -132,13 +159,15 @@ Error thread_control(Thread& self, Frame& f)
             return Error::busy;
         l4::abi::ExceptionState s;
         __builtin_memcpy(&s, self.utcb().mr, sizeof s);
-        return user_registers::load(target.user_frame(), s) ? Error::ok : Error::bad_address;
+        return user_registers::load(target.user_frame(), target.fs_base, s) ? Error::ok : Error::bad_address;
     }
     case ThreadOp::set_time_slice:
         if (a == 0 || a > kMaxTimeSlice)
             return Error::invalid_argument;
         target.set_time_slice(static_cast<uint32_t>(a));
         return Error::ok;
+    case ThreadOp::read_fpu: return read_fpu(self, target);
+    case ThreadOp::write_fpu: return write_fpu(self, target);
     case ThreadOp::bind_notification: return bind_notification(self, target, a);
     }
     return Error::invalid_argument;

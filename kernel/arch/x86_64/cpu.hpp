@@ -93,6 +93,7 @@ constexpr uint32_t kernel_gs_base = 0xc0000102; // the user's GS while in the ke
 } // namespace msr
 
 namespace cr4 {
+constexpr uint64_t tsd = 1u << 2; // rdtsc only in ring 0
 constexpr uint64_t pge = 1u << 7;
 constexpr uint64_t umip = 1u << 11;
 constexpr uint64_t fsgsbase = 1u << 16;

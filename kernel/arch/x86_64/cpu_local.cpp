@@ -53,6 +53,8 @@ void init_boot_cpu()
         cr4 |= cpu::cr4::umip; // sgdt, sidt, sldt, str, smsw fault in user mode
     // User code must not change GS or FS bases behind swapgs: rdgsbase and friends stay off.
     cr4 &= ~cpu::cr4::fsgsbase;
+    // User code reads the clock with rdtsc (and rdtscp), whatever the firmware left.
+    cr4 &= ~cpu::cr4::tsd;
     cpu::write_cr4(cr4);
 }
 

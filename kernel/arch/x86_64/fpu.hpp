@@ -4,15 +4,20 @@
 
 #include <stdint.h>
 
+#include "arch/x86_64/fpu_image.hpp"
+
 namespace fpu {
 
 struct alignas(16) State {
-    uint8_t area[512]; // the FXSAVE layout
+    Image area; // the FXSAVE layout (l4::abi::fpu_image)
 };
 
 // Enables x87/SSE for user mode and records the clean state new threads start with.
 void init();
 void initial_state(State& state);
+
+// The MXCSR bits this CPU supports (mxcsr_mask_of what FXSAVE reported at init).
+uint32_t mxcsr_mask();
 
 #ifdef KESTREL_FAKE_ARCH // the host unit tests link a fake (cpu_local.hpp)
 void save(State& state);

@@ -31,6 +31,33 @@ bool wait_pit_10ms()
     return false;
 }
 
+// The TSC rate CPUID states: leaf 0x15 when it names the crystal clock and the ratio (exact),
+// else leaf 0x16's nominal base frequency in MHz; 0 when it states neither (QEMU's TCG CPUs).
+uint64_t tsc_hz_from_cpuid()
+{
+    uint32_t max_leaf = cpu::cpuid(0).eax;
+    if (max_leaf >= 0x15) {
+        cpu::CpuidResult r = cpu::cpuid(0x15); // eax denominator, ebx numerator, ecx crystal Hz
+        if (r.eax != 0 && r.ebx != 0 && r.ecx != 0)
+            return uint64_t{r.ecx} * r.ebx / r.eax;
+    }
+    if (max_leaf >= 0x16)
+        return uint64_t{cpu::cpuid(0x16).eax & 0xffff} * 1'000'000;
+    return 0;
+}
+
+// An emulator's CPUID may state a rate its TSC does not run at: a stated rate is taken only
+// within 1% of the measured one (then it is the more exact), or when nothing was measured.
+bool believable(uint64_t stated, uint64_t measured)
+{
+    if (stated == 0)
+        return false;
+    if (measured == 0)
+        return true;
+    uint64_t difference = stated > measured ? stated - measured : measured - stated;
+    return difference <= measured / 100;
+}
+
 } // namespace
 
 Calibration init(uint32_t hz)
@@ -50,6 +77,12 @@ Calibration init(uint32_t hz)
         c.apic_hz = 100'000'000 / 16;
         c.tsc_hz = 0;
     }
+    uint64_t stated = tsc_hz_from_cpuid();
+    if (believable(stated, c.tsc_hz)) {
+        c.tsc_hz = stated;
+        c.tsc_from_cpuid = true;
+    }
+    c.tsc_invariant = cpu::features().invariant_tsc;
     uint64_t count = c.apic_hz / hz;
     apic::timer_start_periodic(interrupts::vector::apic_timer, static_cast<uint32_t>(count > 0 ? count : 1));
     return c;

@@ -13,17 +13,18 @@ constexpr uint64_t kForcedFlags = arch::kInitialUserFlags; // IF, and bit 1 whic
 
 } // namespace
 
-l4::abi::ExceptionState save(const interrupts::InterruptFrame& f, uint64_t vector, uint64_t error_code,
-                             uint64_t fault_address)
+l4::abi::ExceptionState save(const interrupts::InterruptFrame& f, uint64_t fs_base, uint64_t vector,
+                             uint64_t error_code, uint64_t fault_address)
 {
-    return {f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp,    f.rsp,  f.r8,       f.r9,         f.r10,
-            f.r11, f.r12, f.r13, f.r14, f.r15, f.rip, f.rflags, vector, error_code, fault_address};
+    return {f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp,    f.rsp,  f.r8,       f.r9,          f.r10,
+            f.r11, f.r12, f.r13, f.r14, f.r15, f.rip, f.rflags, vector, error_code, fault_address, fs_base};
 }
 
-bool load(interrupts::InterruptFrame& f, const l4::abi::ExceptionState& s)
+bool load(interrupts::InterruptFrame& f, uint64_t& fs_base, const l4::abi::ExceptionState& s)
 {
-    if (s.rip >= paging::kUserEnd || s.rsp >= paging::kUserEnd)
+    if (s.rip >= paging::kUserEnd || s.rsp >= paging::kUserEnd || s.fs_base >= paging::kUserEnd)
         return false;
+    fs_base = s.fs_base;
     f.rax = s.rax;
     f.rbx = s.rbx;
     f.rcx = s.rcx;

@@ -7,11 +7,14 @@
 
 namespace user_registers {
 
-l4::abi::ExceptionState save(const interrupts::InterruptFrame& frame, uint64_t vector = 0, uint64_t error_code = 0,
-                             uint64_t fault_address = 0);
+// `fs_base` is the thread's TLS base (Thread::fs_base), which the frame does not hold.
+l4::abi::ExceptionState save(const interrupts::InterruptFrame& frame, uint64_t fs_base, uint64_t vector = 0,
+                             uint64_t error_code = 0, uint64_t fault_address = 0);
 
-// False, changing nothing, when rip or rsp is not a user address. Flags a user may not
-// choose (IF stays on, TF, IOPL and the rest stay off) are forced.
-[[nodiscard]] bool load(interrupts::InterruptFrame& frame, const l4::abi::ExceptionState& state);
+// False, changing nothing, when rip, rsp or the FS base is not a user address (the FS base
+// as ThreadOp::set_fs_base checks it). Flags a user may not choose (IF stays on, TF, IOPL and
+// the rest stay off) are forced. The new FS base goes to `fs_base` (Thread::fs_base): the
+// thread must not be running, as its MSR is not written.
+[[nodiscard]] bool load(interrupts::InterruptFrame& frame, uint64_t& fs_base, const l4::abi::ExceptionState& state);
 
 } // namespace user_registers

@@ -106,6 +106,40 @@ inline Error thread_start(Selector thread, uint64_t ip, uint64_t sp)
     return thread_control(thread, abi::ThreadOp::start, ip, sp);
 }
 
+// Another thread's registers through the caller's UTCB (ThreadOp::read/write_registers).
+inline Error read_registers(Selector thread, abi::ExceptionState& state)
+{
+    Error e = thread_control(thread, abi::ThreadOp::read_registers);
+    if (e == Error::ok)
+        __builtin_memcpy(&state, utcb()->mr, sizeof state);
+    return e;
+}
+
+inline Error write_registers(Selector thread, const abi::ExceptionState& state)
+{
+    __builtin_memcpy(utcb()->mr, &state, sizeof state);
+    return thread_control(thread, abi::ThreadOp::write_registers);
+}
+
+// A thread's FXSAVE image (abi::fpu_image) through the caller's UTCB (ThreadOp::read/write_fpu).
+struct FpuImage {
+    alignas(16) uint8_t bytes[abi::fpu_image::kBytes];
+};
+
+inline Error read_fpu(Selector thread, FpuImage& image)
+{
+    Error e = thread_control(thread, abi::ThreadOp::read_fpu);
+    if (e == Error::ok)
+        __builtin_memcpy(image.bytes, utcb()->mr, sizeof image.bytes);
+    return e;
+}
+
+inline Error write_fpu(Selector thread, const FpuImage& image)
+{
+    __builtin_memcpy(utcb()->mr, image.bytes, sizeof image.bytes);
+    return thread_control(thread, abi::ThreadOp::write_fpu);
+}
+
 // Notifications -------------------------------------------------------------------------
 
 inline Error notify_signal(Selector notification, uint64_t bits)

@@ -242,7 +242,7 @@ KTEST(exception_ud2_resumed_with_registers)
     if (!f.ok)
         return;
     KEXPECT_EQ(f.m.tag.label(), abi::label::exception);
-    KEXPECT_EQ(f.m.tag.words(), 21);
+    KEXPECT_EQ(f.m.tag.words(), 22);
     KEXPECT_EQ(f.m.tag.caps(), 0);
     KEXPECT_EQ(f.s.vector, 6);
     KEXPECT_EQ(f.s.error_code, 0);

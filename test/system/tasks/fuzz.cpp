@@ -537,9 +537,9 @@ void op_spawn()
 void op_thread_control()
 {
     using abi::ThreadOp;
-    static const uint64_t bad_ops[] = {11, 12, 255, 1ull << 32, ~0ull};
+    static const uint64_t bad_ops[] = {64, 255, 1ull << 32, ~0ull};
     Selector t = typed(rng, kThread);
-    uint64_t op = rng.chance(92) ? rng.below(11) : pick(rng, bad_ops);
+    uint64_t op = rng.chance(92) ? rng.below(static_cast<uint64_t>(ThreadOp::write_fpu) + 1) : pick(rng, bad_ops);
     uint64_t a = edge_value(rng), b = any_address(rng), c = rng.next();
     switch (static_cast<ThreadOp>(op)) {
     case ThreadOp::start: a = safe_ip(rng); break;
@@ -554,15 +554,17 @@ void op_thread_control()
         sanitize_registers(rng, *l4::utcb());
         break;
     case ThreadOp::set_time_slice: a = rng.chance(70) ? rng.below(1002) : edge_value(rng); break;
+    case ThreadOp::write_fpu: random_fpu_image(rng, *l4::utcb()); break;
     default: break;
     }
     // Operations that would stop, slow down or redirect the fuzzer itself: not on itself
-    // (read_registers tells: busy only for the caller).
+    // (read_registers tells: busy only for the caller). A random FPU image could leave it
+    // with unmasked SSE exceptions pending.
     bool risky =
         op == static_cast<uint64_t>(ThreadOp::suspend) || op == static_cast<uint64_t>(ThreadOp::set_priority) ||
         op == static_cast<uint64_t>(ThreadOp::set_exception_handler) ||
         op == static_cast<uint64_t>(ThreadOp::set_pager) || op == static_cast<uint64_t>(ThreadOp::set_fs_base) ||
-        op == static_cast<uint64_t>(ThreadOp::set_foreign_abi);
+        op == static_cast<uint64_t>(ThreadOp::set_foreign_abi) || op == static_cast<uint64_t>(ThreadOp::write_fpu);
     if (risky) {
         ++stats.probes;
         if (l4::thread_control(t, ThreadOp::read_registers) == Error::busy) {

@@ -135,6 +135,7 @@ bool tag_refused(uint64_t tag, const abi::Utcb& utcb); // what the kernel must r
 // map items (safe), receive slot and window.
 void random_message(Rng& rng, l4::Message& m, abi::Utcb& utcb);
 void sanitize_registers(Rng& rng, abi::Utcb& utcb); // mr[] as ExceptionState: safe rip
+void random_fpu_image(Rng& rng, abi::Utcb& utcb);   // mr[] as an FXSAVE image, its MXCSR good or not
 
 // fuzz.cpp's bookkeeping, for the ops of fuzz_hostile.cpp -------------------------------------
 

@@ -308,6 +308,18 @@ void sanitize_registers(Rng& rng, abi::Utcb& utcb)
     state.rip = safe_ip(rng);
 }
 
+void random_fpu_image(Rng& rng, abi::Utcb& utcb)
+{
+    for (uint64_t& word : utcb.mr)
+        word = rng.chance(30) ? edge_value(rng) : rng.next();
+    // Mostly an MXCSR fxrstor takes (exceptions masked or not, any flags, any rounding), so
+    // that images get loaded and run with; else any 32 bits, which the kernel must refuse
+    // when they leave the CPU's MXCSR_MASK.
+    uint32_t mxcsr =
+        rng.chance(70) ? static_cast<uint32_t>(rng.below(0x10000)) & 0xffbf : static_cast<uint32_t>(rng.next());
+    __builtin_memcpy(reinterpret_cast<uint8_t*>(utcb.mr) + abi::fpu_image::kMxcsr, &mxcsr, sizeof mxcsr);
+}
+
 void random_message(Rng& rng, l4::Message& m, abi::Utcb& utcb)
 {
     m.tag.raw = message_tag(rng);

@@ -678,12 +678,16 @@ void rewrite(Rng& rng, ExceptionState& last, bool at_least_once)
         w.rsi = wild_tag(rng);
         w.rip = addr(fz_blocked_report);
         w.rsp = rng.below(abi::kUserEnd);
+        w.fs_base = rng.chance(50) ? 0 : rng.below(abi::kUserEnd); // it never reads through FS
         bool bad = i + 1 < n && rng.chance(25);
         if (bad) {
-            if (rng.chance(50))
+            uint64_t k = rng.below(3);
+            if (k == 0)
                 w.rip = rng.chance(50) ? kt::kKernelAddress : abi::kUserEnd + rng.below(1u << 20);
-            else
+            else if (k == 1)
                 w.rsp = kt::kNonCanonical + rng.below(1u << 20);
+            else
+                w.fs_base = rng.chance(50) ? kt::kKernelAddress : kt::kNonCanonical + rng.below(1u << 20);
         }
         kt::utcb_state() = w;
         Error e = checked(control, kBlockedThread, static_cast<uint64_t>(ThreadOp::write_registers), 0, 0, 0,
@@ -695,7 +699,7 @@ void rewrite(Rng& rng, ExceptionState& last, bool at_least_once)
             if (l4::thread_control(kBlockedThread, ThreadOp::read_registers) == Error::ok) {
                 ExceptionState now = kt::utcb_state();
                 check(now.rip == last.rip && now.rsp == last.rsp && now.rsi == last.rsi && now.rbx == last.rbx &&
-                          now.r15 == last.r15,
+                          now.r15 == last.r15 && now.fs_base == last.fs_base,
                       "a refused write_registers changed the registers", now.rip);
             }
         } else if (e == Error::ok) {

@@ -232,7 +232,7 @@ THREAD_TEST(thread_control_wrong_type_and_selectors)
 
 NEW_THREAD_TEST(thread_control_unknown_operation)
 {
-    const uint64_t unknown[] = {11, ~uint64_t{0}};
+    const uint64_t unknown[] = {64, ~uint64_t{0}};
     for (uint64_t op : unknown)
         KEXPECT_EQ(l4::raw_syscall(static_cast<uint64_t>(abi::Syscall::thread_control), kThreadA, op),
                    Error::invalid_argument);

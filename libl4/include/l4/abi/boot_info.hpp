@@ -44,7 +44,15 @@ struct BootInfo {
     MemoryRegion regions[kMaxBootRegions]; // ascending, non-overlapping
     BootModule modules[kMaxBootModules];
     char cmdline[256]; // the kernel's
+    // Time (docs/boot.md, "Time"): user code may read the TSC with rdtsc.
+    uint64_t tsc_hz;     // TSC ticks per second; 0: unknown (no PIT and no CPUID leaf 0x15/0x16)
+    uint64_t tick_hz;    // kernel timer ticks per second (hz=N): the unit of IPC timeouts
+    uint64_t tick_ns;    // one tick in nanoseconds, 10^9 / tick_hz rounded down
+    uint64_t time_flags; // kTimeTscInvariant, kTimeTscFromCpuid
 };
+
+constexpr uint64_t kTimeTscInvariant = 1u << 0; // CPUID 0x80000007 EDX bit 8: constant rate, also in sleep states
+constexpr uint64_t kTimeTscFromCpuid = 1u << 1; // tsc_hz is the CPU's statement (leaf 0x15/0x16), not measured
 
 constexpr uint64_t kBootInfoPages = (sizeof(BootInfo) + 4095) / 4096;
 

@@ -82,8 +82,9 @@ enum class ThreadOp : uint64_t {
     read_registers = 8,        // the thread's registers -> the caller's UTCB (ExceptionState layout)
     write_registers = 9,       // the caller's UTCB (ExceptionState layout) -> the thread's registers
     set_time_slice = 10,       // rdx = ticks (1..1000)
-    // 11, 12: read_fpu, write_fpu
-    bind_notification = 13, // rdx = notification (receive right; kUnbind: unbind): its signals end receives
+    read_fpu = 11,             // the thread's FXSAVE image (abi::fpu_image) -> the caller's UTCB mr[]
+    write_fpu = 12,            // the caller's UTCB mr[] (an FXSAVE image) -> the thread's FPU/SSE state
+    bind_notification = 13,    // rdx = notification (receive right; kUnbind: unbind): its signals end receives
 };
 
 // bind_notification's rdx to take the thread's bound notification away.

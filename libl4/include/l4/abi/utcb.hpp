@@ -9,6 +9,8 @@
 namespace l4::abi {
 
 // Registers of a thread as exception IPC and read/write_registers carry them (message words).
+// fs_base is last so that the older words keep their indexes. There is no GS base: GS holds
+// the UTCB's address and user code cannot change it (FSGSBASE stays off).
 struct ExceptionState {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
     uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
@@ -16,9 +18,23 @@ struct ExceptionState {
     uint64_t vector; // CPU exception vector, or 0x100 for a foreign-ABI syscall
     uint64_t error_code;
     uint64_t fault_address; // cr2 for page faults
+    uint64_t fs_base;       // the thread's TLS base (ThreadOp::set_fs_base)
 };
 constexpr uint64_t kExceptionWords = sizeof(ExceptionState) / 8;
 constexpr uint64_t kForeignSyscallVector = 0x100;
+static_assert(kExceptionWords <= kMessageWords);
+
+// A thread's x87/SSE state as ThreadOp::read_fpu and write_fpu carry it in mr[0..63]: the
+// 512-byte FXSAVE (64-bit) image the CPU defines (Intel SDM vol. 1, 10.5.1).
+namespace fpu_image {
+constexpr uint64_t kBytes = 512;
+constexpr uint64_t kMxcsr = 24;     // uint32_t MXCSR
+constexpr uint64_t kMxcsrMask = 28; // uint32_t: the MXCSR bits this CPU has (0: 0xffbf)
+constexpr uint64_t kSt0 = 32;       // st0..st7 (mm0..mm7), 16 bytes apart
+constexpr uint64_t kXmm0 = 160;     // xmm0..xmm15, 16 bytes apart
+constexpr uint64_t kRegisterStride = 16;
+} // namespace fpu_image
+static_assert(fpu_image::kBytes == kMessageWords * 8);
 
 // A capability to send: the sender's selector and the rights the receiver may have.
 struct CapItem {
