@@ -135,6 +135,17 @@ void abandon_caller(Thread& server)
     wake(*caller, Error::object_destroyed);
 }
 
+// The caller a reply object keeps (or nullptr), no longer kept there.
+Thread* take_kept(Reply& reply)
+{
+    Thread* caller = reply.caller;
+    if (caller != nullptr) {
+        reply.caller = nullptr;
+        caller->kept_reply = nullptr;
+    }
+    return caller;
+}
+
 // Ends `receiver`'s receive with the bits of its bound notification instead of a message.
 void deliver_bits(Thread& receiver, uint64_t bits)
 {
@@ -297,23 +308,17 @@ Error save_reply(Thread& self, Reply& reply)
 
 Error reply_to(Thread& self, Reply& reply)
 {
-    Thread* caller = reply.caller;
+    Thread* caller = take_kept(reply);
     if (caller == nullptr)
         return Error::invalid_selector;
-    reply.caller = nullptr;
-    caller->kept_reply = nullptr;
     answer(self, *caller, nullptr);
     return Error::ok;
 }
 
 void drop_reply(Reply& reply)
 {
-    Thread* caller = reply.caller;
-    if (caller == nullptr)
-        return;
-    reply.caller = nullptr;
-    caller->kept_reply = nullptr;
-    wake(*caller, Error::object_destroyed);
+    if (Thread* caller = take_kept(reply))
+        wake(*caller, Error::object_destroyed);
 }
 
 void cancel_sends(Endpoint& ep, uint64_t badge)
@@ -378,10 +383,8 @@ void detach(Thread& thread)
         thread.server->caller = nullptr;
         thread.server = nullptr;
     }
-    if (thread.kept_reply != nullptr) {
-        thread.kept_reply->caller = nullptr;
-        thread.kept_reply = nullptr;
-    }
+    if (thread.kept_reply != nullptr)
+        (void)take_kept(*thread.kept_reply);
     abandon_caller(thread);
     if (thread.bound_notification != nullptr)
         thread.bound_notification->unbind();

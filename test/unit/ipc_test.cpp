@@ -376,23 +376,36 @@ TEST_CASE("ipc: a capability moves with the message", "[ipc]")
     CHECK(other->references == 2);
 }
 
+namespace {
+
+constexpr cap::Selector kCopy = 3, kOtherBadge = 4;
+
+// The client queued calling through `via` (badge 0x42: kBadged or its copy kCopy), the server
+// queued sending through kOtherBadge (badge 0x43); a low-priority third thread runs.
+struct Queued : Pair {
+    explicit Queued(cap::Selector via)
+    {
+        Thread* third = make_thread("third", 5);
+        scheduler::make_ready(*third);
+        REQUIRE(cap::CapSpace::derive(task->caps(), kBadged, task->caps(), kCopy, l4::abi::rights::all) == Error::ok);
+        REQUIRE(cap::CapSpace::derive(task->caps(), kEp, task->caps(), kOtherBadge, l4::abi::rights::all, 0x43) ==
+                Error::ok);
+        scheduler::yield();
+        REQUIRE(&current() == client);
+        set_message(*client, MessageTag::make(1, 0));
+        call(*client, via);
+        REQUIRE(&current() == server);
+        set_message(*server, MessageTag::make(2, 0));
+        send(*server, kOtherBadge);
+        REQUIRE(&current() == third);
+    }
+};
+
+} // namespace
+
 TEST_CASE("ipc: the last capability with a badge cancels the sends queued through it", "[ipc]")
 {
-    Pair w;
-    Thread* third = w.make_thread("third", 5);
-    scheduler::make_ready(*third);
-    constexpr cap::Selector kCopy = 3, kOtherBadge = 4;
-    REQUIRE(cap::CapSpace::derive(w.task->caps(), kBadged, w.task->caps(), kCopy, l4::abi::rights::all) == Error::ok);
-    REQUIRE(cap::CapSpace::derive(w.task->caps(), kEp, w.task->caps(), kOtherBadge, l4::abi::rights::all, 0x43) ==
-            Error::ok);
-    scheduler::yield();
-    REQUIRE(&current() == w.client);
-    set_message(*w.client, MessageTag::make(1, 0));
-    call(*w.client, kCopy); // badge 0x42, through the copy
-    REQUIRE(&current() == w.server);
-    set_message(*w.server, MessageTag::make(2, 0));
-    send(*w.server, kOtherBadge); // badge 0x43
-    REQUIRE(&current() == third);
+    Queued w(kCopy); // badge 0x42, through the copy
 
     // The minted capability goes, its copy stays: nothing is cancelled.
     REQUIRE(w.task->caps().remove(kBadged) == Error::ok);
@@ -409,19 +422,7 @@ TEST_CASE("ipc: the last capability with a badge cancels the sends queued throug
 
 TEST_CASE("ipc: revoking a badged capability cancels its queued sends, and revoking the original too", "[ipc]")
 {
-    Pair w;
-    Thread* third = w.make_thread("third", 5);
-    scheduler::make_ready(*third);
-    constexpr cap::Selector kCopy = 3, kOtherBadge = 4;
-    REQUIRE(cap::CapSpace::derive(w.task->caps(), kBadged, w.task->caps(), kCopy, l4::abi::rights::all) == Error::ok);
-    REQUIRE(cap::CapSpace::derive(w.task->caps(), kEp, w.task->caps(), kOtherBadge, l4::abi::rights::all, 0x43) ==
-            Error::ok);
-    scheduler::yield();
-    set_message(*w.client, MessageTag::make(1, 0));
-    call(*w.client, kBadged); // through the minted capability itself
-    set_message(*w.server, MessageTag::make(2, 0));
-    send(*w.server, kOtherBadge);
-    REQUIRE(&current() == third);
+    Queued w(kBadged); // through the minted capability itself
 
     REQUIRE(w.task->caps().revoke(kBadged) == Error::ok);
     CHECK(w.task->caps().slot(kCopy)->empty());

@@ -94,33 +94,23 @@ struct World {
         return made;
     }
 
-    // An endpoint with a capability at `selector` of the task's space (with `badge`).
-    Endpoint* make_endpoint(cap::Selector selector, uint64_t badge = 0)
+    // An object T (made by T::create(factory, error)) with a capability at `selector` of the
+    // task's space (with `badge`, where T takes one).
+    template <typename T>
+    T* make_object(cap::Selector selector, uint64_t badge = 0)
     {
         Error error = Error::ok;
-        Endpoint* made = Endpoint::create(factory, error);
+        T* made = T::create(factory, error);
         REQUIRE(made != nullptr);
         REQUIRE(task->caps().insert_original(selector, made, l4::abi::rights::all, badge) == Error::ok);
         return made;
     }
-
-    // A reply object or a notification with a capability at `selector` of the task's space.
-    Reply* make_reply(cap::Selector selector)
+    Endpoint* make_endpoint(cap::Selector selector, uint64_t badge = 0)
     {
-        Error error = Error::ok;
-        Reply* made = Reply::create(factory, error);
-        REQUIRE(made != nullptr);
-        REQUIRE(task->caps().insert_original(selector, made, l4::abi::rights::all) == Error::ok);
-        return made;
+        return make_object<Endpoint>(selector, badge);
     }
-    Notification* make_notification(cap::Selector selector)
-    {
-        Error error = Error::ok;
-        Notification* made = Notification::create(factory, error);
-        REQUIRE(made != nullptr);
-        REQUIRE(task->caps().insert_original(selector, made, l4::abi::rights::all) == Error::ok);
-        return made;
-    }
+    Reply* make_reply(cap::Selector selector) { return make_object<Reply>(selector); }
+    Notification* make_notification(cap::Selector selector) { return make_object<Notification>(selector); }
 
     // From idle, the kernel's exit path picks the best ready thread.
     void start() { scheduler::preempt_if_needed(); }
