@@ -91,7 +91,9 @@ void finish_exception(Thread& server, Thread& faulted)
     faulted.kernel_message = false;
     arch::UserContext reply = server.user_context();
     MessageTag tag{server.message_tag};
-    if (tag.label() == l4::abi::reply_label::resume_with_registers) {
+    if (tag.label() == l4::abi::reply_label::resume_with_rax && tag.words() >= 1) {
+        faulted.user_context().set_foreign_result(reply.word(0));
+    } else if (tag.label() == l4::abi::reply_label::resume_with_registers) {
         l4::abi::ExceptionState s{};
         uint64_t words = tag.words() < l4::abi::kExceptionWords ? tag.words() : l4::abi::kExceptionWords;
         auto* out = reinterpret_cast<uint64_t*>(&s);
@@ -348,14 +350,23 @@ bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_
     auto handler = self.special_caps().lookup<Endpoint>(Thread::exception_handler, l4::abi::rights::send);
     if (handler.error != Error::ok)
         return false;
-    l4::abi::ExceptionState s =
-        user_registers::save(self.user_frame(), self.fs_base, vector, error_code, fault_address);
-    static_assert(sizeof s == sizeof self.kernel_words);
-    memcpy(self.kernel_words, &s, sizeof s);
-    uint64_t label =
-        vector == l4::abi::kForeignSyscallVector ? l4::abi::label::foreign_syscall : l4::abi::label::exception;
+    uint64_t label = l4::abi::label::exception, words = l4::abi::kExceptionWords;
+    if (vector == l4::abi::kForeignSyscallVector && self.foreign_abi == l4::abi::foreign_abi::short_message) {
+        l4::abi::ForeignSyscall s = user_registers::save_syscall(self.user_frame());
+        static_assert(sizeof s <= sizeof self.kernel_words);
+        memcpy(self.kernel_words, &s, sizeof s);
+        label = l4::abi::label::foreign_syscall;
+        words = l4::abi::kForeignSyscallWords;
+    } else {
+        l4::abi::ExceptionState s =
+            user_registers::save(self.user_frame(), self.fs_base, vector, error_code, fault_address);
+        static_assert(sizeof s == sizeof self.kernel_words);
+        memcpy(self.kernel_words, &s, sizeof s);
+        if (vector == l4::abi::kForeignSyscallVector)
+            label = l4::abi::label::foreign_syscall;
+    }
     self.kernel_message = true;
-    self.message_tag = MessageTag::make(label, l4::abi::kExceptionWords).raw;
+    self.message_tag = MessageTag::make(label, words).raw;
     (void)send(self, *handler.object, handler.slot->badge(), true, l4::abi::kTimeoutNever);
     return true;
 }

@@ -143,9 +143,9 @@ Error thread_control(Thread& self, Frame& f)
             arch::set_tls_base(a);
         return Error::ok;
     case ThreadOp::set_foreign_abi:
-        if (a > 1)
+        if (a > l4::abi::foreign_abi::short_message)
             return Error::invalid_argument;
-        target.foreign_abi = a == 1;
+        target.foreign_abi = static_cast<uint8_t>(a);
         return Error::ok;
     case ThreadOp::read_registers: {
         if (&target == &self)

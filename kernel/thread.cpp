@@ -20,7 +20,7 @@ constexpr uint64_t kPage = l4::abi::kPageSize;
 } // namespace
 
 Thread::Thread(Task* task, uint8_t* kernel_stack, const char* name, uint8_t initial_priority)
-    : cap::Object(cap::ObjectType::thread), saved_kernel_rsp(0), fs_base(0), foreign_abi(false),
+    : cap::Object(cap::ObjectType::thread), saved_kernel_rsp(0), fs_base(0), foreign_abi(0),
       suspend_requested(false), dying(false), wait(Wait::none), wait_queue(nullptr), wait_next(nullptr),
       wait_prev(nullptr), send_badge(0), send_is_call(false), kernel_message(false), message_tag(0), kernel_words{},
       caller(nullptr), server(nullptr), kept_reply(nullptr), bound_notification(nullptr), deadline(kNoDeadline),

@@ -65,7 +65,7 @@ public:
     fpu::State fpu_state;      // x87/SSE registers while switched out
     uint64_t saved_kernel_rsp; // while switched out (switch_kernel_stack)
     uint64_t fs_base;
-    bool foreign_abi;       // its `syscall` instructions go to its exception handler
+    uint8_t foreign_abi;    // l4::abi::foreign_abi: its `syscall`s go to its exception handler
     bool suspend_requested; // suspended by thread_control; runs again on resume
     bool dying;             // its last capability went while it ran: exits on kernel exit
 

@@ -19,7 +19,7 @@ constexpr Selector kTask = abi::boot::kTaskSelector;
 constexpr Selector kRemote = abi::boot::kSigma0EndpointSelector;
 constexpr Selector kLocal = 20, kNotification = 21, kServerThread = 22, kPartnerThread = 23, kHandlerEndpoint = 24,
                    kVictimThread = 25, kPagerEndpoint = 26, kPagerThread = 27, kFaultThread = 28, kMapEndpoint = 29,
-                   kMapThread = 30;
+                   kMapThread = 30, kForeignThread = 31;
 constexpr uint64_t kFaultArea = 0x0000100000000000; // fresh pages to fault on
 constexpr uint64_t kMapTarget = 0x0000200000000000; // where the map server receives
 constexpr uint64_t kSmallRuns = 1000;               // 2 MiB maps: fewer runs
@@ -33,6 +33,7 @@ volatile uint64_t faulter_done;
 uint64_t samples[kRuns];
 uint64_t scratch[kRuns];
 volatile uint64_t victim_done;
+volatile uint64_t foreign_done;
 
 inline uint64_t tsc()
 {
@@ -161,6 +162,20 @@ void measure(Body body)
     l4::thread_exit();
 }
 
+// A foreign-ABI thread (short message): each `syscall` is a round trip to bench_server, in
+// another address space, which resumes it with rax. Then it stops for good: its ud2 is answered
+// with a label that leaves it suspended.
+[[noreturn]] void foreign_caller()
+{
+    measure([] {
+        uint64_t rax = 39; // Linux's getpid
+        asm volatile("syscall" : "+a"(rax) : : "rcx", "r11", "memory");
+    });
+    foreign_done = 1;
+    for (;;)
+        asm volatile("ud2" ::: "memory");
+}
+
 // Answers every page fault with pager_page mapped at the faulting page.
 [[noreturn]] void pager()
 {
@@ -272,6 +287,21 @@ int main()
         l4::yield();
     report("exception_ipc_round_trip");
     l4::cap_delete(kPartnerThread);
+
+    e = l4::factory_create(kFactory, abi::ObjectKind::thread, kForeignThread, kTask, kPriority);
+    if (e == Error::ok)
+        e = l4::thread_control(kForeignThread, abi::ThreadOp::set_exception_handler, kRemote);
+    if (e == Error::ok)
+        e = l4::thread_control(kForeignThread, abi::ThreadOp::set_foreign_abi, abi::foreign_abi::short_message);
+    if (e == Error::ok)
+        e = l4::thread_start(kForeignThread, reinterpret_cast<uint64_t>(foreign_caller),
+                             reinterpret_cast<uint64_t>(stacks[3] + kStackSize));
+    if (e != Error::ok)
+        fail("foreign syscall", e);
+    while (foreign_done == 0)
+        l4::yield();
+    report("foreign_syscall_round_trip");
+    l4::cap_delete(kForeignThread);
 
     e = start(kPartnerThread, yield_partner, 1);
     if (e != Error::ok)

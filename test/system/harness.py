@@ -227,7 +227,8 @@ SCENARIOS = {
     "bench-runs": Scenario(
         "exit=qemu", [r"bench: null_syscall median \d+", r"bench: ipc_call_reply_inter_as median \d+",
                       r"bench: ipc_call_reply_intra_as median \d+", r"bench: notify_signal_wait median \d+",
-                      r"bench: exception_ipc_round_trip median \d+", r"bench: thread_switch_yield median \d+",
+                      r"bench: exception_ipc_round_trip median \d+",
+                      r"bench: foreign_syscall_round_trip median \d+", r"bench: thread_switch_yield median \d+",
                       r"bench: page_fault_round_trip median \d+", r"bench: map_unmap_4k median \d+",
                       r"bench: map_unmap_2m median \d+",
                       r"bench: done", r"all user threads (have exited|are blocked)"],

@@ -45,6 +45,8 @@ public:
     // Results travel back in the first argument registers.
     void set_result(unsigned i, uint64_t value) { set_arg(i, value); }
     void set_status(l4::abi::Error status) { f_.rax = static_cast<uint64_t>(status); }
+    // What a foreign-ABI system call returns (resume_with_rax): the Linux ABI's rax.
+    void set_foreign_result(uint64_t value) { f_.rax = value; }
     // The thread runs its system call again when it returns to user mode. Every encoding of
     // `syscall` ends in its two opcode bytes, 0f 05.
     void restart_syscall() { f_.rip -= 2; }

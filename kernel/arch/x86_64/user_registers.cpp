@@ -20,6 +20,11 @@ l4::abi::ExceptionState save(const interrupts::InterruptFrame& f, uint64_t fs_ba
             f.r11, f.r12, f.r13, f.r14, f.r15, f.rip, f.rflags, vector, error_code, fault_address, fs_base};
 }
 
+l4::abi::ForeignSyscall save_syscall(const interrupts::InterruptFrame& f)
+{
+    return {f.rax, f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9, f.rip, f.rsp, f.rflags};
+}
+
 bool load(interrupts::InterruptFrame& f, uint64_t& fs_base, const l4::abi::ExceptionState& s)
 {
     if (s.rip >= paging::kUserEnd || s.rsp >= paging::kUserEnd || s.fs_base >= paging::kUserEnd)

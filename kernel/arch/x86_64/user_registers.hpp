@@ -11,6 +11,9 @@ namespace user_registers {
 l4::abi::ExceptionState save(const interrupts::InterruptFrame& frame, uint64_t fs_base, uint64_t vector = 0,
                              uint64_t error_code = 0, uint64_t fault_address = 0);
 
+// A foreign-ABI syscall's registers, the short exception message.
+l4::abi::ForeignSyscall save_syscall(const interrupts::InterruptFrame& frame);
+
 // False, changing nothing, when rip, rsp or the FS base is not a user address (the FS base
 // as ThreadOp::set_fs_base checks it). Flags a user may not choose (IF stays on, TF, IOPL and
 // the rest stay off) are forced. The new FS base goes to `fs_base` (Thread::fs_base): the

@@ -1,6 +1,7 @@
 // Exceptions as IPC: a victim thread faults, the main thread (its handler) receives the
 // ExceptionState and replies to resume it. Also foreign-ABI syscalls. Selectors 500-599.
 #include "helpers.hpp"
+#include "l4/abi/address_space.hpp"
 
 using namespace kt;
 
@@ -26,6 +27,7 @@ extern char kt_exc_int3[], kt_exc_int3_after[];
 extern char kt_exc_hlt[], kt_exc_hlt_at[], kt_exc_hlt_after[];
 extern char kt_exc_div[], kt_exc_div_at[], kt_exc_div_after[];
 extern char kt_exc_sys[], kt_exc_sys_after[];
+extern char kt_exc_sys6[], kt_exc_sys6_after[];
 extern char kt_exc_twice[], kt_exc_twice_at[];
 volatile uint64_t kt_exc_done, kt_exc_rax, kt_exc_rbx, kt_exc_flags;
 [[noreturn]] void kt_exc_exit() { l4::thread_exit(); }
@@ -111,6 +113,19 @@ kt_exc_sys:
 kt_exc_sys_after:
     jmp kt_exc_after
 
+kt_exc_sys6:
+    mov $0x3c, %eax
+    mov $0xd1, %rdi
+    mov $0x51, %rsi
+    mov $0xd0, %rdx
+    mov $0x110, %r10
+    mov $0x108, %r8
+    mov $0x109, %r9
+    mov $0xb0, %rbx
+    syscall
+kt_exc_sys6_after:
+    jmp kt_exc_after
+
 kt_exc_twice:
     mov $0x2, %rax
 kt_exc_twice_at:
@@ -124,7 +139,8 @@ namespace {
 uint64_t address(const char* label) { return reinterpret_cast<uint64_t>(label); }
 
 // A victim thread in our task with `handler` as its exception handler, started at `code`.
-Error start_victim(const char* code, Selector handler = kEndpoint, bool foreign = false)
+// `foreign`: its set_foreign_abi mode (abi::foreign_abi; 0 native).
+Error start_victim(const char* code, Selector handler = kEndpoint, uint64_t foreign = 0)
 {
     kt_exc_done = 0;
     kt_exc_rax = 0;
@@ -133,8 +149,8 @@ Error start_victim(const char* code, Selector handler = kEndpoint, bool foreign 
     Error e = create_thread(kVictim);
     if (e == Error::ok && handler != kNoHandler)
         e = l4::thread_control(kVictim, ThreadOp::set_exception_handler, handler);
-    if (e == Error::ok && foreign)
-        e = l4::thread_control(kVictim, ThreadOp::set_foreign_abi, 1);
+    if (e == Error::ok && foreign != 0)
+        e = l4::thread_control(kVictim, ThreadOp::set_foreign_abi, foreign);
     if (e == Error::ok)
         e = start_thread(kVictim, reinterpret_cast<ThreadBody>(const_cast<char*>(code)));
     return e;
@@ -160,7 +176,7 @@ Error reply_state(uint64_t label, const abi::ExceptionState& s)
 
 // An endpoint, and a victim at `code` whose handler it is (through a send-only copy with
 // `badge` when that is not 0); false after a failed check.
-bool start_handled(const char* code, uint64_t badge = 0, bool foreign = false)
+bool start_handled(const char* code, uint64_t badge = 0, uint64_t foreign = 0)
 {
     KREQUIRE_EQ_OR(make(kEndpoint, ObjectKind::endpoint), Error::ok, false);
     Selector handler = kEndpoint;
@@ -180,7 +196,7 @@ struct Fault {
     abi::ExceptionState s{};
     bool ok;
 
-    explicit Fault(const char* code, uint64_t badge = 0, bool foreign = false)
+    explicit Fault(const char* code, uint64_t badge = 0, uint64_t foreign = 0)
         : ok(start_handled(code, badge, foreign) && received())
     {
     }
@@ -390,6 +406,48 @@ KTEST(exception_foreign_syscall)
     // Native again, so that its own exit is a real system call.
     KEXPECT_EQ(l4::thread_control(kVictim, ThreadOp::set_foreign_abi, 0), Error::ok);
     resume_with_rax(f.s, 4242);
+}
+
+// The short form: the system-call registers and where the thread was, ten words; the reply
+// resume_with_rax sets rax alone and the thread goes on after its syscall.
+KTEST(exception_foreign_syscall_short_message)
+{
+    Fault f(kt_exc_sys6, 0, abi::foreign_abi::short_message);
+    if (!f.ok)
+        return;
+    KEXPECT_EQ(f.m.tag.raw, Tag::make(abi::label::foreign_syscall, abi::kForeignSyscallWords).raw);
+    auto& call = *reinterpret_cast<abi::ForeignSyscall*>(l4::utcb()->mr); // gather_words put them there
+    const uint64_t expected[] = {0x3c, 0xd1, 0x51, 0xd0, 0x110, 0x108, 0x109};
+    const uint64_t* got = &call.rax;
+    for (uint64_t i = 0; i < 7; ++i)
+        KEXPECT_EQ(got[i], expected[i]);
+    KEXPECT_EQ(call.rip, address(kt_exc_sys6_after));
+    KEXPECT_EQ(call.rsp != 0 && call.rsp < abi::kUserEnd, true);
+    KEXPECT_EQ(call.rflags & 0x202, 0x202);
+    KEXPECT_EQ(l4::thread_control(kVictim, ThreadOp::set_foreign_abi, abi::foreign_abi::off), Error::ok);
+    l4::Message r;
+    r.tag = Tag::make(abi::reply_label::resume_with_rax, 1);
+    r.words[0] = 0x777;
+    KEXPECT_EQ(l4::reply(r), Error::ok);
+    KEXPECT_EQ(wait_flag(kt_exc_done), true);
+    KEXPECT_EQ(kt_exc_rax, 0x777);
+    KEXPECT_EQ(kt_exc_rbx, 0xb0); // every other register as it was
+}
+
+// resume_with_rax without its word is no valid answer: the thread stays stopped. A mode past
+// short_message is refused.
+KTEST(exception_resume_with_rax_needs_its_word)
+{
+    Fault f(kt_exc_sys6, 0, abi::foreign_abi::short_message);
+    if (!f.ok)
+        return;
+    KEXPECT_EQ(l4::thread_control(kVictim, ThreadOp::set_foreign_abi, 3), Error::invalid_argument);
+    KEXPECT_EQ(l4::thread_control(kVictim, ThreadOp::set_foreign_abi, ~uint64_t{0}), Error::invalid_argument);
+    l4::Message r;
+    r.tag = Tag::make(abi::reply_label::resume_with_rax, 0);
+    KEXPECT_EQ(l4::reply(r), Error::ok);
+    yield_times(20);
+    KEXPECT_EQ(kt_exc_done, 0);
 }
 
 // Without the flag the same instruction is a native call: 39 is no Kestrel system call.

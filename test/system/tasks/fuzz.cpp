@@ -547,7 +547,7 @@ void op_thread_control()
     case ThreadOp::set_exception_handler:
     case ThreadOp::set_pager: a = typed(rng, kEndpoint); break;
     case ThreadOp::set_fs_base: a = any_address(rng); break;
-    case ThreadOp::set_foreign_abi: a = rng.chance(70) ? rng.below(2) : edge_value(rng); break;
+    case ThreadOp::set_foreign_abi: a = rng.chance(70) ? rng.below(3) : edge_value(rng); break;
     case ThreadOp::write_registers:
         for (uint64_t i = 0; i < abi::kExceptionWords; ++i)
             l4::utcb()->mr[i] = rng.chance(50) ? any_address(rng) : rng.next();

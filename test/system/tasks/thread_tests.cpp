@@ -252,9 +252,11 @@ NEW_THREAD_TEST(thread_set_time_slice_limits)
 NEW_THREAD_TEST(thread_set_foreign_abi_values)
 {
     const Control cases[] = {
-        {kThreadA, ThreadOp::set_foreign_abi, 2, Error::invalid_argument},
-        {kThreadA, ThreadOp::set_foreign_abi, 1, Error::ok},
-        {kThreadA, ThreadOp::set_foreign_abi, 0, Error::ok},
+        {kThreadA, ThreadOp::set_foreign_abi, 3, Error::invalid_argument},
+        {kThreadA, ThreadOp::set_foreign_abi, ~uint64_t{0}, Error::invalid_argument},
+        {kThreadA, ThreadOp::set_foreign_abi, abi::foreign_abi::short_message, Error::ok},
+        {kThreadA, ThreadOp::set_foreign_abi, abi::foreign_abi::full, Error::ok},
+        {kThreadA, ThreadOp::set_foreign_abi, abi::foreign_abi::off, Error::ok},
     };
     expect_controls(cases);
 }

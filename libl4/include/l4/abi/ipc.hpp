@@ -78,11 +78,12 @@ struct PageFault {
 constexpr uint64_t kPageFaultWords = 3;
 
 // The reply to an exception IPC: label resume_with_registers takes the reply's words as the
-// new ExceptionState (registers); label resume keeps them; anything else leaves the thread
-// stopped (suspended).
+// new ExceptionState (registers); label resume keeps them; resume_with_rax sets rax alone (a
+// foreign syscall's result); anything else leaves the thread stopped (suspended).
 namespace reply_label {
 constexpr uint64_t resume = 0;
 constexpr uint64_t resume_with_registers = 1;
+constexpr uint64_t resume_with_rax = 2; // word 0: the thread's new rax; every other register stays
 } // namespace reply_label
 
 } // namespace l4::abi

@@ -78,7 +78,7 @@ enum class ThreadOp : uint64_t {
     set_exception_handler = 4, // rdx = endpoint selector (exceptions become calls to it)
     set_pager = 5,             // rdx = endpoint selector (page faults become calls to it)
     set_fs_base = 6,           // rdx = FS base
-    set_foreign_abi = 7,       // rdx = 1: its `syscall` instructions become exception IPC
+    set_foreign_abi = 7,       // rdx = foreign_abi::*: its `syscall` instructions become exception IPC
     read_registers = 8,        // the thread's registers -> the caller's UTCB (ExceptionState layout)
     write_registers = 9,       // the caller's UTCB (ExceptionState layout) -> the thread's registers
     set_time_slice = 10,       // rdx = ticks (1..1000)
@@ -86,6 +86,13 @@ enum class ThreadOp : uint64_t {
     write_fpu = 12,            // the caller's UTCB mr[] (an FXSAVE image) -> the thread's FPU/SSE state
     bind_notification = 13,    // rdx = notification (receive right; kUnbind: unbind): its signals end receives
 };
+
+// set_foreign_abi's rdx: how a foreign-ABI thread's `syscall` reaches its exception handler.
+namespace foreign_abi {
+constexpr uint64_t off = 0;           // the thread's syscalls are ours
+constexpr uint64_t full = 1;          // exception IPC with the whole ExceptionState (kExceptionWords)
+constexpr uint64_t short_message = 2; // exception IPC with a ForeignSyscall (kForeignSyscallWords)
+} // namespace foreign_abi
 
 // bind_notification's rdx to take the thread's bound notification away.
 constexpr uint64_t kUnbind = ~uint64_t{0};

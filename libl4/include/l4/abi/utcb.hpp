@@ -22,6 +22,16 @@ struct ExceptionState {
 };
 constexpr uint64_t kExceptionWords = sizeof(ExceptionState) / 8;
 constexpr uint64_t kForeignSyscallVector = 0x100;
+
+// The short form of a foreign-ABI syscall's exception IPC (ThreadOp::set_foreign_abi with
+// foreign_abi::short_message): the system-call registers as the Linux x86-64 ABI has them,
+// then where the thread was. Words 0..5 travel in registers, 6..9 in the UTCB. The reply
+// reply_label::resume_with_rax (word 0 = the result) lets the thread go on after its syscall.
+struct ForeignSyscall {
+    uint64_t rax, rdi, rsi, rdx, r10, r8, r9;
+    uint64_t rip, rsp, rflags;
+};
+constexpr uint64_t kForeignSyscallWords = sizeof(ForeignSyscall) / 8;
 static_assert(kExceptionWords <= kMessageWords);
 
 // A thread's x87/SSE state as ThreadOp::read_fpu and write_fpu carry it in mr[0..63]: the
