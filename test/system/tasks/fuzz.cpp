@@ -334,7 +334,7 @@ void op_ipc(Syscall number)
     // sometimes keep it in a reply object (op_reply_to answers it later, or its deletion ends it).
     if (e == Error::ok && number != Syscall::ipc_call && received && rng.chance(60))
         op_ipc(Syscall::ipc_reply);
-    else if (e == Error::ok && number != Syscall::ipc_call && received && rng.chance(30))
+    else if (e == Error::ok && number != Syscall::ipc_call && received && rng.chance(80))
         sys(static_cast<uint64_t>(Syscall::reply_save), typed(rng, kReply));
 }
 
