@@ -10,6 +10,7 @@
 #include "scheduler.hpp"
 #include "task.hpp"
 #include "thread.hpp"
+#include "user_return.hpp"
 
 using l4::abi::Error;
 using l4::abi::Syscall;
@@ -92,7 +93,6 @@ extern "C" void syscall_dispatch(interrupts::InterruptFrame* frame)
         if (result != ipc::kStatusSet)
             context.set_status(result);
     }
-    if (self.dying)
-        scheduler::exit_current();
+    user_return::check(self); // exits a dying thread, raises a forced exception
     scheduler::preempt_if_needed();
 }

@@ -21,7 +21,7 @@ constexpr uint64_t kPage = l4::abi::kPageSize;
 
 Thread::Thread(Task* task, uint8_t* kernel_stack, const char* name, uint8_t initial_priority)
     : cap::Object(cap::ObjectType::thread), saved_kernel_rsp(0), fs_base(0), foreign_abi(false),
-      suspend_requested(false), dying(false), wait(Wait::none), wait_queue(nullptr), wait_next(nullptr),
+      suspend_requested(false), return_work(0), wait(Wait::none), wait_queue(nullptr), wait_next(nullptr),
       wait_prev(nullptr), send_badge(0), send_is_call(false), kernel_message(false), message_tag(0), kernel_words{},
       caller(nullptr), server(nullptr), kept_reply(nullptr), bound_notification(nullptr), deadline(kNoDeadline),
       timeout_next(nullptr), task_next(nullptr), factory(nullptr), kernel_stack_(kernel_stack), task_(task),
