@@ -235,8 +235,10 @@ void timer_tick()
 
 void preempt_if_needed()
 {
+    if (run_queue.empty())
+        return;
     Thread& running = *this_cpu().current;
-    if (!run_queue.empty() && (&running == this_cpu().idle || run_queue.highest_priority() > running.priority))
+    if (&running == this_cpu().idle || run_queue.highest_priority() > running.priority)
         reschedule_on_exit(true);
 }
 
