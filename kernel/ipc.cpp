@@ -385,17 +385,34 @@ bool raise_page_fault(Thread& self, uint64_t address, uint64_t access, uint64_t 
     return true;
 }
 
+namespace {
+
+// A caller that no longer waits for its reply: the server's reply (or reply_to through the
+// object that keeps it) finds no caller (invalid_selector).
+void leave_server(Thread& caller)
+{
+    if (caller.server != nullptr) {
+        caller.server->caller = nullptr;
+        caller.server = nullptr;
+    }
+    if (caller.kept_reply != nullptr)
+        (void)take_kept(*caller.kept_reply);
+}
+
+} // namespace
+
+void cancel(Thread& thread)
+{
+    leave_server(thread);
+    wake(thread, Error::cancelled);
+}
+
 void detach(Thread& thread)
 {
     clear_deadline(thread);
     if (thread.wait_queue != nullptr)
         thread.wait_queue->remove(thread);
-    if (thread.server != nullptr) {
-        thread.server->caller = nullptr;
-        thread.server = nullptr;
-    }
-    if (thread.kept_reply != nullptr)
-        (void)take_kept(*thread.kept_reply);
+    leave_server(thread);
     abandon_caller(thread);
     if (thread.bound_notification != nullptr)
         thread.bound_notification->unbind();

@@ -56,6 +56,10 @@ bool raise_page_fault(Thread& self, uint64_t address, uint64_t access, uint64_t 
 void block(Thread& self, Thread::Wait what, uint64_t timeout, Thread* hand_over = nullptr);
 // Ends a thread's wait with `status` as its system call's result.
 void wake(Thread& thread, Error status);
+// Ends the wait of a thread blocked in IPC of its own (a send, a receive, a notification wait,
+// a call waiting for its reply: not a kernel message) with Error::cancelled; a server's later
+// reply to it finds no caller, as if it had been killed.
+void cancel(Thread& thread);
 // Takes a thread out of every IPC relation (it is being destroyed).
 void detach(Thread& thread);
 // True while some thread waits with a finite timeout.

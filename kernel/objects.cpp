@@ -15,7 +15,7 @@
 
 void kill_thread(Thread& thread)
 {
-    if (thread.state() == Thread::State::dead || thread.dying)
+    if (thread.state() == Thread::State::dead || thread.dying())
         return;
     ipc::detach(thread);
     scheduler::remove(thread);
@@ -24,7 +24,7 @@ void kill_thread(Thread& thread)
         thread.task()->free_utcb(thread.utcb_address());
     }
     if (&thread == &scheduler::current()) {
-        thread.dying = true;
+        thread.return_work |= Thread::must_exit;
         return;
     }
     scheduler::forget(thread);

@@ -14,6 +14,7 @@
 #include "sched/run_queue.hpp"
 #include "task.hpp"
 #include "thread.hpp"
+#include "user_return.hpp"
 
 extern "C" void switch_kernel_stack(uint64_t* save_rsp, uint64_t new_rsp);
 
@@ -105,6 +106,15 @@ void reschedule(bool front)
             panic("scheduler: {} was already queued", running.name());
     }
     switch_to(pick_next());
+}
+
+// reschedule() on a kernel exit: the thread that was running is on its way to user mode when
+// it runs again here, and does what it must first (user_return.hpp).
+void reschedule_on_exit(bool front)
+{
+    Thread& running = *this_cpu().current;
+    reschedule(front);
+    user_return::check(running);
 }
 
 } // namespace
@@ -214,20 +224,22 @@ void timer_tick()
     }
     bool preempted = !run_queue.empty() && run_queue.highest_priority() > running.priority;
     if (preempted) {
-        reschedule(true); // keeps the rest of its slice and its place at the head
+        reschedule_on_exit(true); // keeps the rest of its slice and its place at the head
         return;
     }
     if (--running.remaining_slice() == 0) {
         running.remaining_slice() = running.time_slice();
-        reschedule(false);
+        reschedule_on_exit(false);
     }
 }
 
 void preempt_if_needed()
 {
+    if (run_queue.empty())
+        return;
     Thread& running = *this_cpu().current;
-    if (!run_queue.empty() && (&running == this_cpu().idle || run_queue.highest_priority() > running.priority))
-        reschedule(true);
+    if (&running == this_cpu().idle || run_queue.highest_priority() > running.priority)
+        reschedule_on_exit(true);
 }
 
 Thread& current() { return *this_cpu().current; }
@@ -237,10 +249,10 @@ Thread& current() { return *this_cpu().current; }
 // A new thread's first switch ends here instead of in switch_to: it reaps as switch_to does,
 // so a dead thread is freed before anything else runs (before the new thread could delete
 // its last capability and free it a second time).
-extern "C" void scheduler_first_run() { scheduler::reap(); }
+extern "C" void scheduler_first_run()
+{
+    scheduler::reap();
+    user_return::check(scheduler::current()); // forced after its start, before it first ran
+}
 // thread_first_return calls it with rsp at the user frame: a call needs it 16-byte aligned.
 static_assert(sizeof(interrupts::InterruptFrame) % 16 == 0);
-
-namespace scheduler {
-
-} // namespace scheduler

@@ -18,8 +18,10 @@ void yield();                           // rest of the slice to equal-priority t
 void exit_current();                    // ends the current thread; never returns to it
 void remove(Thread& thread);            // takes a ready thread off the run queue
 void forget(Thread& thread);            // a started thread has died (counts live threads)
-void timer_tick();                      // from the timer interrupt
-void preempt_if_needed();               // on kernel exit: a woken thread may outrank us
+// On kernel exits to user mode. A thread switched out here runs user_return::check() when it
+// is switched back in.
+void timer_tick();        // from the timer interrupt
+void preempt_if_needed(); // a woken thread may outrank us
 
 Thread& current();
 

@@ -11,6 +11,7 @@
 #include "syscalls.hpp"
 #include "task.hpp"
 #include "thread.hpp"
+#include "user_return.hpp"
 
 namespace syscalls {
 namespace {
@@ -120,7 +121,7 @@ Error thread_control(Thread& self, Frame& f)
     auto op = static_cast<ThreadOp>(f.arg(1));
     if (op == ThreadOp::start && target.state() != Thread::State::inactive)
         return Error::busy; // started before, whether it still runs or not
-    if (target.state() == Thread::State::dead || target.dying)
+    if (target.state() == Thread::State::dead || target.dying())
         return Error::object_destroyed;
 
     switch (op) {
@@ -169,6 +170,7 @@ Error thread_control(Thread& self, Frame& f)
     case ThreadOp::read_fpu: return read_fpu(self, target);
     case ThreadOp::write_fpu: return write_fpu(self, target);
     case ThreadOp::bind_notification: return bind_notification(self, target, a);
+    case ThreadOp::force_exception: return user_return::force_exception(target);
     }
     return Error::invalid_argument;
 }

@@ -20,13 +20,12 @@ constexpr uint64_t kPage = l4::abi::kPageSize;
 } // namespace
 
 Thread::Thread(Task* task, uint8_t* kernel_stack, const char* name, uint8_t initial_priority)
-    : cap::Object(cap::ObjectType::thread), saved_kernel_rsp(0), fs_base(0), foreign_abi(0),
-      suspend_requested(false), dying(false), wait(Wait::none), wait_queue(nullptr), wait_next(nullptr),
-      wait_prev(nullptr), send_badge(0), send_is_call(false), kernel_message(false), message_tag(0), kernel_words{},
-      caller(nullptr), server(nullptr), kept_reply(nullptr), bound_notification(nullptr), deadline(kNoDeadline),
-      timeout_next(nullptr), task_next(nullptr), factory(nullptr), kernel_stack_(kernel_stack), task_(task),
-      utcb_(nullptr), utcb_address_(0), state_(State::inactive), time_slice_(kDefaultTimeSlice),
-      remaining_slice_(kDefaultTimeSlice), special_slots_(),
+    : cap::Object(cap::ObjectType::thread), saved_kernel_rsp(0), fs_base(0), foreign_abi(0), suspend_requested(false),
+      return_work(0), wait(Wait::none), wait_queue(nullptr), wait_next(nullptr), wait_prev(nullptr), send_badge(0),
+      send_is_call(false), kernel_message(false), message_tag(0), kernel_words{}, caller(nullptr), server(nullptr),
+      kept_reply(nullptr), bound_notification(nullptr), deadline(kNoDeadline), timeout_next(nullptr),
+      task_next(nullptr), factory(nullptr), kernel_stack_(kernel_stack), task_(task), utcb_(nullptr), utcb_address_(0),
+      state_(State::inactive), time_slice_(kDefaultTimeSlice), remaining_slice_(kDefaultTimeSlice), special_slots_(),
       special_caps_(special_slots_, special_slots, destroy_object, nullptr, retire_badge), name_()
 {
     priority = initial_priority;

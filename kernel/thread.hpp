@@ -67,7 +67,15 @@ public:
     uint64_t fs_base;
     uint8_t foreign_abi;    // l4::abi::foreign_abi: its `syscall`s go to its exception handler
     bool suspend_requested; // suspended by thread_control; runs again on resume
-    bool dying;             // its last capability went while it ran: exits on kernel exit
+
+    // What it must do on its way back to user mode (user_return.hpp): one word, so that the
+    // kernel exit pays one test for all of it.
+    enum ReturnWork : uint8_t {
+        must_exit = 1,        // its last capability went while it ran (dying)
+        forced_exception = 2, // ThreadOp::force_exception: exception IPC first
+    };
+    uint8_t return_work;
+    bool dying() const { return (return_work & must_exit) != 0; }
 
     // IPC state.
     Wait wait;

@@ -10,17 +10,11 @@
 #include "scheduler.hpp"
 #include "task.hpp"
 #include "thread.hpp"
+#include "user_return.hpp"
 #include "vm.hpp"
 
 namespace trap {
 namespace {
-
-// The thread was killed while the kernel handled its trap: it ends on the way out.
-void exit_if_dying(Thread& thread)
-{
-    if (thread.dying)
-        scheduler::exit_current();
-}
 
 void stop(Thread& thread, uint64_t vector, uint64_t error_code, uint64_t fault_address, uint64_t ip)
 {
@@ -38,7 +32,7 @@ bool user_page_fault(uint64_t address, uint64_t access, bool not_present, uint64
         return true;
     if (!ipc::raise_page_fault(thread, address, access, ip))
         return false;
-    exit_if_dying(thread);
+    user_return::check(thread); // killed meanwhile, or forced after the pager's answer
     return true;
 }
 
@@ -47,7 +41,7 @@ void user_exception(uint64_t vector, uint64_t error_code, uint64_t fault_address
     Thread& thread = scheduler::current();
     if (!ipc::raise_exception(thread, vector, error_code, fault_address))
         stop(thread, vector, error_code, fault_address, ip);
-    exit_if_dying(thread);
+    user_return::check(thread);
 }
 
 void timer_tick(uint64_t now)

@@ -32,7 +32,7 @@ using abi::Syscall;
 
 constexpr uint64_t kSyscalls = static_cast<uint64_t>(Syscall::count);
 constexpr uint64_t kRows = kSyscalls + 1; // the last: numbers out of range
-constexpr uint64_t kErrors = static_cast<uint64_t>(Error::out_of_memory) + 1;
+constexpr uint64_t kErrors = static_cast<uint64_t>(Error::cancelled) + 1;
 constexpr uint64_t kGarbage = kErrors; // a result that is no Error at all
 constexpr uint64_t kMaxSelector = kt::kSlots;
 constexpr uint64_t kMaxUnmapOrder = 30;
@@ -85,20 +85,21 @@ constexpr uint32_t kSelectorErrors = bit(Error::invalid_selector) | bit(Error::w
 // The errors docs/syscalls.md lets each call return.
 uint32_t allowed(uint64_t number)
 {
-    constexpr uint32_t ok = bit(Error::ok), sel = kSelectorErrors;
+    // cancelled: a blocked call of a thread that another forced into its handler.
+    constexpr uint32_t ok = bit(Error::ok), sel = kSelectorErrors, cancel = bit(Error::cancelled);
     switch (static_cast<Syscall>(number)) {
     case Syscall::debug_write: return ok | bit(Error::invalid_argument) | bit(Error::bad_address);
     case Syscall::yield: return ok;
     case Syscall::ipc_call:
     case Syscall::ipc_send:
-        return ok | sel | bit(Error::invalid_argument) | bit(Error::timeout) | bit(Error::object_destroyed);
-    case Syscall::ipc_receive: return ok | sel | bit(Error::timeout) | bit(Error::object_destroyed);
+        return ok | sel | bit(Error::invalid_argument) | bit(Error::timeout) | bit(Error::object_destroyed) | cancel;
+    case Syscall::ipc_receive: return ok | sel | bit(Error::timeout) | bit(Error::object_destroyed) | cancel;
     case Syscall::ipc_reply_wait:
-        return ok | sel | bit(Error::timeout) | bit(Error::object_destroyed) | bit(Error::invalid_argument);
+        return ok | sel | bit(Error::timeout) | bit(Error::object_destroyed) | bit(Error::invalid_argument) | cancel;
     case Syscall::ipc_reply: return ok | bit(Error::invalid_selector) | bit(Error::invalid_argument);
     case Syscall::notify_signal:
     case Syscall::notify_poll: return ok | sel;
-    case Syscall::notify_wait: return ok | sel | bit(Error::timeout) | bit(Error::object_destroyed);
+    case Syscall::notify_wait: return ok | sel | bit(Error::timeout) | bit(Error::object_destroyed) | cancel;
     case Syscall::reply_save: return ok | sel | bit(Error::busy);
     case Syscall::reply_to: return ok | sel | bit(Error::invalid_argument);
     case Syscall::cap_copy:
@@ -539,7 +540,9 @@ void op_thread_control()
     using abi::ThreadOp;
     static const uint64_t bad_ops[] = {64, 255, 1ull << 32, ~0ull};
     Selector t = typed(rng, kThread);
-    uint64_t op = rng.chance(92) ? rng.below(static_cast<uint64_t>(ThreadOp::write_fpu) + 1) : pick(rng, bad_ops);
+    uint64_t op = rng.chance(92)   ? rng.below(static_cast<uint64_t>(ThreadOp::write_fpu) + 1)
+                  : rng.chance(50) ? static_cast<uint64_t>(ThreadOp::force_exception)
+                                   : pick(rng, bad_ops);
     uint64_t a = edge_value(rng), b = any_address(rng), c = rng.next();
     switch (static_cast<ThreadOp>(op)) {
     case ThreadOp::start: a = safe_ip(rng); break;
@@ -559,12 +562,13 @@ void op_thread_control()
     }
     // Operations that would stop, slow down or redirect the fuzzer itself: not on itself
     // (read_registers tells: busy only for the caller). A random FPU image could leave it
-    // with unmasked SSE exceptions pending.
+    // with unmasked SSE exceptions pending; a forced exception would end a wait of its own.
     bool risky =
         op == static_cast<uint64_t>(ThreadOp::suspend) || op == static_cast<uint64_t>(ThreadOp::set_priority) ||
         op == static_cast<uint64_t>(ThreadOp::set_exception_handler) ||
         op == static_cast<uint64_t>(ThreadOp::set_pager) || op == static_cast<uint64_t>(ThreadOp::set_fs_base) ||
-        op == static_cast<uint64_t>(ThreadOp::set_foreign_abi) || op == static_cast<uint64_t>(ThreadOp::write_fpu);
+        op == static_cast<uint64_t>(ThreadOp::set_foreign_abi) || op == static_cast<uint64_t>(ThreadOp::write_fpu) ||
+        op == static_cast<uint64_t>(ThreadOp::force_exception);
     if (risky) {
         ++stats.probes;
         if (l4::thread_control(t, ThreadOp::read_registers) == Error::busy) {

@@ -21,6 +21,7 @@
 #include "syscalls.hpp"
 #include "task.hpp"
 #include "thread.hpp"
+#include "user_return.hpp"
 
 namespace kt {
 
@@ -123,7 +124,8 @@ struct World {
 };
 
 // The system call `handler` as `self` makes it: self must be running; the status goes to its
-// registers unless the handler blocked; then the kernel exit's preemption check.
+// registers unless the handler blocked; then the kernel exit's work (a forced exception) and
+// preemption check.
 inline void enter(Thread& self, syscalls::Handler handler)
 {
     REQUIRE(&scheduler::current() == &self);
@@ -131,7 +133,8 @@ inline void enter(Thread& self, syscalls::Handler handler)
     Error result = handler(self, frame);
     if (result != ipc::kStatusSet)
         frame.set_status(result);
-    REQUIRE_FALSE(self.dying); // thread exit is not modelled
+    REQUIRE_FALSE(self.dying()); // thread exit is not modelled
+    user_return::check(self);
     scheduler::preempt_if_needed();
 }
 

@@ -20,6 +20,7 @@ enum class Error : uint64_t {
     object_destroyed = 11, // the object went away while the caller waited on it
     busy = 12,             // the object is in a state that does not allow the operation
     out_of_memory = 13,    // the kernel could not get memory (not a quota matter)
+    cancelled = 14,        // a blocked IPC or notification wait was ended by ThreadOp::force_exception
 };
 
 // The enumerator's name ("missing_rights"), for messages; "unknown error" for other values.
@@ -40,6 +41,7 @@ constexpr const char* error_name(Error error)
     case Error::object_destroyed: return "object_destroyed";
     case Error::busy: return "busy";
     case Error::out_of_memory: return "out_of_memory";
+    case Error::cancelled: return "cancelled";
     }
     return "unknown error";
 }

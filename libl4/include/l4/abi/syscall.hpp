@@ -85,6 +85,8 @@ enum class ThreadOp : uint64_t {
     read_fpu = 11,             // the thread's FXSAVE image (abi::fpu_image) -> the caller's UTCB mr[]
     write_fpu = 12,            // the caller's UTCB mr[] (an FXSAVE image) -> the thread's FPU/SSE state
     bind_notification = 13,    // rdx = notification (receive right; kUnbind: unbind): its signals end receives
+    force_exception = 14,      // an exception IPC (vector kForcedVector) before it next runs user code;
+                               // a blocked IPC of it ends with Error::cancelled first
 };
 
 // set_foreign_abi's rdx: how a foreign-ABI thread's `syscall` reaches its exception handler.

@@ -15,13 +15,14 @@ struct ExceptionState {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
     uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
     uint64_t rip, rflags;
-    uint64_t vector; // CPU exception vector, or 0x100 for a foreign-ABI syscall
+    uint64_t vector; // CPU exception vector, kForeignSyscallVector or kForcedVector
     uint64_t error_code;
     uint64_t fault_address; // cr2 for page faults
     uint64_t fs_base;       // the thread's TLS base (ThreadOp::set_fs_base)
 };
 constexpr uint64_t kExceptionWords = sizeof(ExceptionState) / 8;
-constexpr uint64_t kForeignSyscallVector = 0x100;
+constexpr uint64_t kForeignSyscallVector = 0x100; // a foreign-ABI thread's `syscall`
+constexpr uint64_t kForcedVector = 0x101;         // ThreadOp::force_exception
 
 // The short form of a foreign-ABI syscall's exception IPC (ThreadOp::set_foreign_abi with
 // foreign_abi::short_message): the system-call registers as the Linux x86-64 ABI has them,
