@@ -176,8 +176,8 @@ Error answer(Thread& self, Thread& caller, Thread** deferred, uint64_t& pages)
         // The pager's answer maps into the faulting thread's whole space; the access is retried.
         // Any label but 0 means the pager refuses: the thread is stopped.
         MessageTag answer{self.message_tag};
-        pages = 0;
         if (answer.label() != 0) {
+            pages = 0;
             caller.kernel_message = false;
             caller.wait = Thread::Wait::none;
             klog::warn("thread \"{}\": pager refused its page fault at {:#x}: thread stopped", caller.name(),

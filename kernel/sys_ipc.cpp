@@ -78,7 +78,7 @@ Error ipc_reply_wait(Thread& self, Frame& f)
     if (found.error != Error::ok)
         return found.error;
     Thread* replied = nullptr;
-    uint64_t pages = 0;
+    uint64_t pages; // not reported: rsi is for the tag received
     // A page-fault reply the faulting task cannot pay for ends the call at once: the pager
     // still holds that reply, and a receive would take it away.
     if (self.caller != nullptr && ipc::reply(self, pages, &replied) == Error::quota_exhausted) [[unlikely]]

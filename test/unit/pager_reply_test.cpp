@@ -35,6 +35,20 @@ struct Paged : World {
     // The pager's reply: label 0, one map item (what the fake vm does with it is set).
     void set_reply() { set_message(*pager, MessageTag::make(0, 0, 0, 1)); }
     uint64_t pages() { return pager->user_context().arg(1); } // rsi
+    // The pager's ipc_reply, with vm reporting `outcome`: its status.
+    Error reply_with(fake::FaultReply outcome)
+    {
+        fake::set_fault_reply(outcome);
+        set_reply();
+        reply(*pager);
+        return status(*pager);
+    }
+    // The fault is answered: the thread runs on, and the pager holds no reply to it.
+    bool answered() const
+    {
+        return faulter->state() == State::ready && !faulter->kernel_message && pager->caller == nullptr &&
+               faulter->server == nullptr;
+    }
     bool faulter_waits_for_pager() const
     {
         return faulter->state() == State::blocked && faulter->wait == Wait::reply && faulter->kernel_message;
@@ -48,47 +62,32 @@ struct Paged : World {
 TEST_CASE("pager reply: rsi says how many pages were installed", "[pager]")
 {
     Paged w;
-    fake::set_fault_reply({16, false, true});
-    w.set_reply();
-    reply(*w.pager);
-    CHECK(status(*w.pager) == Error::ok);
+    CHECK(w.reply_with({16, false, true}) == Error::ok);
     CHECK(w.pages() == 16);
-    CHECK(w.faulter->state() == State::ready);
-    CHECK_FALSE(w.faulter->kernel_message);
-    CHECK(w.pager->caller == nullptr);
+    CHECK(w.answered());
 }
 
 TEST_CASE("pager reply: over quota without the faulting page fails and keeps the thread waiting", "[pager]")
 {
     Paged w;
-    fake::set_fault_reply({3, true, false});
-    w.set_reply();
-    reply(*w.pager);
-    CHECK(status(*w.pager) == Error::quota_exhausted);
+    CHECK(w.reply_with({3, true, false}) == Error::quota_exhausted);
     CHECK(w.pages() == 3); // what arrived before the refusal stays, and counts
     CHECK(w.faulter_waits_for_pager());
     CHECK(w.pager->caller == w.faulter);
     CHECK(w.faulter->server == w.pager);
 
     // Memory freed: the same reply goes through.
-    fake::set_fault_reply({1, false, true});
-    reply(*w.pager);
-    CHECK(status(*w.pager) == Error::ok);
+    CHECK(w.reply_with({1, false, true}) == Error::ok);
     CHECK(w.pages() == 1);
-    CHECK(w.faulter->state() == State::ready);
-    CHECK(w.pager->caller == nullptr);
-    CHECK(w.faulter->server == nullptr);
+    CHECK(w.answered());
 }
 
 TEST_CASE("pager reply: over quota once the faulting page is in succeeds", "[pager]")
 {
     Paged w;
-    fake::set_fault_reply({2, true, true});
-    w.set_reply();
-    reply(*w.pager);
-    CHECK(status(*w.pager) == Error::ok);
+    CHECK(w.reply_with({2, true, true}) == Error::ok);
     CHECK(w.pages() == 2);
-    CHECK(w.faulter->state() == State::ready);
+    CHECK(w.answered());
 }
 
 TEST_CASE("pager reply_wait: over quota returns at once without receiving", "[pager]")
