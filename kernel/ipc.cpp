@@ -137,6 +137,13 @@ void abandon_caller(Thread& server)
     wake(*caller, Error::object_destroyed);
 }
 
+// `reply` keeps `caller`'s call, answered later through it.
+void keep(Reply& reply, Thread& caller)
+{
+    caller.kept_reply = &reply;
+    reply.caller = &caller;
+}
+
 // The caller a reply object keeps (or nullptr), no longer kept there.
 Thread* take_kept(Reply& reply)
 {
@@ -161,36 +168,49 @@ void deliver_bits(Thread& receiver, uint64_t bits)
 }
 
 // The reply self sends (its checked tag, registers and UTCB) reaches `caller`, whose reply
-// relation the caller of this function has already undone.
-void answer(Thread& self, Thread& caller, Thread** deferred)
+// relation the caller of this function has already undone; `pages`: the 4 KiB pages it
+// installed in the caller's space. quota_exhausted: a page-fault reply whose pages the
+// faulting task could not pay for, the faulting page among them; nothing else changed, so
+// the caller of this function gives the reply back to self.
+Error answer(Thread& self, Thread& caller, Thread** deferred, uint64_t& pages)
 {
     if (caller.kernel_message && MessageTag{caller.message_tag}.label() == l4::abi::label::page_fault) {
         // The pager's answer maps into the faulting thread's whole space; the access is retried.
         // Any label but 0 means the pager refuses: the thread is stopped.
         MessageTag answer{self.message_tag};
-        caller.kernel_message = false;
-        caller.wait = Thread::Wait::none;
         if (answer.label() != 0) {
+            pages = 0;
+            caller.kernel_message = false;
+            caller.wait = Thread::Wait::none;
             klog::warn("thread \"{}\": pager refused its page fault at {:#x}: thread stopped", caller.name(),
                        caller.kernel_words[0]);
             kill_thread(caller);
-            return;
+            return Error::ok;
         }
-        (void)vm::transfer(*self.task(), self.utcb().send_pages, answer.pages(), *caller.task(),
-                           l4::abi::Flexpage::whole_space());
+        Error charged = vm::transfer_charged(*self.task(), self.utcb().send_pages, answer.pages(), *caller.task(),
+                                             l4::abi::Flexpage::whole_space(), pages);
+        if (charged != Error::ok) [[unlikely]] {
+            if (!vm::page_mapped(*caller.task(), caller.kernel_words[0], caller.kernel_words[1]))
+                return charged; // it would only fault again: the pager keeps the reply
+        }
+        caller.kernel_message = false;
+        caller.wait = Thread::Wait::none;
         scheduler::make_ready(caller);
-        return;
+        return Error::ok;
     }
     if (caller.kernel_message) {
+        pages = 0;
         finish_exception(self, caller);
-        return;
+        return Error::ok;
     }
     transfer(self, caller, 0);
+    pages = caller.utcb().received_pages;
     caller.wait = Thread::Wait::none;
     if (deferred != nullptr)
         *deferred = &caller; // the replier blocks next and hands the CPU to it
     else
         scheduler::make_ready(caller);
+    return Error::ok;
 }
 
 } // namespace
@@ -281,17 +301,19 @@ Error receive(Thread& self, Endpoint& ep, uint64_t timeout, Thread* replied)
     return kStatusSet;
 }
 
-Error reply(Thread& self) { return reply(self, nullptr); }
-
-Error reply(Thread& self, Thread** deferred)
+Error reply(Thread& self, uint64_t& pages, Thread** deferred)
 {
     Thread* caller = self.caller;
     if (caller == nullptr)
         return Error::invalid_selector;
     self.caller = nullptr;
     caller->server = nullptr;
-    answer(self, *caller, deferred);
-    return Error::ok;
+    Error answered = answer(self, *caller, deferred, pages);
+    if (answered != Error::ok) [[unlikely]] { // still self's to answer
+        self.caller = caller;
+        caller->server = &self;
+    }
+    return answered;
 }
 
 Error save_reply(Thread& self, Reply& reply)
@@ -303,18 +325,19 @@ Error save_reply(Thread& self, Reply& reply)
         return Error::busy;
     self.caller = nullptr;
     caller->server = nullptr;
-    caller->kept_reply = &reply;
-    reply.caller = caller;
+    keep(reply, *caller);
     return Error::ok;
 }
 
-Error reply_to(Thread& self, Reply& reply)
+Error reply_to(Thread& self, Reply& reply, uint64_t& pages)
 {
     Thread* caller = take_kept(reply);
     if (caller == nullptr)
         return Error::invalid_selector;
-    answer(self, *caller, nullptr);
-    return Error::ok;
+    Error answered = answer(self, *caller, nullptr, pages);
+    if (answered != Error::ok) [[unlikely]] // still kept there
+        keep(reply, *caller);
+    return answered;
 }
 
 void drop_reply(Reply& reply)

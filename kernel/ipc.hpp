@@ -24,17 +24,21 @@ constexpr Error kStatusSet = static_cast<Error>(~uint64_t{0});
 Error send(Thread& self, Endpoint& ep, uint64_t badge, bool call, uint64_t timeout);
 // `replied`: a caller just answered (reply_wait), made ready here or run at once if self blocks.
 Error receive(Thread& self, Endpoint& ep, uint64_t timeout, Thread* replied = nullptr);
-// Answers the thread waiting for self's reply with self's message. With `deferred`, a plain
-// reply leaves the caller to the receive that follows (it is returned there).
-Error reply(Thread& self);
-Error reply(Thread& self, Thread** deferred);
+// Answers the thread waiting for self's reply with self's message; `pages`: the 4 KiB pages
+// the reply installed in the caller's space (0 for an exception reply). With `deferred`, a
+// plain reply leaves the caller to the receive that follows (it is returned there).
+// quota_exhausted: a page-fault reply the faulting task's quota could not pay for, and its
+// faulting page is still missing; the thread still waits for self's reply (`pages` counts
+// what did arrive).
+Error reply(Thread& self, uint64_t& pages, Thread** deferred = nullptr);
 
 // Deferred replies: the reply self would send next (to its caller) moves into `reply`, which
 // must be empty (busy otherwise; invalid_selector when self has no caller); reply_to answers
-// the caller kept there (invalid_selector when it keeps none); drop_reply ends the kept call
-// with object_destroyed (the reply object is going).
+// the caller kept there (invalid_selector when it keeps none; `pages` and quota_exhausted as
+// for reply, and then the caller stays kept); drop_reply ends the kept call with
+// object_destroyed (the reply object is going).
 Error save_reply(Thread& self, Reply& reply);
-Error reply_to(Thread& self, Reply& reply);
+Error reply_to(Thread& self, Reply& reply, uint64_t& pages);
 void drop_reply(Reply& reply);
 
 // The sends queued on `ep` through capabilities with `badge` fail with object_destroyed (the

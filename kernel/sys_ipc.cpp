@@ -64,7 +64,10 @@ Error ipc_reply(Thread& self, Frame& f)
 {
     if (!take_tag(self, f.tag()))
         return Error::invalid_argument;
-    return ipc::reply(self);
+    uint64_t pages = 0;
+    Error replied = ipc::reply(self, pages);
+    f.set_result(1, pages);
+    return replied;
 }
 
 Error ipc_reply_wait(Thread& self, Frame& f)
@@ -75,8 +78,11 @@ Error ipc_reply_wait(Thread& self, Frame& f)
     if (found.error != Error::ok)
         return found.error;
     Thread* replied = nullptr;
-    if (self.caller != nullptr)
-        (void)ipc::reply(self, &replied);
+    uint64_t pages; // not reported: rsi is for the tag received
+    // A page-fault reply the faulting task cannot pay for ends the call at once: the pager
+    // still holds that reply, and a receive would take it away.
+    if (self.caller != nullptr && ipc::reply(self, pages, &replied) == Error::quota_exhausted) [[unlikely]]
+        return Error::quota_exhausted;
     return ipc::receive(self, *found.object, f.arg(2), replied);
 }
 
@@ -130,7 +136,10 @@ Error reply_to(Thread& self, Frame& f)
     auto found = self.task()->caps().lookup<Reply>(f.arg(0), rights::send);
     if (found.error != Error::ok)
         return found.error;
-    return ipc::reply_to(self, *found.object);
+    uint64_t pages = 0;
+    Error replied = ipc::reply_to(self, *found.object, pages);
+    f.set_result(1, pages);
+    return replied;
 }
 
 } // namespace syscalls

@@ -33,7 +33,7 @@ mem::MappingDb* database;
 uint64_t* sigma0_frames;     // bit per frame: sigma0 claimed it (it stays sigma0's)
 uint64_t sigma0_frame_limit; // frames the bitmap covers
 Task* spaces[kMaxSpaces];    // space number -> task; 0 is never used
-Task* node_refused;          // whose charge_node was refused last (memory_map_to clears it)
+Task* node_refused;          // whose charge_node was refused last (transfer_charged clears it)
 
 // Device memory stays uncached wherever it is mapped: the caching follows the frame.
 bool device_frame(uint64_t frame)
@@ -260,6 +260,23 @@ uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Tas
     return moved;
 }
 
+Error transfer_charged(Task& from, const l4::abi::MapItem* items, uint64_t count, Task& to, Flexpage window,
+                       uint64_t& moved)
+{
+    node_refused = nullptr;
+    to.table_account().refused = false;
+    moved = transfer(from, items, count, to, window);
+    return node_refused == &to || to.table_account().refused ? Error::quota_exhausted : Error::ok;
+}
+
+bool page_mapped(Task& task, uint64_t address, uint64_t rights)
+{
+    if (address >= paging::kLastUserPage)
+        return false;
+    mem::Mapping* m = database->find(task.space(), address / kPage);
+    return m != nullptr && (m->rights() & page_rights(rights)) == page_rights(rights);
+}
+
 // A map item of the whole chunk into a window of its size, so that memory_map_to moves pages
 // exactly as IPC does (transfer and move_chunk stay one path). Each chunk is at most 2 MiB:
 // the first one in which `to`'s quota refused a page (a node or a page table) is the last.
@@ -272,14 +289,15 @@ Error map_to(Task& from, Flexpage page, Task& to, uint64_t destination, uint64_t
         return Error::misaligned;
     if (destination >= paging::kLastUserPage || page.size() > paging::kLastUserPage - destination)
         return Error::bad_address;
-    node_refused = nullptr;
-    to.table_account().refused = false;
     uint64_t order = page.order() < 21 ? page.order() : 21;
     for (uint64_t offset = 0; offset < page.size(); offset += uint64_t{1} << order) {
         l4::abi::MapItem item{Flexpage::make(page.base() + offset, order, page.rights()).raw, 0, 0};
-        mapped += transfer(from, &item, 1, to, Flexpage::make(destination + offset, order, l4::abi::page_rights::all));
-        if (node_refused == &to || to.table_account().refused)
-            return Error::quota_exhausted;
+        uint64_t moved = 0;
+        Error refused = transfer_charged(from, &item, 1, to,
+                                         Flexpage::make(destination + offset, order, l4::abi::page_rights::all), moved);
+        mapped += moved;
+        if (refused != Error::ok)
+            return refused;
     }
     return Error::ok;
 }

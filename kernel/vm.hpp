@@ -31,6 +31,13 @@ void unregister_space(uint32_t space);
 // The memory items of a message: pages of `from` land in `to`'s `window`; how many 4 KiB
 // pages arrived. The items were checked by check_items().
 uint64_t transfer(Task& from, const l4::abi::MapItem* items, uint64_t count, Task& to, l4::abi::Flexpage window);
+// As transfer, and quota_exhausted when `to`'s quota refused a charge on the way (a mapping
+// node or a page table): the pages that arrived stay and count in `moved`.
+[[nodiscard]] Error transfer_charged(Task& from, const l4::abi::MapItem* items, uint64_t count, Task& to,
+                                     l4::abi::Flexpage window, uint64_t& moved);
+// Whether `task` holds a mapping of the page at `address` with all of `rights` (the database
+// keeps none that its page tables do not show).
+[[nodiscard]] bool page_mapped(Task& task, uint64_t address, uint64_t rights);
 [[nodiscard]] bool check_items(const l4::abi::MapItem* items, uint64_t count);
 
 // memory_map_to: the caller's pages in `page` appear in `to` at `destination`, derived from

@@ -227,19 +227,35 @@ inline Error reply_wait(Selector endpoint, Message& m, uint64_t timeout = abi::k
     return detail::ipc(abi::Syscall::ipc_reply_wait, endpoint, m, timeout);
 }
 
-inline Error reply(const Message& m)
+// `pages`: the 4 KiB pages the reply installed in the caller's space (a page-fault reply's
+// pages, or those a normal reply's caller received), also with quota_exhausted.
+inline Error reply(const Message& m, uint64_t& pages)
 {
     Message copy = m;
-    return detail::ipc(abi::Syscall::ipc_reply, 0, copy, 0);
+    Error status = detail::ipc(abi::Syscall::ipc_reply, 0, copy, 0);
+    pages = copy.tag.raw; // rsi
+    return status;
+}
+inline Error reply(const Message& m)
+{
+    uint64_t pages = 0;
+    return reply(m, pages);
 }
 
 // Deferred replies: keep the reply to the last caller in a reply object (ObjectKind::reply),
 // answer through it later.
 inline Error reply_save(Selector reply) { return detail::syscall(abi::Syscall::reply_save, reply); }
-inline Error reply_to(Selector reply, const Message& m)
+inline Error reply_to(Selector reply, const Message& m, uint64_t& pages)
 {
     Message copy = m;
-    return detail::ipc(abi::Syscall::reply_to, reply, copy, 0);
+    Error status = detail::ipc(abi::Syscall::reply_to, reply, copy, 0);
+    pages = copy.tag.raw; // rsi
+    return status;
+}
+inline Error reply_to(Selector reply, const Message& m)
+{
+    uint64_t pages = 0;
+    return reply_to(reply, m, pages);
 }
 
 // Binds a notification to a thread: its signals end the thread's receives (label

@@ -56,8 +56,9 @@ void check_received(const char* who, const l4::Message& m, const abi::Utcb& utcb
         report(who, "received tag does not match the transfer", m.tag.raw);
 }
 
-// Answers a caller with random content; when the kernel refuses the reply, with a plain one
-// (whose label leaves an exception or page-fault sender stopped), so no caller waits forever.
+// Answers a caller with random content; when the kernel refuses the reply (or the faulting
+// task cannot pay for a page-fault reply), with a plain one (whose label leaves an exception
+// or page-fault sender stopped), so no caller waits forever.
 void answer(Rng& rng, abi::Utcb& utcb, const l4::Message& received)
 {
     l4::Message r;
@@ -70,9 +71,10 @@ void answer(Rng& rng, abi::Utcb& utcb, const l4::Message& received)
         report("helper", "a malformed reply was accepted", r.tag.raw);
     if (e == Error::invalid_argument && !malformed)
         report("helper", "a well-formed reply was refused", r.tag.raw);
-    if (e != Error::ok && e != Error::invalid_argument && e != Error::invalid_selector)
+    // quota_exhausted: a page-fault reply the faulting task cannot pay for (still ours).
+    if (e != Error::ok && e != Error::invalid_argument && e != Error::invalid_selector && e != Error::quota_exhausted)
         report("helper", "reply failed", static_cast<uint64_t>(e));
-    if (e == Error::invalid_argument) {
+    if (e == Error::invalid_argument || e == Error::quota_exhausted) {
         l4::Message plain;
         plain.tag = abi::MessageTag::make(7, 0);
         e = l4::reply(plain);
@@ -97,6 +99,10 @@ bool map_stub(const l4::Message& m)
     l4::Message r;
     r.tag = abi::MessageTag::make(0, 0, 0, 1);
     Error e = l4::reply(r);
+    if (e == Error::quota_exhausted) { // the foreign task's quota is spent: stop the thread
+        r.tag = abi::MessageTag::make(7, 0);
+        e = l4::reply(r);
+    }
     if (e != Error::ok)
         report("helper", "mapping the stub for a foreign thread failed", static_cast<uint64_t>(e));
     mapped = mapped + 1;

@@ -103,6 +103,9 @@ namespace {
 uint64_t destructions, deepest, shallowest;
 } // namespace
 
+FaultReply fault_reply;
+void set_fault_reply(FaultReply outcome) { fault_reply = outcome; }
+
 void reset_task_destructions() { destructions = deepest = shallowest = 0; }
 uint64_t task_destructions() { return destructions; }
 uint64_t destruction_stack_spread() { return destructions == 0 ? 0 : shallowest - deepest; }
@@ -269,6 +272,12 @@ void unregister_space(uint32_t space) { registered.erase(space); }
 void release_space(Task&) { fake::note_task_destruction(reinterpret_cast<uint64_t>(__builtin_frame_address(0))); }
 bool map_root(Task&, uint64_t, uint64_t, uint64_t) { return false; }
 uint64_t transfer(Task&, const l4::abi::MapItem*, uint64_t, Task&, l4::abi::Flexpage) { return 0; }
+Error transfer_charged(Task&, const l4::abi::MapItem*, uint64_t, Task&, l4::abi::Flexpage, uint64_t& moved)
+{
+    moved = fake::fault_reply.pages;
+    return fake::fault_reply.refused ? Error::quota_exhausted : Error::ok;
+}
+bool page_mapped(Task&, uint64_t, uint64_t) { return fake::fault_reply.fault_page_mapped; }
 bool check_items(const l4::abi::MapItem*, uint64_t) { return true; }
 
 } // namespace vm

@@ -86,4 +86,14 @@ void reset_task_destructions();
 uint64_t task_destructions();
 uint64_t destruction_stack_spread();
 
+// What vm::transfer_charged reports for a page-fault reply (no memory moves in these tests):
+// the pages that arrived, whether the receiver's quota refused a charge, and whether the
+// page of the fault address is mapped afterwards (vm::page_mapped). World resets it.
+struct FaultReply {
+    uint64_t pages = 0;
+    bool refused = false;
+    bool fault_page_mapped = false;
+};
+void set_fault_reply(FaultReply outcome);
+
 } // namespace fake

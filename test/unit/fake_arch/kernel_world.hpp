@@ -43,6 +43,7 @@ struct World {
         fake::clear_switches();
         fake::clear_log();
         fake::set_ticks(0);
+        fake::set_fault_reply({});
         factory = Factory::create_root(quota);
         REQUIRE(factory != nullptr);
         task = make_task(*factory, 16, "task");
