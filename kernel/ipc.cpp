@@ -7,6 +7,7 @@
 #include "arch/x86_64/timer.hpp"
 #include "arch/x86_64/user_registers.hpp"
 #include "endpoint.hpp"
+#include "fastpath.hpp"
 #include "l4/abi/ipc.hpp"
 #include "l4/abi/syscall.hpp"
 #include "log.hpp"
@@ -56,34 +57,37 @@ uint64_t transfer_caps(Thread& from, Thread& to, uint64_t count)
     return moved;
 }
 
-// The message `from` sends (tag, registers, UTCB) lands in `to`'s registers and UTCB.
-void transfer(Thread& from, Thread& to, uint64_t badge)
+} // namespace
+
+void deliver(Thread& from, Thread& to, uint64_t badge)
 {
     arch::UserContext source = from.user_context();
     arch::UserContext target = to.user_context();
     MessageTag tag{from.message_tag};
     uint64_t words = tag.words();
     const uint64_t* memory_words = from.kernel_message ? from.kernel_words : from.utcb().mr;
-    for (uint64_t i = 0; i < words && i < l4::abi::kRegisterWords; ++i)
-        target.word(i) = from.kernel_message ? memory_words[i] : source.word(i);
+    uint64_t register_words = words < l4::abi::kRegisterWords ? words : l4::abi::kRegisterWords;
+    if (from.kernel_message) {
+        for (uint64_t i = 0; i < register_words; ++i)
+            target.word(i) = memory_words[i];
+    } else {
+        target.copy_words(source, register_words);
+    }
     if (words > l4::abi::kRegisterWords)
         memcpy(&to.utcb().mr[l4::abi::kRegisterWords], &memory_words[l4::abi::kRegisterWords],
                (words - l4::abi::kRegisterWords) * sizeof(uint64_t));
     // Typed items are rare: the common message pays one test for them.
-    uint64_t caps = 0, pages = 0;
+    uint64_t caps = 0, pages = 0, received_pages = 0;
     if (!from.kernel_message && (tag.raw & kTypedItemBits) != 0) {
         caps = transfer_caps(from, to, tag.caps());
         pages = tag.pages();
-        to.utcb().received_pages = vm::transfer(*from.task(), from.utcb().send_pages, pages, *to.task(),
-                                                l4::abi::Flexpage{to.utcb().receive_window});
-    } else {
-        to.utcb().received_pages = 0;
+        received_pages = vm::transfer(*from.task(), from.utcb().send_pages, pages, *to.task(),
+                                      l4::abi::Flexpage{to.utcb().receive_window});
     }
-    to.utcb().received_caps = caps;
-    target.set_tag(MessageTag::make(tag.label(), words, caps, pages).raw);
-    target.set_badge(badge);
-    target.set_status(Error::ok);
+    complete_receive(to, MessageTag::make(tag.label(), words, caps, pages).raw, badge, caps, received_pages);
 }
+
+namespace {
 
 // The reply to an exception IPC decides how the faulting thread goes on (docs/syscalls.md).
 void finish_exception(Thread& server, Thread& faulted)
@@ -106,15 +110,13 @@ void finish_exception(Thread& server, Thread& faulted)
     } else if (tag.label() != l4::abi::reply_label::resume) {
         faulted.suspend_requested = true;
     }
-    faulted.wait = Thread::Wait::none;
-    scheduler::make_ready(faulted);
 }
 
 // The receiver `self` takes `sender`'s message; a caller then waits for self's reply.
 void accept(Thread& self, Thread& sender)
 {
     clear_deadline(sender);
-    transfer(sender, self, sender.send_badge);
+    deliver(sender, self, sender.send_badge);
     if (sender.send_is_call) {
         sender.wait = Thread::Wait::reply;
         sender.server = &self;
@@ -158,13 +160,8 @@ Thread* take_kept(Reply& reply)
 // Ends `receiver`'s receive with the bits of its bound notification instead of a message.
 void deliver_bits(Thread& receiver, uint64_t bits)
 {
-    arch::UserContext target = receiver.user_context();
-    target.word(0) = bits;
-    target.set_tag(MessageTag::make(l4::abi::label::notification, 1).raw);
-    target.set_badge(0);
-    target.set_status(Error::ok);
-    receiver.utcb().received_caps = 0;
-    receiver.utcb().received_pages = 0;
+    receiver.user_context().word(0) = bits;
+    complete_receive(receiver, MessageTag::make(l4::abi::label::notification, 1).raw, 0);
 }
 
 // The reply self sends (its checked tag, registers and UTCB) reaches `caller`, whose reply
@@ -194,17 +191,13 @@ Error answer(Thread& self, Thread& caller, Thread** deferred, uint64_t& pages)
                 return charged; // it would only fault again: the pager keeps the reply
         }
         caller.kernel_message = false;
-        caller.wait = Thread::Wait::none;
-        scheduler::make_ready(caller);
-        return Error::ok;
-    }
-    if (caller.kernel_message) {
+    } else if (caller.kernel_message) {
         pages = 0;
         finish_exception(self, caller);
-        return Error::ok;
+    } else {
+        deliver(self, caller, 0);
+        pages = caller.utcb().received_pages;
     }
-    transfer(self, caller, 0);
-    pages = caller.utcb().received_pages;
     caller.wait = Thread::Wait::none;
     if (deferred != nullptr)
         *deferred = &caller; // the replier blocks next and hands the CPU to it
@@ -256,7 +249,7 @@ Error send(Thread& self, Endpoint& ep, uint64_t badge, bool call, uint64_t timeo
     if (Thread* receiver = ep.receivers.pop()) {
         clear_deadline(*receiver);
         self.send_badge = badge;
-        transfer(self, *receiver, badge);
+        deliver(self, *receiver, badge);
         receiver->wait = Thread::Wait::none;
         if (!call) {
             scheduler::make_ready(*receiver);
@@ -289,7 +282,7 @@ Error receive(Thread& self, Endpoint& ep, uint64_t timeout, Thread* replied)
         if (replied != nullptr)
             scheduler::make_ready(*replied);
         accept(self, *sender);
-        return kStatusSet; // transfer() wrote the status and the message into self's registers
+        return kStatusSet; // deliver() wrote the status and the message into self's registers
     }
     if (timeout == l4::abi::kTimeoutZero) {
         if (replied != nullptr)
@@ -390,7 +383,8 @@ bool raise_exception(Thread& self, uint64_t vector, uint64_t error_code, uint64_
     }
     self.kernel_message = true;
     self.message_tag = MessageTag::make(label, words).raw;
-    (void)send(self, *handler.object, handler.slot->badge(), true, l4::abi::kTimeoutNever);
+    if (!fastpath::kernel_message(self, *handler.object, handler.slot->badge()))
+        (void)send(self, *handler.object, handler.slot->badge(), true, l4::abi::kTimeoutNever);
     return true;
 }
 
@@ -404,7 +398,8 @@ bool raise_page_fault(Thread& self, uint64_t address, uint64_t access, uint64_t 
     self.kernel_words[2] = rip;
     self.kernel_message = true;
     self.message_tag = MessageTag::make(l4::abi::label::page_fault, l4::abi::kPageFaultWords).raw;
-    (void)send(self, *pager.object, pager.slot->badge(), true, l4::abi::kTimeoutNever);
+    if (!fastpath::kernel_message(self, *pager.object, pager.slot->badge()))
+        (void)send(self, *pager.object, pager.slot->badge(), true, l4::abi::kTimeoutNever);
     return true;
 }
 

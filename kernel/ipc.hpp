@@ -19,6 +19,22 @@ using l4::abi::Error;
 // status (and results) in its saved registers.
 constexpr Error kStatusSet = static_cast<Error>(~uint64_t{0});
 
+// What a receive reports besides the message words: the tag, the badge, ok, and how many
+// capabilities and 4 KiB pages arrived.
+inline void complete_receive(Thread& receiver, uint64_t tag, uint64_t badge, uint64_t caps = 0, uint64_t pages = 0)
+{
+    arch::UserContext to = receiver.user_context();
+    to.set_tag(tag);
+    to.set_badge(badge);
+    to.set_status(Error::ok);
+    receiver.utcb().received_caps = caps;
+    receiver.utcb().received_pages = pages;
+}
+
+// The message `from` sends (its checked tag, its registers and UTCB, or its kernel message)
+// lands in `to`'s registers and UTCB, with `badge`.
+void deliver(Thread& from, Thread& to, uint64_t badge);
+
 // Sends the current thread's message (tag, words in registers and UTCB) through `ep`,
 // as a call when `call`. Arguments were checked by the caller.
 Error send(Thread& self, Endpoint& ep, uint64_t badge, bool call, uint64_t timeout);

@@ -19,9 +19,11 @@
 extern "C" void switch_kernel_stack(uint64_t* save_rsp, uint64_t new_rsp);
 
 namespace scheduler {
-namespace {
 
 sched::RunQueue run_queue;
+
+namespace {
+
 Thread* zombie; // a dead thread whose stack we were still on; freed right after the next switch
 uint64_t boot_stack_rsp;
 size_t live_threads; // started and not yet dead
@@ -162,12 +164,18 @@ void block_and_hand_over(Thread& next)
 {
     // The partner of a rendezvous runs next unless a ready thread outranks it: no trip
     // through the run queue (L4's direct process switch).
-    if (next.suspend_requested || (!run_queue.empty() && run_queue.highest_priority() > next.priority)) {
+    if (!may_hand_over(next)) {
         make_ready(next);
         reschedule(false);
         return;
     }
     switch_to(next);
+}
+
+void enter_directly(Thread& next)
+{
+    fpu::save(this_cpu().current->fpu_state); // both are user threads
+    load_context(this_cpu(), next);
 }
 
 void yield()

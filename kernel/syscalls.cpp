@@ -1,8 +1,10 @@
 // System-call dispatch: one table, indexed by the clamped number.
 #include "syscalls.hpp"
 
+#include "arch/x86_64/cpu_local_offsets.hpp"
 #include "arch/x86_64/platform.hpp"
 #include "arch/x86_64/user_access.hpp"
+#include "fastpath.hpp"
 #include "ipc.hpp"
 #include "l4/abi/syscall.hpp"
 #include "log.hpp"
@@ -101,4 +103,21 @@ extern "C" void syscall_dispatch(interrupts::InterruptFrame* frame)
     }
     user_return::check(self); // exits a dying thread, raises a forced exception
     scheduler::preempt_if_needed();
+}
+
+// entry.S sends the system calls from ipc_call to ipc_reply_wait here: two of them may take
+// the fast path, which returns only when it cannot.
+static_assert(SYSCALL_FIRST_FAST == static_cast<uint64_t>(Syscall::ipc_call));
+static_assert(SYSCALL_LAST_FAST == static_cast<uint64_t>(Syscall::ipc_reply_wait));
+extern "C" void syscall_dispatch_ipc(interrupts::InterruptFrame* frame)
+{
+    Thread& self = scheduler::current();
+    arch::UserContext context{*frame};
+    if (self.foreign_abi == 0) {
+        if (context.syscall_number() == static_cast<uint64_t>(Syscall::ipc_call))
+            fastpath::call(self, context);
+        else if (context.syscall_number() == static_cast<uint64_t>(Syscall::ipc_reply_wait))
+            fastpath::reply_wait(self, context);
+    }
+    syscall_dispatch(frame);
 }

@@ -53,6 +53,9 @@ public:
         if (t.next == &t) {
             heads_[level] = nullptr;
             bitmap_[level / 64] &= ~bit(level);
+            if (bitmap_[level / 64] == 0) {
+                words_ &= ~(uint64_t{1} << (level / 64));
+            }
         } else {
             t.prev->next = t.next;
             t.next->prev = t.prev;
@@ -78,18 +81,17 @@ public:
         }
     }
 
-    bool empty() const { return (bitmap_[0] | bitmap_[1] | bitmap_[2] | bitmap_[3]) == 0; }
+    bool empty() const { return words_ == 0; }
 
     // The highest non-empty level; 0 when empty (check empty() first).
     uint8_t highest_priority() const
     {
-        for (unsigned word = kWords; word-- > 0;) {
-            if (bitmap_[word] != 0) {
-                const unsigned top = 63u - static_cast<unsigned>(__builtin_clzll(bitmap_[word]));
-                return static_cast<uint8_t>(word * 64 + top);
-            }
+        if (words_ == 0) {
+            return 0;
         }
-        return 0;
+        const unsigned word = 63u - static_cast<unsigned>(__builtin_clzll(words_));
+        const unsigned top = 63u - static_cast<unsigned>(__builtin_clzll(bitmap_[word]));
+        return static_cast<uint8_t>(word * 64 + top);
     }
 
     // Head of one level (nullptr if empty): for walking a level in dumps and tests.
@@ -111,6 +113,7 @@ private:
             t.next = t.prev = &t;
             heads_[level] = &t;
             bitmap_[level / 64] |= bit(level);
+            words_ |= uint64_t{1} << (level / 64);
         } else {
             // Just before the head is the tail of a circular list.
             t.next = first;
@@ -129,6 +132,7 @@ private:
 
     QueueLink* heads_[kPriorities] = {};
     uint64_t bitmap_[kWords] = {}; // bit p % 64 of word p / 64: level p is non-empty
+    uint64_t words_ = 0;           // bit w: bitmap_[w] is not 0 (empty() and the top in two steps)
 };
 
 } // namespace sched

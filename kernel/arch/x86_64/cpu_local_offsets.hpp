@@ -9,4 +9,6 @@
 #define USER_DATA_SELECTOR 0x23
 #define USER_CODE_SELECTOR 0x2b
 #define SYSCALL_VECTOR 0x100
+#define SYSCALL_FIRST_FAST 3 /* ipc_call .. ipc_reply_wait: syscall_dispatch_ipc */
+#define SYSCALL_LAST_FAST 6
 #define INVALID_OPCODE_VECTOR 6

@@ -158,13 +158,19 @@ interrupt_return:                           /* rsp: an InterruptFrame */
     swapgs
 2:  iretq
 
-/* syscall from 64-bit user code (LSTAR). */
+/* syscall from 64-bit user code (LSTAR). The IPC calls that may take the fast path
+   (fastpath.cpp) go to their own dispatcher: one compare for all the others. */
     .global syscall_entry
     .balign 16
     .type syscall_entry, @function
 syscall_entry:
     SYSCALL_FRAME SYSCALL_VECTOR
+    lea -SYSCALL_FIRST_FAST(%rax), %rcx     /* rcx is saved: free here */
+    cmp $(SYSCALL_LAST_FAST - SYSCALL_FIRST_FAST), %rcx
+    jbe 1f
     call syscall_dispatch
+    jmp interrupt_return
+1:  call syscall_dispatch_ipc
     jmp interrupt_return
 
 /*
@@ -204,6 +210,26 @@ switch_kernel_stack:
     pop %rbx
     pop %rbp
     ret
+
+/*
+ * void fastpath_leave(uint64_t* self_saved_rsp, InterruptFrame* self_frame,
+ *                     InterruptFrame* next_frame): the IPC fast path's exit. The current
+ * thread (self, its user frame at the top of this stack) blocked; its next switch_kernel_stack
+ * in resumes it as a new thread starts, through thread_first_return (the callee-saved
+ * registers popped there are don't-cares, rbp 0 ends backtraces). The C++ frames below
+ * self_frame are dead by now and are overwritten. The CPU leaves for user mode through
+ * next_frame, on next's kernel stack.
+ */
+    .global fastpath_leave
+    .type fastpath_leave, @function
+fastpath_leave:
+    leaq thread_first_return(%rip), %rax
+    mov %rax, -8(%rsi)                      /* switch_kernel_stack's ret */
+    movq $0, -16(%rsi)                      /* its rbp */
+    lea -56(%rsi), %rax                     /* below its six callee-saved registers */
+    mov %rax, (%rdi)
+    mov %rdx, %rsp
+    jmp interrupt_return
 
 /* A new thread's first switch lands here, with its InterruptFrame at the stack top. */
     .global thread_first_return

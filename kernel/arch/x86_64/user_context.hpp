@@ -68,6 +68,21 @@ public:
         }
     }
     static_assert(l4::abi::kRegisterWords == 6, "word() names six registers");
+    // Words 0 .. count-1 (count <= kRegisterWords) from `source`'s registers; the registers of
+    // later words keep their values.
+    [[gnu::always_inline]] void copy_words(const UserContext& source, uint64_t count)
+    {
+        const interrupts::InterruptFrame& s = source.f_;
+        switch (count) {
+        default: f_.r15 = s.r15; [[fallthrough]];
+        case 5: f_.r14 = s.r14; [[fallthrough]];
+        case 4: f_.r13 = s.r13; [[fallthrough]];
+        case 3: f_.r12 = s.r12; [[fallthrough]];
+        case 2: f_.r9 = s.r9; [[fallthrough]];
+        case 1: f_.r8 = s.r8; [[fallthrough]];
+        case 0: break;
+        }
+    }
 
     uint64_t ip() const { return f_.rip; }
     uint64_t sp() const { return f_.rsp; }

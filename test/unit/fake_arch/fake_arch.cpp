@@ -130,6 +130,11 @@ void set_kernel_stack(uint64_t stack_top) { the_cpu.kernel_stack = stack_top; }
 
 // Who got the CPU: load_context made it current just before.
 extern "C" void switch_kernel_stack(uint64_t*, uint64_t) { switch_log.emplace_back(the_cpu.current->name()); }
+// The IPC fast path's exit: who got the CPU, as for switch_kernel_stack.
+extern "C" void fastpath_leave(uint64_t*, interrupts::InterruptFrame*, interrupts::InterruptFrame*)
+{
+    switch_log.emplace_back(the_cpu.current->name());
+}
 // Only its address is taken (a new thread's first return); it is never run.
 extern "C" {
 char thread_first_return[1];
