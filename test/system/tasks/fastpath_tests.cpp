@@ -311,7 +311,7 @@ Timed timed;
 
 // c: a receiver waiting with a deadline gets a call with a 5-tick send timeout; the reply comes
 // 30 ticks later and still arrives (ok); both deadlines long past, the next receive and call
-// of the same threads work normally.
+// (a zero timeout: the receiver waits) of the same threads work normally.
 FP_TEST(fastpath_finite_timeouts_beaten_by_the_message)
 {
     timed = Timed{};
@@ -332,7 +332,7 @@ FP_TEST(fastpath_finite_timeouts_beaten_by_the_message)
     m = l4::Message{};
     m.tag = Tag::make(0x31, 1);
     m.words[0] = 0x420;
-    KEXPECT_EQ(l4::call(kEp, m, 5), Error::ok);
+    KEXPECT_EQ(l4::call(kEp, m, abi::kTimeoutZero), Error::ok); // zero: the receiver waits
     KEXPECT_EQ(m.words[0], 0x421);
     KREQUIRE_EQ(wait_flag(timed.done), true);
     KEXPECT_EQ(timed.second, Error::ok);
@@ -420,6 +420,29 @@ namespace {
     l4::thread_exit();
 }
 
+// Receives one call, marks 'R', signals kNote (which marking_waiter_body waits for) and
+// answers by reply_wait, where it stays.
+[[noreturn]] void marking_reply_wait_body()
+{
+    l4::Message m;
+    if (l4::receive(kEp, m) == Error::ok && m.tag.raw == Tag::make(0x50, 0).raw)
+        mark('R');
+    (void)l4::notify_signal(kNote, 1);
+    m = l4::Message{};
+    m.tag = Tag::make(0x51, 0);
+    (void)l4::reply_wait(kEp, m);
+    mark('x'); // not before the end of the test
+    l4::thread_exit();
+}
+
+[[noreturn]] void marking_waiter_body()
+{
+    uint64_t bits = 0;
+    if (l4::notify_wait(kNote, bits) == Error::ok && bits == 1)
+        mark('O');
+    l4::thread_exit();
+}
+
 volatile uint64_t marking_call_error;
 
 [[noreturn]] void marking_caller_body()
@@ -467,6 +490,23 @@ FP_TEST(fastpath_call_to_a_lower_priority_receiver)
     KEXPECT_EQ(marking_call_error, Error::ok);
     const uint64_t expected[] = {'P', 'R', 'p', 'r', 'O'};
     expect_order(expected, 5);
+}
+
+// e: a caller (50) and a higher receiver (60) that makes a thread of 55 ready and answers by
+// reply_wait: the reply does not switch to the caller while the thread of 55 is ready.
+FP_TEST(fastpath_reply_wait_yields_to_a_thread_above_the_caller)
+{
+    reset_order();
+    marking_call_error = ~uint64_t{0};
+    KREQUIRE_EQ(make(kNote, ObjectKind::notification), Error::ok);
+    KREQUIRE_EQ(spawn_thread(kServer, marking_reply_wait_body, 60), Error::ok);
+    KREQUIRE_EQ(spawn_thread(kThird, marking_waiter_body, 55), Error::ok);
+    KEXPECT_EQ(sleep_ticks(2), Error::timeout); // both wait now
+    KREQUIRE_EQ(spawn_thread(kClient, marking_caller_body, 50), Error::ok);
+    KEXPECT_EQ(sleep_ticks(3), Error::timeout);
+    KEXPECT_EQ(marking_call_error, Error::ok);
+    const uint64_t expected[] = {'P', 'R', 'O', 'p'};
+    expect_order(expected, 4);
 }
 
 // --- f: reply_wait that returns at once ----------------------------------------------------------
