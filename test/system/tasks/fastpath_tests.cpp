@@ -922,6 +922,100 @@ void pager_in_child(bool pager_first)
 FP_CHILD_TEST(fastpath_page_fault_pager_waiting) { pager_in_child(true); }
 FP_CHILD_TEST(fastpath_page_fault_pager_not_yet_waiting) { pager_in_child(false); }
 
+// kt_fp_xmm_ipc(RawRegisters* r, const uint64_t* in, uint64_t* out): xmm0-15 and MXCSR loaded
+// from in[0..32] (MXCSR in the low half of in[32]), kt_raw_syscall(r), then stored into out.
+extern "C" void kt_fp_xmm_ipc(RawRegisters* r, const uint64_t* in, uint64_t* out);
+asm(R"(
+    .text
+kt_fp_xmm_ipc:
+    push %r12
+    push %r13
+    push %rbx
+    mov %rsi, %r12
+    mov %rdx, %r13
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+    movdqu \n*16(%r12), %xmm\n
+    .endr
+    ldmxcsr 256(%r12)
+    call kt_raw_syscall
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+    movdqu %xmm\n, \n*16(%r13)
+    .endr
+    movq $0, 256(%r13)
+    stmxcsr 256(%r13)
+    pop %rbx
+    pop %r13
+    pop %r12
+    ret
+)");
+
+namespace {
+
+// --- FPU state across the switches of a call ------------------------------------------------
+
+constexpr uint64_t kFpuWords = 33;
+constexpr uint64_t kFpuRounds = 4;
+constexpr uint64_t kCleanMxcsr = 0x1f80;
+
+// Thread `who`'s xmm words and MXCSR for round r (round toward zero, or flush to zero).
+void fpu_values(uint64_t who, uint64_t r, uint64_t* in)
+{
+    for (uint64_t i = 0; i < 32; ++i)
+        in[i] = who << 48 | r << 32 | i;
+    in[32] = who == 1 ? 0x7f80 : 0x9f80;
+}
+
+struct FpuServer {
+    uint64_t wrong, rounds;
+    volatile uint64_t started;
+};
+FpuServer fpu_server;
+
+// Receives and answers kFpuRounds calls, each time with its own xmm and MXCSR values, and
+// counts the values it did not get back.
+[[noreturn]] void fpu_server_body()
+{
+    set_flag(fpu_server.started);
+    uint64_t in[kFpuWords], out[kFpuWords];
+    for (uint64_t r = 0; r <= kFpuRounds; ++r) {
+        Syscall op = r == 0 ? Syscall::ipc_receive : r == kFpuRounds ? Syscall::ipc_reply : Syscall::ipc_reply_wait;
+        RawRegisters regs = raw_ipc(op, kChildEp, Tag::make(0x95, 1).raw, abi::kTimeoutNever, 0);
+        fpu_values(2, r, in);
+        kt_fp_xmm_ipc(&regs, in, out);
+        for (uint64_t i = 0; i < kFpuWords; ++i)
+            fpu_server.wrong += out[i] != in[i];
+        fpu_server.rounds = r + 1;
+    }
+    l4::thread_exit();
+}
+
+} // namespace
+
+// The switches of a call and its reply between two tasks keep each thread's xmm registers and
+// MXCSR.
+FP_CHILD_TEST(fastpath_call_keeps_each_threads_fpu_state)
+{
+    fpu_server = FpuServer{};
+    KREQUIRE_EQ(spawn_in(kServer, fpu_server_body, true), true);
+    KREQUIRE_EQ(wait_flag(fpu_server.started), true);
+    yield_times(3);
+    uint64_t in[kFpuWords], out[kFpuWords], wrong = 0;
+    for (uint64_t r = 0; r < kFpuRounds; ++r) {
+        RawRegisters regs = raw_ipc(Syscall::ipc_call, kEp, Tag::make(0x94, 1).raw, abi::kTimeoutNever, 0);
+        fpu_values(1, r, in);
+        kt_fp_xmm_ipc(&regs, in, out);
+        KEXPECT_EQ(regs.rax, Error::ok);
+        KEXPECT_EQ(regs.rsi, Tag::make(0x95, 1).raw);
+        for (uint64_t i = 0; i < kFpuWords; ++i)
+            wrong += out[i] != in[i];
+    }
+    uint32_t clean = kCleanMxcsr;
+    asm volatile("ldmxcsr %0" : : "m"(clean));
+    KEXPECT_EQ(wrong, 0);
+    KREQUIRE_EQ(wait_until([] { return fpu_server.rounds == kFpuRounds + 1; }), true);
+    KEXPECT_EQ(fpu_server.wrong, 0);
+}
+
 namespace {
 
 // --- i: stress and quotas ------------------------------------------------------------------------
