@@ -56,6 +56,16 @@ bool spawn_in(Selector slot, ThreadBody body, bool in_child, uint64_t priority =
     return true;
 }
 
+// kServer, in the child or in our task, started at `body` and waiting where it blocks first
+// (it sets `started` on its way there).
+bool server_waits(ThreadBody body, const volatile uint64_t& started, bool in_child)
+{
+    KREQUIRE_EQ_OR(spawn_in(kServer, body, in_child), true, false);
+    KREQUIRE_EQ_OR(wait_flag(started), true, false);
+    yield_times(3);
+    return true;
+}
+
 // The calling thread blocks for `ticks`: a wait on a notification nobody signals.
 Error sleep_ticks(uint64_t ticks)
 {
@@ -218,9 +228,7 @@ void echo_rounds(bool in_child)
 {
     echo = EchoServer{};
     echo.endpoint = in_child ? kChildEp : kEp;
-    KREQUIRE_EQ(spawn_in(kServer, echo_body, in_child), true);
-    KREQUIRE_EQ(wait_flag(echo.started), true);
-    yield_times(3);
+    KREQUIRE_EQ(server_waits(echo_body, echo.started, in_child), true);
     abi::Utcb* u = l4::utcb();
     for (uint64_t r = 0; r < kRounds; ++r) {
         RawRegisters sent =
@@ -884,9 +892,7 @@ void pager_in_child(bool pager_first)
     fault_pages[0][1] = 0x1111'0001;
     fault_pages[1][2] = 0x2222'0002;
     if (pager_first) {
-        KREQUIRE_EQ(spawn_in(kServer, pager_body, true), true);
-        KREQUIRE_EQ(wait_flag(pager_log.started), true);
-        yield_times(3);
+        KREQUIRE_EQ(server_waits(pager_body, pager_log.started, true), true);
     }
     KREQUIRE_EQ(start_faulter(), true);
     if (!pager_first) {
@@ -996,9 +1002,7 @@ FpuServer fpu_server;
 FP_CHILD_TEST(fastpath_call_keeps_each_threads_fpu_state)
 {
     fpu_server = FpuServer{};
-    KREQUIRE_EQ(spawn_in(kServer, fpu_server_body, true), true);
-    KREQUIRE_EQ(wait_flag(fpu_server.started), true);
-    yield_times(3);
+    KREQUIRE_EQ(server_waits(fpu_server_body, fpu_server.started, true), true);
     uint64_t in[kFpuWords], out[kFpuWords], wrong = 0;
     for (uint64_t r = 0; r < kFpuRounds; ++r) {
         RawRegisters regs = raw_ipc(Syscall::ipc_call, kEp, Tag::make(0x94, 1).raw, abi::kTimeoutNever, 0);
@@ -1059,9 +1063,7 @@ Stress stress;
 FP_CHILD_TEST(fastpath_ten_thousand_calls_cost_no_quota)
 {
     stress = Stress{};
-    KREQUIRE_EQ(spawn_in(kServer, stress_body, true), true);
-    KREQUIRE_EQ(wait_flag(stress.started), true);
-    yield_times(3);
+    KREQUIRE_EQ(server_waits(stress_body, stress.started, true), true);
     uint64_t ours = available(kFactory, kScratch), childs = available(kSub, kScratch);
     uint64_t wrong = 0;
     for (uint64_t k = 0; k < kStress; ++k) {
