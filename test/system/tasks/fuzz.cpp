@@ -352,12 +352,18 @@ void op_reply_to()
     random_message(rng, m, u);
     m.tag = abi::MessageTag::make(m.tag.label(), m.tag.words(), m.tag.caps());
     Selector reply = rng.chance(80) ? typed(rng, kReply) : selector(rng);
-    uint64_t raw = m.tag.raw, word = m.words[0];
-    Error e = l4::detail::ipc(Syscall::reply_to, reply, m, 0);
     uint32_t allow = allowed(static_cast<uint64_t>(Syscall::reply_to));
-    if (tag_refused(raw, u))
+    if (tag_refused(m.tag.raw, u))
         allow = bit(Error::invalid_argument) | kSelectorErrors;
-    record({0, static_cast<uint64_t>(Syscall::reply_to), reply, raw, 0, 0, word, static_cast<uint64_t>(e)}, allow);
+    ipc(Syscall::reply_to, reply, m, 0, allow);
+}
+
+// Keeps the reply to whatever caller the fuzzer would answer next (mostly none: invalid_selector)
+// in a reply object, or tries to, through any selector with junk in the other registers.
+void op_reply_save()
+{
+    Selector reply = rng.chance(75) ? typed(rng, kReply) : rng.chance(50) ? selector(rng) : edge_value(rng);
+    sys(static_cast<uint64_t>(Syscall::reply_save), reply, rng.next(), rng.next(), rng.next(), rng.next());
 }
 
 // Binds (or unbinds) a notification to a thread other than the fuzzer's own (whose receives
@@ -881,6 +887,9 @@ void op_flags()
         op_memory_unmap,
         op_memory_map_to,
         op_memory_unmap_in,
+        op_reply_save,
+        op_reply_to,
+        op_bind_notification,
         op_out_of_range,
     };
     call_flags = random_flags(rng, false);
@@ -933,6 +942,7 @@ void one_op()
         {op_memory_map_to, 12},
         {op_memory_unmap_in, 9},
         {op_reply_to, 9},
+        {op_reply_save, 3},
         {op_bind_notification, 6},
         {op_out_of_range, 9},
         {op_touch, 3},

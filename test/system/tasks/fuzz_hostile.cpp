@@ -727,6 +727,48 @@ extern "C" void fz_blocked_prepare()
     u.received_pages = 0x5a5a;
 }
 
+// The call the fuzzer received (from the blocked thread) kept in a new reply object and answered
+// through it with `r`, each step's error exact: the empty object answers nothing, the first
+// reply_save keeps the call, a second finds no caller, nor does ipc_reply, reply_to answers
+// (rsi 0 pages), and after it the object is empty again. kNotKept: done that way (recorded);
+// anything else: no object could be made, l4::reply's result.
+constexpr Error kNotKept = static_cast<Error>(~uint64_t{0});
+
+Error answer_kept(Rng& rng, const l4::Message& r)
+{
+    // Finding an empty slot may use the UTCB's words: the reply's stay as they were.
+    uint64_t words[abi::kMessageWords];
+    abi::Utcb& u = *l4::utcb();
+    __builtin_memcpy(words, u.mr, sizeof words);
+    Selector keep = hot_empty_slot(rng);
+    auto create = sys_number(Syscall::factory_create), save = sys_number(Syscall::reply_save);
+    auto to = sys_number(Syscall::reply_to);
+    if (keep == abi::kNoReceiveSlot ||
+        checked(create, kFuzzFactory, static_cast<uint64_t>(abi::ObjectKind::reply), keep, 0, 0,
+                err_bit(Error::ok) | err_bit(Error::quota_exhausted) | err_bit(Error::out_of_memory)) != Error::ok)
+        keep = abi::kNoReceiveSlot;
+    __builtin_memcpy(u.mr, words, sizeof words);
+    if (keep == abi::kNoReceiveSlot)
+        return l4::reply(r);
+    l4::Message m = r;
+    record_call(to, keep, m.tag.raw, 0, 0, 0, static_cast<uint64_t>(l4::detail::ipc(Syscall::reply_to, keep, m, 0)),
+                err_bit(Error::invalid_selector));
+    checked(save, keep, rng.next(), rng.next(), 0, 0, err_bit(Error::ok));
+    checked(save, keep, 0, 0, 0, 0, err_bit(Error::invalid_selector));
+    m = r;
+    record_call(sys_number(Syscall::ipc_reply), 0, m.tag.raw, 0, 0, 0,
+                static_cast<uint64_t>(l4::detail::ipc(Syscall::ipc_reply, 0, m, 0)), err_bit(Error::invalid_selector));
+    uint64_t pages = ~uint64_t{0};
+    Error e = l4::reply_to(keep, r, pages);
+    record_call(to, keep, r.tag.raw, 0, 0, 0, static_cast<uint64_t>(e), err_bit(Error::ok));
+    check(e != Error::ok || pages == 0, "reply_to of a reply without pages installed some", pages);
+    m = r;
+    record_call(to, keep, m.tag.raw, 0, 0, 0, static_cast<uint64_t>(l4::detail::ipc(Syscall::reply_to, keep, m, 0)),
+                err_bit(Error::invalid_selector));
+    remember(static_cast<uint64_t>(abi::ObjectKind::reply), keep);
+    return kNotKept;
+}
+
 void op_write_blocked()
 {
     Rng& rng = fuzz_rng();
@@ -845,9 +887,12 @@ void op_write_blocked()
                 r.words[i] = answer_words[i];
             for (uint64_t i = abi::kRegisterWords; i < abi::kMessageWords; ++i)
                 u.mr[i] = answer_words[i];
-            e = l4::reply(r);
-            record_call(sys_number(Syscall::ipc_reply), 0, answer.raw, 0, 0, 0, static_cast<uint64_t>(e),
-                        err_bit(Error::ok));
+            e = rng.chance(50) ? answer_kept(rng, r) : l4::reply(r);
+            if (e != kNotKept)
+                record_call(sys_number(Syscall::ipc_reply), 0, answer.raw, 0, 0, 0, static_cast<uint64_t>(e),
+                            err_bit(Error::ok));
+            else
+                e = Error::ok;
         }
     } else {
         // It waits in receive: our message, through `through`.

@@ -1,6 +1,63 @@
 // Helpers for the ktest cases: the stack pool, thread start-up, polled IPC.
 #include "helpers.hpp"
 
+extern "C" char __image_end[];
+
+// void kt_raw_syscall(RawRegisters* r): loads every register from *r, executes `syscall`, and
+// stores every register back into *r.
+asm(R"(
+    .text
+    .globl kt_raw_syscall
+kt_raw_syscall:
+    push %rbx
+    push %rbp
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    push %rdi
+    mov 0(%rdi), %rax
+    mov 8(%rdi), %rbx
+    mov 16(%rdi), %rcx
+    mov 24(%rdi), %rdx
+    mov 32(%rdi), %rsi
+    mov 48(%rdi), %rbp
+    mov 56(%rdi), %r8
+    mov 64(%rdi), %r9
+    mov 72(%rdi), %r10
+    mov 80(%rdi), %r11
+    mov 88(%rdi), %r12
+    mov 96(%rdi), %r13
+    mov 104(%rdi), %r14
+    mov 112(%rdi), %r15
+    mov 40(%rdi), %rdi
+    syscall
+    xchg %rdi, (%rsp)
+    mov %rax, 0(%rdi)
+    mov %rbx, 8(%rdi)
+    mov %rcx, 16(%rdi)
+    mov %rdx, 24(%rdi)
+    mov %rsi, 32(%rdi)
+    mov %rbp, 48(%rdi)
+    mov %r8, 56(%rdi)
+    mov %r9, 64(%rdi)
+    mov %r10, 72(%rdi)
+    mov %r11, 80(%rdi)
+    mov %r12, 88(%rdi)
+    mov %r13, 96(%rdi)
+    mov %r14, 104(%rdi)
+    mov %r15, 112(%rdi)
+    pop %rax
+    mov %rax, 40(%rdi)
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbp
+    pop %rbx
+    ret
+)");
+
 namespace kt {
 namespace {
 
@@ -103,6 +160,19 @@ Error release_slot(Selector slot)
 bool made(Selector slot, ObjectKind kind)
 {
     KREQUIRE_EQ_OR(make(slot, kind), Error::ok, false);
+    return true;
+}
+
+bool make_image_task(Selector sub, uint64_t quota, Selector task, uint64_t slots)
+{
+    constexpr uint64_t kImage = 0x400000, kImageOrder = 22, kPage = 4096; // libl4/user.ld
+    uint64_t image_pages = (reinterpret_cast<uint64_t>(__image_end) + kPage - 1 - kImage) / kPage;
+    KREQUIRE_EQ_OR(l4::factory_create(kFactory, ObjectKind::factory, sub, quota), Error::ok, false);
+    KREQUIRE_EQ_OR(l4::factory_create(sub, ObjectKind::task, task, slots), Error::ok, false);
+    uint64_t mapped = 0;
+    auto image = abi::Flexpage::make(kImage, kImageOrder, abi::page_rights::all);
+    KREQUIRE_EQ_OR(l4::memory_map_to(task, image, kImage, mapped), Error::ok, false);
+    KREQUIRE_EQ_OR(mapped, image_pages, false);
     return true;
 }
 

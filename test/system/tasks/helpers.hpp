@@ -51,6 +51,11 @@ bool made(Selector slot, ObjectKind kind);
 // `scratch` (an empty slot) and deleted again. Quotas compare to the byte this way.
 uint64_t available(Selector factory, Selector scratch);
 
+// A task for threads that run our code: a factory of `quota` bytes at `sub` (made by the boot
+// factory), a task of `slots` capability slots at `task` made by it, and our whole image mapped
+// into it at our addresses (so its threads share our globals); false (reported) on a failure.
+bool make_image_task(Selector sub, uint64_t quota, Selector task, uint64_t slots);
+
 // notify_poll's bits (expects it to succeed), and its error alone.
 uint64_t poll_bits(Selector notification);
 Error poll_error(Selector notification);
@@ -108,6 +113,20 @@ Error send_polled(Selector endpoint, const l4::Message& m, uint64_t max_yields =
 void gather_words(const l4::Message& m);
 // The other way, before a send: mr[0..5] into the register words.
 void scatter_words(l4::Message& m);
+
+// Every general register but rsp, as a raw system call (kt_raw_syscall) takes and leaves them:
+// tests of which registers the kernel writes and which it keeps.
+struct RawRegisters {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+};
+static_assert(sizeof(RawRegisters) == 15 * 8, "helpers.cpp's kt_raw_syscall knows the offsets");
+extern "C" void kt_raw_syscall(RawRegisters* r);
+// Message word i (0..5) as it travels: r8, r9, r12, r13, r14, r15.
+inline uint64_t& raw_word(RawRegisters& r, uint64_t i)
+{
+    uint64_t* words[abi::kRegisterWords] = {&r.r8, &r.r9, &r.r12, &r.r13, &r.r14, &r.r15};
+    return *words[i];
+}
 
 inline abi::ExceptionState& utcb_state() { return *reinterpret_cast<abi::ExceptionState*>(l4::utcb()->mr); }
 

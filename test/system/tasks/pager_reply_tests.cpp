@@ -7,8 +7,6 @@
 // addresses (as in memory_map_to_tests.cpp), so its quota is the one the replies spend.
 #include "memory_probe.hpp"
 
-extern "C" char __image_end[];
-
 using namespace kt;
 using namespace kt::mem;
 
@@ -16,7 +14,6 @@ namespace {
 
 constexpr Selector kChild = 460, kSub = 461, kBallast = 462, kScratch = 463, kReply = 464;
 constexpr uint64_t kChildSlots = 16;
-constexpr uint64_t kImage = 0x400000; // libl4/user.ld
 constexpr uint64_t kDest = 0x2000'0000;
 constexpr uint64_t kNodeCharge = 48; // docs/syscalls.md: what each mapping costs its holder
 constexpr uint64_t kLeft = 40;       // less than a mapping node
@@ -25,20 +22,14 @@ constexpr uint64_t kSeed = 0x7100'0000, kSeed16 = 0x7200'0000;
 uint64_t one_page() { return window(300); }
 uint64_t sixteen_pages() { return window(319); } // 319..304: 64 KiB, aligned
 
-uint64_t image_pages() { return (reinterpret_cast<uint64_t>(__image_end) + kPage - 1 - kImage) / kPage; }
-
 // A child task of a new 1 MiB factory, with our image mapped into it and the page tables
 // for kDest and for its threads' UTCBs made (a page mapped there and taken away again, a
 // thread made and deleted); false (reported) on a failure.
 // `tables`: what the factory then has left, as `available` measures it.
 bool make_child(uint64_t& tables)
 {
-    KREQUIRE_EQ_OR(l4::factory_create(kFactory, ObjectKind::factory, kSub, 1024 * 1024), Error::ok, false);
-    KREQUIRE_EQ_OR(l4::factory_create(kSub, ObjectKind::task, kChild, kChildSlots), Error::ok, false);
+    KREQUIRE_EQ_OR(make_image_task(kSub, 1024 * 1024, kChild, kChildSlots), true, false);
     uint64_t mapped = 0;
-    KREQUIRE_EQ_OR(l4::memory_map_to(kChild, Flexpage::make(kImage, 22, page_rights::all), kImage, mapped), Error::ok,
-                   false);
-    KREQUIRE_EQ_OR(mapped, image_pages(), false);
     KREQUIRE_EQ_OR(l4::memory_map_to(kChild, page_at(one_page()), kDest, mapped), Error::ok, false);
     uint64_t affected = 0;
     KREQUIRE_EQ_OR(l4::memory_unmap_in(kChild, Flexpage::make(kDest, 21, page_rights::all), affected), Error::ok,
