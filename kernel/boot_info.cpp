@@ -106,14 +106,23 @@ bool build(const mb2::BootInfo& multiboot, const timer::Calibration& timer, uint
 uint64_t pages() { return pages_phys; }
 const l4::abi::BootInfo& info() { return *view; }
 
+// Every mapping asks (vm's device_frame): a binary search of the sorted regions, for the
+// last one that starts at or below phys. Free memory, modules and the firmware's reserved
+// ranges are disjoint; where a firmware map's own entries overlap, the later start wins.
 const l4::abi::MemoryRegion* region_of(uint64_t phys)
 {
-    for (uint64_t i = 0; i < view->region_count; ++i) {
-        const MemoryRegion& r = view->regions[i];
-        if (phys >= r.base && phys - r.base < r.size)
-            return &r;
+    uint64_t low = 0, high = view->region_count; // the answer is below high
+    while (low < high) {
+        uint64_t middle = (low + high) / 2;
+        if (view->regions[middle].base <= phys)
+            low = middle + 1;
+        else
+            high = middle;
     }
-    return nullptr;
+    if (low == 0)
+        return nullptr;
+    const MemoryRegion& r = view->regions[low - 1];
+    return phys - r.base < r.size ? &r : nullptr;
 }
 
 } // namespace boot_info
