@@ -22,6 +22,7 @@
 #include "scheduler.hpp"
 #include "task.hpp"
 #include "thread.hpp"
+#include "vm.hpp"
 
 // entry.S: `self` resumes later through thread_first_return; the CPU leaves for user mode
 // through `next_frame` (on next's kernel stack, now the live one). The host tests' fake
@@ -53,7 +54,7 @@ bool may_resume(const Thread& partner)
 
 // The end of every short way: self blocks, `next` (no longer waiting) runs. Does not return
 // in the kernel.
-bool switch_to(Thread& self, Thread& next)
+[[gnu::always_inline]] inline bool switch_to(Thread& self, Thread& next)
 {
     self.set_state(Thread::State::blocked);
     scheduler::enter_directly(next);
@@ -71,6 +72,28 @@ void take_receiver(Thread& self, Endpoint& ep, Thread& receiver)
     receiver.caller = &self;
 }
 
+// How the short way answers `caller` with self's reply `tag`, if it can.
+enum class Reply : uint8_t {
+    general, // the general path must
+    message, // a register-only message to a caller of ipc_call
+    rax,     // resume_with_rax to a kernel-message caller (a guest's system call)
+    mapping, // map items to a page-fault caller
+};
+
+Reply reply_kind(Thread& self, const Thread& caller, uint64_t tag)
+{
+    MessageTag t{tag};
+    if (!caller.kernel_message)
+        return register_only(tag) ? Reply::message : Reply::general;
+    if (MessageTag{caller.message_tag}.label() == l4::abi::label::page_fault) {
+        constexpr uint64_t kPagesField = MessageTag::make(0, 0, 0, 7).raw;
+        bool items_only = (tag & ~kPagesField) == 0 && t.pages() <= l4::abi::kMaxMapItems;
+        return items_only && vm::check_items(self.utcb().send_pages, t.pages()) ? Reply::mapping : Reply::general;
+    }
+    bool rax = t.label() == l4::abi::reply_label::resume_with_rax && register_only(tag) && t.words() != 0;
+    return rax ? Reply::rax : Reply::general;
+}
+
 } // namespace
 
 bool call(Thread& self, arch::UserContext f)
@@ -85,8 +108,7 @@ bool call(Thread& self, arch::UserContext f)
     if (receiver == nullptr || !may_resume(*receiver))
         return false;
     take_receiver(self, *found.object, *receiver);
-    self.kernel_message = false;
-    self.message_tag = tag;
+    self.kernel_message = false; // (message_tag is not needed: the message is delivered now)
     receiver->user_context().copy_words(f, MessageTag{tag}.words());
     ipc::complete_receive(*receiver, tag, found.slot->badge());
     return switch_to(self, *receiver);
@@ -96,14 +118,10 @@ bool reply_wait(Thread& self, arch::UserContext f)
 {
     uint64_t tag = f.tag();
     Thread* caller = self.caller;
-    if (caller == nullptr || !register_only(tag) || f.arg(2) != l4::abi::kTimeoutNever || !may_resume(*caller))
+    if (caller == nullptr || f.arg(2) != l4::abi::kTimeoutNever || !may_resume(*caller))
         return false;
-    // An exception's caller goes on with a new rax (a guest's system call); every other
-    // kernel message needs the general path.
-    bool resume_with_rax =
-        MessageTag{tag}.label() == l4::abi::reply_label::resume_with_rax && MessageTag{tag}.words() != 0;
-    if (caller->kernel_message &&
-        (!resume_with_rax || MessageTag{caller->message_tag}.label() == l4::abi::label::page_fault))
+    Reply kind = reply_kind(self, *caller, tag);
+    if (kind == Reply::general)
         return false;
     auto found = self.task()->caps().lookup<Endpoint>(f.arg(0), rights::receive);
     if (found.error != Error::ok)
@@ -112,17 +130,25 @@ bool reply_wait(Thread& self, arch::UserContext f)
     if (!ep.senders.empty() || (self.bound_notification != nullptr && self.bound_notification->pending()))
         return false;
     // The reply.
-    self.message_tag = tag;
-    self.caller = nullptr;
-    caller->server = nullptr;
-    caller->wait = Thread::Wait::none;
-    if (caller->kernel_message) {
+    if (kind == Reply::mapping) {
+        self.message_tag = tag; // map_fault_reply reads the items' count there
+        uint64_t pages;
+        Error mapped = ipc::map_fault_reply(self, *caller, pages);
+        if (mapped != Error::ok) [[unlikely]] {
+            f.set_status(mapped); // the reply stays due, as the general path leaves it
+            return true;
+        }
+        caller->kernel_message = false;
+    } else if (kind == Reply::rax) {
         caller->kernel_message = false;
         caller->user_context().set_foreign_result(f.word(0));
     } else {
         caller->user_context().copy_words(f, MessageTag{tag}.words());
         ipc::complete_receive(*caller, tag, 0);
     }
+    self.caller = nullptr;
+    caller->server = nullptr;
+    caller->wait = Thread::Wait::none;
     // The wait.
     ep.receivers.push(self);
     self.wait = Thread::Wait::receive;

@@ -3,7 +3,8 @@
 // Each function either finishes the operation and leaves the kernel through the partner's
 // user frame (it does not return; the host tests' fake arch returns true), or returns false
 // having changed nothing, and the caller takes the general path (ipc.cpp), which decides
-// every other case.
+// every other case. (reply_wait also returns true when a pager's reply could not be paid for:
+// its status is then in the pager's registers, as the general path would leave it.)
 #pragma once
 
 #include <stdint.h>

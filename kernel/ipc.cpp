@@ -67,12 +67,10 @@ void deliver(Thread& from, Thread& to, uint64_t badge)
     uint64_t words = tag.words();
     const uint64_t* memory_words = from.kernel_message ? from.kernel_words : from.utcb().mr;
     uint64_t register_words = words < l4::abi::kRegisterWords ? words : l4::abi::kRegisterWords;
-    if (from.kernel_message) {
-        for (uint64_t i = 0; i < register_words; ++i)
-            target.word(i) = memory_words[i];
-    } else {
+    if (from.kernel_message)
+        target.load_words(memory_words, register_words);
+    else
         target.copy_words(source, register_words);
-    }
     if (words > l4::abi::kRegisterWords)
         memcpy(&to.utcb().mr[l4::abi::kRegisterWords], &memory_words[l4::abi::kRegisterWords],
                (words - l4::abi::kRegisterWords) * sizeof(uint64_t));
@@ -164,6 +162,20 @@ void deliver_bits(Thread& receiver, uint64_t bits)
     complete_receive(receiver, MessageTag::make(l4::abi::label::notification, 1).raw, 0);
 }
 
+} // namespace
+
+Error map_fault_reply(Thread& pager, Thread& faulted, uint64_t& pages)
+{
+    Error charged = vm::transfer_charged(*pager.task(), pager.utcb().send_pages, MessageTag{pager.message_tag}.pages(),
+                                         *faulted.task(), l4::abi::Flexpage::whole_space(), pages);
+    if (charged != Error::ok && !vm::page_mapped(*faulted.task(), faulted.kernel_words[0], faulted.kernel_words[1]))
+        [[unlikely]]
+        return charged;
+    return Error::ok;
+}
+
+namespace {
+
 // The reply self sends (its checked tag, registers and UTCB) reaches `caller`, whose reply
 // relation the caller of this function has already undone; `pages`: the 4 KiB pages it
 // installed in the caller's space. quota_exhausted: a page-fault reply whose pages the
@@ -184,12 +196,9 @@ Error answer(Thread& self, Thread& caller, Thread** deferred, uint64_t& pages)
             kill_thread(caller);
             return Error::ok;
         }
-        Error charged = vm::transfer_charged(*self.task(), self.utcb().send_pages, answer.pages(), *caller.task(),
-                                             l4::abi::Flexpage::whole_space(), pages);
-        if (charged != Error::ok) [[unlikely]] {
-            if (!vm::page_mapped(*caller.task(), caller.kernel_words[0], caller.kernel_words[1]))
-                return charged; // it would only fault again: the pager keeps the reply
-        }
+        Error mapped = map_fault_reply(self, caller, pages);
+        if (mapped != Error::ok) [[unlikely]]
+            return mapped; // it would only fault again: the pager keeps the reply
         caller.kernel_message = false;
     } else if (caller.kernel_message) {
         pages = 0;

@@ -48,6 +48,11 @@ Error receive(Thread& self, Endpoint& ep, uint64_t timeout, Thread* replied = nu
 // what did arrive).
 Error reply(Thread& self, uint64_t& pages, Thread** deferred = nullptr);
 
+// The map items of a pager's reply (its checked tag) reach `faulted`'s whole space: ok when
+// the faulting page is there now, quota_exhausted when the faulting task's quota refused and
+// that page is still missing (`pages` counts what did arrive either way).
+Error map_fault_reply(Thread& pager, Thread& faulted, uint64_t& pages);
+
 // Deferred replies: the reply self would send next (to its caller) moves into `reply`, which
 // must be empty (busy otherwise; invalid_selector when self has no caller); reply_to answers
 // the caller kept there (invalid_selector when it keeps none; `pages` and quota_exhausted as

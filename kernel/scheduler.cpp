@@ -48,7 +48,7 @@ void reap()
 }
 
 // FS for its TLS, GS for its UTCB, its task's I/O ports.
-void load_user_segments(Thread& thread)
+[[gnu::always_inline]] inline void load_user_segments(Thread& thread)
 {
     arch::load_thread_bases(thread.fs_base, thread.utcb_address());
     arch::load_io_bitmap(thread.task() != nullptr ? thread.task()->io_bitmap() : nullptr);
@@ -174,8 +174,9 @@ void block_and_hand_over(Thread& next)
 
 void enter_directly(Thread& next)
 {
-    fpu::save(this_cpu().current->fpu_state); // both are user threads
-    load_context(this_cpu(), next);
+    CpuLocal& cpu_state = this_cpu();
+    fpu::save(cpu_state.current->fpu_state); // both are user threads
+    load_context(cpu_state, next);
 }
 
 void yield()

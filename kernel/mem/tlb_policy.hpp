@@ -46,7 +46,7 @@ public:
     bool is_live(uint64_t root) { return hardware_.live_root() == root; }
 
     // Makes `space` live, keeping its entries unless its tag is stale.
-    void load(TlbSpace space)
+    [[gnu::always_inline]] void load(TlbSpace space)
     {
         if (is_live(space.root))
             return;

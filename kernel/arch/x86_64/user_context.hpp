@@ -68,8 +68,8 @@ public:
         }
     }
     static_assert(l4::abi::kRegisterWords == 6, "word() names six registers");
-    // Words 0 .. count-1 (count <= kRegisterWords) from `source`'s registers; the registers of
-    // later words keep their values.
+    // Words 0 .. count-1 (count <= kRegisterWords) from `source`'s registers, or from memory;
+    // the registers of later words keep their values. Unrolled: the IPC paths use them.
     [[gnu::always_inline]] void copy_words(const UserContext& source, uint64_t count)
     {
         const interrupts::InterruptFrame& s = source.f_;
@@ -80,6 +80,18 @@ public:
         case 3: f_.r12 = s.r12; [[fallthrough]];
         case 2: f_.r9 = s.r9; [[fallthrough]];
         case 1: f_.r8 = s.r8; [[fallthrough]];
+        case 0: break;
+        }
+    }
+    [[gnu::always_inline]] void load_words(const uint64_t* w, uint64_t count)
+    {
+        switch (count) {
+        default: f_.r15 = w[5]; [[fallthrough]];
+        case 5: f_.r14 = w[4]; [[fallthrough]];
+        case 4: f_.r13 = w[3]; [[fallthrough]];
+        case 3: f_.r12 = w[2]; [[fallthrough]];
+        case 2: f_.r9 = w[1]; [[fallthrough]];
+        case 1: f_.r8 = w[0]; [[fallthrough]];
         case 0: break;
         }
     }
