@@ -369,16 +369,20 @@ struct Snapper {
 // `op` (its registers set), or nullptr when the scene allows none.
 using Build = std::function<Thread*(Scene&, Op&)>;
 
+// The next operation of whichever thread runs after one (the scene's rng decides), or false.
+using Next = std::function<bool(Scene&, Op&)>;
+constexpr int kFollowing = 3; // at most, after the first
+
 struct Run {
     Snapshot snapshot;
     std::string log;
     bool skipped = false;
-    bool took = false;
-    bool expected = false;
+    bool took = false; // the first operation
     Op::Kind kind = Op::call;
+    std::vector<bool> took_each, expected_each;
 };
 
-Run run_world(uint64_t seed, const Build& build, bool fast)
+Run run_world(uint64_t seed, const Build& build, bool fast, const Next& next)
 {
     Run run;
     Scene s(seed);
@@ -394,8 +398,17 @@ Run run_world(uint64_t seed, const Build& build, bool fast)
     fake::clear_switches();
     fake::clear_log();
     run.kind = op.kind;
-    run.expected = should_take(*self, op);
-    run.took = perform(*self, op, fast);
+    for (int i = 0; i <= kFollowing; ++i) {
+        if (i > 0) {
+            if (!next || !next(s, op))
+                break;
+            self = &current();
+            REQUIRE((scheduler::run_queue.empty() || scheduler::run_queue.highest_priority() <= self->priority));
+        }
+        run.expected_each.push_back(should_take(*self, op));
+        run.took_each.push_back(perform(*self, op, fast));
+    }
+    run.took = run.took_each[0];
     run.snapshot = Snapper{s, {}}.take();
     run.log = fake::log();
     return run;
@@ -437,23 +450,28 @@ std::string differences(const Run& a, const Run& b)
 // should_take says).
 struct Compared {
     bool skipped, took, agree;
+    uint64_t operations = 0, taken = 0; // the first and those following it
 };
-Compared compare(uint64_t seed, const Build& build, int expect = -1)
+Compared compare(uint64_t seed, const Build& build, int expect = -1, const Next& next = {})
 {
-    Run a = run_world(seed, build, true);
-    Run b = run_world(seed, build, false);
+    Run a = run_world(seed, build, true, next);
+    Run b = run_world(seed, build, false, next);
     REQUIRE(a.skipped == b.skipped);
     if (a.skipped)
         return {true, false, true};
-    INFO("seed " << seed << ", " << kind_name(a.kind));
-    CHECK_FALSE(b.took);
-    CHECK(a.took == a.expected); // taken exactly where nothing unusual is in the way
+    INFO("seed " << seed << ", " << kind_name(a.kind) << ", operations " << a.took_each.size());
+    CHECK(a.took_each.size() == b.took_each.size());
+    CHECK(b.took_each == std::vector<bool>(b.took_each.size(), false));
+    CHECK(a.took_each == a.expected_each); // taken exactly where nothing unusual is in the way
     if (expect >= 0)
         CHECK(a.took == (expect == 1));
     std::string diff = differences(a, b);
     INFO(diff);
     CHECK(diff.empty());
-    return {false, a.took, diff.empty()};
+    uint64_t taken = 0;
+    for (bool took : a.took_each)
+        taken += took;
+    return {false, a.took, diff.empty(), a.took_each.size(), taken};
 }
 
 // --- Random scenarios.
@@ -660,12 +678,27 @@ Thread* random_scene(Scene& s, Op& op)
     return &self;
 }
 
+// The running thread's next call or reply_wait, with random registers; none from idle.
+bool random_next(Scene& s, Op& op)
+{
+    XorShift& r = s.rng;
+    Thread& self = current();
+    if (&self == this_cpu().idle || self.foreign_abi != 0 || r.chance(30))
+        return false;
+    bool answer = self.caller != nullptr && r.chance(80);
+    op.kind = answer ? Op::reply_wait : Op::call;
+    set_words(self, r, random_tag(r, answer && self.caller->kernel_message));
+    self.user_context().set_arg(0, random_selector(r, answer));
+    self.user_context().set_arg(2, random_timeout(r));
+    return true;
+}
+
 } // namespace
 
 TEST_CASE("fastpath: random scenarios end as the general path ends them", "[fastpath]")
 {
     constexpr uint64_t kScenarios = 6000;
-    uint64_t run = 0, skipped = 0, taken = 0, failed = 0;
+    uint64_t run = 0, skipped = 0, taken = 0, failed = 0, operations = 0, taken_operations = 0;
     uint64_t taken_by[4] = {}, declined_by[4] = {};
     for (uint64_t i = 0; i < kScenarios && failed < 5; ++i) {
         uint64_t seed = 0x9e37'79b9'7f4a'7c15 ^ (i * 0x1000'0001);
@@ -675,17 +708,20 @@ TEST_CASE("fastpath: random scenarios end as the general path ends them", "[fast
             kind = op.kind;
             return self;
         };
-        Compared c = compare(seed, build);
+        Compared c = compare(seed, build, -1, random_next);
         if (c.skipped) {
             ++skipped;
             continue;
         }
         ++run;
         taken += c.took;
+        operations += c.operations;
+        taken_operations += c.taken;
         (c.took ? taken_by : declined_by)[kind]++;
         failed += !c.agree;
     }
-    INFO("scenarios " << run << ", skipped " << skipped << ", fast path took " << taken);
+    INFO("scenarios " << run << ", skipped " << skipped << ", fast path took " << taken << " first operations; "
+                      << operations << " operations in all, " << taken_operations << " taken");
 
     CHECK(failed == 0);
     CHECK(run > kScenarios * 9 / 10);
