@@ -38,6 +38,7 @@ std::vector<std::string> switch_log;
 std::string log_text;
 bool panicking;
 uint64_t stacks;
+uint64_t fast_leave_count;
 
 uint64_t tables;           // table frames the page-table code holds (roots too)
 uint64_t kernel_root_phys; // the fake kernel's root: one supervisor table in its upper half
@@ -85,6 +86,7 @@ void boot()
 void set_ticks(uint64_t ticks) { now = ticks; }
 const std::vector<std::string>& switches() { return switch_log; }
 void clear_switches() { switch_log.clear(); }
+uint64_t fast_leaves() { return fast_leave_count; }
 const std::string& log() { return log_text; }
 void clear_log() { log_text.clear(); }
 
@@ -133,6 +135,7 @@ extern "C" void switch_kernel_stack(uint64_t*, uint64_t) { switch_log.emplace_ba
 // The IPC fast path's exit: who got the CPU, as for switch_kernel_stack.
 extern "C" void fastpath_leave(uint64_t*, interrupts::InterruptFrame*, interrupts::InterruptFrame*)
 {
+    ++fast_leave_count;
     switch_log.emplace_back(the_cpu.current->name());
 }
 // Only its address is taken (a new thread's first return); it is never run.

@@ -50,6 +50,8 @@ void set_ticks(uint64_t now);
 // Names of the threads switch_kernel_stack switched to, oldest first; cleared by clear_switches.
 const std::vector<std::string>& switches();
 void clear_switches();
+// How many times the IPC fast path left through fastpath_leave (it took the short way).
+uint64_t fast_leaves();
 
 // Everything the kernel logged (klog), and clearing it.
 const std::string& log();
