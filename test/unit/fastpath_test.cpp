@@ -15,6 +15,7 @@
 #include "fake_arch/kernel_world.hpp"
 #include "fastpath.hpp"
 #include "l4/abi/utcb.hpp"
+#include "vm.hpp"
 #include "xorshift.hpp"
 
 using namespace kt;
@@ -214,15 +215,20 @@ bool should_take(Thread& self, const Op& op)
     case Op::reply_wait: {
         Thread* caller = self.caller;
         Endpoint* ep = endpoint(self.task()->caps(), c.arg(0), rights::receive);
-        if (self.foreign_abi != 0 || caller == nullptr || !register_only(c.tag()) || c.arg(2) != kNever ||
-            !resumable(*caller) || ep == nullptr || !ep->senders.empty())
+        if (self.foreign_abi != 0 || caller == nullptr || c.arg(2) != kNever || !resumable(*caller) || ep == nullptr ||
+            !ep->senders.empty())
             return false;
         if (self.bound_notification != nullptr && self.bound_notification->pending())
             return false;
         MessageTag answer{c.tag()};
+        if (caller->kernel_message && MessageTag{caller->message_tag}.label() == l4::abi::label::page_fault) {
+            // Map items alone (label 0, no words): the pager's usual answer.
+            constexpr uint64_t kPagesField = MessageTag::make(0, 0, 0, 7).raw;
+            return (answer.raw & ~kPagesField) == 0 && answer.pages() <= l4::abi::kMaxMapItems &&
+                   vm::check_items(self.utcb().send_pages, answer.pages());
+        }
         bool rax_only = answer.label() == reply_label::resume_with_rax && answer.words() >= 1;
-        return !caller->kernel_message ||
-               (rax_only && MessageTag{caller->message_tag}.label() != l4::abi::label::page_fault);
+        return register_only(c.tag()) && (!caller->kernel_message || rax_only);
     }
     case Op::exception:
     case Op::page_fault: {
@@ -304,7 +310,10 @@ struct Snapper {
         add(i, "bound_notification", id(t.bound_notification));
         add(i, "deadline", t.deadline);
         add(i, "kernel_message", t.kernel_message);
-        add(i, "message_tag", t.message_tag);
+        // Read only for a message still to be delivered (a queued sender's, a kernel message's)
+        // and by the replier itself: the fast path does not keep the tag of a call it delivered.
+        if (t.wait == Wait::send || t.kernel_message)
+            add(i, "message_tag", t.message_tag);
         for (uint64_t w = 0; w < l4::abi::kExceptionWords; ++w)
             add(i, "kernel_words", t.kernel_words[w], w);
         // Read only while it waits in a send queue: a stale value elsewhere is no difference.
@@ -962,7 +971,11 @@ TEST_CASE("fastpath: reply_wait, each condition", "[fastpath]")
     expect("a foreign syscall resumed with rax",
            reply_scene(tag(reply_label::resume_with_rax, 1), kE0, kNever, {.start = Pair::foreign}), true);
     Pair fault{.start = Pair::page_fault};
-    expect("a page fault answered", reply_scene(tag(0, 0, 0, 1), kE0, kNever, fault), false);
+    expect("a page fault answered with a map item", reply_scene(tag(0, 0, 0, 1), kE0, kNever, fault), true);
+    expect("a page fault answered with no item", reply_scene(tag(0, 0, 0, 0), kE0, kNever, fault), true);
+    expect("a page fault answered with five map items", reply_scene(tag(0, 0, 0, 5), kE0, kNever, fault), false);
+    expect("a page fault answered with a map item and a word", reply_scene(tag(0, 1, 0, 1), kE0, kNever, fault), false);
+    expect("a page fault refused (label 1)", reply_scene(tag(1, 0, 0, 1), kE0, kNever, fault), false);
     expect("a page fault answered in registers", reply_scene(tag(0, 1), kE0, kNever, fault), false);
     expect("a page fault 'resumed with rax'", reply_scene(tag(reply_label::resume_with_rax, 1), kE0, kNever, fault),
            false);
