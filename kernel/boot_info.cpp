@@ -77,9 +77,9 @@ bool build(const mb2::BootInfo& multiboot, const timer::Calibration& timer, uint
     view->tick_ns = 1'000'000'000 / tick_hz;
     view->time_flags = (timer.tsc_invariant ? l4::abi::kTimeTscInvariant : 0) |
                        (timer.tsc_from_cpuid ? l4::abi::kTimeTscFromCpuid : 0);
-    view->sigma0_quota = memory::budget().sigma0_quota;
-    view->root_quota = memory::budget().root_quota;
     const mem::Budget& budget = memory::budget();
+    view->sigma0_quota = budget.sigma0_quota;
+    view->root_quota = budget.root_quota;
     klog::info("sigma0 memory: free from {:#x}, {} regions; kernel pool below ({} KiB)", floor, view->region_count,
                budget.pool_bytes / 1024);
     klog::info("kernel memory: mapping database of {} nodes; quotas: sigma0 {} KiB, root task {} KiB",
