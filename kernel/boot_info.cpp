@@ -11,10 +11,6 @@ namespace {
 using l4::abi::MemoryKind;
 using l4::abi::MemoryRegion;
 
-constexpr uint64_t kMiB = 1024 * 1024;
-constexpr uint64_t kMinKernelPool = 16 * kMiB;
-constexpr uint64_t kMaxKernelPool = 256 * kMiB;
-
 uint64_t pages_phys;
 l4::abi::BootInfo* view;
 
@@ -23,24 +19,6 @@ void add(MemoryKind kind, uint64_t base, uint64_t end)
     if (end <= base || view->region_count == l4::abi::kMaxBootRegions)
         return;
     view->regions[view->region_count++] = MemoryRegion{base, end - base, kind, 0};
-}
-
-// The first free frame above which sigma0 gets everything: a quarter of free memory (within
-// bounds) stays below it for kernel objects, which are allocated lowest first.
-uint64_t kernel_pool_floor()
-{
-    mem::FrameAllocator& frames = memory::frames();
-    uint64_t pool = frames.free_frames() * mem::FrameAllocator::kFrameSize / 4;
-    pool = pool < kMinKernelPool ? kMinKernelPool : pool > kMaxKernelPool ? kMaxKernelPool : pool;
-    pool = (pool + kMiB - 1) / kMiB * kMiB; // whole MiB: the floor stays page aligned
-    uint64_t base = 0, end = 0, from = 0;
-    while (frames.next_free_run(from, base, end)) {
-        if (end - base >= pool)
-            return base + pool;
-        pool -= end - base;
-        from = end;
-    }
-    return end; // less free memory than the pool: sigma0 gets nothing
 }
 
 void sort_regions()
@@ -72,7 +50,7 @@ bool build(const mb2::BootInfo& multiboot, const timer::Calibration& timer, uint
     __builtin_memset(view, 0, l4::abi::kBootInfoPages * 4096);
     view->magic = l4::abi::kBootInfoMagic;
 
-    uint64_t floor = kernel_pool_floor();
+    uint64_t floor = memory::pool_floor();
     uint64_t base = 0, end = 0;
     for (uint64_t from = floor; memory::frames().next_free_run(from, base, end); from = end)
         add(MemoryKind::free, base < floor ? floor : base, end);
@@ -99,7 +77,13 @@ bool build(const mb2::BootInfo& multiboot, const timer::Calibration& timer, uint
     view->tick_ns = 1'000'000'000 / tick_hz;
     view->time_flags = (timer.tsc_invariant ? l4::abi::kTimeTscInvariant : 0) |
                        (timer.tsc_from_cpuid ? l4::abi::kTimeTscFromCpuid : 0);
-    klog::info("sigma0 memory: free from {:#x}, {} regions; kernel pool below", floor, view->region_count);
+    const mem::Budget& budget = memory::budget();
+    view->sigma0_quota = budget.sigma0_quota;
+    view->root_quota = budget.root_quota;
+    klog::info("sigma0 memory: free from {:#x}, {} regions; kernel pool below ({} KiB)", floor, view->region_count,
+               budget.pool_bytes / 1024);
+    klog::info("kernel memory: mapping database of {} nodes; quotas: sigma0 {} KiB, root task {} KiB",
+               budget.database_nodes, budget.sigma0_quota / 1024, budget.root_quota / 1024);
     return true;
 }
 

@@ -1,5 +1,5 @@
-// The boot-information pages for the boot tasks (l4/abi/boot_info.hpp), and the kernel's
-// memory pool: free memory below the pool's floor stays the kernel's, the rest is sigma0's.
+// The boot-information pages for the boot tasks (l4/abi/boot_info.hpp): sigma0's memory is the
+// free memory above the kernel pool's floor (memory::pool_floor).
 #pragma once
 
 #include <stdint.h>

@@ -12,6 +12,7 @@
 #include "factory.hpp"
 #include "l4/abi/boot.hpp"
 #include "log.hpp"
+#include "memory.hpp"
 #include "panic.hpp"
 #include "scheduler.hpp"
 #include "task.hpp"
@@ -73,7 +74,8 @@ Task* start_task(const mb2::Module& module, const char* role, bool sigma0)
     }
     namespace boot = l4::abi::boot;
     l4::abi::Error error = l4::abi::Error::ok;
-    Factory* factory = Factory::create_root(boot::kBootQuotaBytes);
+    const mem::Budget& budget = memory::budget();
+    Factory* factory = Factory::create_root(sigma0 ? budget.sigma0_quota : budget.root_quota);
     Task* task = factory != nullptr ? Task::create(factory, boot::kBootTaskSlots, name, error) : nullptr;
     bool loaded = task != nullptr;
     if (loaded && sigma0)

@@ -11,18 +11,11 @@ Factory::Factory(Factory* parent, uint64_t quota)
 {
 }
 
-namespace {
-uint64_t root_quotas; // the quotas of all live root factories
-}
-
 Factory* Factory::create_root(uint64_t quota)
 {
-    if (quota > kRootQuotaLimit - root_quotas)
-        return nullptr;
     void* memory = memory::heap().alloc(sizeof(Factory));
     if (memory == nullptr)
         return nullptr;
-    root_quotas += quota;
     return new (memory) Factory(nullptr, quota);
 }
 
@@ -101,7 +94,6 @@ void Factory::release_memory()
         uint64_t carried = factory->quota_;
         factory->~Factory();
         if (parent == nullptr) {
-            root_quotas -= carried;
             memory::release(factory, sizeof(Factory));
             return;
         }

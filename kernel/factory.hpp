@@ -6,22 +6,16 @@
 #include <stdint.h>
 
 #include "cap/capability.hpp"
-#include "l4/abi/boot.hpp"
 #include "l4/abi/error.hpp"
 
 class Factory : public cap::Object {
 public:
     static constexpr cap::ObjectType kType = cap::ObjectType::factory;
 
-    // Every byte any task can be charged for comes from a root factory, one per boot task
-    // (sigma0, the root task), so this bounds all charges at once: pools the kernel sizes at
-    // boot (the mapping database) are sized from it and can never run dry for a task that
-    // stays within its quota.
-    static constexpr uint64_t kMaxBootTasks = 2;
-    static constexpr uint64_t kRootQuotaLimit = kMaxBootTasks * l4::abi::boot::kBootQuotaBytes;
-
-    // The root factory of a boot task (charged to nobody); nullptr when the root quotas
-    // would pass kRootQuotaLimit or the heap is empty.
+    // The root factory of a boot task (charged to nobody); nullptr when the heap is empty.
+    // Every byte any task can be charged for comes from a root factory, so the quotas of the
+    // boot plan (memory::budget) bound all charges at once: the mapping database is sized
+    // from them and can never run dry for a task that stays within its quota.
     [[nodiscard]] static Factory* create_root(uint64_t quota);
 
     // Memory for an object of `size` bytes charged to this factory: nullptr, with `error`

@@ -8,6 +8,7 @@
 #include "boot_info.hpp"
 #include "boot_tasks.hpp"
 #include "boot/multiboot2.hpp"
+#include "l4/abi/address_space.hpp"
 #include "lib/elf_symbols.hpp"
 #include "log.hpp"
 #include "memory.hpp"
@@ -147,6 +148,9 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     paging::init(memory::frames(), direct_map_end);
     tlb::init(options.pcid);
     memory::init_heap();
+    // Boot module 1, when there is one, is the root task; alone, sigma0 is.
+    memory::plan_budget(vm::bitmap_bytes(direct_map_end) + l4::abi::kBootInfoPages * l4::abi::kPageSize,
+                        multiboot.module_count > 1);
     if (!vm::init(direct_map_end))
         panic("no memory for the mapping database");
 

@@ -23,11 +23,10 @@ using l4::abi::MemoryKind;
 constexpr uint64_t kPage = l4::abi::kPageSize;
 constexpr uint64_t kLargePage = 2 * 1024 * 1024;
 constexpr uint32_t kMaxSpaces = 4096;
-constexpr uint64_t kNodeCost = sizeof(mem::Mapping) + 2 * sizeof(uint32_t);
 // One global database, but no task can drain it for others: every node is charged kNodeCost
 // to its holder's factory, and the database holds as many nodes as all quotas together could
-// pay for. A map that finds it full is a kernel bug.
-constexpr size_t kNodes = Factory::kRootQuotaLimit / kNodeCost + 1;
+// pay for (memory::budget). A map that finds it full is a kernel bug.
+constexpr uint64_t kNodeCost = mem::kMappingCost;
 
 mem::MappingDb* database;
 uint64_t* sigma0_frames;     // bit per frame: sigma0 claimed it (it stays sigma0's)
@@ -113,28 +112,27 @@ bool install(Task& task, mem::Mapping& m)
 
 } // namespace
 
+uint64_t bitmap_bytes(uint64_t ram_end) { return (ram_end / kPage / 8 + kPage - 1) / kPage * kPage; }
+
 bool init(uint64_t ram_end)
 {
     sigma0_frame_limit = ram_end / kPage;
-    uint64_t bitmap_pages = (sigma0_frame_limit / 8 + kPage - 1) / kPage;
+    uint64_t bitmap_pages = bitmap_bytes(ram_end) / kPage;
     uint64_t bitmap = memory::frames().alloc(bitmap_pages);
     if (bitmap == mem::FrameAllocator::kNone)
         return false;
     sigma0_frames = static_cast<uint64_t*>(paging::phys_to_virt(bitmap));
     __builtin_memset(sigma0_frames, 0, bitmap_pages * kPage);
 
-    size_t nodes = kNodes;
-    size_t node_bytes = nodes * sizeof(mem::Mapping);
-    size_t index_slots = 2 * nodes;
-    size_t index_bytes = index_slots * sizeof(uint32_t);
-    uint64_t node_pages = (node_bytes + kPage - 1) / kPage, index_pages = (index_bytes + kPage - 1) / kPage;
-    uint64_t storage = memory::frames().alloc(node_pages + index_pages);
+    uint64_t nodes = memory::budget().database_nodes;
+    mem::DatabaseSize size = mem::database_size(nodes);
+    uint64_t storage = memory::frames().alloc(size.node_pages + size.index_pages);
     void* self = memory::heap().alloc(sizeof(mem::MappingDb));
     if (storage == mem::FrameAllocator::kNone || self == nullptr)
         return false;
     auto* base = static_cast<uint8_t*>(paging::phys_to_virt(storage));
     database = new (self) mem::MappingDb(reinterpret_cast<mem::Mapping*>(base), nodes,
-                                         reinterpret_cast<uint32_t*>(base + node_pages * kPage), index_slots);
+                                         reinterpret_cast<uint32_t*>(base + size.node_pages * kPage), 2 * nodes);
     return true;
 }
 

@@ -17,9 +17,11 @@ using l4::abi::Error;
 constexpr uint64_t kMaxItemOrder = 22;  // a map item covers at most 4 MiB (1024 pages)
 constexpr uint64_t kMaxUnmapOrder = 30; // an unmap at most 1 GiB
 
-// Storage for the mapping database and sigma0's frame bitmap (RAM below ram_end), from the
-// kernel pool; false when out of memory.
+// Storage for the mapping database (memory::budget's nodes) and sigma0's frame bitmap (RAM
+// below ram_end), from the kernel pool; false when out of memory.
 [[nodiscard]] bool init(uint64_t ram_end);
+// What init takes besides the database: the bitmap's whole pages, in bytes.
+uint64_t bitmap_bytes(uint64_t ram_end);
 
 // An address-space number for a new task (0 when all are taken), and its release.
 uint32_t register_space(Task& task);

@@ -207,7 +207,7 @@ KTEST(sub_factory_larger_than_parent)
     KREQUIRE_EQ(create_in(kFactory, ObjectKind::factory, kSub, 8192), Error::ok);
     KEXPECT_EQ(create_in(kSub, ObjectKind::factory, kSub2, 8193), Error::quota_exhausted);
     KEXPECT_EQ(create_in(kSub, ObjectKind::factory, kSub2, ~uint64_t{0}), Error::quota_exhausted);
-    KEXPECT_EQ(create_in(kFactory, ObjectKind::factory, kSub2, abi::boot::kBootQuotaBytes + 1), Error::quota_exhausted);
+    KEXPECT_EQ(create_in(kFactory, ObjectKind::factory, kSub2, boot_quota() + 1), Error::quota_exhausted);
     KEXPECT_EQ(create_in(kFactory, ObjectKind::factory, kSub2, ~uint64_t{0}), Error::quota_exhausted);
     KEXPECT_EQ(l4::cap_delete(kSub2), Error::invalid_selector);
     KEXPECT_EQ(create_in(kSub, ObjectKind::factory, kSub2, 4096), Error::ok);
@@ -217,7 +217,7 @@ KTEST(sub_factory_larger_than_parent)
 KTEST(sub_factory_delete_refunds_parent)
 {
     Slots slots(600, 610);
-    constexpr uint64_t kBig = 3 * 1024 * 1024; // of 4 MiB: only one fits
+    const uint64_t kBig = available(kFactory, kCopy) / 2 + 1; // only one fits
     KREQUIRE_EQ(create_in(kFactory, ObjectKind::factory, kSub, kBig), Error::ok);
     KEXPECT_EQ(create_in(kFactory, ObjectKind::factory, kSub2, kBig), Error::quota_exhausted);
     KEXPECT_EQ(l4::cap_delete(kSub), Error::ok);

@@ -1066,7 +1066,7 @@ void sweep()
 // Options from our boot module's command line ("fuzz seed=1234 ...").
 void parse_options()
 {
-    const char* line = kt::mem::boot_info().modules[0].cmdline;
+    const char* line = kt::boot_info().modules[0].cmdline;
     struct {
         const char* key;
         uint64_t* value;

@@ -137,7 +137,7 @@ Error spawn_thread(Selector slot, ThreadBody body, uint64_t priority)
 uint64_t available(Selector factory, Selector scratch)
 {
     uint64_t quota = 0;
-    for (uint64_t bit = uint64_t{1} << 23; bit != 0; bit >>= 1) {
+    for (uint64_t bit = uint64_t{1} << 40; bit != 0; bit >>= 1) {
         Error e = l4::factory_create(factory, ObjectKind::factory, scratch, quota | bit);
         if (e == Error::ok) {
             quota |= bit;

@@ -5,6 +5,7 @@
 
 #include "ktest.hpp"
 #include "l4/abi/boot.hpp"
+#include "l4/abi/boot_info.hpp"
 #include "l4/syscall.hpp"
 
 namespace kt {
@@ -45,6 +46,10 @@ inline Error make(Selector slot, ObjectKind kind) { return l4::factory_create(kF
 
 // make(), checked: false (after a failure report) when it fails.
 bool made(Selector slot, ObjectKind kind);
+
+// The boot information, and the quota our boot factory started with (ktest is sigma0).
+inline const abi::BootInfo& boot_info() { return *reinterpret_cast<const abi::BootInfo*>(abi::kBootInfoAddress); }
+inline uint64_t boot_quota() { return boot_info().sigma0_quota; }
 
 // What `factory` can still give: the largest quota a new sub-factory of it may carry (its
 // remaining bytes less one factory object), found bit by bit with sub-factories made at

@@ -57,23 +57,12 @@ KTEST(memory_map_2mib_as_one_large_page)
 
 namespace {
 
-constexpr Selector kHog = 830; // a sub-factory holding the rest of our quota
+constexpr Selector kHog = 830, kHogScratch = 831; // a sub-factory holding the rest of our quota
 
-// Moves all of the boot factory's remaining quota into a sub-factory at kHog: the largest
-// quota a sub-factory can still be given (binary search).
+// Moves all of the boot factory's remaining quota into a sub-factory at kHog.
 Error take_all_quota()
 {
-    uint64_t low = 0, high = 8 * 1024 * 1024;
-    while (low < high) {
-        uint64_t middle = (low + high + 1) / 2;
-        if (l4::factory_create(kFactory, ObjectKind::factory, kHog, middle) == Error::ok) {
-            (void)l4::cap_delete(kHog);
-            low = middle;
-        } else {
-            high = middle - 1;
-        }
-    }
-    return l4::factory_create(kFactory, ObjectKind::factory, kHog, low);
+    return l4::factory_create(kFactory, ObjectKind::factory, kHog, available(kFactory, kHogScratch));
 }
 
 } // namespace

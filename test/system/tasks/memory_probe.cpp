@@ -4,8 +4,6 @@
 
 namespace kt::mem {
 
-const abi::BootInfo& boot_info() { return *reinterpret_cast<const abi::BootInfo*>(abi::kBootInfoAddress); }
-
 const abi::MemoryRegion* highest_free(uint64_t at_least)
 {
     const abi::BootInfo& info = boot_info();

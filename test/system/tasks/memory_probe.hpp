@@ -31,8 +31,6 @@ using abi::Flexpage;
 namespace page_rights = abi::page_rights;
 constexpr uint64_t kRw = page_rights::read | page_rights::write;
 
-const abi::BootInfo& boot_info();
-
 // The highest free region of at least `at_least` bytes (nullptr if none). Under UEFI the
 // highest free regions are small pieces between the firmware's.
 const abi::MemoryRegion* highest_free(uint64_t at_least = 0);

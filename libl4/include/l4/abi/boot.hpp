@@ -7,7 +7,7 @@ namespace l4::abi::boot {
 
 constexpr uint64_t kTaskSelector = 0;    // its own task (control)
 constexpr uint64_t kThreadSelector = 1;  // its first thread (control)
-constexpr uint64_t kFactorySelector = 2; // a factory holding its kernel-memory quota
+constexpr uint64_t kFactorySelector = 2; // a factory holding its kernel-memory quota (BootInfo)
 // The channel between the two: sigma0 holds it with send, receive and grant, the root task
 // with send and grant (its requests to sigma0 are calls on it).
 constexpr uint64_t kSigma0EndpointSelector = 3;
@@ -18,6 +18,5 @@ constexpr uint64_t kIrqSelectorBase = 32; // + line, lines 0..15
 constexpr uint64_t kIrqLines = 16;
 constexpr uint64_t kFirstFreeSelector = 48;
 constexpr uint64_t kBootTaskSlots = 1024;
-constexpr uint64_t kBootQuotaBytes = 4 * 1024 * 1024;
 
 } // namespace l4::abi::boot

@@ -49,6 +49,10 @@ struct BootInfo {
     uint64_t tick_hz;    // kernel timer ticks per second (hz=N): the unit of IPC timeouts
     uint64_t tick_ns;    // one tick in nanoseconds, 10^9 / tick_hz rounded down
     uint64_t time_flags; // kTimeTscInvariant, kTimeTscFromCpuid
+    // Kernel memory (docs/syscalls.md, "Boot tasks"): the quota each boot task's factory
+    // (boot::kFactorySelector) held when it started, in bytes, sized by the machine's memory.
+    uint64_t sigma0_quota; // boot module 0; everything when there is no root task
+    uint64_t root_quota;   // boot module 1; 0 when there is none
 };
 
 constexpr uint64_t kTimeTscInvariant = 1u << 0; // CPUID 0x80000007 EDX bit 8: constant rate, also in sleep states
