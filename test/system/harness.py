@@ -111,6 +111,31 @@ def check_interleaving(log):
     return None
 
 
+# The checks test/system/guests/pv_test_guest.cpp counts when all pass.
+PV_TEST_CHECKS = 33
+
+
+def check_guest_faults(log):
+    """vmm-guest-faults: the lines of guests running at once come in any order between them."""
+    ud = r'vmm: guest "crasher" stopped: #UD invalid opcode \(vector 6\) at rip 0x4[0-9a-f]{5}'
+    wanted = [
+        (re.escape(f"[good] pv-test: {PV_TEST_CHECKS} passed, 0 failed"), 1),
+        (re.escape('vmm: guest "good" shut down (poweroff, status 0)'), 1),
+        (re.escape('[crasher] crash-test: "crasher" crashes with ud2'), 4),
+        (ud, 4),
+        (re.escape('[wild] crash-test: "wild" crashes with wild-write'), 1),
+        (r'vmm: guest "wild" stopped: page fault \(write at 0x610000\) at rip 0x4[0-9a-f]{5}', 1),
+        (re.escape('vmm: guest "crasher" is not restarted: it crashed 4 times'), 1),
+    ] + [(re.escape(f'vmm: restarting guest "crasher" ({n} of 3)'), 1) for n in (1, 2, 3)]
+    for pattern, count in wanted:
+        found = len(re.findall(r"(?m)^" + pattern + r"$", log))
+        if found != count:
+            return f"want {count} line(s) {pattern!r}, found {found}"
+    if not re.search(r"(?m)^vmm: all guests have stopped\n(?:.*\n)*?.*all user threads are blocked", log):
+        return "the VMM did not say all guests have stopped at the end"
+    return None
+
+
 # A sanity floor for the full ktest program (security_tests.cpp among its files): a file of
 # cases that fell out of the build shows as fewer registered. Raise it as cases come.
 KTEST_MIN_CASES = 220
@@ -327,6 +352,43 @@ SCENARIOS = {
         # sigma0 and the tutorial's first line race (two boot tasks): sigma0's line comes anywhere.
         check=lambda log: None if re.search(r"(?m)^sigma0: \d+ KiB to hand out$", log) else "no sigma0 line",
         forbid=[r"PANIC", r"UNEXPECTED", r"failed", r"pager: stops", r"refused"]),
+    # vmm-server as the root task with the paravirtual test guest (test/system/guests/): every
+    # hypercall with good and bad arguments, the start-info and vCPU pages, a clean shutdown.
+    "vmm-pv-test": Scenario(
+        "exit=qemu", [r'root task "vmm-server"'] + [r"(?m)^" + line + r"$" for line in (
+            r'vmm: guest "pvtest" started: 8192 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
+            r"vmm: 1 of 1 guests started",
+            re.escape('[pvtest] pv-test: I am "pvtest", 8192 KiB at 0x400000, command line '
+                      '"hello from the command line"'),
+            re.escape("[pvtest] pv-test: one byte at a time: ok"),
+            re.escape("[pvtest] pv-test: forty bytes exactly in 5 words"),
+            re.escape(f"[pvtest] pv-test: {PV_TEST_CHECKS} passed, 0 failed"),
+            re.escape('vmm: guest "pvtest" shut down (poweroff, status 0)'),
+            r"vmm: all guests have stopped")] +
+        [r"all user threads are blocked: nothing left to run"],
+        modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
+                 ("@pv-test-guest", "guest name=pvtest mem=8M -- hello from the command line")],
+        forbid=[r"PANIC", r"FAIL", r"refused", r"not started"]),
+    # Guests that crash (an invalid opcode, restarted on crash until it has crashed four times; a
+    # write outside its memory), bad guest lines and a corrupt kernel, beside a good guest: each is
+    # reported by name, and the good guest still passes.
+    "vmm-guest-faults": Scenario(
+        "exit=qemu", [r'root task "vmm-server"'] + [r"(?m)^" + line + r"$" for line in (
+            re.escape('vmm: guest "bad" (module 6) refused: word "mem=12Q": bad size (digits, then K, M or G)'),
+            re.escape("vmm: module 7: guest refused: missing name="),
+            r'vmm: guest "good" started: 4096 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
+            r'vmm: guest "crasher" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
+            r'vmm: guest "wild" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
+            r'vmm: guest "junk" not started: its kernel is no ELF it can run: .+ \(program header 0\)',
+            r"vmm: 3 of 4 guests started")],
+        modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
+                 ("@pv-test-guest", "guest name=good mem=4M -- hello from the command line"),
+                 ("@crash-guest", "guest name=crasher mem=2M restart=on-crash -- ud2"),
+                 ("@crash-guest", "guest name=wild mem=2M -- wild-write"),
+                 (5000, "guest name=junk mem=2M"),
+                 ("@pv-test-guest", "guest name=bad mem=12Q"),
+                 ("@pv-test-guest", "guest mem=4M")],
+        check=lambda log: check_guest_faults(log), forbid=[r"PANIC", r"FAIL"]),
     "bad-options": Scenario(
         "exit=qemu frobnicate loglevel=loud",
         [r'warning: 1 unknown kernel option\(s\), first "frobnicate"',

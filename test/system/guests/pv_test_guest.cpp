@@ -1,0 +1,129 @@
+// The paravirtual test guest: calls every hypercall the VMM implements, with good and bad
+// arguments, checks its start-info and vCPU pages, prints "pv-test: N passed, M failed" and
+// shuts down with status 0 when all passed (1 otherwise).
+#include "common/string.hpp"
+#include "l4/guest_console.hpp"
+#include "l4/hypercall.hpp"
+
+namespace {
+
+namespace hc = l4::abi::hc;
+using hc::Call;
+using hc::HcStatus;
+
+unsigned passed = 0, failed = 0;
+
+void expect(bool ok, const char* what, uint64_t got = 0)
+{
+    if (ok) {
+        ++passed;
+        return;
+    }
+    ++failed;
+    l4::hc::println("pv-test: FAIL {} (got {:#x})", what, got);
+}
+
+void expect_status(HcStatus got, HcStatus want, const char* what)
+{
+    expect(got == want, what, static_cast<uint64_t>(got));
+}
+
+// A hypercall with `words` argument words as given: what a careless guest might send.
+HcStatus raw(uint64_t number, uint64_t words, uint64_t w0 = 0, uint64_t w1 = 0)
+{
+    l4::Message m;
+    m.words[0] = w0;
+    m.words[1] = w1;
+    return l4::hc::hypercall(static_cast<Call>(number), m, words);
+}
+
+void check_version()
+{
+    uint64_t version = 0, features = 0;
+    expect_status(l4::hc::version(version, features), HcStatus::ok, "version");
+    expect(version == hc::kVersion, "version: kVersion", version);
+    expect(features == 0, "version: no features yet", features);
+}
+
+void check_start_info()
+{
+    const hc::StartInfo& info = l4::hc::start_info();
+    expect(info.magic == hc::kStartInfoMagic, "start info: magic", info.magic);
+    expect(info.version == hc::kVersion, "start info: version", info.version);
+    expect(info.memory_base == 0x400000, "start info: memory base", info.memory_base);
+    expect(info.kernel_end > info.memory_base && info.kernel_end < info.memory_base + info.memory_size,
+           "start info: kernel end inside memory", info.kernel_end);
+    expect(info.module_count == 0, "start info: no modules", info.module_count);
+    expect(info.quota_bytes > 0, "start info: a kernel-memory quota", info.quota_bytes);
+    expect(info.name[sizeof info.name - 1] == '\0' && info.cmdline[sizeof info.cmdline - 1] == '\0',
+           "start info: strings terminated");
+    l4::hc::println("pv-test: I am \"{}\", {} KiB at {:#x}, command line \"{}\"", info.name, info.memory_size / 1024,
+                    info.memory_base, info.cmdline);
+    expect(memcmp(info.cmdline, "hello from the command line", sizeof "hello from the command line") == 0,
+           "start info: command line");
+}
+
+// All of guest memory is there, zeroed above the kernel, and the vCPU page is writable.
+void check_memory()
+{
+    const hc::StartInfo& info = l4::hc::start_info();
+    auto* first = reinterpret_cast<volatile uint64_t*>(info.kernel_end);
+    auto* last = reinterpret_cast<volatile uint64_t*>(info.memory_base + info.memory_size - 64 * 1024);
+    expect(*first == 0 && *last == 0, "memory above the kernel is zero");
+    *first = 0x1234;
+    *last = 0x5678;
+    expect(*first + *last == 0x1234 + 0x5678, "memory above the kernel is writable");
+    auto& vcpu = *reinterpret_cast<hc::VcpuPage*>(hc::kVcpuPageAddress);
+    expect(vcpu.masked == 0 && vcpu.pending_sources == 0, "vCPU page starts zeroed");
+    vcpu.masked = 1;
+    expect(vcpu.masked == 1, "vCPU page is writable");
+}
+
+void check_console()
+{
+    expect_status(l4::hc::console_write("pv-test: one byte at a time: ", 29), HcStatus::ok, "console: 29 bytes");
+    const char ok[] = "ok\n";
+    for (size_t i = 0; i < 3; ++i)
+        expect_status(l4::hc::console_write(ok + i, 1), HcStatus::ok, "console: 1 byte");
+    expect_status(l4::hc::console_write("pv-test: forty bytes exactly, in 5 words\n", 41), HcStatus::invalid_argument,
+                  "console: 41 bytes");
+    expect_status(l4::hc::console_write("pv-test: forty bytes exactly in 5 words\n", 40), HcStatus::ok,
+                  "console: 40 bytes");
+    expect_status(raw(static_cast<uint64_t>(Call::console_write), 1, 0), HcStatus::invalid_argument,
+                  "console: length 0");
+    expect_status(raw(static_cast<uint64_t>(Call::console_write), 2, 40), HcStatus::invalid_argument,
+                  "console: 40 bytes in one word");
+    expect_status(raw(static_cast<uint64_t>(Call::console_write), 0, 1), HcStatus::invalid_argument,
+                  "console: no length word");
+}
+
+void check_refusals()
+{
+    constexpr uint64_t kUnknown[] = {0, 7, 99, l4::abi::label::exception};
+    for (const uint64_t number : kUnknown)
+        expect_status(raw(number, 0), HcStatus::unknown_call, "an unknown hypercall");
+    expect_status(raw(static_cast<uint64_t>(Call::yield), 0), HcStatus::ok, "yield");
+    expect_status(l4::hc::shutdown(static_cast<hc::ShutdownReason>(3), 0), HcStatus::invalid_argument,
+                  "shutdown: reason 3");
+    expect_status(l4::hc::shutdown(hc::ShutdownReason::poweroff, 256), HcStatus::invalid_argument,
+                  "shutdown: status 256");
+    expect_status(raw(static_cast<uint64_t>(Call::shutdown), 1, 0), HcStatus::invalid_argument, "shutdown: one word");
+    uint64_t version = 0, features = 0;
+    expect_status(l4::hc::version(version, features), HcStatus::ok, "still running after the refusals");
+}
+
+} // namespace
+
+// The vCPU starts in crt0.S with rsp at the top of guest memory.
+extern "C" [[noreturn]] void l4_start()
+{
+    check_version();
+    check_start_info();
+    check_memory();
+    check_console();
+    check_refusals();
+    l4::hc::println("pv-test: {} passed, {} failed", passed, failed);
+    (void)l4::hc::shutdown(hc::ShutdownReason::poweroff, failed == 0 ? 0 : 1);
+    for (;;) {
+    }
+}

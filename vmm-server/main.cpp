@@ -1,0 +1,162 @@
+// vmm-server: the root task (boot module 1). It starts a guest for every boot module whose
+// command line begins with `guest` (docs/hypercalls.md, "Starting guests"), then serves their
+// hypercalls and vCPU faults on one endpoint, one message at a time.
+#include "l4/libc.hpp"
+#include "guest.hpp"
+#include "hypercalls.hpp"
+#include "l4/abi/boot.hpp"
+#include "l4/abi/boot_info.hpp"
+#include "l4/format.hpp"
+#include "l4/sigma0.hpp"
+
+namespace {
+
+namespace abi = l4::abi;
+using abi::Error;
+using vmm::Guest;
+
+// Boot modules in the VMM's space, 1 GiB apart (a module is at most that large).
+constexpr uint64_t kModuleWindow = 0x0000'0800'0000'0000;
+constexpr uint64_t kModuleWindowStride = uint64_t{1} << 30;
+constexpr uint64_t kFirstGuestModule = 2; // 0 is sigma0, 1 the VMM
+
+Guest guests[vmm::kMaxGuests];
+uint64_t guest_count = 0;
+
+const abi::BootInfo& boot_info() { return *reinterpret_cast<const abi::BootInfo*>(abi::kBootInfoAddress); }
+
+// The module's bytes in the VMM's space, mapped from sigma0; null (and says why) when it cannot be.
+const uint8_t* map_module(uint64_t index)
+{
+    const abi::BootModule& module = boot_info().modules[index];
+    const uint64_t at = kModuleWindow + index * kModuleWindowStride;
+    if (module.size > kModuleWindowStride - abi::kPageSize) {
+        l4::println("vmm: module {} is too large ({} bytes)", index, module.size);
+        return nullptr;
+    }
+    const Error e = l4::sigma0::map_physical_range(module.base, module.size, at);
+    if (e != Error::ok) {
+        l4::println("vmm: module {} cannot be mapped: error {} ({})", index, static_cast<uint64_t>(e),
+                    abi::error_name(e));
+        return nullptr;
+    }
+    return reinterpret_cast<const uint8_t*>(at + module.base % abi::kPageSize);
+}
+
+// The module named `name` (the first word of its command line) that is not a guest.
+bool find_named_module(const char* name, uint64_t& index)
+{
+    const abi::BootInfo& info = boot_info();
+    const size_t n = strlen(name);
+    for (uint64_t i = kFirstGuestModule; i < info.module_count && i < abi::kMaxBootModules; ++i) {
+        const char* line = info.modules[i].cmdline;
+        if (!vmm::is_guest_line(line) && memcmp(line, name, n) == 0 && (line[n] == '\0' || line[n] == ' ')) {
+            index = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool name_taken(const char* name)
+{
+    for (uint64_t i = 0; i < guest_count; ++i)
+        if (strcmp(guests[i].config.name, name) == 0)
+            return true;
+    return false;
+}
+
+// Takes the guest of module `index` into the table; false (and says why) when it cannot be.
+bool admit(uint64_t index)
+{
+    const abi::BootModule& module = boot_info().modules[index];
+    if (guest_count == vmm::kMaxGuests) {
+        l4::println("vmm: module {}: guest refused: at most {} guests", index, vmm::kMaxGuests);
+        return false;
+    }
+    Guest& guest = guests[guest_count];
+    guest = Guest{};
+    const vmm::ConfigResult parsed = vmm::parse_guest_config(module.cmdline, guest.config);
+    if (!parsed.ok) {
+        if (guest.config.name[0] != '\0')
+            l4::println("vmm: guest \"{}\" (module {}) refused: {}", guest.config.name, index, parsed.message);
+        else
+            l4::println("vmm: module {}: guest refused: {}", index, parsed.message);
+        return false;
+    }
+    const char* name = guest.config.name;
+    if (name_taken(name)) {
+        l4::println("vmm: guest \"{}\" (module {}) refused: another guest has that name", name, index);
+        return false;
+    }
+    if (guest.config.initrd[0] != '\0') {
+        uint64_t initrd = 0;
+        if (!find_named_module(guest.config.initrd, initrd)) {
+            l4::println("vmm: guest \"{}\" refused: no boot module \"{}\" for its initrd", name, guest.config.initrd);
+            return false;
+        }
+        if ((guest.initrd = map_module(initrd)) == nullptr)
+            return false;
+        guest.initrd_size = boot_info().modules[initrd].size;
+    }
+    if ((guest.kernel = map_module(index)) == nullptr)
+        return false;
+    guest.kernel_size = module.size;
+    guest.module = index;
+    guest.index = guest_count++;
+    return true;
+}
+
+bool any_running()
+{
+    for (uint64_t i = 0; i < guest_count; ++i)
+        if (guests[i].running)
+            return true;
+    return false;
+}
+
+[[noreturn]] void serve()
+{
+    l4::Message m;
+    bool answer = false; // m holds the reply to the last hypercall
+    bool all_stopped_said = false;
+    for (;;) {
+        if (!any_running() && !all_stopped_said) {
+            l4::println("vmm: all guests have stopped");
+            all_stopped_said = true;
+        }
+        const Error e = answer ? l4::reply_wait(vmm::kEndpoint, m) : l4::receive(vmm::kEndpoint, m);
+        answer = false;
+        if (e != Error::ok)
+            continue; // a caller that went away meanwhile
+        const uint64_t index = (m.badge >> 1) - 1;
+        if (m.badge < 2 || index >= guest_count || !guests[index].running)
+            continue; // no guest's, or a guest's last words
+        all_stopped_said = false;
+        Guest& guest = guests[index];
+        if ((m.badge & 1) == static_cast<uint64_t>(vmm::BadgeKind::fault))
+            vmm::serve_fault(guest, m);
+        else
+            answer = vmm::serve_hypercall(guest, m) == vmm::Outcome::reply;
+    }
+}
+
+} // namespace
+
+int main()
+{
+    const abi::BootInfo& info = boot_info();
+    Error e = l4::factory_create(abi::boot::kFactorySelector, abi::ObjectKind::endpoint, vmm::kEndpoint);
+    if (e != Error::ok) {
+        l4::println("vmm: cannot create its endpoint: error {} ({})", static_cast<uint64_t>(e), abi::error_name(e));
+        return 1;
+    }
+    for (uint64_t i = kFirstGuestModule; i < info.module_count && i < abi::kMaxBootModules; ++i)
+        if (vmm::is_guest_line(info.modules[i].cmdline))
+            (void)admit(i);
+    uint64_t started = 0;
+    for (uint64_t i = 0; i < guest_count; ++i)
+        started += vmm::start_guest(guests[i]) ? 1u : 0u;
+    l4::println("vmm: {} of {} guests started", started, guest_count);
+    serve();
+}
