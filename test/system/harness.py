@@ -111,7 +111,18 @@ def check_interleaving(log):
     return None
 
 
-# The checks test/system/guests/pv_test_guest.cpp counts when all pass.
+def module_bytes(size, seed):
+    # Deterministic, non-trivial content so a module mixed up with another would show.
+    return bytes((seed * 31 + i * 7) & 0xff for i in range(size))
+
+
+def module_sum(size, seed):
+    """The byte sum of the generated module `seed` (its index) of `size` bytes."""
+    return sum(module_bytes(size, seed))
+
+
+# The checks test/system/guests/pv_test_guest.cpp counts when all pass, without an initrd (one
+# more with).
 PV_TEST_CHECKS = 33
 
 
@@ -360,14 +371,16 @@ SCENARIOS = {
             r"vmm: 1 of 1 guests started",
             re.escape('[pvtest] pv-test: I am "pvtest", 8192 KiB at 0x400000, command line '
                       '"hello from the command line"'),
+            r"\[pvtest\] pv-test: initrd of 5000 bytes at 0x4[0-9a-f]{2}000, byte sum " + str(module_sum(5000, 3)),
             re.escape("[pvtest] pv-test: one byte at a time: ok"),
             re.escape("[pvtest] pv-test: forty bytes exactly in 5 words"),
-            re.escape(f"[pvtest] pv-test: {PV_TEST_CHECKS} passed, 0 failed"),
+            re.escape(f"[pvtest] pv-test: {PV_TEST_CHECKS + 1} passed, 0 failed"),
             re.escape('vmm: guest "pvtest" shut down (poweroff, status 0)'),
             r"vmm: all guests have stopped")] +
         [r"all user threads are blocked: nothing left to run"],
         modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
-                 ("@pv-test-guest", "guest name=pvtest mem=8M -- hello from the command line")],
+                 ("@pv-test-guest", "guest name=pvtest mem=8M initrd=blob -- hello from the command line"),
+                 (5000, "blob")],
         forbid=[r"PANIC", r"FAIL", r"refused", r"not started"]),
     # Guests that crash (an invalid opcode, restarted on crash until it has crashed four times; a
     # write outside its memory), bad guest lines and a corrupt kernel, beside a good guest: each is
@@ -397,8 +410,7 @@ SCENARIOS = {
 
 
 def make_module(path, size, seed):
-    # Deterministic, non-trivial content so a module mixed up with another would show.
-    data = bytes((seed * 31 + i * 7) & 0xff for i in range(size))
+    data = module_bytes(size, seed)
     with open(path, "wb") as f:
         f.write(data)
 

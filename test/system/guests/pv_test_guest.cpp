@@ -53,7 +53,7 @@ void check_start_info()
     expect(info.memory_base == 0x400000, "start info: memory base", info.memory_base);
     expect(info.kernel_end > info.memory_base && info.kernel_end < info.memory_base + info.memory_size,
            "start info: kernel end inside memory", info.kernel_end);
-    expect(info.module_count == 0, "start info: no modules", info.module_count);
+    expect(info.module_count <= 1, "start info: at most the initrd", info.module_count);
     expect(info.quota_bytes > 0, "start info: a kernel-memory quota", info.quota_bytes);
     expect(info.name[sizeof info.name - 1] == '\0' && info.cmdline[sizeof info.cmdline - 1] == '\0',
            "start info: strings terminated");
@@ -63,11 +63,31 @@ void check_start_info()
            "start info: command line");
 }
 
-// All of guest memory is there, zeroed above the kernel, and the vCPU page is writable.
-void check_memory()
+// The initrd, when the guest line names one: right after the kernel, inside guest memory. Its
+// size and byte sum go to the console, for the harness to compare with the module it made.
+// Returns where free memory begins.
+uint64_t check_initrd()
 {
     const hc::StartInfo& info = l4::hc::start_info();
-    auto* first = reinterpret_cast<volatile uint64_t*>(info.kernel_end);
+    if (info.module_count == 0)
+        return info.kernel_end;
+    const hc::Module& initrd = info.modules[0];
+    const uint64_t memory_end = info.memory_base + info.memory_size;
+    expect(initrd.address == info.kernel_end && initrd.size <= memory_end - initrd.address,
+           "initrd: after the kernel, inside memory", initrd.address);
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < initrd.size; ++i)
+        sum += reinterpret_cast<const uint8_t*>(initrd.address)[i];
+    l4::hc::println("pv-test: initrd of {} bytes at {:#x}, byte sum {}", initrd.size, initrd.address, sum);
+    return (initrd.address + initrd.size + 4095) & ~uint64_t{4095};
+}
+
+// All of guest memory is there, zeroed above the kernel and initrd, and the vCPU page is
+// writable.
+void check_memory(uint64_t free_memory)
+{
+    const hc::StartInfo& info = l4::hc::start_info();
+    auto* first = reinterpret_cast<volatile uint64_t*>(free_memory);
     auto* last = reinterpret_cast<volatile uint64_t*>(info.memory_base + info.memory_size - 64 * 1024);
     expect(*first == 0 && *last == 0, "memory above the kernel is zero");
     *first = 0x1234;
@@ -119,7 +139,7 @@ extern "C" [[noreturn]] void l4_start()
 {
     check_version();
     check_start_info();
-    check_memory();
+    check_memory(check_initrd());
     check_console();
     check_refusals();
     l4::hc::println("pv-test: {} passed, {} failed", passed, failed);
