@@ -121,6 +121,19 @@ def module_sum(size, seed):
     return sum(module_bytes(size, seed))
 
 
+def check_demo_guest(log, name):
+    """vmm-demo: the guest's lines whole and in order (the two guests' lines may interleave)."""
+    position = 0
+    for line in (f'[{name}] hello, I am guest "{name}": 2048 KiB of memory at 0x400000, in my own task',
+                 f"[{name}] round 1 of 3", f"[{name}] round 2 of 3", f"[{name}] round 3 of 3",
+                 f"[{name}] done: powering off", f'vmm: guest "{name}" shut down (poweroff, status 0)'):
+        match = re.compile(r"(?m)^" + re.escape(line) + r"$").search(log, position)
+        if match is None:
+            return f"expected, in order: {line!r}"
+        position = match.end()
+    return None
+
+
 # The checks test/system/guests/pv_test_guest.cpp counts when all pass, without an initrd (one
 # more with).
 PV_TEST_CHECKS = 33
@@ -382,6 +395,17 @@ SCENARIOS = {
                  ("@pv-test-guest", "guest name=pvtest mem=8M initrd=blob -- hello from the command line"),
                  (5000, "blob")],
         forbid=[r"PANIC", r"FAIL", r"refused", r"not started"]),
+    # The image scripts/run boots (meson.build, kestrel.iso): the VMM and two demonstration guests
+    # (vmm-server/demo/hello_guest.cpp), each line whole and in order, ending as README says.
+    "vmm-demo": Scenario(
+        "exit=qemu", [r'root task "vmm-server"'] + [r"(?m)^" + line + r"$" for line in (
+            r'vmm: guest "alpha" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
+            r'vmm: guest "beta" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
+            r"vmm: 2 of 2 guests started")] +
+        [r"(?m)^vmm: all guests have stopped\nall user threads are blocked: nothing left to run\n"],
+        modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
+                 ("@hello-guest", "guest name=alpha mem=2M"), ("@hello-guest", "guest name=beta mem=2M")],
+        check=lambda log: check_demo_guest(log, "alpha") or check_demo_guest(log, "beta")),
     # Guests that crash (an invalid opcode, restarted on crash until it has crashed four times; a
     # write outside its memory), bad guest lines and a corrupt kernel, beside a good guest: each is
     # reported by name, and the good guest still passes.
