@@ -26,8 +26,9 @@ HcStatus attach_rings(const GuestMemory& memory, uint64_t kind, uint64_t ring_ad
     uint8_t* data = memory.find(data_address, data_bytes);
     if (ring == nullptr || data == nullptr)
         return HcStatus::out_of_range;
-    // Both inside guest memory, so neither end wraps.
-    bool overlap = ring_address < data_address + data_bytes && data_address < ring_address + ring_bytes;
+    // As offsets into guest memory, both ends are at most its size: no sum wraps.
+    uint64_t ring_offset = ring_address - memory.guest_base, data_offset = data_address - memory.guest_base;
+    bool overlap = ring_offset < data_offset + data_bytes && data_offset < ring_offset + ring_bytes;
     if (ring_address % pv::kRingAlignment != 0 || overlap || ring_bytes < sizeof(pv::RingHeader))
         return HcStatus::invalid_argument;
 

@@ -111,6 +111,24 @@ TEST_CASE("vmm ring: attach refuses what it cannot take", "[vmm-ring]")
     }
 }
 
+TEST_CASE("vmm ring: guest memory that ends at 2^64", "[vmm-ring]")
+{
+    Guest guest;
+    guest.header().entries = 64;
+    vmm::GuestMemory top = guest.memory();
+    top.guest_base = 0 - kGuestBytes; // its end wraps to 0
+    const uint64_t ring = top.guest_base + (kRing - kGuestBase), data = top.guest_base + (kData - kGuestBase);
+    vmm::DeviceRings rings;
+    CHECK(vmm::attach_rings(top, kNet, ring, kNetRing64, data, kDataBytes, rings) == HcStatus::ok);
+    CHECK(vmm::attach_rings(top, kNet, ring, kNetRing64, data, 0 - data, rings) == HcStatus::ok); // to the end
+    CHECK(vmm::attach_rings(top, kNet, ring, kNetRing64, ring + 64, 8, rings) == HcStatus::invalid_argument);
+    // The data area's end is 2^64, which a sum of addresses would call 0.
+    CHECK(vmm::attach_rings(top, kNet, ring, kNetRing64, top.guest_base, kGuestBytes, rings) ==
+          HcStatus::invalid_argument);
+    CHECK(vmm::attach_rings(top, kNet, ring, kNetRing64, data, 0 - data + 1, rings) == HcStatus::out_of_range);
+    CHECK(vmm::attach_rings(top, kNet, ring, kNetRing64, 0, 8, rings) == HcStatus::out_of_range);
+}
+
 TEST_CASE("vmm ring: requests served in order, responses posted", "[vmm-ring]")
 {
     Guest guest;
