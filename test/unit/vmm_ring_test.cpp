@@ -57,6 +57,8 @@ TEST_CASE("vmm ring: attach keeps the bounds it checked", "[vmm-ring]")
     CHECK(rings.data == guest.at(kData));
     CHECK(rings.data_bytes == kDataBytes);
     CHECK(rings.entries == 64);
+    // attach_rings keeps no state: refusing a second attach (busy) is the caller's.
+    CHECK(attach(guest, kNet, kRing, kNetRing64, kData, kDataBytes) == HcStatus::ok);
     // Larger than needed is fine; the data area may end guest memory exactly, and touch the ring.
     CHECK(attach(guest, kNet, kRing, 0x2000, kRing + 0x2000, kGuestBase + kGuestBytes - kRing - 0x2000) ==
           HcStatus::ok);
