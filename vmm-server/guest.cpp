@@ -1,6 +1,8 @@
 // Starting and stopping a guest (guest.hpp).
 #include "guest.hpp"
 
+#include "events.hpp"
+
 #include "common/elf.hpp"
 #include "l4/abi/boot.hpp"
 #include "l4/abi/boot_info.hpp"
@@ -30,7 +32,7 @@ constexpr uint64_t kPagesOffset = uint64_t{2} << 30;
 
 // The VMM's selectors for guest i: kSelectorBase + i * kSelectorsPerGuest + one of these.
 constexpr l4::Selector kSelectorBase = 64, kSelectorsPerGuest = 8;
-enum Slot : l4::Selector { slot_factory, slot_task, slot_thread, slot_fault };
+enum Slot : l4::Selector { slot_factory, slot_task, slot_thread, slot_fault, slot_event, slot_yield_reply };
 
 l4::Selector selector(const Guest& guest, Slot slot) { return kSelectorBase + guest.index * kSelectorsPerGuest + slot; }
 
@@ -170,9 +172,19 @@ bool create_objects(Guest& guest, uint64_t quota, uint64_t entry)
         return report(guest, "its capabilities", e);
     if ((e = l4::cap_copy(kEndpoint, fault, rights::send, badge_of(guest.index, BadgeKind::fault))) != Error::ok)
         return report(guest, "its fault endpoint", e);
+    // The event notification and the yield's reply object are the guest's, charged to its
+    // factory; the guest may only wait on the notification, and only the VMM signals it.
+    const l4::Selector event = selector(guest, slot_event);
+    if ((e = l4::factory_create(factory, ObjectKind::notification, event)) != Error::ok ||
+        (e = l4::factory_create(factory, ObjectKind::reply, selector(guest, slot_yield_reply))) != Error::ok ||
+        (e = l4::cap_copy_to(task, event, hc::kEventSelector, rights::receive)) != Error::ok ||
+        (e = l4::cap_copy_to(task, kDoorbell, hc::kDoorbellSelector, rights::send, doorbell_bit(guest.index))) !=
+            Error::ok)
+        return report(guest, "its event and doorbell notifications", e);
     if ((e = l4::factory_create(factory, ObjectKind::thread, thread, task, kGuestPriority)) != Error::ok)
         return report(guest, "its vCPU thread", e);
-    if ((e = l4::thread_control(thread, ThreadOp::set_pager, fault)) != Error::ok ||
+    if ((e = l4::bind_notification(thread, event)) != Error::ok ||
+        (e = l4::thread_control(thread, ThreadOp::set_pager, fault)) != Error::ok ||
         (e = l4::thread_control(thread, ThreadOp::set_exception_handler, fault)) != Error::ok ||
         (e = l4::thread_start(thread, entry, memory_end(guest))) != Error::ok)
         return report(guest, "starting its vCPU", e);
@@ -182,7 +194,7 @@ bool create_objects(Guest& guest, uint64_t quota, uint64_t entry)
 void delete_objects(const Guest& guest)
 {
     // The vCPU first, so that nothing of the guest runs while the rest goes.
-    constexpr Slot kOrder[] = {slot_thread, slot_task, slot_fault, slot_factory};
+    constexpr Slot kOrder[] = {slot_thread, slot_task, slot_fault, slot_yield_reply, slot_event, slot_factory};
     for (Slot slot : kOrder)
         (void)l4::cap_delete(selector(guest, slot));
 }
@@ -190,6 +202,15 @@ void delete_objects(const Guest& guest)
 } // namespace
 
 uint64_t window_of(const Guest& guest) { return kWindowBase + guest.index * kWindowSize; }
+
+GuestMemory memory_of(const Guest& guest)
+{
+    return GuestMemory{reinterpret_cast<uint8_t*>(window_of(guest)), kGuestMemoryBase, guest.config.memory_bytes};
+}
+
+hc::VcpuPage& vcpu_page(const Guest& guest) { return *reinterpret_cast<hc::VcpuPage*>(vcpu_page_in_vmm(guest)); }
+l4::Selector event_notification(const Guest& guest) { return selector(guest, slot_event); }
+l4::Selector yield_reply(const Guest& guest) { return selector(guest, slot_yield_reply); }
 
 bool start_guest(Guest& guest)
 {
@@ -199,6 +220,7 @@ bool start_guest(Guest& guest)
     auto& info = *reinterpret_cast<hc::StartInfo*>(start_info_in_vmm(guest));
     memset(&info, 0, kPage);
     memset(reinterpret_cast<void*>(vcpu_page_in_vmm(guest)), 0, kPage);
+    start_clock(guest);
     load_kernel(guest, image, info);
     const uint64_t entry = image.entry;
     const auto& boot = *reinterpret_cast<const abi::BootInfo*>(abi::kBootInfoAddress);
@@ -218,6 +240,7 @@ bool start_guest(Guest& guest)
 void stop_guest(Guest& guest)
 {
     delete_objects(guest);
+    detach_devices(guest);
     flush_console(guest);
     guest.running = false;
 }

@@ -11,10 +11,14 @@
 #include <stdint.h>
 
 #include "console_line.hpp"
+#include "devices.hpp"
 #include "guest_config.hpp"
+#include "l4/abi/hypercall.hpp"
 #include "l4/syscall.hpp"
 
 namespace vmm {
+
+namespace hc = l4::abi::hc;
 
 constexpr uint64_t kMaxGuests = 8;
 // Where a guest sees its memory: guest kernels are linked to run inside it.
@@ -31,6 +35,11 @@ constexpr uint64_t kMaxRestarts = 3;
 
 // The VMM's endpoint, on which every hypercall and vCPU fault arrives.
 constexpr l4::Selector kEndpoint = 48;
+// The VMM's doorbell notification, bound to its thread: guest i signals it through a copy
+// badged doorbell_bit(i); the serial line's interrupt sets bit 0.
+constexpr l4::Selector kDoorbell = 49;
+constexpr uint64_t kSerialBit = 1;
+constexpr uint64_t doorbell_bit(uint64_t index) { return uint64_t{1} << (8 + index); }
 
 // A badge says which guest and what came: (index + 1) << 1 | kind.
 enum class BadgeKind : uint64_t { hypercall = 0, fault = 1 };
@@ -48,6 +57,10 @@ struct Guest {
     bool running = false;
     uint64_t restarts = 0;
     ConsoleLine console;
+    uint64_t tsc_base = 0;       // the TSC at its start: guest time 0
+    uint64_t timer_deadline = 0; // guest ns; 0: no timer
+    bool yielding = false;       // its yield's reply is kept until an event
+    GuestDevices devices;
 };
 
 // Creates the guest's objects, loads its kernel into its memory and starts its vCPU. On any
@@ -60,7 +73,12 @@ void stop_guest(Guest& guest);
 // Prints what is left in the guest's console line.
 void flush_console(Guest& guest);
 
-// Where the VMM sees the guest's memory.
+// Where the VMM sees the guest's memory, and how the ring checks see it.
 uint64_t window_of(const Guest& guest);
+GuestMemory memory_of(const Guest& guest);
+
+hc::VcpuPage& vcpu_page(const Guest& guest);
+l4::Selector event_notification(const Guest& guest); // the VMM's capability (send)
+l4::Selector yield_reply(const Guest& guest);        // where a yield's reply is kept
 
 } // namespace vmm

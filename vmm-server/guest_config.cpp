@@ -55,7 +55,7 @@ ConfigResult refuse(const char* reason)
     return r;
 }
 
-// A name= or initrd= value; the reason it cannot be taken, or null.
+// A name=, initrd= or disk= value; the reason it cannot be taken, or null.
 const char* take_name(Word value, char (&to)[kMaxNameLength + 1])
 {
     if (value.length == 0)
@@ -103,8 +103,8 @@ const char* take_memory(Word value, uint64_t& to)
     return nullptr;
 }
 
-enum Key : unsigned { key_name, key_mem, key_initrd, key_console, key_restart, key_count };
-constexpr const char* kKeys[key_count] = {"name", "mem", "initrd", "console", "restart"};
+enum Key : unsigned { key_name, key_mem, key_initrd, key_disk, key_console, key_restart, key_count };
+constexpr const char* kKeys[key_count] = {"name", "mem", "initrd", "disk", "console", "restart"};
 
 } // namespace
 
@@ -174,7 +174,7 @@ ConfigResult parse_guest_config(const char* line, GuestConfig& out)
         while (k < key_count && !equals(key, kKeys[k]))
             ++k;
         if (k == key_count)
-            return refuse(word, "unknown key (name, mem, initrd, console, restart)");
+            return refuse(word, "unknown key (name, mem, initrd, disk, console, restart)");
         if (seen[k])
             return refuse(word, "duplicate key");
         seen[k] = true;
@@ -183,6 +183,7 @@ ConfigResult parse_guest_config(const char* line, GuestConfig& out)
         case key_name: why = take_name(value, out.name); break;
         case key_mem: why = take_memory(value, out.memory_bytes); break;
         case key_initrd: why = take_name(value, out.initrd); break;
+        case key_disk: why = take_name(value, out.disk); break;
         case key_console: why = take_switch(value, out.console); break;
         default: why = take_restart(value, out.restart); break;
         }

@@ -1,6 +1,6 @@
 // A guest's boot-module command line, parsed (docs/hypercalls.md, "Starting guests"):
 //
-//   guest name=linux0 mem=64M initrd=rootfs.cpio console=on restart=on-crash -- init=/bin/sh
+//   guest name=linux0 mem=64M initrd=rootfs.cpio disk=disk.img console=on restart=on-crash -- init=/bin/sh
 //
 // Portable and allocation-free: the VMM and the host tests build it. Nothing in the line is
 // trusted; a line that cannot be taken whole is refused with a message naming the word.
@@ -24,6 +24,7 @@ struct GuestConfig {
     char name[kMaxNameLength + 1] = {};
     uint64_t memory_bytes = kDefaultGuestMemory;
     char initrd[kMaxNameLength + 1] = {}; // empty: none
+    char disk[kMaxNameLength + 1] = {};   // the block device's ramdisk module; empty: none
     bool console = true;
     Restart restart = Restart::no;
     char cmdline[kMaxGuestCmdline + 1] = {};

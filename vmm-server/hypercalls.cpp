@@ -1,6 +1,8 @@
 // A guest's hypercalls and vCPU faults (hypercalls.hpp).
 #include "hypercalls.hpp"
 
+#include "events.hpp"
+
 #include "l4/abi/hypercall.hpp"
 #include "l4/abi/utcb.hpp"
 #include "l4/format.hpp"
@@ -51,15 +53,6 @@ const char* vector_name(uint64_t vector)
     return vector == abi::kForcedVector ? "forced exception" : "exception";
 }
 
-void answer(l4::Message& m, HcStatus status, uint64_t result1 = 0, uint64_t result2 = 0)
-{
-    m = l4::Message{};
-    m.tag = abi::MessageTag::make(0, 3);
-    m.words[0] = static_cast<uint64_t>(status);
-    m.words[1] = result1;
-    m.words[2] = result2;
-}
-
 HcStatus console_write(Guest& guest, const l4::Message& m)
 {
     const uint64_t length = m.words[0];
@@ -93,16 +86,27 @@ void maybe_restart(Guest& guest, bool crashed)
 
 } // namespace
 
+void set_answer(l4::Message& m, HcStatus status, uint64_t result1, uint64_t result2)
+{
+    m = l4::Message{};
+    m.tag = abi::MessageTag::make(0, 3);
+    m.words[0] = static_cast<uint64_t>(status);
+    m.words[1] = result1;
+    m.words[2] = result2;
+}
+
 Outcome serve_hypercall(Guest& guest, l4::Message& m)
 {
     switch (static_cast<Call>(m.tag.label())) {
-    case Call::version: answer(m, HcStatus::ok, hc::kVersion, 0); return Outcome::reply;
-    case Call::console_write: answer(m, console_write(guest, m)); return Outcome::reply;
-    case Call::yield: answer(m, HcStatus::ok); return Outcome::reply; // no events yet: at once
+    case Call::version: set_answer(m, HcStatus::ok, hc::kVersion, 0); return Outcome::reply;
+    case Call::console_write: set_answer(m, console_write(guest, m)); return Outcome::reply;
+    case Call::yield: return yield(guest, m);
+    case Call::timer_set: return timer_set(guest, m);
+    case Call::device_attach: set_answer(m, attach_device(guest, m)); return Outcome::reply;
     case Call::shutdown: {
         const uint64_t reason = m.words[0], status = m.words[1];
         if (m.tag.words() < 2 || reason > static_cast<uint64_t>(hc::ShutdownReason::crash) || status > 255) {
-            answer(m, HcStatus::invalid_argument);
+            set_answer(m, HcStatus::invalid_argument);
             return Outcome::reply;
         }
         const auto why = static_cast<hc::ShutdownReason>(reason);
@@ -111,7 +115,7 @@ Outcome serve_hypercall(Guest& guest, l4::Message& m)
         maybe_restart(guest, why != hc::ShutdownReason::poweroff);
         return Outcome::no_reply;
     }
-    default: answer(m, HcStatus::unknown_call); return Outcome::reply; // timer_set, device_attach: not yet
+    default: set_answer(m, HcStatus::unknown_call); return Outcome::reply;
     }
 }
 

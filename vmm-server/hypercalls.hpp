@@ -8,6 +8,9 @@ namespace vmm {
 
 enum class Outcome { reply, no_reply };
 
+// Makes `m` the reply: status in word 0, results in words 1 and 2.
+void set_answer(l4::Message& m, HcStatus status, uint64_t result1 = 0, uint64_t result2 = 0);
+
 // The hypercall `m` of the running guest: `m` becomes the reply (Outcome::reply), or the guest
 // was shut down (and restarted, if it asked to) and no one waits for a reply.
 Outcome serve_hypercall(Guest& guest, l4::Message& m);

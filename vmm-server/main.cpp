@@ -2,6 +2,7 @@
 // command line begins with `guest` (docs/hypercalls.md, "Starting guests"), then serves their
 // hypercalls and vCPU faults on one endpoint, one message at a time.
 #include "l4/libc.hpp"
+#include "events.hpp"
 #include "guest.hpp"
 #include "hypercalls.hpp"
 #include "l4/abi/boot.hpp"
@@ -99,6 +100,17 @@ bool admit(uint64_t index)
             return false;
         guest.initrd_size = boot_info().modules[initrd].size;
     }
+    if (guest.config.disk[0] != '\0') {
+        uint64_t disk = 0;
+        if (!find_named_module(guest.config.disk, disk)) {
+            l4::println("vmm: guest \"{}\" refused: no boot module \"{}\" for its disk", name, guest.config.disk);
+            return false;
+        }
+        uint8_t* bytes = const_cast<uint8_t*>(map_module(disk)); // a ramdisk: the guest writes it
+        if (bytes == nullptr)
+            return false;
+        guest.devices.disk = vmm::Ramdisk{bytes, boot_info().modules[disk].size / l4::abi::hc::pv::kSectorBytes};
+    }
     if ((guest.kernel = map_module(index)) == nullptr)
         return false;
     guest.kernel_size = module.size;
@@ -115,20 +127,53 @@ bool any_running()
     return false;
 }
 
+// A doorbell: every guest whose bit is set gets its rings served, and the switch makes a pass.
+void ring_doorbells(uint64_t bits)
+{
+    for (uint64_t i = 0; i < guest_count; ++i)
+        if ((bits & vmm::doorbell_bit(i)) && guests[i].running)
+            vmm::serve_devices(guests[i]);
+}
+
+// Serves again what a budget cut short last round (a flooding guest waits its turn like this);
+// true when some is still left.
+bool serve_leftovers(bool& switch_more)
+{
+    bool left = false;
+    for (uint64_t i = 0; i < guest_count; ++i)
+        if (guests[i].running && guests[i].devices.more) {
+            vmm::serve_devices(guests[i]);
+            left = left || guests[i].devices.more;
+        }
+    if (switch_more)
+        switch_more = vmm::serve_switch(guests, guest_count);
+    return left || switch_more;
+}
+
 [[noreturn]] void serve()
 {
     l4::Message m;
     bool answer = false; // m holds the reply to the last hypercall
     bool all_stopped_said = false;
+    bool switch_more = false;
     for (;;) {
         if (!any_running() && !all_stopped_said) {
             l4::println("vmm: all guests have stopped");
             all_stopped_said = true;
         }
-        const Error e = answer ? l4::reply_wait(vmm::kEndpoint, m) : l4::receive(vmm::kEndpoint, m);
+        // Work left over: look again at once, after whatever else waits.
+        const uint64_t timeout =
+            serve_leftovers(switch_more) ? abi::kTimeoutZero : vmm::next_timeout(guests, guest_count);
+        const Error e = answer ? l4::reply_wait(vmm::kEndpoint, m, timeout) : l4::receive(vmm::kEndpoint, m, timeout);
         answer = false;
+        vmm::fire_timers(guests, guest_count);
         if (e != Error::ok)
-            continue; // a caller that went away meanwhile
+            continue; // a timeout, or a caller that went away meanwhile
+        if (m.tag.label() == abi::label::notification && m.badge == 0) {
+            ring_doorbells(m.words[0]);
+            switch_more = vmm::serve_switch(guests, guest_count);
+            continue;
+        }
         const uint64_t index = (m.badge >> 1) - 1;
         if (m.badge < 2 || index >= guest_count || !guests[index].running)
             continue; // no guest's, or a guest's last words
@@ -147,10 +192,16 @@ int main()
 {
     const abi::BootInfo& info = boot_info();
     Error e = l4::factory_create(abi::boot::kFactorySelector, abi::ObjectKind::endpoint, vmm::kEndpoint);
+    if (e == Error::ok)
+        e = l4::factory_create(abi::boot::kFactorySelector, abi::ObjectKind::notification, vmm::kDoorbell);
+    if (e == Error::ok)
+        e = l4::bind_notification(abi::boot::kThreadSelector, vmm::kDoorbell);
     if (e != Error::ok) {
-        l4::println("vmm: cannot create its endpoint: error {} ({})", static_cast<uint64_t>(e), abi::error_name(e));
+        l4::println("vmm: cannot create its endpoint and doorbell: error {} ({})", static_cast<uint64_t>(e),
+                    abi::error_name(e));
         return 1;
     }
+    vmm::init_clock(info);
     for (uint64_t i = kFirstGuestModule; i < info.module_count && i < abi::kMaxBootModules; ++i)
         if (vmm::is_guest_line(info.modules[i].cmdline))
             (void)admit(i);

@@ -136,7 +136,7 @@ def check_demo_guest(log, name):
 
 # The checks test/system/guests/pv_test_guest.cpp counts when all pass, without an initrd (one
 # more with).
-PV_TEST_CHECKS = 33
+PV_TEST_CHECKS = 40
 
 
 def check_guest_faults(log):

@@ -23,12 +23,14 @@ std::string refusal(const char* line)
 TEST_CASE("guest config: a full line", "[vmm]")
 {
     GuestConfig c;
-    const auto r = parse_guest_config(
-        "guest name=linux0 mem=64M initrd=rootfs.cpio console=off restart=on-crash -- init=/bin/sh  quiet", c);
+    const auto r = parse_guest_config("guest name=linux0 mem=64M initrd=rootfs.cpio disk=disk.img console=off "
+                                      "restart=on-crash -- init=/bin/sh  quiet",
+                                      c);
     REQUIRE(r.ok);
     CHECK(std::string(c.name) == "linux0");
     CHECK(c.memory_bytes == 64u << 20);
     CHECK(std::string(c.initrd) == "rootfs.cpio");
+    CHECK(std::string(c.disk) == "disk.img");
     CHECK_FALSE(c.console);
     CHECK(c.restart == vmm::Restart::on_crash);
     CHECK(std::string(c.cmdline) == "init=/bin/sh  quiet");
@@ -41,6 +43,7 @@ TEST_CASE("guest config: defaults and spacing", "[vmm]")
     CHECK(std::string(c.name) == "a");
     CHECK(c.memory_bytes == vmm::kDefaultGuestMemory);
     CHECK(c.initrd[0] == '\0');
+    CHECK(c.disk[0] == '\0');
     CHECK(c.console);
     CHECK(c.restart == vmm::Restart::no);
     CHECK(c.cmdline[0] == '\0');
@@ -87,8 +90,8 @@ TEST_CASE("guest config: every malformed line is refused, naming its word", "[vm
     CHECK(refusal("guests name=a") == "word \"guests\": a guest line starts with \"guest\"");
     CHECK(refusal("guest") == "missing name=");
     CHECK(refusal("guest mem=4M") == "missing name=");
-    CHECK(refusal("guest name=a frob=1") == "word \"frob=1\": unknown key (name, mem, initrd, console, restart)");
-    CHECK(refusal("guest name=a =1") == "word \"=1\": unknown key (name, mem, initrd, console, restart)");
+    CHECK(refusal("guest name=a frob=1") == "word \"frob=1\": unknown key (name, mem, initrd, disk, console, restart)");
+    CHECK(refusal("guest name=a =1") == "word \"=1\": unknown key (name, mem, initrd, disk, console, restart)");
     CHECK(refusal("guest name=a verbose") == "word \"verbose\": not key=value");
     CHECK(refusal("guest name=a name=b") == "word \"name=b\": duplicate key");
     CHECK(refusal("guest name=a mem=4M mem=8M") == "word \"mem=8M\": duplicate key");
@@ -106,6 +109,8 @@ TEST_CASE("guest config: every malformed line is refused, naming its word", "[vm
     CHECK(refusal("guest name=a\"b") == "word \"name=a\"b\": name may hold only letters, digits, '-', '_' and '.'");
     CHECK(refusal("guest name=a initrd=x/y") ==
           "word \"initrd=x/y\": name may hold only letters, digits, '-', '_' and '.'");
+    CHECK(refusal("guest name=a disk=") == "word \"disk=\": empty name");
+    CHECK(refusal("guest name=a disk=a disk=b") == "word \"disk=b\": duplicate key");
     CHECK(refusal("guest name=a console=yes") == "word \"console=yes\": want on or off");
     CHECK(refusal("guest name=a restart=always") == "word \"restart=always\": want no or on-crash");
     const std::string long_cmdline = "guest name=a -- " + std::string(256, 'x');

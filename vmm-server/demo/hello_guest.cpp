@@ -13,9 +13,12 @@ extern "C" [[noreturn]] void l4_start()
     const hc::StartInfo& info = l4::hc::start_info();
     l4::hc::println("hello, I am guest \"{}\": {} KiB of memory at {:#x}, in my own task", info.name,
                     info.memory_size / 1024, info.memory_base);
+    l4::hc::enable_sources(uint64_t{1} << hc::source::timer);
     for (uint64_t round = 1; round <= kRounds; ++round) {
         l4::hc::println("round {} of {}", round, kRounds);
+        (void)l4::hc::timer_set(l4::hc::now_ns() + 1'000'000); // 1 ms
         (void)l4::hc::yield();
+        (void)l4::hc::take_events();
     }
     l4::hc::println("done: powering off");
     (void)l4::hc::shutdown(hc::ShutdownReason::poweroff, 0);

@@ -48,6 +48,72 @@ inline HcStatus yield()
     return hypercall(Call::yield, m, 0);
 }
 
+// One-shot timer at `deadline` guest nanoseconds (now_ns()); 0 cancels. Raises source timer.
+inline HcStatus timer_set(uint64_t deadline)
+{
+    Message m;
+    m.words[0] = deadline;
+    return hypercall(Call::timer_set, m, 1);
+}
+
+// The device's ring area and data area, in guest memory; the ring header's entries set first.
+inline HcStatus device_attach(abi::hc::DeviceKind kind, const void* ring, uint64_t ring_bytes, const void* data,
+                              uint64_t data_bytes)
+{
+    Message m;
+    m.words[0] = static_cast<uint64_t>(kind);
+    m.words[1] = reinterpret_cast<uint64_t>(ring);
+    m.words[2] = ring_bytes;
+    m.words[3] = reinterpret_cast<uint64_t>(data);
+    m.words[4] = data_bytes;
+    return hypercall(Call::device_attach, m, 5);
+}
+
+// Tells the VMM that a device's rings have new requests (any device: it looks at them all).
+inline void doorbell() { (void)notify_signal(abi::hc::kDoorbellSelector, 0); }
+
+// The vCPU page the VMM shares with this vCPU.
+inline abi::hc::VcpuPage& vcpu() { return *reinterpret_cast<abi::hc::VcpuPage*>(abi::hc::kVcpuPageAddress); }
+
+// Guest nanoseconds since the guest started, read from the vCPU page without a hypercall.
+inline uint64_t now_ns()
+{
+    const abi::hc::VcpuPage& page = vcpu();
+    for (;;) {
+        const uint64_t sequence = __atomic_load_n(&page.time_sequence, __ATOMIC_ACQUIRE);
+        uint32_t lo, hi;
+        __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+        const uint64_t tsc = uint64_t{hi} << 32 | lo;
+        const uint64_t ns =
+            page.ns_base +
+            static_cast<uint64_t>((static_cast<unsigned __int128>(tsc - page.tsc_base) * page.mul) >> page.shift);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (sequence % 2 == 0 && __atomic_load_n(&page.time_sequence, __ATOMIC_ACQUIRE) == sequence)
+            return ns;
+    }
+}
+
+// Takes the pending sources (a bit per hc::source), clearing them and the pending flag.
+inline uint64_t take_events()
+{
+    abi::hc::VcpuPage& page = vcpu();
+    __atomic_store_n(&page.pending, 0, __ATOMIC_SEQ_CST);
+    return __atomic_exchange_n(&page.pending_sources, 0, __ATOMIC_SEQ_CST);
+}
+
+inline void mask_events() { __atomic_store_n(&vcpu().masked, 1, __ATOMIC_SEQ_CST); }
+
+// Unmasks, then looks: true when an event came while masked (take_events() then).
+inline bool unmask_events()
+{
+    abi::hc::VcpuPage& page = vcpu();
+    __atomic_store_n(&page.masked, 0, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return __atomic_load_n(&page.pending, __ATOMIC_SEQ_CST) != 0;
+}
+
+inline void enable_sources(uint64_t bits) { __atomic_fetch_or(&vcpu().enabled_sources, bits, __ATOMIC_SEQ_CST); }
+
 // The start-info page the VMM mapped read-only.
 inline const abi::hc::StartInfo& start_info()
 {

@@ -122,7 +122,6 @@ void check_refusals()
     constexpr uint64_t kUnknown[] = {0, 7, 99, l4::abi::label::exception};
     for (const uint64_t number : kUnknown)
         expect_status(raw(number, 0), HcStatus::unknown_call, "an unknown hypercall");
-    expect_status(raw(static_cast<uint64_t>(Call::yield), 0), HcStatus::ok, "yield");
     expect_status(l4::hc::shutdown(static_cast<hc::ShutdownReason>(3), 0), HcStatus::invalid_argument,
                   "shutdown: reason 3");
     expect_status(l4::hc::shutdown(hc::ShutdownReason::poweroff, 256), HcStatus::invalid_argument,
@@ -130,6 +129,24 @@ void check_refusals()
     expect_status(raw(static_cast<uint64_t>(Call::shutdown), 1, 0), HcStatus::invalid_argument, "shutdown: one word");
     uint64_t version = 0, features = 0;
     expect_status(l4::hc::version(version, features), HcStatus::ok, "still running after the refusals");
+}
+
+// yield sleeps until an enabled source is pending: here the timer, 2 ms ahead.
+void check_timer_and_yield()
+{
+    l4::hc::enable_sources(uint64_t{1} << hc::source::timer);
+    const uint64_t start = l4::hc::now_ns();
+    expect_status(l4::hc::timer_set(start + 2'000'000), HcStatus::ok, "timer_set 2 ms ahead");
+    expect_status(l4::hc::yield(), HcStatus::ok, "yield until the timer");
+    const uint64_t slept = l4::hc::now_ns() - start;
+    expect(slept >= 2'000'000, "yield: slept at least until the deadline", slept);
+    expect(l4::hc::take_events() == uint64_t{1} << hc::source::timer, "yield: the timer is what is pending");
+    // A deadline already past raises the timer before the reply: yield returns at once.
+    expect_status(l4::hc::timer_set(1), HcStatus::ok, "timer_set in the past");
+    expect(l4::hc::vcpu().pending == 1, "a past deadline is pending at once");
+    expect_status(l4::hc::yield(), HcStatus::ok, "yield with an event pending");
+    (void)l4::hc::take_events();
+    expect_status(raw(static_cast<uint64_t>(Call::timer_set), 0), HcStatus::invalid_argument, "timer_set: no word");
 }
 
 } // namespace
@@ -142,6 +159,7 @@ extern "C" [[noreturn]] void l4_start()
     check_memory(check_initrd());
     check_console();
     check_refusals();
+    check_timer_and_yield();
     l4::hc::println("pv-test: {} passed, {} failed", passed, failed);
     (void)l4::hc::shutdown(hc::ShutdownReason::poweroff, failed == 0 ? 0 : 1);
     for (;;) {
