@@ -231,15 +231,15 @@ void timer_tick()
         }
         return;
     }
-    bool preempted = !run_queue.empty() && run_queue.highest_priority() > running.priority;
-    if (preempted) {
-        reschedule_on_exit(true); // keeps the rest of its slice and its place at the head
-        return;
-    }
-    if (--running.remaining_slice() == 0) {
+    // The tick is charged also when a higher-priority thread takes the CPU now: a server woken
+    // at every tick (a timeout of one tick) would otherwise keep the thread's slice from ever
+    // running out, and its equals would never run.
+    const bool expired = --running.remaining_slice() == 0;
+    if (expired)
         running.remaining_slice() = running.time_slice();
-        reschedule_on_exit(false);
-    }
+    const bool preempted = !run_queue.empty() && run_queue.highest_priority() > running.priority;
+    if (preempted || expired)
+        reschedule_on_exit(!expired); // preempted with slice left: it keeps its place at the head
 }
 
 void preempt_if_needed()

@@ -121,12 +121,17 @@ def module_sum(size, seed):
     return sum(module_bytes(size, seed))
 
 
-def check_demo_guest(log, name):
+def check_demo_guest(log, name, peer, role):
     """vmm-demo: the guest's lines whole and in order (the two guests' lines may interleave)."""
     position = 0
-    for line in (f'[{name}] hello, I am guest "{name}": 2048 KiB of memory at 0x400000, in my own task',
-                 f"[{name}] round 1 of 3", f"[{name}] round 2 of 3", f"[{name}] round 3 of 3",
-                 f"[{name}] done: powering off", f'vmm: guest "{name}" shut down (poweroff, status 0)'):
+    hello = f'[{name}] hello, I am guest "{name}": 2048 KiB of memory at 0x400000, in my own task'
+    if role == "ping":
+        frames = [line for n in (1, 2, 3) for line in
+                  (f'[{name}] sent "ping {n} from {name}"', f'[{name}] got "pong {n} from {peer}"')]
+    else:
+        frames = [f'[{name}] got "ping {n} from {peer}"' for n in (1, 2, 3)]
+    for line in [hello] + frames + [f"[{name}] done: powering off",
+                                    f'vmm: guest "{name}" shut down (poweroff, status 0)']:
         match = re.compile(r"(?m)^" + re.escape(line) + r"$").search(log, position)
         if match is None:
             return f"expected, in order: {line!r}"
@@ -404,8 +409,9 @@ SCENARIOS = {
             r"vmm: 2 of 2 guests started")] +
         [r"(?m)^vmm: all guests have stopped\nall user threads are blocked: nothing left to run\n"],
         modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
-                 ("@hello-guest", "guest name=alpha mem=2M"), ("@hello-guest", "guest name=beta mem=2M")],
-        check=lambda log: check_demo_guest(log, "alpha") or check_demo_guest(log, "beta")),
+                 ("@hello-guest", "guest name=alpha mem=2M -- ping"),
+                 ("@hello-guest", "guest name=beta mem=2M -- pong")],
+        check=lambda log: check_demo_guest(log, "alpha", "beta", "ping") or check_demo_guest(log, "beta", "alpha", "pong")),
     # Guests that crash (an invalid opcode, restarted on crash until it has crashed four times; a
     # write outside its memory), bad guest lines and a corrupt kernel, beside a good guest: each is
     # reported by name, and the good guest still passes.

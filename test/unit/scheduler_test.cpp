@@ -101,6 +101,29 @@ TEST_CASE("scheduler: the timer preempts for a higher-priority ready thread", "[
     CHECK(&current() == high);
 }
 
+TEST_CASE("scheduler: a thread preempted at every tick still uses up its slice", "[scheduler]")
+{
+    World w;
+    w.make_endpoint(kEp);
+    Thread* a = w.make_thread("a", 10);
+    Thread* b = w.make_thread("b", 10);
+    scheduler::make_ready(*a);
+    scheduler::make_ready(*b);
+    w.start();
+    // At every tick a higher-priority thread (a server's timeout) takes the CPU, then blocks.
+    const uint32_t slice = a->time_slice();
+    for (uint32_t tick = 0; tick < slice; ++tick) {
+        REQUIRE(&current() == a);
+        Thread* high = w.make_thread("high", 30);
+        scheduler::make_ready(*high);
+        scheduler::timer_tick();
+        REQUIRE(&current() == high);
+        receive(*high, kEp);
+    }
+    CHECK(&current() == b); // a's slice ran out under the preemptions: b's turn
+    CHECK(a->state() == State::ready);
+}
+
 TEST_CASE("scheduler: make_ready of a thread with a suspend request suspends it", "[scheduler]")
 {
     World w;

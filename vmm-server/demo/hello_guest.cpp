@@ -1,25 +1,162 @@
-// The demonstration guest scripts/run boots twice beside the VMM: it says who it is, takes a
-// few turns with the other guest (yield), and powers off.
+// The demonstration guest scripts/run boots twice beside the VMM: it says who it is, then the
+// two play ping-pong with Ethernet frames through the VMM's virtual switch, and power off.
+// The command line after `--` gives the role: `ping` sends ping 1..3 and waits for each pong
+// (sending again on a timer when a frame found no buffer, as before the peer attached); `pong`
+// answers each ping and powers off after the last.
+#include "common/string.hpp"
 #include "l4/guest_console.hpp"
+#include "l4/pv_device.hpp"
 
 namespace {
+
+namespace hc = l4::abi::hc;
+namespace pv = hc::pv;
+
 constexpr uint64_t kRounds = 3;
+constexpr uint32_t kEntries = 8;          // per queue; every rx entry has a buffer posted
+constexpr uint32_t kBufferBytes = 2048;   // one frame each
+constexpr uint32_t kTxBuffer = kEntries;  // the buffer after the rx buffers
+constexpr uint64_t kResendNs = 5'000'000; // 5 ms
+constexpr uint16_t kEtherType = 0x88b5;   // IEEE's "local experimental"
+
+alignas(pv::kRingAlignment) uint8_t ring_area[pv::ring_bytes(hc::DeviceKind::net, kEntries)];
+alignas(4096) uint8_t data_area[(kEntries + 1) * kBufferBytes];
+l4::hc::DeviceRing ring;
+uint8_t my_mac[6] = {0x02, 0, 0, 0, 0, 0};
+
+uint8_t* buffer(uint32_t id) { return data_area + id * kBufferBytes; }
+
+void post_rx(uint32_t id)
+{
+    (void)ring.post(pv::queue::net_rx, pv::BufferRequest{id, 0, uint64_t{id} * kBufferBytes, kBufferBytes, 0});
 }
+
+// A broadcast frame carrying `text` (two guests share the switch: no need to learn the peer).
+void send(const char* text)
+{
+    pv::Response done;
+    while (ring.take_response(pv::queue::net_tx, done)) {
+    }
+    uint8_t* frame = buffer(kTxBuffer);
+    memset(frame, 0xff, 6);
+    memcpy(frame + 6, my_mac, 6);
+    frame[12] = kEtherType >> 8;
+    frame[13] = kEtherType & 0xff;
+    const size_t length = strlen(text);
+    memcpy(frame + 14, text, length + 1);
+    if (ring.post(pv::queue::net_tx, pv::BufferRequest{kTxBuffer, 0, uint64_t{kTxBuffer} * kBufferBytes,
+                                                       static_cast<uint32_t>(14 + length + 1), 0}))
+        l4::hc::doorbell();
+}
+
+// The text of the next frame received of our type, copied to `text`; false when none waits.
+bool receive(char (&text)[64])
+{
+    pv::Response r;
+    while (ring.take_response(pv::queue::net_rx, r)) {
+        const uint8_t* frame = buffer(r.id % kEntries);
+        const bool ours = r.status == 0 && r.length > 14 && frame[12] == (kEtherType >> 8) &&
+                          frame[13] == (kEtherType & 0xff) && memcmp(frame + 6, my_mac, 6) != 0;
+        if (ours) {
+            const uint32_t n = r.length - 14 < sizeof text ? r.length - 14 : sizeof text;
+            memcpy(text, frame + 14, n);
+            text[sizeof text - 1] = '\0';
+        }
+        post_rx(r.id % kEntries);
+        l4::hc::doorbell();
+        if (ours)
+            return true;
+    }
+    return false;
+}
+
+// Sleeps until a frame or the timer.
+void wait()
+{
+    (void)l4::hc::timer_set(l4::hc::now_ns() + kResendNs);
+    (void)l4::hc::yield();
+    (void)l4::hc::take_events();
+}
+
+void format(char (&text)[64], const char* what, uint64_t round, const char* name)
+{
+    fmt::format_to(text, sizeof text, "{} {} from {}", what, round, name);
+}
+
+// Takes what was received; true (and says so) once the pong of `round` is among it.
+bool pong_came(uint64_t round)
+{
+    char got[64];
+    while (receive(got))
+        if (memcmp(got, "pong ", 5) == 0 && got[5] == static_cast<char>('0' + round)) {
+            l4::hc::println("got \"{}\"", got);
+            return true;
+        }
+    return false;
+}
+
+void ping(const char* name)
+{
+    for (uint64_t round = 1; round <= kRounds; ++round) {
+        char frame[64];
+        format(frame, "ping", round, name);
+        send(frame);
+        l4::hc::println("sent \"{}\"", frame);
+        while (!pong_came(round)) {
+            wait();
+            if (!pong_came(round)) { // nothing came in time: the frame found no buffer, send it again
+                send(frame);
+                continue;
+            }
+            break;
+        }
+    }
+}
+
+void pong(const char* name)
+{
+    uint64_t answered = 0;
+    while (answered < kRounds) {
+        char got[64], frame[64];
+        while (answered < kRounds && receive(got)) {
+            if (memcmp(got, "ping ", 5) != 0)
+                continue;
+            const uint64_t round = static_cast<uint64_t>(got[5] - '0');
+            if (round == answered + 1) {
+                l4::hc::println("got \"{}\"", got);
+                ++answered;
+            }
+            format(frame, "pong", round, name); // a ping sent again gets its pong again
+            send(frame);
+        }
+        if (answered < kRounds)
+            wait();
+    }
+}
+
+} // namespace
 
 // The vCPU starts in crt0.S with rsp at the top of guest memory.
 extern "C" [[noreturn]] void l4_start()
 {
-    namespace hc = l4::abi::hc;
     const hc::StartInfo& info = l4::hc::start_info();
     l4::hc::println("hello, I am guest \"{}\": {} KiB of memory at {:#x}, in my own task", info.name,
                     info.memory_size / 1024, info.memory_base);
-    l4::hc::enable_sources(uint64_t{1} << hc::source::timer);
-    for (uint64_t round = 1; round <= kRounds; ++round) {
-        l4::hc::println("round {} of {}", round, kRounds);
-        (void)l4::hc::timer_set(l4::hc::now_ns() + 1'000'000); // 1 ms
-        (void)l4::hc::yield();
-        (void)l4::hc::take_events();
+    my_mac[5] = static_cast<uint8_t>(info.name[0]);
+    ring.init(hc::DeviceKind::net, ring_area, kEntries);
+    for (uint32_t id = 0; id < kEntries; ++id)
+        post_rx(id);
+    const hc::HcStatus attached =
+        l4::hc::device_attach(hc::DeviceKind::net, ring_area, sizeof ring_area, data_area, sizeof data_area);
+    if (attached != hc::HcStatus::ok) {
+        l4::hc::println("cannot attach the network device: status {}", static_cast<uint64_t>(attached));
+        (void)l4::hc::shutdown(hc::ShutdownReason::crash, 1);
     }
+    l4::hc::enable_sources(uint64_t{1} << hc::source::timer | uint64_t{1} << hc::source::net);
+    if (memcmp(info.cmdline, "pong", 5) == 0)
+        pong(info.name);
+    else
+        ping(info.name);
     l4::hc::println("done: powering off");
     (void)l4::hc::shutdown(hc::ShutdownReason::poweroff, 0);
     for (;;) {
