@@ -24,7 +24,6 @@ constexpr uint64_t kPage = l4::abi::kPageSize;
 constexpr uint64_t kStackTop = 0x00007fffffff0000;
 constexpr uint64_t kStackPages = 16;
 constexpr uint8_t kBootPriority = 100;
-constexpr uint32_t kCascadeLine = 2;
 constexpr size_t kBootModules = 2; // sigma0, root task
 constexpr const char* kRoles[kBootModules] = {"sigma0", "root task"};
 
@@ -139,7 +138,7 @@ void grant_devices(Task& sigma0)
         sigma0.caps().insert_original(boot::kIoPortsSelector, ports, l4::abi::rights::all) != l4::abi::Error::ok)
         panic("cannot give sigma0 the I/O ports");
     for (uint32_t line = 0; line < Irq::kLines; ++line) {
-        if (line == kCascadeLine)
+        if (line == boot::kCascadeIrqLine)
             continue;
         Irq* irq = Irq::create(sigma0.factory(), line, error);
         if (irq == nullptr || sigma0.caps().insert_original(boot::kIrqSelectorBase + line, irq, l4::abi::rights::all) !=

@@ -1,7 +1,8 @@
 // sigma0: the root pager. It starts as the owner of all free physical memory (seen through
 // its window, l4/abi/boot_info.hpp) and the devices, and hands memory out on request: each
 // page once, never the kernel's. It is also the root task's pager: the root task's page
-// faults get fresh memory, so the root task runs demand-paged.
+// faults get fresh memory, so the root task runs demand-paged. The root task gets I/O ports
+// and interrupt lines from it too.
 #include "l4/abi/address_space.hpp"
 #include "l4/abi/boot.hpp"
 #include "l4/abi/boot_info.hpp"
@@ -24,6 +25,10 @@ const abi::BootInfo& boot_info() { return *reinterpret_cast<const abi::BootInfo*
 
 sigma0::PagePool pool;
 
+// The I/O port capability made for the latest io_ports reply; the client's copy outlives it.
+constexpr uint64_t kPortsReplySlot = abi::boot::kFirstFreeSelector;
+bool irq_handed_out[abi::boot::kIrqLines]; // one owner per line
+
 // The reply: an error label, or label 0 with one map item of the window page(s) at `phys`.
 void answer(l4::Message& m, Error error, uint64_t phys = 0, uint64_t order = 0, uint64_t hotspot = 0,
             uint64_t rights = abi::page_rights::all)
@@ -35,6 +40,13 @@ void answer(l4::Message& m, Error error, uint64_t phys = 0, uint64_t order = 0, 
     l4::utcb()->send_pages[0] =
         abi::MapItem{abi::Flexpage::make(abi::kSigma0Window + phys, order, rights).raw, hotspot, 0};
     m.tag = abi::MessageTag::make(0, 0, 0, 1);
+}
+
+// The reply: label 0 with sigma0's capability at `selector`, all its rights.
+void answer_with_cap(l4::Message& m, l4::Selector selector)
+{
+    l4::utcb()->send_caps[0] = abi::CapItem{selector, abi::rights::all};
+    m.tag = abi::MessageTag::make(0, 0, 1);
 }
 
 const abi::MemoryRegion* region_of(uint64_t phys)
@@ -99,6 +111,27 @@ void handle(l4::Message& m)
         m.words[0] = pool.free_pages();
         m.tag = abi::MessageTag::make(0, 1);
         return;
+    case Request::io_ports: {
+        uint64_t first = m.words[0], count = m.words[1];
+        if (m.tag.words() < 2 || count == 0 || first >= abi::sigma0::kIoPorts || count > abi::sigma0::kIoPorts - first)
+            return answer(m, Error::invalid_argument);
+        // The previous reply's capability has reached its client by now (or never will).
+        (void)l4::cap_delete(kPortsReplySlot);
+        Error e = l4::factory_create(abi::boot::kFactorySelector, abi::ObjectKind::io_ports, kPortsReplySlot,
+                                     abi::boot::kIoPortsSelector, first | count << 16);
+        if (e != Error::ok)
+            return answer(m, e);
+        return answer_with_cap(m, kPortsReplySlot);
+    }
+    case Request::irq: {
+        uint64_t line = m.words[0];
+        if (m.tag.words() < 1 || line >= abi::boot::kIrqLines || line == abi::boot::kCascadeIrqLine)
+            return answer(m, Error::invalid_argument);
+        if (irq_handed_out[line])
+            return answer(m, Error::busy);
+        irq_handed_out[line] = true;
+        return answer_with_cap(m, abi::boot::kIrqSelectorBase + line);
+    }
     }
     answer(m, Error::invalid_argument);
 }

@@ -27,28 +27,65 @@ Error check_block(uint64_t order, uint64_t at)
     return Error::ok;
 }
 
-// One request that maps memory: the block lands in a receive window of exactly its size at
-// `at`; the caller's own receive window is put back afterwards.
-Error request_memory(Request what, uint64_t word0, uint64_t word1, uint64_t order, uint64_t at)
+// Where the items of a reply may land, and how many did.
+struct Landing {
+    uint64_t window = 0;                 // receive window (a Flexpage); 0: none
+    uint64_t slot = abi::kNoReceiveSlot; // first receive slot
+    uint64_t pages = 0, caps = 0;        // what arrived
+};
+
+// One request of `words` words (word0, word1), its reply received as `landing` says; the
+// caller's own receive window and slot are put back afterwards. The call's error, or sigma0's.
+Error ask(Request what, uint64_t words, uint64_t word0, uint64_t word1, Landing& landing)
 {
     abi::Utcb* u = utcb();
-    const uint64_t saved_window = u->receive_window;
-    u->receive_window = Flexpage::make(at, order, abi::page_rights::all).raw;
+    const uint64_t saved_window = u->receive_window, saved_slot = u->receive_slot;
+    u->receive_window = landing.window;
+    u->receive_slot = landing.slot;
     Message m;
-    m.tag = MessageTag::make(static_cast<uint64_t>(what), 2);
+    m.tag = MessageTag::make(static_cast<uint64_t>(what), words);
     m.words[0] = word0;
     m.words[1] = word1;
     const Error e = call(kEndpoint, m);
-    const uint64_t arrived = u->received_pages;
+    landing.pages = u->received_pages;
+    landing.caps = u->received_caps;
     u->receive_window = saved_window;
+    u->receive_slot = saved_slot;
+    return e != Error::ok ? e : static_cast<Error>(m.tag.label());
+}
+
+// One request that maps memory: the block lands in a receive window of exactly its size at `at`.
+Error request_memory(Request what, uint64_t word0, uint64_t word1, uint64_t order, uint64_t at)
+{
+    Landing landing;
+    landing.window = Flexpage::make(at, order, abi::page_rights::all).raw;
+    const Error e = ask(what, 2, word0, word1, landing);
     if (e != Error::ok)
         return e;
-    if (m.tag.label() != 0)
-        return static_cast<Error>(m.tag.label());
-    return arrived == (uint64_t{1} << order) / kPageSize ? Error::ok : Error::bad_address;
+    return landing.pages == (uint64_t{1} << order) / kPageSize ? Error::ok : Error::bad_address;
+}
+
+// One request whose reply carries a capability: it lands at `into`.
+Error request_capability(Request what, uint64_t words, uint64_t word0, uint64_t word1, Selector into)
+{
+    if (into == abi::kNoReceiveSlot)
+        return Error::invalid_argument;
+    Landing landing;
+    landing.slot = into;
+    const Error e = ask(what, words, word0, word1, landing);
+    if (e != Error::ok)
+        return e;
+    return landing.caps == 1 ? Error::ok : Error::slot_occupied;
 }
 
 } // namespace
+
+Error io_ports(uint64_t first, uint64_t count, Selector into)
+{
+    return request_capability(Request::io_ports, 2, first, count, into);
+}
+
+Error irq_line(uint64_t line, Selector into) { return request_capability(Request::irq, 1, line, 0, into); }
 
 Error allocate(uint64_t order, uint64_t at)
 {

@@ -294,9 +294,11 @@ SCENARIOS = {
         modules=[("@sigma0", "sigma0")]),
     "sigma0-protocol": Scenario(
         "exit=qemu", [r'sigma0 "sigma0"', r'root task "sigma0-client"', r"sigma0: \d+ KiB to hand out",
-                      r"ktest: passed sigma0_never_hands_out_a_page_twice", r"ktest: \d+ passed, 0 failed"],
+                      r"ktest: passed sigma0_never_hands_out_a_page_twice",
+                      r"ktest: passed sigma0_io_ports_grants_exactly_the_range",
+                      r"ktest: passed sigma0_irq_line_once_and_bound", r"ktest: \d+ passed, 0 failed"],
         modules=[("@sigma0", "sigma0"), ("@sigma0-client", "sigma0-client")],
-        check=ktest_check(exactly=5),
+        check=ktest_check(exactly=9),
         forbid=[r"PANIC", r"ktest: FAIL"]),
     "loader": Scenario(
         "exit=qemu", [r'root task "loader-root"', r"ktest: passed loader_sigma0_client",

@@ -1,9 +1,11 @@
 // A client of the sigma0 protocol (docs/sigma0.md), for the root task: memory from sigma0 into
-// the caller's own address space, and a page source for the heap.
+// the caller's own address space, a page source for the heap, I/O ports and interrupt lines.
 //
 //   l4::sigma0::allocate(12, 0x0000200000000000);          // a fresh page there
 //   l4::sigma0::map_physical(module.base & ~0xfff, 12, at); // module data, device memory
 //   l4::heap_init(l4::sigma0::pages);                       // then malloc, new, ...
+//   l4::sigma0::io_ports(0x3f8, 8, slot);                   // COM1's ports, then ioport_enable
+//   l4::sigma0::irq_line(4, slot);                          // COM1's interrupt, then irq_bind
 //
 // Every request is a call on abi::boot::kSigma0EndpointSelector with a receive window of
 // exactly the requested block at `at`; the caller's receive window is restored afterwards.
@@ -55,6 +57,18 @@ constexpr uint64_t kHeapArenaSize = uint64_t{1} << 40;
 
 // The number of 4 KiB pages sigma0 can still hand out.
 [[nodiscard]] Error free_pages(uint64_t& count);
+
+// An I/O port capability (all rights) for exactly [first, first + count) (count 1..65536, first
+// + count <= 65536), at `into` (an empty slot). sigma0 hands out a range as often as it is asked
+// for. invalid_argument for a bad range or into == abi::kNoReceiveSlot; slot_occupied when
+// sigma0 said yes but nothing arrived (`into` is not an empty slot of the caller's).
+[[nodiscard]] Error io_ports(uint64_t first, uint64_t count, Selector into);
+
+// A copy of sigma0's capability to interrupt line `line` (0..15, not 2, the PIC cascade), with
+// every right (irq_bind, irq_acknowledge), at `into` (an empty slot). Each line once:
+// busy when it was handed out before. invalid_argument for a bad line or into ==
+// abi::kNoReceiveSlot; slot_occupied as for io_ports (and the line is spent all the same).
+[[nodiscard]] Error irq_line(uint64_t line, Selector into);
 
 // A PageSource for l4::heap_init: `count` contiguous fresh pages from the heap arena, or null
 // when sigma0 is out of memory or the arena is used up. Pages mapped for a request that failed

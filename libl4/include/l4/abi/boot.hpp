@@ -16,6 +16,7 @@ constexpr uint64_t kSigma0EndpointSelector = 3;
 constexpr uint64_t kIoPortsSelector = 4;
 constexpr uint64_t kIrqSelectorBase = 32; // + line, lines 0..15
 constexpr uint64_t kIrqLines = 16;
+constexpr uint64_t kCascadeIrqLine = 2; // the PIC cascade: no capability
 constexpr uint64_t kFirstFreeSelector = 48;
 constexpr uint64_t kBootTaskSlots = 1024;
 
