@@ -92,10 +92,9 @@ void serve_block(Guest& guest)
     after_pass(guest, result, guest.devices.block, block_bit, "block", hc::source::block);
 }
 
-// The switch's view of the ports, noting whose rings it answered and who sent a full budget.
-struct TrackedPorts {
+// The switch's view of the ports, noting who sent a whole budget (more may wait).
+struct BudgetedPorts {
     NetPorts& ports;
-    uint32_t touched = 0;
     uint32_t sent[kMaxPorts] = {};
     bool more = false;
 
@@ -106,17 +105,9 @@ struct TrackedPorts {
             more = true;
         return taken;
     }
-    void tx_done(uint32_t port, pv::Status status)
-    {
-        ports.tx_done(port, status);
-        touched |= 1u << port;
-    }
+    void tx_done(uint32_t port, pv::Status status) { ports.tx_done(port, status); }
     bool rx_buffer(uint32_t port, RxBuffer& buffer) { return ports.rx_buffer(port, buffer); }
-    void rx_done(uint32_t port, pv::Status status, uint32_t length)
-    {
-        ports.rx_done(port, status, length);
-        touched |= 1u << port;
-    }
+    void rx_done(uint32_t port, pv::Status status, uint32_t length) { ports.rx_done(port, status, length); }
 };
 
 } // namespace
@@ -166,16 +157,18 @@ void serve_devices(Guest& guest)
 
 bool serve_switch(Guest* guests, uint64_t count)
 {
-    TrackedPorts ports{net_ports};
+    BudgetedPorts ports{net_ports};
     (void)vswitch.pass(ports, kSwitchBudget);
+    const uint32_t answered = net_ports.take_answered();
     for (uint64_t i = 0; i < count; ++i) {
         Guest& guest = guests[i];
+        const auto port = static_cast<uint32_t>(i);
         if (!guest.running || !attached(guest, DeviceKind::net))
             continue;
-        if (ports.touched & (1u << i))
+        if (answered & (1u << port))
             raise(guest, hc::source::net);
-        if (net_ports.broken(static_cast<uint32_t>(i)))
-            report_broken(guest, net_bit, "network", 0);
+        if (net_ports.broken(port))
+            report_broken(guest, net_bit, "network", net_ports.broken_producer(port));
     }
     return ports.more;
 }

@@ -80,9 +80,7 @@ uint64_t next_timeout(const Guest* guests, uint64_t count)
         const Guest& guest = guests[i];
         if (!guest.running || guest.timer_deadline == 0)
             continue;
-        const uint64_t now = guest_now(guest);
-        // Rounded up, and at least one tick: a timeout of 0 would not wait at all.
-        const uint64_t ticks = guest.timer_deadline <= now ? 1 : (guest.timer_deadline - now + tick_ns - 1) / tick_ns;
+        const uint64_t ticks = timeout_ticks(guest.timer_deadline, guest_now(guest), tick_ns);
         if (ticks < timeout)
             timeout = ticks;
     }

@@ -70,6 +70,14 @@ HcStatus console_write(Guest& guest, const l4::Message& m)
     return HcStatus::ok;
 }
 
+// What version() offers this guest: the console ring and the network always, the block device
+// when its line named a disk.
+uint64_t features(const Guest& guest)
+{
+    namespace f = hc::features;
+    return f::console_ring | f::net | (guest.devices.disk.sectors != 0 ? f::block : 0);
+}
+
 // Restarts the guest if it may be; says so either way.
 void maybe_restart(Guest& guest, bool crashed)
 {
@@ -98,7 +106,7 @@ void set_answer(l4::Message& m, HcStatus status, uint64_t result1, uint64_t resu
 Outcome serve_hypercall(Guest& guest, l4::Message& m)
 {
     switch (static_cast<Call>(m.tag.label())) {
-    case Call::version: set_answer(m, HcStatus::ok, hc::kVersion, 0); return Outcome::reply;
+    case Call::version: set_answer(m, HcStatus::ok, hc::kVersion, features(guest)); return Outcome::reply;
     case Call::console_write: set_answer(m, console_write(guest, m)); return Outcome::reply;
     case Call::yield: return yield(guest, m);
     case Call::timer_set: return timer_set(guest, m);

@@ -26,9 +26,13 @@ struct TimeScale {
 TimeScale time_scale(uint64_t tsc_hz);
 
 // Nanoseconds in `ticks` TSC ticks.
-inline uint64_t scale_to_ns(uint64_t ticks, TimeScale scale)
+inline uint64_t scale_to_ns(uint64_t ticks, TimeScale scale) { return hc::scale_tsc(ticks, scale.mul, scale.shift); }
+
+// The IPC timeout in kernel ticks of `tick_ns` until `deadline` (guest ns) at `now`: rounded
+// up, at least one (a timeout of 0 would not wait at all), without overflow near 2^64.
+constexpr uint64_t timeout_ticks(uint64_t deadline, uint64_t now, uint64_t tick_ns)
 {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(ticks) * scale.mul) >> scale.shift);
+    return deadline <= now ? 1 : (deadline - now - 1) / tick_ns + 1;
 }
 
 // The guest's clock starts at 0 at TSC `tsc_base`.

@@ -9,6 +9,23 @@ using namespace kt;
 namespace {
 using Names = std::vector<std::string>;
 constexpr cap::Selector kEp = 0;
+
+struct Pair {
+    Thread* first;
+    Thread* second;
+};
+
+// Two threads of priority 10 with an endpoint at kEp, made ready in order, the world started:
+// `first` runs.
+Pair start_two(World& w, const char* first, const char* second)
+{
+    w.make_endpoint(kEp);
+    Pair pair{w.make_thread(first, 10), w.make_thread(second, 10)};
+    scheduler::make_ready(*pair.first);
+    scheduler::make_ready(*pair.second);
+    w.start();
+    return pair;
+}
 } // namespace
 
 TEST_CASE("scheduler: highest priority first, round robin within a priority", "[scheduler]")
@@ -104,12 +121,7 @@ TEST_CASE("scheduler: the timer preempts for a higher-priority ready thread", "[
 TEST_CASE("scheduler: a thread preempted at every tick still uses up its slice", "[scheduler]")
 {
     World w;
-    w.make_endpoint(kEp);
-    Thread* a = w.make_thread("a", 10);
-    Thread* b = w.make_thread("b", 10);
-    scheduler::make_ready(*a);
-    scheduler::make_ready(*b);
-    w.start();
+    auto [a, b] = start_two(w, "a", "b");
     // At every tick a higher-priority thread (a server's timeout) takes the CPU, then blocks.
     const uint32_t slice = a->time_slice();
     for (uint32_t tick = 0; tick < slice; ++tick) {
@@ -149,12 +161,7 @@ TEST_CASE("scheduler: make_ready of a thread with a suspend request suspends it"
 TEST_CASE("scheduler: a direct switch yields to a ready thread of higher priority", "[scheduler]")
 {
     World w;
-    w.make_endpoint(kEp);
-    Thread* server = w.make_thread("server", 10);
-    Thread* client = w.make_thread("client", 10);
-    scheduler::make_ready(*server);
-    scheduler::make_ready(*client);
-    w.start();
+    auto [server, client] = start_two(w, "server", "client");
     receive(*server, kEp);
     REQUIRE(&current() == client);
     Thread* high = w.make_thread("high", 15);

@@ -78,3 +78,15 @@ TEST_CASE("vcpu events: init_vcpu_page publishes the scale with an even sequence
     CHECK(page.time_sequence % 2 == 0);
     CHECK(page.time_sequence != 0);
 }
+
+TEST_CASE("vcpu events: timeout ticks round up, wait at least one tick and do not overflow")
+{
+    constexpr uint64_t tick = 10'000'000;
+    CHECK(vmm::timeout_ticks(100, 100, tick) == 1);        // due now
+    CHECK(vmm::timeout_ticks(5, 100, tick) == 1);          // past
+    CHECK(vmm::timeout_ticks(101, 100, tick) == 1);        // 1 ns ahead
+    CHECK(vmm::timeout_ticks(100 + tick, 100, tick) == 1); // one tick ahead exactly
+    CHECK(vmm::timeout_ticks(101 + tick, 100, tick) == 2);
+    CHECK(vmm::timeout_ticks(~uint64_t{0}, 0, tick) == (~uint64_t{0} - 1) / tick + 1);
+    CHECK(vmm::timeout_ticks(~uint64_t{0}, 1, 1) == ~uint64_t{0} - 1);
+}

@@ -345,6 +345,8 @@ TEST_CASE("vswitch: frames between two guests' rings", "[vswitch]")
     b.post(pv::queue::net_rx, buffer_request(9, 0x800, 1514));
 
     CHECK(net.pass(ports, 8) == 1);
+    CHECK(ports.take_answered() == 0b11); // both rings got responses: both guests are told
+    CHECK(ports.take_answered() == 0);
     CHECK(a.indices(pv::queue::net_tx).response_producer == 2);
     CHECK(a.response(pv::queue::net_tx, 0).id == 1);
     CHECK(a.response(pv::queue::net_tx, 0).status == status_of(pv::Status::ok));
@@ -358,10 +360,18 @@ TEST_CASE("vswitch: frames between two guests' rings", "[vswitch]")
 
     CHECK(net.pass(ports, 8) == 1); // frame 3: b has no buffer left
     CHECK(net.counters(1).rx_no_buffer == 1);
+    CHECK(ports.take_answered() == 0b01);
     CHECK(a.indices(pv::queue::net_tx).response_producer == 3);
+
+    // A bad buffer alone is answered, and its guest told, though no frame moves.
+    a.post(pv::queue::net_tx, buffer_request(4, kDataBytes, 14));
+    CHECK(net.pass(ports, 8) == 0);
+    CHECK(a.response(pv::queue::net_tx, 3).status == status_of(pv::Status::bad_buffer));
+    CHECK(ports.take_answered() == 0b01);
 
     a.indices(pv::queue::net_tx).request_producer += 100;
     CHECK(net.pass(ports, 8) == 0);
     CHECK(ports.broken(0));
+    CHECK(ports.broken_producer(0) == 104);
     CHECK_FALSE(ports.broken(1));
 }

@@ -102,13 +102,12 @@ void ping(const char* name)
         format(frame, "ping", round, name);
         send(frame);
         l4::hc::println("sent \"{}\"", frame);
+        // Nothing in time: the frame found no buffer (the peer had not attached yet): again.
         while (!pong_came(round)) {
             wait();
-            if (!pong_came(round)) { // nothing came in time: the frame found no buffer, send it again
-                send(frame);
-                continue;
-            }
-            break;
+            if (pong_came(round))
+                break;
+            send(frame);
         }
     }
 }

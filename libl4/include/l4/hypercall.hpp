@@ -84,9 +84,7 @@ inline uint64_t now_ns()
         uint32_t lo, hi;
         __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
         const uint64_t tsc = uint64_t{hi} << 32 | lo;
-        const uint64_t ns =
-            page.ns_base +
-            static_cast<uint64_t>((static_cast<unsigned __int128>(tsc - page.tsc_base) * page.mul) >> page.shift);
+        const uint64_t ns = page.ns_base + abi::hc::scale_tsc(tsc - page.tsc_base, page.mul, page.shift);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (sequence % 2 == 0 && __atomic_load_n(&page.time_sequence, __ATOMIC_ACQUIRE) == sequence)
             return ns;

@@ -83,6 +83,13 @@ struct VcpuPage {
 };
 static_assert(sizeof(VcpuPage) <= 4096);
 
+// The time formula's scaling, (ticks * mul) >> shift with a 128-bit product: the VMM's and the
+// guest's clocks share it.
+constexpr uint64_t scale_tsc(uint64_t ticks, uint64_t mul, uint64_t shift)
+{
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(ticks) * mul) >> shift);
+}
+
 // The start-info page: what the guest was given.
 constexpr uint64_t kStartInfoMagic = 0x4b53'5452'4749'4e46; // "KSTRGINF"
 constexpr uint64_t kMaxModules = 4;
@@ -92,13 +99,13 @@ struct Module {
 };
 struct StartInfo {
     uint64_t magic;
-    uint64_t version;          // kVersion
-    char name[32];             // the guest's name, NUL-terminated
-    uint64_t memory_base;      // the guest's memory: [memory_base, memory_base + memory_size)
-    uint64_t memory_size;      // in its own address space, backed by the VMM
-    uint64_t kernel_end;       // the first byte of memory the guest kernel image does not use
-    uint64_t quota_bytes;      // kernel memory the guest's factory holds
-    uint64_t module_count;     // the initrd first
+    uint64_t version;      // kVersion
+    char name[32];         // the guest's name, NUL-terminated
+    uint64_t memory_base;  // the guest's memory: [memory_base, memory_base + memory_size)
+    uint64_t memory_size;  // in its own address space, backed by the VMM
+    uint64_t kernel_end;   // the first byte of memory the guest kernel image does not use
+    uint64_t quota_bytes;  // kernel memory the guest's factory holds
+    uint64_t module_count; // the initrd first
     Module modules[kMaxModules];
     uint64_t factory_selector; // the guest's factory (sub-factory of the VMM's), for its processes
     char cmdline[256];         // the guest's command line, NUL-terminated
