@@ -41,7 +41,7 @@ void copy_string(char* out, uint64_t size, const char* in)
 
 } // namespace
 
-bool build(const mb2::BootInfo& multiboot, const timer::Calibration& timer, uint32_t tick_hz)
+bool build(const mb2::BootInfo& multiboot, const timer::Calibration& timer, const cmdline::Options& options)
 {
     pages_phys = memory::frames().alloc(l4::abi::kBootInfoPages);
     if (pages_phys == mem::FrameAllocator::kNone)
@@ -73,13 +73,14 @@ bool build(const mb2::BootInfo& multiboot, const timer::Calibration& timer, uint
     sort_regions();
     copy_string(view->cmdline, sizeof view->cmdline, multiboot.cmdline);
     view->tsc_hz = timer.tsc_hz;
-    view->tick_hz = tick_hz;
-    view->tick_ns = 1'000'000'000 / tick_hz;
+    view->tick_hz = options.timer_hz;
+    view->tick_ns = 1'000'000'000 / options.timer_hz;
     view->time_flags = (timer.tsc_invariant ? l4::abi::kTimeTscInvariant : 0) |
                        (timer.tsc_from_cpuid ? l4::abi::kTimeTscFromCpuid : 0);
     const mem::Budget& budget = memory::budget();
     view->sigma0_quota = budget.sigma0_quota;
     view->root_quota = budget.root_quota;
+    view->boot_flags = options.exit == cmdline::ExitMode::qemu ? l4::abi::kBootLeavesEmulator : 0;
     klog::info("sigma0 memory: free from {:#x}, {} regions; kernel pool below ({} KiB)", floor, view->region_count,
                budget.pool_bytes / 1024);
     klog::info("kernel memory: mapping database of {} nodes; quotas: sigma0 {} KiB, root task {} KiB",

@@ -5,14 +5,16 @@
 #include <stdint.h>
 
 #include "arch/x86_64/timer.hpp"
+#include "boot/cmdline.hpp"
 #include "boot/multiboot2.hpp"
 #include "l4/abi/boot_info.hpp"
 
 namespace boot_info {
 
 // Fills the pages (after the frame allocator, the kernel heap and the timer are up, the timer
-// ticking at `tick_hz`); false when out of memory.
-[[nodiscard]] bool build(const mb2::BootInfo& multiboot, const timer::Calibration& timer, uint32_t tick_hz);
+// ticking at options.timer_hz); false when out of memory.
+[[nodiscard]] bool build(const mb2::BootInfo& multiboot, const timer::Calibration& timer,
+                         const cmdline::Options& options);
 
 // Physical address of the pages, and the kernel's view of them.
 uint64_t pages();

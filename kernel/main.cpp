@@ -162,7 +162,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     run_test_hook(options.test);
 
     scheduler::init();
-    if (!boot_info::build(multiboot, calibration, options.timer_hz))
+    if (!boot_info::build(multiboot, calibration, options))
         panic("no memory for the boot information");
     size_t tasks = start_boot_tasks(multiboot);
     klog::info("boot complete");

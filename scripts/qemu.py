@@ -19,6 +19,14 @@ EXIT_FAILURE = (0x11 << 1) | 1
 EXIT_PANIC = (0x12 << 1) | 1
 
 
+def vmm_exit_code(status):
+    """QEMU's exit code when vmm-server leaves with its guests' status (docs/hypercalls.md)."""
+    return (min(status, 127) << 1) | 1
+
+
+EXIT_GUEST_FAULT = vmm_exit_code(127)   # a guest stopped on a fault, or refused
+
+
 def ovmf_path():
     for path in OVMF_CANDIDATES:
         if os.path.exists(path):

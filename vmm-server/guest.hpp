@@ -12,6 +12,7 @@
 
 #include "console_line.hpp"
 #include "devices.hpp"
+#include "exit_status.hpp"
 #include "guest_config.hpp"
 #include "l4/abi/hypercall.hpp"
 #include "l4/syscall.hpp"
@@ -56,6 +57,7 @@ struct Guest {
     bool memory_ready = false; // fetched from sigma0 (once)
     bool running = false;
     uint64_t restarts = 0;
+    uint64_t exit_status = kFaultStatus; // of its last stop (exit_status.hpp); kFaultStatus until then
     ConsoleLine console;
     uint64_t tsc_base = 0;       // the TSC at its start: guest time 0
     uint64_t timer_deadline = 0; // guest ns; 0: no timer

@@ -119,6 +119,8 @@ Outcome serve_hypercall(Guest& guest, l4::Message& m)
         }
         const auto why = static_cast<hc::ShutdownReason>(reason);
         stop_guest(guest);
+        // A crash says it failed, whatever its status.
+        guest.exit_status = why == hc::ShutdownReason::crash && status == 0 ? kFaultStatus : status;
         l4::println("vmm: guest \"{}\" shut down ({}, status {})", guest.config.name, reason_name(why), status);
         maybe_restart(guest, why != hc::ShutdownReason::poweroff);
         return Outcome::no_reply;
@@ -130,6 +132,7 @@ Outcome serve_hypercall(Guest& guest, l4::Message& m)
 void serve_fault(Guest& guest, const l4::Message& m)
 {
     stop_guest(guest);
+    guest.exit_status = kFaultStatus;
     if (m.tag.label() == abi::label::page_fault && m.tag.words() >= abi::kPageFaultWords) {
         l4::println("vmm: guest \"{}\" stopped: page fault ({} at {:#x}) at rip {:#x}", guest.config.name,
                     m.words[1] == abi::page_rights::write     ? "write"

@@ -23,6 +23,13 @@ constexpr uint64_t kFirstGuestModule = 2; // 0 is sigma0, 1 the VMM
 
 Guest guests[vmm::kMaxGuests];
 uint64_t guest_count = 0;
+bool any_refused = false; // a guest line was refused: the run's status says it failed
+
+// The ports that leave the emulator (kernel option exit=qemu): QEMU's isa-debug-exit and Bochs'
+// shutdown port, as the kernel uses them (docs/boot.md).
+constexpr uint16_t kDebugExitPort = 0xf4, kBochsShutdownPort = 0x8900;
+constexpr l4::Selector kDebugExitSelector = 52, kBochsShutdownSelector = 53;
+bool may_leave = false;
 
 const abi::BootInfo& boot_info() { return *reinterpret_cast<const abi::BootInfo*>(abi::kBootInfoAddress); }
 
@@ -119,6 +126,45 @@ bool admit(uint64_t index)
     return true;
 }
 
+// Asks sigma0 for the exit ports when the kernel was booted to leave the emulator.
+void prepare_leaving(const abi::BootInfo& info)
+{
+    if ((info.boot_flags & abi::kBootLeavesEmulator) == 0)
+        return;
+    Error e = l4::sigma0::io_ports(kDebugExitPort, 1, kDebugExitSelector);
+    if (e == Error::ok)
+        e = l4::sigma0::io_ports(kBochsShutdownPort, 1, kBochsShutdownSelector);
+    if (e == Error::ok)
+        e = l4::ioport_enable(kDebugExitSelector);
+    if (e == Error::ok)
+        e = l4::ioport_enable(kBochsShutdownSelector);
+    may_leave = e == Error::ok;
+    if (!may_leave)
+        l4::println("vmm: exit=qemu, but no exit ports from sigma0: error {} ({}); the emulator stays",
+                    static_cast<uint64_t>(e), abi::error_name(e));
+}
+
+void outb(uint16_t port, uint8_t value) { asm volatile("outb %0, %1" ::"a"(value), "Nd"(port)); }
+
+// Every guest has stopped: the run's status, and out of the emulator when the kernel was booted
+// with exit=qemu (QEMU exits with 2 * status + 1, docs/hypercalls.md "Exit status").
+void all_stopped()
+{
+    uint64_t statuses[vmm::kMaxGuests + 1];
+    for (uint64_t i = 0; i < guest_count; ++i)
+        statuses[i] = guests[i].exit_status;
+    statuses[guest_count] = any_refused ? vmm::kFaultStatus : 0;
+    const uint64_t status = vmm::combined_status(statuses, guest_count + 1);
+    l4::println("vmm: all guests have stopped: status {}", status);
+    if (!may_leave)
+        return;
+    // Said first: Bochs has no exit port, its harness reads the code from this line.
+    l4::println("vmm: leaving the emulator: exit code {:#x}", status);
+    outb(kDebugExitPort, static_cast<uint8_t>(status));
+    for (const char* c = "Shutdown"; *c != '\0'; ++c)
+        outb(kBochsShutdownPort, static_cast<uint8_t>(*c));
+}
+
 bool any_running()
 {
     for (uint64_t i = 0; i < guest_count; ++i)
@@ -158,7 +204,7 @@ bool serve_leftovers(bool& switch_more)
     bool switch_more = false;
     for (;;) {
         if (!any_running() && !all_stopped_said) {
-            l4::println("vmm: all guests have stopped");
+            all_stopped();
             all_stopped_said = true;
         }
         // Work left over: look again at once, after whatever else waits.
@@ -202,9 +248,10 @@ int main()
         return 1;
     }
     vmm::init_clock(info);
+    prepare_leaving(info);
     for (uint64_t i = kFirstGuestModule; i < info.module_count && i < abi::kMaxBootModules; ++i)
-        if (vmm::is_guest_line(info.modules[i].cmdline))
-            (void)admit(i);
+        if (vmm::is_guest_line(info.modules[i].cmdline) && !admit(i))
+            any_refused = true;
     uint64_t started = 0;
     for (uint64_t i = 0; i < guest_count; ++i)
         started += vmm::start_guest(guests[i]) ? 1u : 0u;

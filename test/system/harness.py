@@ -144,6 +144,16 @@ def check_demo_guest(log, name, peer, role):
 PV_TEST_CHECKS = 40
 
 
+def vmm_leaves(status):
+    """The VMM's last lines when its guests have stopped with `status` (booted with exit=qemu)."""
+    return re.escape(f"vmm: all guests have stopped: status {status}\nvmm: leaving the emulator: exit code {status:#x}\n")
+
+
+def qemu_status(code):
+    """The status the VMM wrote to isa-debug-exit for QEMU's exit code `code`."""
+    return code >> 1
+
+
 def check_guest_faults(log):
     """vmm-guest-faults: the lines of guests running at once come in any order between them."""
     ud = r'vmm: guest "crasher" stopped: #UD invalid opcode \(vector 6\) at rip 0x4[0-9a-f]{5}'
@@ -160,8 +170,8 @@ def check_guest_faults(log):
         found = len(re.findall(r"(?m)^" + pattern + r"$", log))
         if found != count:
             return f"want {count} line(s) {pattern!r}, found {found}"
-    if not re.search(r"(?m)^vmm: all guests have stopped\n(?:.*\n)*?.*all user threads are blocked", log):
-        return "the VMM did not say all guests have stopped at the end"
+    if not re.search(r"(?m)^" + vmm_leaves(qemu_status(qemu.EXIT_GUEST_FAULT)) + r"\Z", log):
+        return "the VMM did not leave with the fault status at the end"
     return None
 
 
@@ -395,9 +405,8 @@ SCENARIOS = {
             re.escape("[pvtest] pv-test: one byte at a time: ok"),
             re.escape("[pvtest] pv-test: forty bytes exactly in 5 words"),
             re.escape(f"[pvtest] pv-test: {PV_TEST_CHECKS + 1} passed, 0 failed"),
-            re.escape('vmm: guest "pvtest" shut down (poweroff, status 0)'),
-            r"vmm: all guests have stopped")] +
-        [r"all user threads are blocked: nothing left to run"],
+            re.escape('vmm: guest "pvtest" shut down (poweroff, status 0)'))] +
+        [r"(?m)^" + vmm_leaves(0) + r"\Z"], exit_code=qemu.vmm_exit_code(0),
         modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
                  ("@pv-test-guest", "guest name=pvtest mem=8M initrd=blob -- hello from the command line"),
                  (5000, "blob")],
@@ -409,7 +418,7 @@ SCENARIOS = {
             r'vmm: guest "alpha" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
             r'vmm: guest "beta" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
             r"vmm: 2 of 2 guests started")] +
-        [r"(?m)^vmm: all guests have stopped\nall user threads are blocked: nothing left to run\n"],
+        [r"(?m)^" + vmm_leaves(0) + r"\Z"], exit_code=qemu.vmm_exit_code(0),
         modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
                  ("@hello-guest", "guest name=alpha mem=2M -- ping"),
                  ("@hello-guest", "guest name=beta mem=2M -- pong")],
@@ -433,7 +442,19 @@ SCENARIOS = {
                  (5000, "guest name=junk mem=2M"),
                  ("@pv-test-guest", "guest name=bad mem=12Q"),
                  ("@pv-test-guest", "guest mem=4M")],
-        check=lambda log: check_guest_faults(log), forbid=[r"PANIC", r"FAIL"]),
+        check=lambda log: check_guest_faults(log), forbid=[r"PANIC", r"FAIL"], exit_code=qemu.EXIT_GUEST_FAULT),
+    # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
+    "vmm-exit-status": Scenario(
+        "exit=qemu", [r'root task "vmm-server"', r"vmm: 3 of 3 guests started"] +
+        [r"(?m)^" + vmm_leaves(42) + r"\Z"],
+        modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
+                 ("@crash-guest", "guest name=five mem=1M -- exit 5"),
+                 ("@crash-guest", "guest name=forty-two mem=1M -- exit 42"),
+                 ("@crash-guest", "guest name=zero mem=1M -- exit 0")],
+        check=lambda log: None if all(
+            re.search(rf'(?m)^vmm: guest "{name}" shut down \(poweroff, status {status}\)$', log)
+            for name, status in (("five", 5), ("forty-two", 42), ("zero", 0))) else "a guest's shutdown line is missing",
+        exit_code=qemu.vmm_exit_code(42), forbid=[r"PANIC", r"crashes with"]),
     "bad-options": Scenario(
         "exit=qemu frobnicate loglevel=loud",
         [r'warning: 1 unknown kernel option\(s\), first "frobnicate"',

@@ -53,10 +53,15 @@ struct BootInfo {
     // (boot::kFactorySelector) held when it started, in bytes, sized by the machine's memory.
     uint64_t sigma0_quota; // boot module 0; everything when there is no root task
     uint64_t root_quota;   // boot module 1; 0 when there is none
+    uint64_t boot_flags;   // kBootLeavesEmulator
 };
 
 constexpr uint64_t kTimeTscInvariant = 1u << 0; // CPUID 0x80000007 EDX bit 8: constant rate, also in sleep states
 constexpr uint64_t kTimeTscFromCpuid = 1u << 1; // tsc_hz is the CPU's statement (leaf 0x15/0x16), not measured
+
+// Booted with exit=qemu: the kernel leaves the emulator when it is done, and a root task that
+// ends the run (vmm-server, when its guests have stopped) may leave it too (docs/boot.md).
+constexpr uint64_t kBootLeavesEmulator = 1u << 0;
 
 constexpr uint64_t kBootInfoPages = (sizeof(BootInfo) + 4095) / 4096;
 
