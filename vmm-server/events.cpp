@@ -42,6 +42,7 @@ void raise(Guest& guest, uint64_t source)
 {
     if (!guest.running)
         return;
+    vcpu_page(guest).event_tsc = read_tsc();
     if (raise_event(vcpu_page(guest), source))
         (void)l4::notify_signal(event_notification(guest), uint64_t{1} << source);
     if (guest.yielding && event_waiting(vcpu_page(guest))) {

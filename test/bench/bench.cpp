@@ -2,6 +2,7 @@
 // the TSC differences are printed, less the cost of an empty measurement. Under QEMU TCG
 // with -icount shift=0 the TSC counts retired instructions, so the figures are instruction
 // counts, identical on every run (scripts/bench).
+#include "bench_stats.hpp"
 #include "l4/abi/boot.hpp"
 #include "l4/print.hpp"
 #include "l4/syscall.hpp"
@@ -35,64 +36,15 @@ uint64_t scratch[kRuns];
 volatile uint64_t victim_done;
 volatile uint64_t foreign_done;
 
-inline uint64_t tsc()
-{
-    uint32_t lo, hi;
-    asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-    return (uint64_t{hi} << 32) | lo;
-}
+using bench::tsc;
 
-// k-th smallest of scratch[0..n) (quickselect; scratch is reordered).
-uint64_t select(uint64_t n, uint64_t k)
-{
-    uint64_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        uint64_t pivot = scratch[(lo + hi) / 2], i = lo, j = hi;
-        while (i <= j) {
-            while (scratch[i] < pivot)
-                ++i;
-            while (scratch[j] > pivot)
-                --j;
-            if (i <= j) {
-                uint64_t t = scratch[i];
-                scratch[i] = scratch[j];
-                scratch[j] = t;
-                ++i;
-                if (j == 0)
-                    break;
-                --j;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            break;
-    }
-    return scratch[k];
-}
-
-struct Stats {
-    uint64_t median, minimum;
-};
-
-Stats summarize(uint64_t n)
-{
-    for (uint64_t i = 0; i < n; ++i)
-        scratch[i] = samples[i];
-    uint64_t median = select(n, n / 2);
-    uint64_t minimum = samples[0];
-    for (uint64_t i = 1; i < n; ++i)
-        minimum = samples[i] < minimum ? samples[i] : minimum;
-    return {median, minimum};
-}
+bench::Stats summarize(uint64_t n) { return bench::summarize(samples, scratch, n); }
 
 uint64_t overhead;
 
 void report(const char* name, uint64_t divisor = 1, uint64_t runs = kRuns)
 {
-    Stats s = summarize(runs);
+    const bench::Stats s = summarize(runs);
     auto net = [](uint64_t v) { return v > overhead ? v - overhead : 0; };
     l4::print("bench: ");
     l4::print(name);

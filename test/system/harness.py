@@ -298,6 +298,18 @@ SCENARIOS = {
                       r"bench: done", r"all user threads (have exited|are blocked)"],
         modules=[("@bench-server", "bench-server"), ("@bench", "bench")], forbid=[r"PANIC", r"FAILED"],
         timeout=120),
+    # The paravirtual benchmarks of scripts/bench (test/bench/pv_bench_guest.cpp) run to the end.
+    "bench-vmm": Scenario(
+        "exit=qemu", [r"\[sender\] bench: hypercall_round_trip median [1-9]\d* min \d+ runs 10000",
+                      r"\[sender\] bench: timer_expiry_to_guest median [1-9]\d* min \d+ runs 100",
+                      r"\[sender\] bench: switch_frame_1500 median [1-9]\d* min \d+ runs 11",
+                      r"(?m)^" + vmm_leaves(0) + r"\Z"],
+        modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
+                 ("@pv-bench-guest", "guest name=sender mem=4M -- sender"),
+                 ("@pv-bench-guest", "guest name=receiver mem=4M -- receiver")],
+        check=lambda log: None if re.search(r"(?m)^\[receiver\] bench: received 2816 frames of 1514 bytes, none lost$",
+                                            log) else "the receiver did not get every frame",
+        exit_code=qemu.vmm_exit_code(0), forbid=[r"PANIC", r"FAILED"], timeout=120),
     "boot-sigma0": Scenario(
         "exit=qemu", [BANNER, r'sigma0 "sigma0": \d segments', r"sigma0: [1-9]\d* KiB to hand out",
                       r"sigma0: no root task to serve, done\n", r"all user threads have exited"],

@@ -5,67 +5,46 @@
 // answers each ping and powers off after the last.
 #include "common/string.hpp"
 #include "l4/guest_console.hpp"
-#include "l4/pv_device.hpp"
+#include "l4/pv_net.hpp"
 
 namespace {
 
 namespace hc = l4::abi::hc;
-namespace pv = hc::pv;
 
 constexpr uint64_t kRounds = 3;
-constexpr uint32_t kEntries = 8;          // per queue; every rx entry has a buffer posted
-constexpr uint32_t kBufferBytes = 2048;   // one frame each
-constexpr uint32_t kTxBuffer = kEntries;  // the buffer after the rx buffers
 constexpr uint64_t kResendNs = 5'000'000; // 5 ms
 constexpr uint16_t kEtherType = 0x88b5;   // IEEE's "local experimental"
+constexpr uint8_t kBroadcast[l4::hc::kMacBytes] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-alignas(pv::kRingAlignment) uint8_t ring_area[pv::ring_bytes(hc::DeviceKind::net, kEntries)];
-alignas(4096) uint8_t data_area[(kEntries + 1) * kBufferBytes];
-l4::hc::DeviceRing ring;
-uint8_t my_mac[6] = {0x02, 0, 0, 0, 0, 0};
-
-uint8_t* buffer(uint32_t id) { return data_area + id * kBufferBytes; }
-
-void post_rx(uint32_t id)
-{
-    (void)ring.post(pv::queue::net_rx, pv::BufferRequest{id, 0, uint64_t{id} * kBufferBytes, kBufferBytes, 0});
-}
+l4::hc::NetDevice<8> net;
+uint8_t my_mac[l4::hc::kMacBytes] = {0x02, 0, 0, 0, 0, 0};
 
 // A broadcast frame carrying `text` (two guests share the switch: no need to learn the peer).
 void send(const char* text)
 {
-    pv::Response done;
-    while (ring.take_response(pv::queue::net_tx, done)) {
-    }
-    uint8_t* frame = buffer(kTxBuffer);
-    memset(frame, 0xff, 6);
-    memcpy(frame + 6, my_mac, 6);
-    frame[12] = kEtherType >> 8;
-    frame[13] = kEtherType & 0xff;
+    uint8_t* frame = net.tx_frame();
+    if (frame == nullptr)
+        return; // all in flight: the resend timer tries again
+    l4::hc::write_ethernet_header(frame, kBroadcast, my_mac, kEtherType);
     const size_t length = strlen(text);
-    memcpy(frame + 14, text, length + 1);
-    if (ring.post(pv::queue::net_tx, pv::BufferRequest{kTxBuffer, 0, uint64_t{kTxBuffer} * kBufferBytes,
-                                                       static_cast<uint32_t>(14 + length + 1), 0}))
-        l4::hc::doorbell();
+    memcpy(frame + l4::hc::kEthernetHeaderBytes, text, length + 1);
+    net.send(frame, static_cast<uint32_t>(l4::hc::kEthernetHeaderBytes + length + 1));
+    l4::hc::doorbell();
 }
 
 // The text of the next frame received of our type, copied to `text`; false when none waits.
 bool receive(char (&text)[64])
 {
-    pv::Response r;
-    while (ring.take_response(pv::queue::net_rx, r)) {
-        const uint8_t* frame = buffer(r.id % kEntries);
-        const bool ours = r.status == 0 && r.length > 14 && frame[12] == (kEtherType >> 8) &&
-                          frame[13] == (kEtherType & 0xff) && memcmp(frame + 6, my_mac, 6) != 0;
-        if (ours) {
-            const uint32_t n = r.length - 14 < sizeof text ? r.length - 14 : sizeof text;
-            memcpy(text, frame + 14, n);
-            text[sizeof text - 1] = '\0';
-        }
-        post_rx(r.id % kEntries);
-        l4::hc::doorbell();
-        if (ours)
-            return true;
+    const uint8_t* frame = nullptr;
+    uint32_t length = 0;
+    while (net.receive(frame, length)) {
+        constexpr uint32_t kHeader = l4::hc::kEthernetHeaderBytes;
+        if (length <= kHeader || l4::hc::ethernet_type(frame) != kEtherType || memcmp(frame + 6, my_mac, 6) == 0)
+            continue;
+        const uint32_t n = length - kHeader < sizeof text ? length - kHeader : sizeof text;
+        memcpy(text, frame + kHeader, n);
+        text[sizeof text - 1] = '\0';
+        return true;
     }
     return false;
 }
@@ -142,11 +121,7 @@ extern "C" [[noreturn]] void l4_start()
     l4::hc::println("hello, I am guest \"{}\": {} KiB of memory at {:#x}, in my own task", info.name,
                     info.memory_size / 1024, info.memory_base);
     my_mac[5] = static_cast<uint8_t>(info.name[0]);
-    ring.init(hc::DeviceKind::net, ring_area, kEntries);
-    for (uint32_t id = 0; id < kEntries; ++id)
-        post_rx(id);
-    const hc::HcStatus attached =
-        l4::hc::device_attach(hc::DeviceKind::net, ring_area, sizeof ring_area, data_area, sizeof data_area);
+    const hc::HcStatus attached = net.attach();
     if (attached != hc::HcStatus::ok) {
         l4::hc::println("cannot attach the network device: status {}", static_cast<uint64_t>(attached));
         (void)l4::hc::shutdown(hc::ShutdownReason::crash, 1);

@@ -80,6 +80,9 @@ struct VcpuPage {
     volatile uint64_t ns_base;
     volatile uint64_t mul;
     volatile uint64_t shift;
+    // The TSC when the VMM last raised an event for this vCPU: the guest's handler may measure
+    // how long the event took to reach it (scripts/bench does).
+    volatile uint64_t event_tsc;
 };
 static_assert(sizeof(VcpuPage) <= 4096);
 
