@@ -141,9 +141,9 @@ RingQueue<Request>::RingQueue(const DeviceRings& rings, uint32_t queue)
       data_(rings.data), data_bytes_(rings.data_bytes), mask_(rings.entries - 1), broken_(false)
 {
     static_assert(sizeof(Request) == sizeof(pv::BlockRequest) || sizeof(Request) == sizeof(pv::BufferRequest));
-    // Requests posted before the attach are not served: the queue starts where the guest stands.
-    consumer_ = seen_producer_ = response_producer_ = __atomic_load_n(&indices_->request_producer, __ATOMIC_ACQUIRE);
-    __atomic_store_n(&indices_->response_producer, response_producer_, __ATOMIC_RELEASE);
+    // The queue starts at the guest's response producer: requests it posted before the attach
+    // (receive buffers, say) are served like any later one.
+    consumer_ = seen_producer_ = response_producer_ = __atomic_load_n(&indices_->response_producer, __ATOMIC_ACQUIRE);
 }
 
 template <class Request>

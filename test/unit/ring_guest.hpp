@@ -41,7 +41,7 @@ public:
         entries_ = entries;
         header().entries = entries;
         for (auto& queue : header().queues)
-            queue.request_producer = start;
+            queue.request_producer = queue.response_producer = start;
         vmm::DeviceRings rings;
         REQUIRE(vmm::attach_rings(memory(), uint64_t(kind), kRing, pv::ring_bytes(kind, entries), kData, kDataBytes,
                                   rings) == HcStatus::ok);

@@ -156,6 +156,35 @@ TEST_CASE("vmm ring: requests served in order, responses posted", "[vmm-ring]")
     CHECK(queue.consumer() == 2);
 }
 
+TEST_CASE("vmm ring: requests posted before the attach are served", "[vmm-ring]")
+{
+    // A driver posts its receive buffers, then attaches: each buffer once, in order.
+    Guest guest;
+    const vmm::DeviceRings rings = guest.attach(DeviceKind::net, 4);
+    for (uint32_t id = 1; id <= 3; ++id)
+        guest.post(pv::queue::net_rx, buffer_request(id, 64 * id, 64));
+    vmm::RingQueue<pv::BufferRequest> queue(rings, pv::queue::net_rx); // the VMM's side of the attach
+    std::vector<pv::BufferRequest> seen;
+    CHECK(serve_recording(queue, 16, seen).served == 3);
+    REQUIRE(seen.size() == 3);
+    CHECK(seen[0].id == 1);
+    CHECK(seen[2].offset == 192);
+    CHECK(guest.indices(pv::queue::net_rx).response_producer == 3);
+    CHECK(serve_recording(queue, 16, seen).served == 0); // none twice
+}
+
+TEST_CASE("vmm ring: a guest whose indices were far apart at the attach breaks the queue", "[vmm-ring]")
+{
+    Guest guest;
+    const vmm::DeviceRings rings = guest.attach(DeviceKind::net, 4);
+    guest.indices(pv::queue::net_tx).request_producer = 5;
+    vmm::RingQueue<pv::BufferRequest> queue(rings, pv::queue::net_tx);
+    std::vector<pv::BufferRequest> seen;
+    CHECK(serve_recording(queue, 16, seen).status == vmm::Pass::broken);
+    CHECK(queue.broken_producer() == 5);
+    CHECK(guest.indices(pv::queue::net_tx).response_producer == 0);
+}
+
 TEST_CASE("vmm ring: indices wrap at 2^32", "[vmm-ring]")
 {
     Guest guest;
