@@ -9,6 +9,7 @@
 #include "common/string.hpp"
 #include "l4/guest_console.hpp"
 #include "l4/pv_net.hpp"
+#include "../system/guests/test_frames.hpp"
 
 namespace {
 
@@ -22,7 +23,6 @@ constexpr uint32_t kFramesPerTransfer = kWindow * kWindowsPerTransfer;
 constexpr uint32_t kFrameBytes = kEthernetHeaderBytes + 1500;
 constexpr uint64_t kTimerDelayNs = 1'000'000;
 constexpr uint64_t kPatienceNs = 100'000'000; // no frame for this long: one was lost
-constexpr uint16_t kEtherType = 0x88b5;       // IEEE's "local experimental"
 // The payload's first byte says what a frame is; bytes 1..4 carry a window's number.
 enum Kind : uint8_t { hello = 'H', data = 'D', ack = 'A' };
 
@@ -50,42 +50,27 @@ void report(const char* name, uint64_t runs, uint64_t divisor = 1)
                     runs);
 }
 
-void send(const uint8_t (&to)[kMacBytes], const uint8_t (&from)[kMacBytes], Kind kind, uint32_t window, uint32_t length)
+void send(const uint8_t (&to)[kMacBytes], const uint8_t (&from)[kMacBytes], Kind kind, uint32_t window,
+          uint32_t length = test_frames::kTaggedBytes)
 {
-    uint8_t* frame = nullptr;
-    while ((frame = net.tx_frame()) == nullptr) {
-        l4::hc::doorbell(); // all in flight: let the VMM take them
-    }
-    l4::hc::write_ethernet_header(frame, to, from, kEtherType);
-    frame[kEthernetHeaderBytes] = kind;
-    memcpy(frame + kEthernetHeaderBytes + 1, &window, sizeof window);
-    net.send(frame, length);
+    test_frames::send(net, to, from, kind, window, length);
 }
 
 // The next frame of ours: its kind and window; false when none waits.
 bool receive(Kind& kind, uint32_t& window)
 {
-    const uint8_t* frame = nullptr;
-    uint32_t length = 0;
-    while (net.receive(frame, length)) {
-        if (length < kEthernetHeaderBytes + 5 || l4::hc::ethernet_type(frame) != kEtherType)
-            continue;
-        kind = static_cast<Kind>(frame[kEthernetHeaderBytes]);
-        memcpy(&window, frame + kEthernetHeaderBytes + 1, sizeof window);
-        return true;
-    }
+    test_frames::Tagged got;
+    bool ours = false;
+    while (test_frames::receive(net, got, ours))
+        if (ours) {
+            kind = static_cast<Kind>(got.kind);
+            window = got.number;
+            return true;
+        }
     return false;
 }
 
-// Sleeps until a frame or `patience` ns; false when the time ran out.
-bool wait(uint64_t patience)
-{
-    const uint64_t deadline = l4::hc::now_ns() + patience;
-    (void)l4::hc::timer_set(deadline);
-    (void)l4::hc::yield();
-    (void)l4::hc::take_events();
-    return l4::hc::now_ns() < deadline;
-}
+using test_frames::wait;
 
 // Waits for the receiver's ack of `window`, saying hello (again) while none comes when
 // `hello_first`; false when it never came.
@@ -93,7 +78,7 @@ bool await_ack(uint32_t window, bool hello_first)
 {
     for (uint64_t tries = 0; tries < 50; ++tries) {
         if (hello_first) {
-            send(kBroadcast, kSenderMac, hello, window, kEthernetHeaderBytes + 5);
+            send(kBroadcast, kSenderMac, hello, window);
             l4::hc::doorbell();
         }
         for (;;) {
@@ -183,13 +168,13 @@ void receiver()
         bool answered = false;
         while (receive(kind, window)) {
             if (kind == hello) {
-                send(kSenderMac, kReceiverMac, ack, 0, kEthernetHeaderBytes + 5);
+                send(kSenderMac, kReceiverMac, ack, 0);
                 answered = true;
             } else if (kind == data && window != frames / kWindow + 1) {
                 ++strays; // not of the window that is due: a duplicate or a frame out of order
                 l4::hc::println("bench: FAILED: a frame of window {} while {} frames came", window, frames);
             } else if (kind == data && ++frames % kWindow == 0) {
-                send(kSenderMac, kReceiverMac, ack, frames / kWindow, kEthernetHeaderBytes + 5);
+                send(kSenderMac, kReceiverMac, ack, frames / kWindow);
                 answered = true;
             }
         }

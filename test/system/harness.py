@@ -149,6 +149,15 @@ def vmm_leaves(status):
     return re.escape(f"vmm: all guests have stopped: status {status}\nvmm: leaving the emulator: exit code {status:#x}\n")
 
 
+def vmm_scenario(modules, started, status, check, forbid=(r"PANIC", r"FAIL"), **options):
+    """vmm-server with these guest modules: `started` guests start, and when all have stopped
+    the VMM leaves with `status`; `check` looks at the rest."""
+    return Scenario("exit=qemu", [r'root task "vmm-server"', rf"vmm: {started} of {started} guests started",
+                                  r"(?m)^" + vmm_leaves(status) + r"\Z"],
+                    modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server")] + modules, check=check,
+                    exit_code=qemu.vmm_exit_code(status), forbid=list(forbid), **options)
+
+
 def qemu_status(code):
     """The status the VMM wrote to isa-debug-exit for QEMU's exit code `code`."""
     return code >> 1
@@ -172,6 +181,51 @@ def check_guest_faults(log):
             return f"want {count} line(s) {pattern!r}, found {found}"
     if not re.search(r"(?m)^" + vmm_leaves(qemu_status(qemu.EXIT_GUEST_FAULT)) + r"\Z", log):
         return "the VMM did not leave with the fault status at the end"
+    return None
+
+
+def check_hostile(log):
+    """vmm-hostile-guest: each guest's lines once, in its own order; steady made progress while
+    hostile was hostile; the broken ring reported at the producer hostile set."""
+    wanted = [
+        ("hostile", ["hostile: 3 echoes from echo, turning hostile",
+                     "hostile: 13 bogus hypercalls, each refused as documented",
+                     "hostile: flooded 20000 hypercalls, 20000 doorbells, 5000 frames to itself, 1000 spoofed as echo",
+                     "hostile: 6 malformed transmit entries, each answered as documented",
+                     "hostile: back after a restart (my marker is on the disk), behaving",
+                     "hostile: 3 echoes from echo again, 0 checks wrong"]),
+        ("steady", [f"steady: {n} echoes" for n in (100, 200, 300, 400)] +
+         ["steady: 400 of 400 echoes, 0 unexpected frames"]),
+    ]
+    for name, lines in wanted:
+        position = 0
+        for line in lines:
+            match = re.compile(r"(?m)^" + re.escape(f"[{name}] {line}")).search(log, position)
+            if match is None:
+                return f"expected, in order: {f'[{name}] {line}'!r}"
+            position = match.end()
+    producer = re.search(r"(?m)^\[hostile\] hostile: my transmit producer now runs ahead, at (\d+); now a write "
+                         r"outside my memory$", log)
+    broken = re.findall(r'(?m)^vmm: guest "hostile": its network ring is broken \(request producer (\d+) runs '
+                        r'ahead of the ring\): served no more$', log)
+    if producer is None or broken != [producer.group(1)]:
+        return f"want one broken-ring report at the producer hostile set, found {broken}"
+    stopped = re.findall(r'(?m)^vmm: guest "hostile" stopped: page fault \(write at 0x610000\) at rip 0x4[0-9a-f]{5}$',
+                         log)
+    restarted = re.findall(r'(?m)^vmm: restarting guest "hostile" \(1 of 3\)$', log)
+    if len(stopped) != 1 or len(restarted) != 1:
+        return f"want hostile stopped once and restarted once, found {len(stopped)} and {len(restarted)}"
+    # Every ping gets its echo: 400 of steady's, 3 of each of hostile's lives, and one more for
+    # each that steady sent again when its echo was slow to come.
+    resent = re.search(r"(?m)^\[steady\] steady: 400 of 400 echoes, 0 unexpected frames, (\d+) resent after the "
+                       r"first \((\d+) before\)$", log)
+    echoes = re.search(r"(?m)^\[echo\] echo: (\d+) echoes sent, 0 other frames, both clients said quit$", log)
+    if resent is None or echoes is None or int(echoes.group(1)) != 406 + int(resent.group(1)) + int(resent.group(2)):
+        return "want echo's count of echoes to be 406 and one for each ping steady sent again"
+    meanwhile = re.search(r"(?m)^\[echo\] echo: (\d+) pings from steady came while hostile attacked, crashed and "
+                          r"restarted$", log)
+    if meanwhile is None or int(meanwhile.group(1)) == 0:
+        return "steady made no progress while hostile attacked"
     return None
 
 
@@ -455,18 +509,23 @@ SCENARIOS = {
                  ("@pv-test-guest", "guest name=bad mem=12Q"),
                  ("@pv-test-guest", "guest mem=4M")],
         check=lambda log: check_guest_faults(log), forbid=[r"PANIC", r"FAIL"], exit_code=qemu.EXIT_GUEST_FAULT),
+    # Three guests on the switch (test/system/guests/net_peer_guest.cpp): steady pings echo all
+    # along while hostile, after a few frames with echo, attacks and crashes; hostile is stopped,
+    # reported and restarted, and steady sees nothing of it.
+    "vmm-hostile-guest": vmm_scenario(
+        [("@net-peer-guest", "guest name=echo mem=2M -- echo"),
+         ("@net-peer-guest", "guest name=steady mem=2M -- steady"),
+         ("@net-peer-guest", "guest name=hostile mem=2M disk=mark restart=on-crash -- hostile"),
+         (4096, "mark")], started=3, status=0, check=lambda log: check_hostile(log), icount=True),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
-    "vmm-exit-status": Scenario(
-        "exit=qemu", [r'root task "vmm-server"', r"vmm: 3 of 3 guests started"] +
-        [r"(?m)^" + vmm_leaves(42) + r"\Z"],
-        modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
-                 ("@crash-guest", "guest name=five mem=1M -- exit 5"),
-                 ("@crash-guest", "guest name=forty-two mem=1M -- exit 42"),
-                 ("@crash-guest", "guest name=zero mem=1M -- exit 0")],
+    "vmm-exit-status": vmm_scenario(
+        [("@crash-guest", "guest name=five mem=1M -- exit 5"),
+         ("@crash-guest", "guest name=forty-two mem=1M -- exit 42"),
+         ("@crash-guest", "guest name=zero mem=1M -- exit 0")], started=3, status=42,
         check=lambda log: None if all(
             re.search(rf'(?m)^vmm: guest "{name}" shut down \(poweroff, status {status}\)$', log)
             for name, status in (("five", 5), ("forty-two", 42), ("zero", 0))) else "a guest's shutdown line is missing",
-        exit_code=qemu.vmm_exit_code(42), forbid=[r"PANIC", r"crashes with"]),
+        forbid=[r"PANIC", r"crashes with"]),
     "bad-options": Scenario(
         "exit=qemu frobnicate loglevel=loud",
         [r'warning: 1 unknown kernel option\(s\), first "frobnicate"',

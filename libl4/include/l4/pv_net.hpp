@@ -90,6 +90,10 @@ public:
         return false;
     }
 
+    // For tests that post entries of their own (malformed ones, say) and read the answers.
+    DeviceRing& ring() { return ring_; }
+    uint64_t data_bytes() const { return sizeof data_; }
+
 private:
     static constexpr uint32_t kNone = ~uint32_t{0};
 
