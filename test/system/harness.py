@@ -192,6 +192,7 @@ def check_hostile(log):
                      "hostile: 13 bogus hypercalls, each refused as documented",
                      "hostile: flooded 20000 hypercalls, 20000 doorbells, 5000 frames to itself, 1000 spoofed as echo",
                      "hostile: 6 malformed transmit entries, each answered as documented",
+                     "hostile: a chain of 16 factories, the last one emptied by ",
                      "hostile: back after a restart (my marker is on the disk), behaving",
                      "hostile: 3 echoes from echo again, 0 checks wrong"]),
         ("steady", [f"steady: {n} echoes" for n in (100, 200, 300, 400)] +
@@ -222,6 +223,11 @@ def check_hostile(log):
     echoes = re.search(r"(?m)^\[echo\] echo: (\d+) echoes sent, 0 other frames, both clients said quit$", log)
     if resent is None or echoes is None or int(echoes.group(1)) != 406 + int(resent.group(1)) + int(resent.group(2)):
         return "want echo's count of echoes to be 406 and one for each ping steady sent again"
+    # Every stop gives back the same kernel memory, however the guest used its quota.
+    given_back = re.findall(r'(?m)^vmm: guest "(\w+)" gave back (\d+) bytes of kernel memory$', log)
+    if sorted(name for name, _ in given_back) != ["echo", "hostile", "hostile", "steady"] or \
+            len(set(n for _, n in given_back)) != 1:
+        return f"want each stop to give back the same kernel memory: {given_back}"
     meanwhile = re.search(r"(?m)^\[echo\] echo: (\d+) pings from steady came while hostile attacked, crashed and "
                           r"restarted$", log)
     if meanwhile is None or int(meanwhile.group(1)) == 0:

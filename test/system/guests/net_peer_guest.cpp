@@ -14,6 +14,7 @@
 #include "common/string.hpp"
 #include "l4/guest_console.hpp"
 #include "l4/pv_device.hpp"
+#include "l4/quota.hpp"
 #include "test_frames.hpp"
 
 namespace {
@@ -287,6 +288,31 @@ void malformed_entries()
                     sizeof cases / sizeof cases[0]);
 }
 
+// Kernel memory: a chain of factories, each given all its parent can give, the last one then
+// filled with tasks until its quota is gone. The VMM must get every byte back when it stops us.
+void exhaust_quota()
+{
+    constexpr l4::Selector kScratch = hc::kFirstGuestSelector, kChain = kScratch + 1, kDepth = 16;
+    constexpr l4::Selector kSlots = 64; // the task the VMM made us has this many
+    l4::Selector parent = static_cast<l4::Selector>(l4::hc::start_info().factory_selector);
+    uint32_t depth = 0, tasks = 0;
+    for (l4::Selector slot = kChain; slot < kChain + kDepth; ++slot, ++depth) {
+        const uint64_t free = l4::factory_free_bytes(parent, kScratch);
+        if (l4::factory_create(parent, l4::abi::ObjectKind::factory, slot, free) != l4::Error::ok)
+            break;
+        parent = slot;
+    }
+    l4::Error e = l4::Error::ok;
+    for (l4::Selector slot = kChain + kDepth; slot < kSlots && e == l4::Error::ok; ++slot) {
+        e = l4::factory_create(parent, l4::abi::ObjectKind::task, slot, l4::abi::kMaxTaskSlots);
+        tasks += e == l4::Error::ok;
+    }
+    expect(depth == kDepth, "a chain of 16 factories", depth);
+    expect(e == l4::Error::quota_exhausted, "the last factory emptied", static_cast<uint64_t>(e));
+    l4::hc::println("hostile: a chain of {} factories, the last one emptied by {} tasks ({} bytes left)", depth, tasks,
+                    l4::factory_free_bytes(parent, kScratch));
+}
+
 [[noreturn]] void break_ring_and_crash()
 {
     pv::QueueIndices& tx = net.ring().header().queues[pv::queue::net_tx];
@@ -314,6 +340,7 @@ void hostile()
     bogus_hypercalls();
     floods();
     malformed_entries();
+    exhaust_quota();
     break_ring_and_crash();
 }
 

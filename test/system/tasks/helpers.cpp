@@ -1,6 +1,8 @@
 // Helpers for the ktest cases: the stack pool, thread start-up, polled IPC.
 #include "helpers.hpp"
 
+#include "l4/quota.hpp"
+
 extern "C" char __image_end[];
 
 // void kt_raw_syscall(RawRegisters* r): loads every register from *r, executes `syscall`, and
@@ -134,20 +136,7 @@ Error spawn_thread(Selector slot, ThreadBody body, uint64_t priority)
     return e;
 }
 
-uint64_t available(Selector factory, Selector scratch)
-{
-    uint64_t quota = 0;
-    for (uint64_t bit = uint64_t{1} << 40; bit != 0; bit >>= 1) {
-        Error e = l4::factory_create(factory, ObjectKind::factory, scratch, quota | bit);
-        if (e == Error::ok) {
-            quota |= bit;
-            KEXPECT_EQ(l4::cap_delete(scratch), Error::ok);
-        } else {
-            KEXPECT_EQ(e, Error::quota_exhausted); // anything else would measure nothing
-        }
-    }
-    return quota;
-}
+uint64_t available(Selector factory, Selector scratch) { return l4::factory_free_bytes(factory, scratch); }
 
 Error release_slot(Selector slot)
 {
