@@ -39,6 +39,8 @@ constexpr l4::Selector kEndpoint = 48;
 // badged doorbell_bit(i); the serial line's interrupt sets bit 0.
 constexpr l4::Selector kDoorbell = 49;
 constexpr uint64_t kSerialBit = 1;
+// COM1's I/O ports and interrupt line, from sigma0 (serial.hpp).
+constexpr l4::Selector kSerialPorts = 50, kSerialIrq = 51;
 constexpr uint64_t doorbell_bit(uint64_t index) { return uint64_t{1} << (8 + index); }
 
 // A badge says which guest and what came: (index + 1) << 1 | kind.
