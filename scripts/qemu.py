@@ -35,8 +35,11 @@ def ovmf_path():
 
 
 def command(iso, firmware="bios", accel="tcg", serial="stdio", memory="256M", icount=False,
-            extra=()):
-    """The argument vector that boots `iso`; serial is 'stdio', 'mon:stdio' or a file path."""
+            extra=(), serial_input=None):
+    """The argument vector that boots `iso`; serial is 'stdio', 'mon:stdio' or a file path.
+    serial_input is a file whose bytes the serial port receives, as fast as the UART takes them:
+    QEMU 7.2's file backend takes no input, its pipe backend reads BASE.in and writes BASE.out
+    (plain files will do), so serial must be BASE.out, an existing file, and serial_input BASE.in."""
     qemu = shutil.which("qemu-system-x86_64") or sys.exit("qemu.py: qemu-system-x86_64 not found")
     args = [qemu, "-machine", "q35", "-m", memory, "-smp", "1", "-no-reboot",
             "-display", "none", "-boot", "d", "-cdrom", iso,
@@ -50,7 +53,14 @@ def command(iso, firmware="bios", accel="tcg", serial="stdio", memory="256M", ic
     if firmware == "uefi":
         args += ["-bios", ovmf_path()]
     if serial in ("stdio", "mon:stdio"):
+        if serial_input is not None:
+            raise ValueError("serial input comes from a file only with the serial port on a file")
         args += ["-serial", serial]
+    elif serial_input is not None:
+        base = serial[:-len(".out")]
+        if not serial.endswith(".out") or serial_input != base + ".in":
+            raise ValueError(f"serial input {serial_input!r} with output {serial!r}: want BASE.in and BASE.out")
+        args += ["-serial", f"pipe:{base}"]
     else:
         args += ["-serial", f"file:{serial}"]
     return args + list(extra)
@@ -63,10 +73,20 @@ def main():
     parser.add_argument("--accel", choices=["tcg", "kvm"], default="tcg")
     parser.add_argument("--interactive", action="store_true", help="serial and monitor on this terminal")
     parser.add_argument("--serial-file", help="write the serial console to this file")
+    parser.add_argument("--serial-input", help="BASE.in, with --serial-file BASE.out: the serial port receives "
+                                               "its bytes")
     parser.add_argument("extra", nargs="*", help="more QEMU arguments (after --)")
     opts = parser.parse_args()
     serial = "mon:stdio" if opts.interactive else (opts.serial_file or "stdio")
-    args = command(opts.iso, opts.firmware, opts.accel, serial, extra=opts.extra)
+    if opts.serial_input:
+        if not opts.serial_file:
+            parser.error("--serial-input needs --serial-file")
+        open(opts.serial_file, "ab").close()   # the pipe backend opens it, but does not create it
+    try:
+        args = command(opts.iso, opts.firmware, opts.accel, serial, extra=opts.extra,
+                       serial_input=opts.serial_input)
+    except ValueError as e:
+        parser.error(str(e))
     if opts.interactive:
         print("QEMU: quit with Ctrl-A X", file=sys.stderr)
     os.execv(args[0], args)

@@ -176,11 +176,12 @@ bool serve_switch(Guest* guests, uint64_t count)
 bool console_input(Guest& guest, const uint8_t* bytes, uint64_t count)
 {
     GuestDevices& d = guest.devices;
-    if (!guest.running || !attached(guest, DeviceKind::console))
+    if (!guest.running)
         return false;
     for (uint64_t i = 0; i < count && d.input_length < kInputBytes; ++i)
         d.input[d.input_length++] = bytes[i];
-    flush_input(guest);
+    if (attached(guest, DeviceKind::console))
+        flush_input(guest);
     return true;
 }
 

@@ -45,8 +45,9 @@ void serve_devices(Guest& guest);
 // may wait.
 bool serve_switch(Guest* guests, uint64_t count);
 
-// Gives the guest's console input ring what the serial line typed; false when it has no input
-// ring (the bytes are dropped then).
+// Gives the guest's console input ring what the serial line typed. Up to kInputBytes wait for
+// buffers, also before the guest attaches its console (input typed during its boot is kept);
+// false when the guest does not run (the bytes are dropped then).
 bool console_input(Guest& guest, const uint8_t* bytes, uint64_t count);
 
 // Forgets the guest's devices (its rings are gone with a stop or restart).

@@ -246,7 +246,7 @@ void stop_guest(Guest& guest)
     const uint64_t before = l4::factory_free_bytes(abi::boot::kFactorySelector, kScratchSelector);
     delete_objects(guest);
     const uint64_t after = l4::factory_free_bytes(abi::boot::kFactorySelector, kScratchSelector);
-    l4::println("vmm: guest \"{}\" gave back {} bytes of kernel memory", guest.config.name, after - before);
+    guest.kernel_memory_back = after - before;
     detach_devices(guest);
     flush_console(guest);
     guest.running = false;

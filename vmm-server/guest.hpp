@@ -40,6 +40,8 @@ constexpr l4::Selector kEndpoint = 48;
 // badged doorbell_bit(i); the serial line's interrupt sets bit 0.
 constexpr l4::Selector kDoorbell = 49;
 constexpr uint64_t kSerialBit = 1;
+// COM1's I/O ports and interrupt line, from sigma0 (serial.hpp).
+constexpr l4::Selector kSerialPorts = 50, kSerialIrq = 51;
 constexpr uint64_t doorbell_bit(uint64_t index) { return uint64_t{1} << (8 + index); }
 
 // A badge says which guest and what came: (index + 1) << 1 | kind.
@@ -57,6 +59,7 @@ struct Guest {
     bool memory_ready = false; // fetched from sigma0 (once)
     bool running = false;
     uint64_t restarts = 0;
+    uint64_t kernel_memory_back = 0;     // what deleting its objects gave back, at its last stop
     uint64_t exit_status = kFaultStatus; // of its last stop (exit_status.hpp); kFaultStatus until then
     ConsoleLine console;
     uint64_t tsc_base = 0;       // the TSC at its start: guest time 0
@@ -69,7 +72,8 @@ struct Guest {
 // failure it says why (naming the guest), leaves nothing behind and returns false.
 bool start_guest(Guest& guest);
 
-// Destroys the guest's objects (its vCPU first); its memory stays for a restart.
+// Destroys the guest's objects (its vCPU first), noting what that gave back; its memory stays
+// for a restart.
 void stop_guest(Guest& guest);
 
 // Prints what is left in the guest's console line.

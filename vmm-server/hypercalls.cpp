@@ -78,9 +78,11 @@ uint64_t features(const Guest& guest)
     return f::console_ring | f::net | (guest.devices.disk.sectors != 0 ? f::block : 0);
 }
 
-// Restarts the guest if it may be; says so either way.
-void maybe_restart(Guest& guest, bool crashed)
+// After a stop and its report: what the stop gave back, then a restart if the guest may have
+// one (said either way).
+void after_stop(Guest& guest, bool crashed)
 {
+    l4::println("vmm: guest \"{}\" gave back {} bytes of kernel memory", guest.config.name, guest.kernel_memory_back);
     if (!crashed || guest.config.restart != Restart::on_crash)
         return;
     if (guest.restarts == kMaxRestarts) {
@@ -122,7 +124,7 @@ Outcome serve_hypercall(Guest& guest, l4::Message& m)
         // A crash says it failed, whatever its status.
         guest.exit_status = why == hc::ShutdownReason::crash && status == 0 ? kFaultStatus : status;
         l4::println("vmm: guest \"{}\" shut down ({}, status {})", guest.config.name, reason_name(why), status);
-        maybe_restart(guest, why != hc::ShutdownReason::poweroff);
+        after_stop(guest, why != hc::ShutdownReason::poweroff);
         return Outcome::no_reply;
     }
     default: set_answer(m, HcStatus::unknown_call); return Outcome::reply;
@@ -152,7 +154,7 @@ void serve_fault(Guest& guest, const l4::Message& m)
     } else {
         l4::println("vmm: guest \"{}\" stopped: a fault message with label {:#x}", guest.config.name, m.tag.label());
     }
-    maybe_restart(guest, true);
+    after_stop(guest, true);
 }
 
 } // namespace vmm

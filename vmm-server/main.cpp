@@ -9,6 +9,7 @@
 #include "l4/abi/boot_info.hpp"
 #include "l4/format.hpp"
 #include "l4/sigma0.hpp"
+#include "serial.hpp"
 
 namespace {
 
@@ -203,6 +204,7 @@ bool serve_leftovers(bool& switch_more)
     bool all_stopped_said = false;
     bool switch_more = false;
     for (;;) {
+        vmm::serial_follow_owner(guests, guest_count);
         if (!any_running() && !all_stopped_said) {
             all_stopped();
             all_stopped_said = true;
@@ -216,6 +218,8 @@ bool serve_leftovers(bool& switch_more)
         if (e != Error::ok)
             continue; // a timeout, or a caller that went away meanwhile
         if (m.tag.label() == abi::label::notification && m.badge == 0) {
+            if (m.words[0] & vmm::kSerialBit)
+                vmm::serial_input(guests, guest_count);
             ring_doorbells(m.words[0]);
             switch_more = vmm::serve_switch(guests, guest_count);
             continue;
@@ -256,5 +260,6 @@ int main()
     for (uint64_t i = 0; i < guest_count; ++i)
         started += vmm::start_guest(guests[i]) ? 1u : 0u;
     l4::println("vmm: {} of {} guests started", started, guest_count);
+    vmm::serial_start(guests, guest_count);
     serve();
 }

@@ -44,6 +44,9 @@ class Scenario:
     # QEMU's clock counts instructions (-icount): timer interrupts come after the same work
     # on every run, however loaded the host is. For scenarios that test preemption.
     icount: bool = False
+    # Bytes the serial port receives (from a file in the work directory), as fast as the UART
+    # takes them. QEMU only.
+    serial_input: bytes = None
 
     def __post_init__(self):
         kind, _, model = self.machine.partition(":")
@@ -51,6 +54,8 @@ class Scenario:
             raise ValueError(f"machine {self.machine!r}: want 'qemu' or 'bochs:<cpu model>'")
         if kind == "bochs" and self.firmware != "bios":
             raise ValueError(f"machine {self.machine!r} boots with BIOS only, not {self.firmware}")
+        if kind == "bochs" and self.serial_input is not None:
+            raise ValueError(f"machine {self.machine!r} takes no serial input")
 
 
 MODULES = [(4096, "alpha"), (12345, "beta two words"), (1, "gamma")]
@@ -233,6 +238,57 @@ def check_hostile(log):
     if meanwhile is None or int(meanwhile.group(1)) == 0:
         return "steady made no progress while hostile attacked"
     return None
+
+
+# What the vmm-console-input scenario types, and what each of its two console guests
+# (test/system/guests/console_guest.cpp) and the VMM say about it. Ctrl-] is 0x1d.
+CONSOLE_INPUT = (b"\n" * 16                    # the UART's reset at boot may drop some: skipped
+                 + b"hello first\n"            # the first guest started has the input
+                 + b"\x1d2hello second\n"      # Ctrl-] 2: the second guest
+                 + b"a\x1d9b\x1d0c\x1d\n"       # Ctrl-] then a byte that begins no sequence: that byte
+                 + b"\x1d\x1dliteral\n"        # Ctrl-] Ctrl-]: one Ctrl-]
+                 + b"\x1d\x1d\x1dy\x1dN\n"      # one Ctrl-], then Ctrl-] y and Ctrl-] N
+                 + b"\x1d3\x1d8"                # no guests 3 and 8: the input stays
+                 + b"\x1d1back to first\n"
+                 + b"\x1dnend\n"                # Ctrl-] n: the second again, which stops polling
+                 + b"\x1dnbye\n")               # the first, which powers off: the second has the input
+CONSOLE_GUEST_LINES = {
+    "first": ["reading the console", 'got "hello first"', 'got "back to first"', 'got "bye"', "powering off"],
+    "second": ["reading the console", 'got "hello second"', 'got "a9b0c"', 'got "\\x1dliteral"',
+               'got "\\x1dyN"', 'got "end"'],
+}
+CONSOLE_VMM_LINES = [
+    'vmm: console input goes to guest "first"',
+    'vmm: console input goes to guest "second"',
+    "vmm: no running guest 3 for console input",
+    "vmm: no running guest 8 for console input",
+    'vmm: console input goes to guest "first"',
+    'vmm: console input goes to guest "second"',
+    'vmm: console input goes to guest "first"',
+    'vmm: guest "first" shut down (poweroff, status 0)',
+    'vmm: console input goes to guest "second"',
+]
+
+
+def check_console_input(log):
+    """vmm-console-input: each guest's lines and the VMM's about the input, exactly (the two
+    guests' lines may interleave)."""
+    for name, want in CONSOLE_GUEST_LINES.items():
+        got = re.findall(rf"(?m)^\[{name}\] (.*)$", log)
+        if got != want:
+            return f"guest {name}: lines {got!r}, want {want!r}"
+    got = re.findall(r"(?m)^vmm: (?:console input|no running guest|no serial input|guest \S+ shut down).*$", log)
+    if got != CONSOLE_VMM_LINES:
+        return f"the VMM's console lines {got!r}, want {CONSOLE_VMM_LINES!r}"
+    return None
+
+
+def vmm_start(*guests):
+    """The VMM's first lines, each whole and in order, when every guest (name, KiB) starts."""
+    started = [rf'vmm: guest "{name}" started: {kib} KiB at 0x400000, entry 0x4[0-9a-f]{{5}}, kernel memory \d+ KiB'
+               for name, kib in guests]
+    started.append(rf"vmm: {len(guests)} of {len(guests)} guests started")
+    return [r'root task "vmm-server"'] + [r"(?m)^" + line + r"$" for line in started]
 
 
 # A sanity floor for the full ktest program (security_tests.cpp among its files): a file of
@@ -468,9 +524,7 @@ SCENARIOS = {
     # vmm-server as the root task with the paravirtual test guest (test/system/guests/): every
     # hypercall with good and bad arguments, the start-info and vCPU pages, a clean shutdown.
     "vmm-pv-test": Scenario(
-        "exit=qemu", [r'root task "vmm-server"'] + [r"(?m)^" + line + r"$" for line in (
-            r'vmm: guest "pvtest" started: 8192 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
-            r"vmm: 1 of 1 guests started",
+        "exit=qemu", vmm_start(("pvtest", 8192)) + [r"(?m)^" + line + r"$" for line in (
             re.escape('[pvtest] pv-test: I am "pvtest", 8192 KiB at 0x400000, command line '
                       '"hello from the command line"'),
             r"\[pvtest\] pv-test: initrd of 5000 bytes at 0x4[0-9a-f]{2}000, byte sum " + str(module_sum(5000, 3)),
@@ -486,10 +540,7 @@ SCENARIOS = {
     # The image scripts/run boots (meson.build, kestrel.iso): the VMM and two demonstration guests
     # (vmm-server/demo/hello_guest.cpp), each line whole and in order, ending as README says.
     "vmm-demo": Scenario(
-        "exit=qemu", [r'root task "vmm-server"'] + [r"(?m)^" + line + r"$" for line in (
-            r'vmm: guest "alpha" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
-            r'vmm: guest "beta" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
-            r"vmm: 2 of 2 guests started")] +
+        "exit=qemu", vmm_start(("alpha", 2048), ("beta", 2048)) +
         [r"(?m)^" + vmm_leaves(0) + r"\Z"], exit_code=qemu.vmm_exit_code(0),
         modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
                  ("@hello-guest", "guest name=alpha mem=2M -- ping"),
@@ -532,6 +583,15 @@ SCENARIOS = {
             re.search(rf'(?m)^vmm: guest "{name}" shut down \(poweroff, status {status}\)$', log)
             for name, status in (("five", 5), ("forty-two", 42), ("zero", 0))) else "a guest's shutdown line is missing",
         forbid=[r"PANIC", r"crashes with"]),
+    # Serial input for two console guests (test/system/guests/console_guest.cpp): the key
+    # sequence moves it between them, and when the first powers off it goes to the second, which
+    # keeps running (so the run ends with every thread blocked).
+    "vmm-console-input": Scenario(
+        "exit=qemu", vmm_start(("first", 2048), ("second", 2048)) + [r"all user threads are blocked: nothing left to run"],
+        modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
+                 ("@console-guest", "guest name=first mem=2M"), ("@console-guest", "guest name=second mem=2M")],
+        serial_input=CONSOLE_INPUT, check=check_console_input, timeout=30,
+        forbid=[r"PANIC", r"FAIL", r"refused", r"broken", r"cannot", r"vmm: all guests have stopped"]),
     "bad-options": Scenario(
         "exit=qemu frobnicate loglevel=loud",
         [r'warning: 1 unknown kernel option\(s\), first "frobnicate"',
@@ -564,7 +624,14 @@ def machine(scenario, iso, work, serial):
         args, stdin = bochs.command(iso, work, serial, cpu=cpu)
         return Machine(f"bochs {cpu}", args, stdin, os.path.join(work, "bochs.log"),
                        lambda returncode, log: bochs.exit_code(log))
-    return Machine("qemu", qemu.command(iso, firmware=scenario.firmware, serial=serial, icount=scenario.icount))
+    serial_input = None
+    if scenario.serial_input is not None:
+        serial_input = os.path.join(work, "serial.in")   # beside serial.out: see qemu.command
+        with open(serial_input, "wb") as f:
+            f.write(scenario.serial_input)
+        open(serial, "wb").close()
+    return Machine("qemu", qemu.command(iso, firmware=scenario.firmware, serial=serial, icount=scenario.icount,
+                                        serial_input=serial_input))
 
 
 def run(name, scenario, kernel, workdir, programs):
@@ -581,7 +648,7 @@ def run(name, scenario, kernel, workdir, programs):
     iso = os.path.join(work, "test.iso")
     mkiso.make_iso(kernel, iso, scenario.cmdline, modules)
 
-    log_path = os.path.join(work, "serial.log")
+    log_path = os.path.join(work, "serial.log" if scenario.serial_input is None else "serial.out")
     if os.path.exists(log_path):
         os.remove(log_path)
     emulator = machine(scenario, iso, work, log_path)

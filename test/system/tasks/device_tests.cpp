@@ -1,6 +1,7 @@
 // User-level drivers: I/O port capabilities and a real device interrupt (the RTC's periodic
 // interrupt on IRQ 8) delivered to a notification.
 #include "helpers.hpp"
+#include "l4/ioport.hpp"
 
 using namespace kt;
 
@@ -14,17 +15,14 @@ constexpr uint8_t kRegisterB = 0x0b, kRegisterC = 0x0c, kNmiDisable = 0x80, kPer
 
 uint8_t cmos_read(uint8_t reg)
 {
-    uint8_t value;
-    asm volatile("outb %1, %2\n inb %3, %0"
-                 : "=a"(value)
-                 : "a"(static_cast<uint8_t>(reg | kNmiDisable)), "Nd"(kCmosIndex), "Nd"(kCmosData));
-    return value;
+    l4::port_out8(kCmosIndex, static_cast<uint8_t>(reg | kNmiDisable));
+    return l4::port_in8(kCmosData);
 }
 
 void cmos_write(uint8_t reg, uint8_t value)
 {
-    asm volatile("outb %0, %1" ::"a"(static_cast<uint8_t>(reg | kNmiDisable)), "Nd"(kCmosIndex));
-    asm volatile("outb %0, %1" ::"a"(value), "Nd"(kCmosData));
+    l4::port_out8(kCmosIndex, static_cast<uint8_t>(reg | kNmiDisable));
+    l4::port_out8(kCmosData, value);
 }
 
 uint64_t ports(uint64_t first, uint64_t count) { return first | (count << 16); }
