@@ -149,6 +149,11 @@ def check_demo_guest(log, name, peer, role):
 PV_TEST_CHECKS = 40
 
 
+# The process guest's checks: 2 (endpoint, memory back) + 12 for the first process + 5 for the
+# refused one + 9 for each of the 50 more (make, 5 messages' badges, the #UD, delivery, exit 7).
+PROCESS_TEST_CHECKS = 2 + 12 + 5 + 50 * 9
+
+
 def vmm_leaves(status):
     """The VMM's last lines when its guests have stopped with `status` (booted with exit=qemu)."""
     return re.escape(f"vmm: all guests have stopped: status {status}\nvmm: leaving the emulator: exit code {status:#x}\n")
@@ -574,6 +579,16 @@ SCENARIOS = {
          ("@net-peer-guest", "guest name=steady mem=2M -- steady"),
          ("@net-peer-guest", "guest name=hostile mem=2M disk=mark restart=on-crash -- hostile"),
          (4096, "mark")], started=3, status=0, check=lambda log: check_hostile(log), icount=True),
+    # A guest makes processes of its own with its factory (test/system/guests/process_guest.cpp):
+    # foreign-ABI system calls and page faults reach it as IPC; nothing leaks over 52 processes.
+    "vmm-guest-processes": vmm_scenario(
+        [("@process-guest", "guest name=procs mem=2M")], started=1, status=0,
+        check=lambda log: None if re.search(
+            r"(?m)^\[procs\] process-test: a process ran: getpid 4242, sum 123, exit 7\n"
+            r"(?:.*\n)?"  # the kernel's line about the refused fault
+            r"\[procs\] process-test: 52 processes made and gone; kernel memory (\d+) bytes free before, \1 after\n"
+            r"\[procs\] process-test: " + str(PROCESS_TEST_CHECKS) + r" passed, 0 failed$", log)
+        else "want the process guest's three lines, all checks passed"),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
     "vmm-exit-status": vmm_scenario(
         [("@crash-guest", "guest name=five mem=1M -- exit 5"),

@@ -15,6 +15,7 @@
 #include "l4/guest_console.hpp"
 #include "l4/pv_device.hpp"
 #include "l4/quota.hpp"
+#include "guest_checks.hpp"
 #include "test_frames.hpp"
 
 namespace {
@@ -35,22 +36,8 @@ constexpr uint8_t kEchoMac[kMacBytes] = {0x02, 0, 0, 0, 0, 'e'};
 uint8_t my_mac[kMacBytes] = {0x02, 0, 0, 0, 0, 0};
 
 l4::hc::NetDevice<32> net;
-unsigned wrong = 0;
-
-void expect(bool ok, const char* what, uint64_t got)
-{
-    if (ok)
-        return;
-    ++wrong;
-    l4::hc::println("FAIL {} (got {:#x})", what, got);
-}
-
-[[noreturn]] void power_off()
-{
-    (void)l4::hc::shutdown(hc::ShutdownReason::poweroff, wrong == 0 ? 0 : 1);
-    for (;;) {
-    }
-}
+using guest_checks::expect;
+using guest_checks::power_off;
 
 bool same_mac(const uint8_t (&a)[kMacBytes], const uint8_t (&b)[kMacBytes]) { return memcmp(a, b, kMacBytes) == 0; }
 
@@ -100,7 +87,7 @@ void steady()
     say_quit();
     l4::hc::println("steady: {} of {} echoes, {} unexpected frames, {} resent after the first ({} before)",
                     kSteadyRounds, kSteadyRounds, unexpected, resent - resent_before_first, resent_before_first);
-    wrong += unexpected;
+    guest_checks::failed += unexpected;
     power_off();
 }
 
@@ -136,7 +123,7 @@ void echo()
     }
     l4::hc::println("echo: {} echoes sent, {} other frames, both clients said quit", echoes, strangers);
     l4::hc::println("echo: {} pings from steady came while hostile attacked, crashed and restarted", steady_meanwhile);
-    wrong += strangers;
+    guest_checks::failed += strangers;
     power_off();
 }
 
@@ -332,7 +319,7 @@ void hostile()
         l4::hc::println("hostile: back after a restart (my marker is on the disk), behaving");
         pings_with_echo();
         say_quit();
-        l4::hc::println("hostile: {} echoes from echo again, {} checks wrong", kHostilePings, wrong);
+        l4::hc::println("hostile: {} echoes from echo again, {} checks wrong", kHostilePings, guest_checks::failed);
         power_off();
     }
     pings_with_echo();
