@@ -191,7 +191,8 @@ Error answer(Thread& self, Thread& caller, Thread** deferred, uint64_t& pages)
             pages = 0;
             caller.kernel_message = false;
             caller.wait = Thread::Wait::none;
-            klog::warn("thread \"{}\": pager refused its page fault at {:#x}: thread stopped", caller.name(),
+            // The pager's decision (a guest kernel's segfault), not a kernel fault: info, not warn.
+            klog::info("thread \"{}\": pager refused its page fault at {:#x}: thread stopped", caller.name(),
                        caller.kernel_words[0]);
             kill_thread(caller);
             return Error::ok;
