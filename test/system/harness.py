@@ -589,6 +589,13 @@ SCENARIOS = {
             r"\[procs\] process-test: 52 processes made and gone; kernel memory (\d+) bytes free before, \1 after\n"
             r"\[procs\] process-test: " + str(PROCESS_TEST_CHECKS) + r" passed, 0 failed$", log)
         else "want the process guest's three lines, all checks passed"),
+    # pv-linux-shim runs Debian's static busybox from its initramfs (docs/pv-linux-shim.md).
+    "linux-busybox-echo": vmm_scenario(
+        [("@pv-linux-shim", "guest name=linux0 mem=32M initrd=rootfs -- /bin/echo hello from busybox"),
+         ("@rootfs.cpio", "rootfs")], started=1, status=0,
+        check=lambda log: None if re.search(
+            r"(?m)^\[linux0\] hello from busybox\n\[linux0\] shim: /bin/echo exited with status 0$", log)
+        else "want busybox's echo, then its exit status 0"),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
     "vmm-exit-status": vmm_scenario(
         [("@crash-guest", "guest name=five mem=1M -- exit 5"),

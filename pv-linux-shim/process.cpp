@@ -1,0 +1,287 @@
+// A process of the shim (process.hpp).
+#include "process.hpp"
+
+#include "common/string.hpp"
+#include "l4/guest_console.hpp"
+
+namespace shim {
+
+namespace {
+
+namespace abi = l4::abi;
+using abi::Error;
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPriority = 40; // below the shim's vCPU: the shim answers at once
+constexpr uint64_t kTaskSlots = 16;
+
+uint64_t page_of(uint64_t address) { return address & ~(kPage - 1); }
+uint64_t page_up(uint64_t address) { return (address + kPage - 1) & ~(kPage - 1); }
+
+} // namespace
+
+bool Process::create(uint64_t pid, const elf::Image& image, l4::Selector endpoint, l4::Selector first_selector,
+                     PagePool& pool)
+{
+    pid_ = pid;
+    image_ = image;
+    pool_ = &pool;
+    first_selector_ = first_selector;
+    brk_start_ = brk_ = page_up(image.high);
+    mmap_next_ = kMmapTop;
+    page_count_ = 0;
+    for (Mapping& m : mappings_)
+        m = Mapping{};
+    for (Protection& p : protections_)
+        p = Protection{};
+    pages_ = reinterpret_cast<PageEntry*>(pool.allocate_contiguous(kPageMapPages));
+    if (pages_ == nullptr) {
+        l4::hc::println("shim: no memory for the page map of process {}", pid);
+        return false;
+    }
+    const auto factory = static_cast<l4::Selector>(l4::hc::start_info().factory_selector);
+    const l4::Selector task = first_selector, thread = first_selector + 1, badged = first_selector + 2;
+    Error e = l4::factory_create(factory, abi::ObjectKind::task, task, kTaskSlots);
+    if (e == Error::ok)
+        e = l4::cap_copy(endpoint, badged, abi::rights::send, pid);
+    if (e == Error::ok)
+        e = l4::factory_create(factory, abi::ObjectKind::thread, thread, task, kPriority);
+    if (e == Error::ok)
+        e = l4::thread_control(thread, abi::ThreadOp::set_pager, badged);
+    if (e == Error::ok)
+        e = l4::thread_control(thread, abi::ThreadOp::set_exception_handler, badged);
+    if (e == Error::ok)
+        e = l4::thread_control(thread, abi::ThreadOp::set_foreign_abi, abi::foreign_abi::short_message);
+    if (e != Error::ok) {
+        l4::hc::println("shim: cannot make process {}: error {} ({})", pid, static_cast<uint64_t>(e),
+                        abi::error_name(e));
+        destroy();
+        return false;
+    }
+    return true;
+}
+
+Error Process::start(uint64_t entry, uint64_t rsp) { return l4::thread_start(thread(), entry, rsp); }
+
+void Process::destroy()
+{
+    for (l4::Selector s = first_selector_ + 1; s < first_selector_ + 3; ++s) // the thread first
+        (void)l4::cap_delete(s);
+    (void)l4::cap_delete(first_selector_);
+    if (pages_ != nullptr) {
+        for (uint64_t i = 0; i < kPageMapEntries; ++i)
+            if (pages_[i].virtual_page != 0)
+                pool_->free(pages_[i].shim_page);
+        for (uint64_t i = 0; i < kPageMapPages; ++i)
+            pool_->free(reinterpret_cast<uint64_t>(pages_) + i * kPage);
+        pages_ = nullptr;
+    }
+}
+
+Process::PageEntry* Process::find(uint64_t virtual_page)
+{
+    // Linear probing from a multiplicative hash; an empty entry ends the search.
+    uint64_t i = ((virtual_page >> 12) * 0x9e37'79b9'7f4a'7c15) >> (64 - 13);
+    for (uint64_t n = 0; n < kPageMapEntries; ++n, i = (i + 1) & (kPageMapEntries - 1))
+        if (pages_[i].virtual_page == virtual_page || pages_[i].virtual_page == 0)
+            return &pages_[i];
+    return nullptr;
+}
+
+uint32_t Process::rights_of(uint64_t page, const elf::Segment** segment) const
+{
+    *segment = nullptr;
+    const uint32_t rights = base_rights_of(page, segment);
+    for (const Protection& p : protections_)
+        if (rights != 0 && page >= p.start && page < p.end)
+            return p.rights;
+    return rights;
+}
+
+uint32_t Process::base_rights_of(uint64_t page, const elf::Segment** segment) const
+{
+    for (size_t i = 0; i < image_.segment_count; ++i) {
+        const elf::Segment& s = image_.segments[i];
+        if (page >= s.page_base() && page < s.page_limit()) {
+            *segment = &s;
+            return (s.readable() ? kRead : 0) | (s.writable() ? kWrite : 0) | (s.executable() ? kExecute : 0);
+        }
+    }
+    if ((page >= brk_start_ && page < page_up(brk_)) || (page >= kStackTop - kStackLimit && page < kStackTop))
+        return kRead | kWrite;
+    for (const Mapping& m : mappings_)
+        if (page >= m.start && page < m.end)
+            return kRead | kWrite;
+    return 0;
+}
+
+uint64_t Process::resolve(uint64_t address, uint32_t access)
+{
+    const uint64_t page = page_of(address);
+    PageEntry* entry = page == 0 ? nullptr : find(page);
+    if (entry == nullptr)
+        return 0;
+    if (entry->virtual_page == page)
+        return (entry->rights & access) == access ? entry->shim_page + (address - page) : 0;
+    const elf::Segment* segment = nullptr;
+    const uint32_t rights = rights_of(page, &segment);
+    if ((rights & access) != access || rights == 0 || page_count_ + 1 >= kPageMapEntries / 2)
+        return 0;
+    const uint64_t shim_page = pool_->allocate();
+    if (shim_page == 0)
+        return 0;
+    if (segment != nullptr) {
+        // The file's bytes of this page: [vaddr, vaddr + filesz) of the segment, the rest zero.
+        const uint64_t from = page > segment->vaddr ? page : segment->vaddr;
+        const uint64_t file_end = segment->vaddr + segment->filesz,
+                       to = page + kPage < file_end ? page + kPage : file_end;
+        if (from < to)
+            memcpy(reinterpret_cast<void*>(shim_page + (from - page)),
+                   image_.file_bytes(*segment) + (from - segment->vaddr), to - from);
+    }
+    uint64_t mapped = 0;
+    const Error e = l4::memory_map_to(first_selector_, abi::Flexpage::make(shim_page, 12, rights), page, mapped);
+    if (e != Error::ok) {
+        pool_->free(shim_page);
+        return 0;
+    }
+    *entry = PageEntry{page, shim_page, rights};
+    ++page_count_;
+    return shim_page + (address - page);
+}
+
+bool Process::copy_in(void* to, uint64_t from, size_t bytes)
+{
+    auto* out = static_cast<uint8_t*>(to);
+    while (bytes != 0) {
+        const uint64_t at = resolve(from, kRead);
+        if (at == 0)
+            return false;
+        const size_t n = kPage - (from & (kPage - 1)) < bytes ? kPage - (from & (kPage - 1)) : bytes;
+        memcpy(out, reinterpret_cast<const void*>(at), n);
+        out += n;
+        from += n;
+        bytes -= n;
+    }
+    return true;
+}
+
+bool Process::copy_out(uint64_t to, const void* from, size_t bytes)
+{
+    const auto* in = static_cast<const uint8_t*>(from);
+    while (bytes != 0) {
+        const uint64_t at = resolve(to, kWrite);
+        if (at == 0)
+            return false;
+        const size_t n = kPage - (to & (kPage - 1)) < bytes ? kPage - (to & (kPage - 1)) : bytes;
+        memcpy(reinterpret_cast<void*>(at), in, n);
+        in += n;
+        to += n;
+        bytes -= n;
+    }
+    return true;
+}
+
+bool Process::copy_string(char* to, uint64_t from, size_t capacity)
+{
+    for (size_t i = 0; i < capacity; ++i) {
+        const uint64_t at = resolve(from + i, kRead);
+        if (at == 0)
+            return false;
+        to[i] = *reinterpret_cast<const char*>(at);
+        if (to[i] == '\0')
+            return true;
+    }
+    return false;
+}
+
+void Process::forget(PageEntry* entry)
+{
+    uint64_t affected = 0;
+    (void)l4::memory_unmap_in(first_selector_, abi::Flexpage::make(entry->virtual_page, 12, abi::page_rights::all),
+                              affected);
+    pool_->free(entry->shim_page);
+    // Re-insert the rest of the probe run, so that searches past this entry still find theirs.
+    const uint64_t index = static_cast<uint64_t>(entry - pages_);
+    entry->virtual_page = 0;
+    --page_count_;
+    for (uint64_t i = (index + 1) & (kPageMapEntries - 1); pages_[i].virtual_page != 0;
+         i = (i + 1) & (kPageMapEntries - 1)) {
+        const PageEntry moved = pages_[i];
+        pages_[i].virtual_page = 0;
+        *find(moved.virtual_page) = moved;
+    }
+}
+
+uint64_t Process::set_break(uint64_t requested)
+{
+    if (requested < brk_start_ || requested - brk_start_ > kBrkLimit)
+        return brk_;
+    // Shrinking gives the pages above the new break back.
+    for (uint64_t page = page_up(requested); page < page_up(brk_); page += kPage) {
+        PageEntry* entry = find(page);
+        if (entry != nullptr && entry->virtual_page == page)
+            forget(entry);
+    }
+    brk_ = requested;
+    return brk_;
+}
+
+uint64_t Process::map_anonymous(uint64_t bytes)
+{
+    bytes = page_up(bytes);
+    if (bytes == 0 || bytes > mmap_next_ - (brk_start_ + kBrkLimit))
+        return 0;
+    for (Mapping& m : mappings_)
+        if (m.start == m.end) {
+            mmap_next_ -= bytes;
+            m = Mapping{mmap_next_, mmap_next_ + bytes};
+            return m.start;
+        }
+    return 0;
+}
+
+bool Process::unmap(uint64_t address, uint64_t bytes)
+{
+    if ((address & (kPage - 1)) != 0 || bytes == 0 || address + page_up(bytes) < address)
+        return false;
+    const uint64_t end = address + page_up(bytes);
+    for (uint64_t page = address; page < end; page += kPage) {
+        PageEntry* entry = find(page);
+        if (entry != nullptr && entry->virtual_page == page)
+            forget(entry);
+    }
+    for (Mapping& m : mappings_) // whole mappings inside the range are gone; others are cut
+        if (m.start >= address && m.end <= end)
+            m = Mapping{};
+        else if (m.start < address && m.end > address && m.end <= end)
+            m.end = address;
+        else if (m.start >= address && m.start < end && m.end > end)
+            m.start = end;
+    return true;
+}
+
+bool Process::protect(uint64_t address, uint64_t bytes, uint32_t rights)
+{
+    if ((address & (kPage - 1)) != 0 || address + page_up(bytes) < address)
+        return false;
+    const uint64_t end = address + page_up(bytes);
+    if (protections_[sizeof protections_ / sizeof protections_[0] - 1].end != 0)
+        return false; // no room to remember another range
+    for (size_t i = sizeof protections_ / sizeof protections_[0] - 1; i > 0; --i)
+        protections_[i] = protections_[i - 1];
+    protections_[0] = Protection{address, end, rights};
+    for (uint64_t page = address; page < end; page += kPage) {
+        PageEntry* entry = find(page);
+        if (entry == nullptr || entry->virtual_page != page)
+            continue;
+        uint64_t affected = 0, mapped = 0;
+        (void)l4::memory_unmap_in(first_selector_, abi::Flexpage::make(page, 12, abi::page_rights::all), affected);
+        entry->rights = rights;
+        if (rights != 0)
+            (void)l4::memory_map_to(first_selector_, abi::Flexpage::make(entry->shim_page, 12, rights), page, mapped);
+    }
+    return true;
+}
+
+} // namespace shim

@@ -1,0 +1,102 @@
+// A Linux process of the shim: a task of the microkernel with one foreign-ABI thread, whose
+// system calls and page faults come to the shim's endpoint badged with the process's number.
+// Every page of it is a page of the shim's memory (PagePool), mapped into the task on its first
+// fault and remembered in the process's page map, so the shim reads and writes process memory
+// in place, without a kernel call.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/elf.hpp"
+#include "l4/syscall.hpp"
+#include "page_pool.hpp"
+
+namespace shim {
+
+// The process's address space (below the kernel's UTCB area at 0x7fffc0000000).
+constexpr uint64_t kStackTop = 0x0000'7fff'8000'0000;
+constexpr uint64_t kStackLimit = 8u << 20;           // RLIMIT_STACK
+constexpr uint64_t kMmapTop = 0x0000'7f00'0000'0000; // anonymous mappings grow down from here
+constexpr uint64_t kBrkLimit = uint64_t{1} << 30;    // the heap may grow this far past the image
+constexpr uint64_t kMaxMappings = 64;
+
+// Page rights as memory_map_to takes them.
+constexpr uint32_t kRead = 1, kWrite = 2, kExecute = 4;
+
+class Process {
+public:
+    // A process running the ELF `image` (its bytes stay where they are: in the initrd), with
+    // selectors [first_selector, first_selector + 4) for its objects. False (and says why) when
+    // its objects or memory cannot be had; nothing is left then.
+    bool create(uint64_t pid, const elf::Image& image, l4::Selector endpoint, l4::Selector first_selector,
+                PagePool& pool);
+    // Starts its thread at `entry` with `rsp` (the start-up stack written by then).
+    l4::Error start(uint64_t entry, uint64_t rsp);
+    // Deletes its objects and gives its pages back.
+    void destroy();
+
+    // The shim page holding `address` (resolved as for a fault of `access`, kRead or kWrite),
+    // or 0 when the process may not touch it so: a fault to refuse, or EFAULT for a system call.
+    uint64_t resolve(uint64_t address, uint32_t access);
+
+    // Copies between the shim and the process's memory; false (EFAULT) when a page is not there
+    // to take, or not writable for copy_out.
+    bool copy_in(void* to, uint64_t from, size_t bytes);
+    bool copy_out(uint64_t to, const void* from, size_t bytes);
+    // A NUL-terminated string of at most `capacity` bytes with its NUL; false for EFAULT or a
+    // string too long.
+    bool copy_string(char* to, uint64_t from, size_t capacity);
+
+    // brk(2): the new break (the old one when `requested` is refused).
+    uint64_t set_break(uint64_t requested);
+    // An anonymous private mapping of `bytes` (page-rounded); 0 when there is no room.
+    uint64_t map_anonymous(uint64_t bytes);
+    // Unmaps [address, address + bytes): the pages go back to the pool. False for a bad range.
+    bool unmap(uint64_t address, uint64_t bytes);
+    // mprotect(2) to `rights` (kRead, kWrite, kExecute bits): pages there now are mapped again
+    // with them, pages faulted in later get them. False for a bad range or no room to remember.
+    bool protect(uint64_t address, uint64_t bytes, uint32_t rights);
+
+    char name[16] = {}; // prctl PR_SET_NAME's, what ps shows
+    uint64_t fs_base = 0;
+
+    uint64_t pid() const { return pid_; }
+    l4::Selector thread() const { return first_selector_ + 1; }
+    uint64_t image_end() const { return brk_start_; }
+
+private:
+    struct Mapping {
+        uint64_t start, end;
+    };
+    struct PageEntry {
+        uint64_t virtual_page; // 0: free (page 0 is never mapped)
+        uint64_t shim_page;
+        uint32_t rights;
+    };
+    static constexpr uint64_t kPageMapEntries = 8192; // a power of two
+    static constexpr uint64_t kPageMapPages = kPageMapEntries * sizeof(PageEntry) / 4096;
+
+    PageEntry* find(uint64_t virtual_page);
+    // The rights a fault at `page` may get, and what fills it; 0 rights: none.
+    uint32_t rights_of(uint64_t page, const elf::Segment** segment) const;
+    uint32_t base_rights_of(uint64_t page, const elf::Segment** segment) const; // before mprotect
+    void forget(PageEntry* entry);
+
+    uint64_t pid_ = 0;
+    l4::Selector first_selector_ = 0; // task, thread, the badged endpoint
+    elf::Image image_{};
+    PagePool* pool_ = nullptr;
+    PageEntry* pages_ = nullptr; // an open-addressing table of kPageMapEntries
+    uint64_t page_count_ = 0;
+    uint64_t brk_start_ = 0, brk_ = 0;
+    Mapping mappings_[kMaxMappings] = {};
+    struct Protection {
+        uint64_t start, end;
+        uint32_t rights;
+    };
+    Protection protections_[16] = {}; // mprotect's ranges, the latest first
+    uint64_t mmap_next_ = kMmapTop;
+};
+
+} // namespace shim
