@@ -140,8 +140,26 @@ def check_demo_guest(log, name, peer, role):
 
 
 # The checks test/system/guests/pv_test_guest.cpp counts when all pass, without an initrd (one
-# more with).
-PV_TEST_CHECKS = 40
+# more with) and without a disk (PV_TEST_DISK_CHECKS more with).
+PV_TEST_CHECKS = 172
+PV_TEST_DISK_CHECKS = 33
+
+
+def pv_test_broken_ring(name):
+    """The VMM's report of the console ring the test guest breaks (pv_device_tests.cpp)."""
+    return (f'vmm: guest "{name}": its console output ring is broken (request producer 1000000 runs ahead '
+            f'of the ring): served no more')
+
+
+def pv_test_ring_lines(name):
+    """The lines the test guest writes through its console ring, in order."""
+    return [re.escape(f"[{name}] pv-test: through the console ring: ok"),
+            re.escape(f"[{name}] pv-test: the console ring after bad requests: ok")]
+
+
+def check_reported_once(log, line):
+    found = len(re.findall(r"(?m)^" + re.escape(line) + r"$", log))
+    return None if found == 1 else f"{found} times, expected once: {line!r}"
 
 
 def check_guest_faults(log):
@@ -149,6 +167,8 @@ def check_guest_faults(log):
     ud = r'vmm: guest "crasher" stopped: #UD invalid opcode \(vector 6\) at rip 0x4[0-9a-f]{5}'
     wanted = [
         (re.escape(f"[good] pv-test: {PV_TEST_CHECKS} passed, 0 failed"), 1),
+        (re.escape(pv_test_broken_ring("good")), 1),
+    ] + [(line, 1) for line in pv_test_ring_lines("good")] + [
         (re.escape('vmm: guest "good" shut down (poweroff, status 0)'), 1),
         (re.escape('[crasher] crash-test: "crasher" crashes with ud2'), 4),
         (ud, 4),
@@ -390,17 +410,23 @@ SCENARIOS = {
             r'vmm: guest "pvtest" started: 8192 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
             r"vmm: 1 of 1 guests started",
             re.escape('[pvtest] pv-test: I am "pvtest", 8192 KiB at 0x400000, command line '
-                      '"hello from the command line"'),
+                      '"hello from the command line, with a disk"'),
             r"\[pvtest\] pv-test: initrd of 5000 bytes at 0x4[0-9a-f]{2}000, byte sum " + str(module_sum(5000, 3)),
             re.escape("[pvtest] pv-test: one byte at a time: ok"),
             re.escape("[pvtest] pv-test: forty bytes exactly in 5 words"),
-            re.escape(f"[pvtest] pv-test: {PV_TEST_CHECKS + 1} passed, 0 failed"),
+            *pv_test_ring_lines("pvtest"),
+            # The disk is module 4: its first byte is 4 * 31.
+            re.escape(f"[pvtest] pv-test: disk of 10 sectors, first byte {4 * 31}, byte sum {module_sum(5120, 4)}"),
+            re.escape(pv_test_broken_ring("pvtest")),
+            re.escape(f"[pvtest] pv-test: {PV_TEST_CHECKS + 1 + PV_TEST_DISK_CHECKS} passed, 0 failed"),
             re.escape('vmm: guest "pvtest" shut down (poweroff, status 0)'),
             r"vmm: all guests have stopped")] +
         [r"all user threads are blocked: nothing left to run"],
         modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
-                 ("@pv-test-guest", "guest name=pvtest mem=8M initrd=blob -- hello from the command line"),
-                 (5000, "blob")],
+                 ("@pv-test-guest",
+                  "guest name=pvtest mem=8M initrd=blob disk=disk -- hello from the command line, with a disk"),
+                 (5000, "blob"), (5120, "disk")],
+        check=lambda log: check_reported_once(log, pv_test_broken_ring("pvtest")),
         forbid=[r"PANIC", r"FAIL", r"refused", r"not started"]),
     # The image scripts/run boots (meson.build, kestrel.iso): the VMM and two demonstration guests
     # (vmm-server/demo/hello_guest.cpp), each line whole and in order, ending as README says.

@@ -1,0 +1,260 @@
+// The paravirtual devices driven through their rings, good requests and bad, every response
+// checked exactly (docs/hypercalls.md, "Rings" and "Virtual switch").
+#include "common/string.hpp"
+#include "l4/guest_console.hpp"
+#include "pv_devices.hpp"
+
+namespace pvtest {
+
+namespace {
+
+using pv::Status;
+
+// Indices that wrap at 2^32 in the middle of the tests.
+constexpr uint32_t kConsoleFirstIndex = 0xffff'fffa, kBlockFirstIndex = 0xffff'ffff;
+constexpr uint32_t kNetFirstIndex = 0x8000'0000;
+// The index the broken-ring test sets: the harness finds it in the VMM's report.
+constexpr uint32_t kBrokenProducer = 1'000'000;
+// How long a response that must not come is waited for.
+constexpr uint64_t kSilenceNs = 20'000'000;
+
+constexpr uint64_t kConsoleDataBytes = 4096, kNetDataBytes = 8192;
+constexpr uint64_t kBlockDataBytes = 16 * pv::kSectorBytes;
+constexpr uint64_t kDiskSectors = 10; // the harness's disk module: 5120 bytes
+constexpr uint64_t kDiskBytes = kDiskSectors * pv::kSectorBytes;
+
+pv::BufferRequest buffer(uint64_t offset, uint64_t length)
+{
+    return pv::BufferRequest{0, 0, offset, static_cast<uint32_t>(length), 0};
+}
+
+// Copies `text` into the data area at `offset`: a request for it.
+pv::BufferRequest text_at(Device& console, uint64_t offset, const char* text)
+{
+    const size_t length = strlen(text);
+    memcpy(console.data + offset, text, length);
+    return buffer(offset, length);
+}
+
+void check_console(Device& console)
+{
+    set_context("console ring");
+    Exchange out(console, pv::queue::console_output);
+    const uint64_t end = console.data_bytes;
+    // One line in two requests: the harness sees it whole.
+    out.post(text_at(console, 0, "pv-test: through the "), Status::ok, 0, "text");
+    out.post(text_at(console, 1000, "console ring: ok\n"), Status::ok, 0, "the rest of the line");
+    out.post(buffer(0, 0), Status::ok, 0, "no text");
+    out.post(buffer(end, 0), Status::ok, 0, "no text, at the end of the data area");
+    out.post(buffer(end, 1), Status::bad_buffer, 0, "a byte past the data area");
+    out.post(buffer(end - 10, 11), Status::bad_buffer, 0, "text across the end of the data area");
+    out.post(buffer(~uint64_t{0} - 1, 4), Status::bad_buffer, 0, "an offset + length that wraps 2^64");
+    out.post(buffer(0, 0xffff'ffff), Status::bad_buffer, 0, "2^32 - 1 bytes");
+    out.post(buffer(uint64_t{1} << 40, 1), Status::bad_buffer, 0, "an offset of 2^40");
+    out.post(text_at(console, 2000, "pv-test: the console ring after bad requests: ok\n"), Status::ok, 0,
+             "text after bad requests");
+    out.finish();
+}
+
+// A producer index more than a ring ahead breaks the queue: the VMM reports it once and serves
+// it no more, and the guest's hypercalls go on.
+void check_broken_console(Device& console)
+{
+    set_context("broken console ring");
+    pv::QueueIndices& output = console.ring.header().queues[pv::queue::console_output];
+    const uint32_t answered = __atomic_load_n(&output.response_producer, __ATOMIC_ACQUIRE);
+    const uint32_t producer = output.request_producer;
+    __atomic_store_n(&output.request_producer, kBrokenProducer, __ATOMIC_RELEASE);
+    l4::hc::doorbell();
+    pv::Response response{};
+    expect(!next_response(console, pv::queue::console_output, response, kSilenceNs),
+           "a producer ahead of the ring: no response", response.id);
+    // Put back, with a good request: served no more (the harness forbids its text).
+    __atomic_store_n(&output.request_producer, producer, __ATOMIC_RELEASE);
+    const char text[] = "pv-test: FAIL: a broken ring was served\n";
+    memcpy(console.data, text, sizeof text - 1);
+    expect(console.ring.post(pv::queue::console_output, buffer(0, sizeof text - 1)), "a request after the break");
+    l4::hc::doorbell();
+    l4::hc::doorbell();
+    expect(!next_response(console, pv::queue::console_output, response, kSilenceNs),
+           "a broken ring: no response to a good request", response.id);
+    expect(__atomic_load_n(&output.response_producer, __ATOMIC_ACQUIRE) == answered,
+           "a broken ring: its response producer stands still", output.response_producer);
+    uint64_t version = 0, features = 0;
+    expect_status(l4::hc::version(version, features), HcStatus::ok, "hypercalls after the broken ring");
+}
+
+pv::BlockRequest block(pv::BlockOp op, uint64_t sector, uint64_t offset, uint32_t count)
+{
+    return pv::BlockRequest{
+        0, static_cast<uint32_t>(op), sector, offset, static_cast<uint32_t>(count * pv::kSectorBytes), count};
+}
+
+pv::BlockRequest odd_block(uint32_t op, uint64_t sector, uint32_t length, uint32_t count)
+{
+    return pv::BlockRequest{0, op, sector, 0, length, count};
+}
+
+uint64_t load_u64(const uint8_t* bytes)
+{
+    uint64_t value;
+    memcpy(&value, bytes, sizeof value);
+    return value;
+}
+
+// Where each transfer goes in the block device's data area.
+namespace at {
+constexpr uint64_t size = 0, size_long = 8, whole_disk = 512;
+constexpr uint64_t odd = whole_disk + kDiskBytes + 1; // no alignment asked
+constexpr uint64_t write_source = 13 * pv::kSectorBytes, read_back = 14 * pv::kSectorBytes;
+} // namespace at
+
+// The disk's size and contents: the harness's module pattern, each byte 7 more than the last.
+void check_block_reads(Device& disk, Exchange& requests)
+{
+    using pv::BlockOp;
+    requests.post(odd_block(uint32_t(BlockOp::size), 0, 8, 0), Status::ok, 8, "size");
+    pv::BlockRequest size_long = odd_block(uint32_t(BlockOp::size), 0, 16, 0);
+    size_long.offset = at::size_long;
+    requests.post(size_long, Status::ok, 8, "size into 16 bytes");
+    requests.post(odd_block(uint32_t(BlockOp::size), 0, 7, 0), Status::bad_length, 0, "size into 7 bytes");
+    requests.post(block(BlockOp::read, 0, at::whole_disk, kDiskSectors), Status::ok, kDiskBytes, "read the disk");
+    requests.post(block(BlockOp::read, 3, at::odd, 1), Status::ok, pv::kSectorBytes, "read to an odd offset");
+    requests.finish();
+    const uint64_t sectors = load_u64(disk.data + at::size);
+    expect(sectors == kDiskSectors, "size: the module's sectors", sectors);
+    expect(load_u64(disk.data + at::size_long) == kDiskSectors, "size into 16 bytes: the module's sectors");
+    const uint8_t* bytes = disk.data + at::whole_disk;
+    uint64_t sum = 0, off_pattern = 0;
+    for (uint64_t i = 0; i < kDiskBytes; ++i) {
+        sum += bytes[i];
+        off_pattern += bytes[i] != static_cast<uint8_t>(bytes[0] + 7 * i);
+    }
+    expect(off_pattern == 0, "read: every byte 7 more than the one before", off_pattern);
+    l4::hc::println("pv-test: disk of {} sectors, first byte {}, byte sum {}", sectors, bytes[0], sum);
+    expect(memcmp(disk.data + at::odd, bytes + 3 * pv::kSectorBytes, pv::kSectorBytes) == 0,
+           "read to an odd offset: sector 3");
+}
+
+void check_block_write(Device& disk, Exchange& requests)
+{
+    using pv::BlockOp;
+    for (uint64_t i = 0; i < pv::kSectorBytes; ++i)
+        disk.data[at::write_source + i] = static_cast<uint8_t>(0xa5 ^ i);
+    requests.post(block(BlockOp::write, 9, at::write_source, 1), Status::ok, 0, "write the last sector");
+    requests.post(block(BlockOp::read, 9, at::read_back, 1), Status::ok, pv::kSectorBytes, "read it back");
+    requests.post(odd_block(uint32_t(BlockOp::flush), 0, 0, 0), Status::ok, 0, "flush");
+    requests.post(odd_block(uint32_t(BlockOp::flush), 0, 512, 1), Status::bad_length, 0, "flush of a sector");
+    requests.post(odd_block(uint32_t(BlockOp::flush), 0, 0, 1), Status::bad_length, 0, "flush with a count");
+    requests.finish();
+    expect(memcmp(disk.data + at::read_back, disk.data + at::write_source, pv::kSectorBytes) == 0,
+           "read back: what was written");
+}
+
+void check_block_refusals(Device& disk, Exchange& requests)
+{
+    using pv::BlockOp;
+    const uint64_t end = disk.data_bytes;
+    requests.post(block(BlockOp::read, kDiskSectors, 0, 1), Status::bad_sector, 0, "read the sector past the end");
+    requests.post(block(BlockOp::read, kDiskSectors - 1, 0, 2), Status::bad_sector, 0, "read across the end");
+    requests.post(block(BlockOp::read, ~uint64_t{0}, 0, 2), Status::bad_sector, 0, "read sectors that wrap 2^64");
+    requests.post(block(BlockOp::read, 0, 0, kDiskSectors + 1), Status::bad_sector, 0, "read more than the disk");
+    requests.post(block(BlockOp::write, kDiskSectors, at::write_source, 1), Status::bad_sector, 0,
+                  "write past the end");
+    requests.post(odd_block(uint32_t(BlockOp::read), 0, 500, 1), Status::bad_length, 0, "read 500 bytes");
+    requests.post(odd_block(uint32_t(BlockOp::read), 0, 1024, 1), Status::bad_length, 0, "read 1024 bytes, 1 sector");
+    requests.post(odd_block(uint32_t(BlockOp::read), 0, 0, 0), Status::bad_length, 0, "read 0 sectors");
+    // count * 512 = 2^32: a 32-bit product would make it 0, as the length says.
+    requests.post(odd_block(uint32_t(BlockOp::read), 0, 0, 0x80'0000), Status::bad_length, 0, "read 2^23 sectors");
+    requests.post(block(BlockOp::read, 0, 0, uint32_t(end / pv::kSectorBytes + 1)), Status::bad_buffer, 0,
+                  "read more than the data area");
+    requests.post(block(BlockOp::read, 0, end - pv::kSectorBytes + 1, 1), Status::bad_buffer, 0,
+                  "read a byte past the data area");
+    requests.post(odd_block(0, 0, 512, 1), Status::bad_op, 0, "operation 0");
+    requests.post(odd_block(5, 0, 512, 1), Status::bad_op, 0, "operation 5");
+    requests.post(odd_block(~uint32_t{0}, 0, 512, 1), Status::bad_op, 0, "operation 2^32 - 1");
+    requests.finish();
+    // The refusals wrote nothing: the last sector is still what was written.
+    memset(disk.data + at::read_back, 0, pv::kSectorBytes);
+    requests.post(block(BlockOp::read, 9, at::read_back, 1), Status::ok, pv::kSectorBytes, "read the last sector");
+    requests.finish();
+    expect(memcmp(disk.data + at::read_back, disk.data + at::write_source, pv::kSectorBytes) == 0,
+           "the refused write changed nothing");
+}
+
+void check_block(Device& disk)
+{
+    set_context("block");
+    Exchange requests(disk, pv::queue::block);
+    check_block_reads(disk, requests);
+    check_block_write(disk, requests);
+    check_block_refusals(disk, requests);
+}
+
+// MACs nobody else on the switch has (locally administered).
+constexpr uint8_t kOwnMac[6] = {0x02, 0, 0, 0, 0x70, 0x01};
+constexpr uint8_t kNobodysMac[6] = {0x02, 0, 0, 0, 0x70, 0x99};
+constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+constexpr uint8_t kGroupMac[6] = {0x01, 0x00, 0x5e, 0, 0, 0x01};
+
+// A frame of `length` bytes at `offset` (its header, as far as it goes, then zeros).
+pv::BufferRequest frame(Device& net, uint64_t offset, const uint8_t (&to)[6], const uint8_t (&from)[6], uint32_t length)
+{
+    uint8_t header[pv::kFrameMinBytes] = {};
+    memcpy(header, to, 6);
+    memcpy(header + 6, from, 6);
+    header[12] = 0x88; // IEEE's "local experimental" EtherType 0x88b5
+    header[13] = 0xb5;
+    memcpy(net.data + offset, header, length < sizeof header ? length : sizeof header);
+    return buffer(offset, length);
+}
+
+void check_net(Device& net)
+{
+    set_context("net");
+    Exchange tx(net, pv::queue::net_tx);
+    tx.post(frame(net, 0, kNobodysMac, kOwnMac, 60), Status::ok, 0, "a frame to a MAC nobody has (dropped)");
+    tx.post(frame(net, 64, kBroadcast, kOwnMac, 60), Status::ok, 0, "a broadcast");
+    tx.post(frame(net, 128, kNobodysMac, kOwnMac, pv::kFrameMinBytes), Status::ok, 0, "a frame of 14 bytes");
+    tx.post(frame(net, 2048, kNobodysMac, kOwnMac, pv::kFrameMaxBytes), Status::ok, 0, "a frame of 1514 bytes");
+    tx.post(frame(net, 192, kNobodysMac, kOwnMac, pv::kFrameMinBytes - 1), Status::bad_length, 0,
+            "a frame of 13 bytes");
+    tx.post(frame(net, 256, kNobodysMac, kOwnMac, 0), Status::bad_length, 0, "a frame of 0 bytes");
+    tx.post(frame(net, 4096, kNobodysMac, kOwnMac, pv::kFrameMaxBytes + 1), Status::bad_length, 0,
+            "a frame of 1515 bytes");
+    tx.post(frame(net, 320, kNobodysMac, kGroupMac, 60), Status::ok, 0, "a frame from a group MAC (dropped)");
+    tx.finish();
+    // A bad entry ends the port's turn for the pass: it goes alone, and the port works on.
+    tx.post(buffer(net.data_bytes - 10, 60), Status::bad_buffer, 0, "a frame across the end of the data area");
+    tx.finish();
+    tx.post(frame(net, 0, kNobodysMac, kOwnMac, 60), Status::ok, 0, "a frame after the bad one");
+    tx.finish();
+}
+
+} // namespace
+
+void check_devices(bool with_disk)
+{
+    namespace source = hc::source;
+    l4::hc::enable_sources(uint64_t{1} << source::timer | uint64_t{1} << source::console |
+                           uint64_t{1} << source::block | uint64_t{1} << source::net);
+    Device console = make_device(DeviceKind::console, kConsoleDataBytes, kConsoleFirstIndex);
+    Device disk = make_device(DeviceKind::block, kBlockDataBytes, kBlockFirstIndex);
+    Device net = make_device(DeviceKind::net, kNetDataBytes, kNetFirstIndex);
+    set_context("attach");
+    check_unknown_kinds(console);
+    set_context("attach console");
+    check_attach(console);
+    set_context("attach block");
+    check_attach(disk, with_disk);
+    set_context("attach net");
+    check_attach(net);
+    check_console(console);
+    if (with_disk)
+        check_block(disk);
+    check_net(net);
+    check_broken_console(console);
+    set_context(nullptr);
+}
+
+} // namespace pvtest

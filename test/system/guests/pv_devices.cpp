@@ -1,0 +1,67 @@
+// The test guest's devices and their exchanges (pv_devices.hpp).
+#include "pv_devices.hpp"
+
+#include "l4/guest_console.hpp"
+
+namespace pvtest {
+
+namespace {
+// A doorbell is served long before this: a response that takes longer is missing.
+constexpr uint64_t kResponseWaitNs = 200'000'000;
+} // namespace
+
+Device make_device(DeviceKind kind, uint64_t data_bytes, uint32_t first_index)
+{
+    Device device{kind, {}, take_memory(data_bytes), data_bytes};
+    device.ring.init(kind, take_memory(pv::ring_bytes(kind, kEntries)), kEntries, first_index);
+    return device;
+}
+
+HcStatus attach(uint64_t kind, const Areas& areas, uint64_t words)
+{
+    return raw(static_cast<uint64_t>(Call::device_attach), words, kind, areas.ring, areas.ring_bytes, areas.data,
+               areas.data_bytes);
+}
+
+bool next_response(Device& device, uint32_t queue, pv::Response& response, uint64_t wait_ns)
+{
+    const uint64_t deadline = l4::hc::now_ns() + wait_ns;
+    (void)l4::hc::timer_set(deadline);
+    for (;;) {
+        if (device.ring.take_response(queue, response))
+            return true;
+        if (l4::hc::now_ns() >= deadline)
+            return false;
+        // Any enabled source ends the yield: the device's event, or the timer at the deadline.
+        (void)l4::hc::yield();
+        (void)l4::hc::take_events();
+    }
+}
+
+uint32_t Exchange::take_id()
+{
+    static uint32_t next_id = 1;
+    return next_id++;
+}
+
+void Exchange::finish()
+{
+    if (count_ == 0)
+        return;
+    l4::hc::doorbell();
+    for (uint32_t i = 0; i < count_; ++i) {
+        const Wanted& want = wanted_[i];
+        pv::Response got{};
+        const bool came = next_response(device_, queue_, got, kResponseWaitNs);
+        const bool right =
+            came && got.id == want.id && got.status == static_cast<uint32_t>(want.status) && got.length == want.length;
+        if (!right)
+            l4::hc::println("pv-test: response {}: id {} status {} length {}; wanted id {} status {} length {}",
+                            came ? "taken" : "missing", got.id, got.status, got.length, want.id,
+                            static_cast<uint32_t>(want.status), want.length);
+        expect(right, want.what, got.status);
+    }
+    count_ = 0;
+}
+
+} // namespace pvtest

@@ -1,0 +1,82 @@
+// The paravirtual test guest's devices: a ring and data area each, attached by the tests of
+// pv_attach_tests.cpp and driven by those of pv_device_tests.cpp, and the exchange of requests
+// and exactly expected responses they drive them with.
+#pragma once
+
+#include "pv_test.hpp"
+
+namespace pvtest {
+
+constexpr uint32_t kEntries = 8; // per queue, every device
+
+struct Areas {
+    uint64_t ring, ring_bytes, data, data_bytes;
+};
+
+struct Device {
+    DeviceKind kind;
+    l4::hc::DeviceRing ring;
+    uint8_t* data;
+    uint64_t data_bytes;
+
+    Areas areas() const
+    {
+        return {reinterpret_cast<uint64_t>(ring.ring()), ring.ring_bytes(), reinterpret_cast<uint64_t>(data),
+                data_bytes};
+    }
+};
+
+// A device in fresh guest memory, its queues' indices starting at `first_index`.
+Device make_device(DeviceKind kind, uint64_t data_bytes, uint32_t first_index);
+
+// device_attach with the areas as given and `words` argument words.
+HcStatus attach(uint64_t kind, const Areas& areas, uint64_t words = 5);
+
+// Every refusal device_attach owes this device's kind, then the attach, then a second attach
+// (busy); the block device of a guest without a disk is refused invalid_argument instead.
+void check_attach(Device& device, bool has_disk = true);
+
+// device_attach with kinds that are none: invalid_argument.
+void check_unknown_kinds(const Device& device);
+
+// Waits up to `wait_ns` for the next response of `queue`: false when none came.
+bool next_response(Device& device, uint32_t queue, pv::Response& response, uint64_t wait_ns);
+
+// Requests posted together and the response each must get: one doorbell, then the responses in
+// order, each checked exactly (id, status, length). A ninth request first finishes the eight.
+class Exchange {
+public:
+    Exchange(Device& device, uint32_t queue) : device_(device), queue_(queue) {}
+
+    // Posts `request` with a fresh id.
+    template <class Request>
+    void post(Request request, pv::Status status, uint32_t length, const char* what)
+    {
+        if (count_ == kEntries)
+            finish();
+        request.id = take_id();
+        if (!device_.ring.post(queue_, request)) {
+            expect(false, what, device_.ring.in_flight(queue_));
+            return;
+        }
+        wanted_[count_++] = Wanted{request.id, status, length, what};
+    }
+
+    void finish();
+
+private:
+    struct Wanted {
+        uint32_t id;
+        pv::Status status;
+        uint32_t length;
+        const char* what;
+    };
+    static uint32_t take_id();
+
+    Device& device_;
+    uint32_t queue_;
+    Wanted wanted_[kEntries] = {};
+    uint32_t count_ = 0;
+};
+
+} // namespace pvtest
