@@ -66,15 +66,16 @@ void check_shapes(uint64_t kind, const Areas& good)
 // The header's entries, read once at the attach: each bad count is refused.
 void check_entries(Device& device)
 {
-    // 16 is a power of two, but the ring was laid out for 8.
-    constexpr uint32_t kBadEntries[] = {0, 3, 12, 2 * kEntries, pv::kMaxEntries * 2, 0x8000'0000};
     pv::RingHeader& header = device.ring.header();
-    for (const uint32_t entries : kBadEntries) {
+    const uint32_t good = header.entries;
+    // Twice the good count is a power of two, but more than the ring was laid out for.
+    const uint32_t bad_entries[] = {0, 3, 12, 2 * good, pv::kMaxEntries * 2, 0x8000'0000};
+    for (const uint32_t entries : bad_entries) {
         header.entries = entries;
         expect_status(attach(static_cast<uint64_t>(device.kind), device.areas()), kInvalid,
                       "attach: entries that are no power of two, too many, or more than the ring holds");
     }
-    header.entries = kEntries;
+    header.entries = good;
 }
 
 } // namespace

@@ -5,15 +5,10 @@
 
 namespace pvtest {
 
-namespace {
-// A doorbell is served long before this: a response that takes longer is missing.
-constexpr uint64_t kResponseWaitNs = 200'000'000;
-} // namespace
-
-Device make_device(DeviceKind kind, uint64_t data_bytes, uint32_t first_index)
+Device make_device(DeviceKind kind, uint64_t data_bytes, uint32_t first_index, uint32_t entries)
 {
     Device device{kind, {}, take_memory(data_bytes), data_bytes};
-    device.ring.init(kind, take_memory(pv::ring_bytes(kind, kEntries)), kEntries, first_index);
+    device.ring.init(kind, take_memory(pv::ring_bytes(kind, entries)), entries, first_index);
     return device;
 }
 
@@ -44,11 +39,11 @@ uint32_t Exchange::take_id()
     return next_id++;
 }
 
-void Exchange::finish()
+void Exchange::finish(uint64_t extra_bits)
 {
     if (count_ == 0)
         return;
-    l4::hc::doorbell();
+    (void)l4::notify_signal(hc::kDoorbellSelector, extra_bits);
     for (uint32_t i = 0; i < count_; ++i) {
         const Wanted& want = wanted_[i];
         pv::Response got{};

@@ -7,7 +7,9 @@
 
 namespace pvtest {
 
-constexpr uint32_t kEntries = 8; // per queue, every device
+constexpr uint32_t kEntries = 8; // per queue, unless a device asks for more
+// A doorbell is served long before this: a response that takes longer is missing.
+constexpr uint64_t kResponseWaitNs = 200'000'000;
 
 struct Areas {
     uint64_t ring, ring_bytes, data, data_bytes;
@@ -27,7 +29,7 @@ struct Device {
 };
 
 // A device in fresh guest memory, its queues' indices starting at `first_index`.
-Device make_device(DeviceKind kind, uint64_t data_bytes, uint32_t first_index);
+Device make_device(DeviceKind kind, uint64_t data_bytes, uint32_t first_index, uint32_t entries = kEntries);
 
 // device_attach with the areas as given and `words` argument words.
 HcStatus attach(uint64_t kind, const Areas& areas, uint64_t words = 5);
@@ -44,6 +46,7 @@ bool next_response(Device& device, uint32_t queue, pv::Response& response, uint6
 
 // Requests posted together and the response each must get: one doorbell, then the responses in
 // order, each checked exactly (id, status, length). A ninth request first finishes the eight.
+// Its ids are unique: the next id it gives is take_id()'s.
 class Exchange {
 public:
     Exchange(Device& device, uint32_t queue) : device_(device), queue_(queue) {}
@@ -62,7 +65,10 @@ public:
         wanted_[count_++] = Wanted{request.id, status, length, what};
     }
 
-    void finish();
+    // Rings the doorbell with `extra_bits` besides the guest's badge, and checks the responses.
+    void finish(uint64_t extra_bits = 0);
+
+    static uint32_t take_id();
 
 private:
     struct Wanted {
@@ -71,8 +77,6 @@ private:
         uint32_t length;
         const char* what;
     };
-    static uint32_t take_id();
-
     Device& device_;
     uint32_t queue_;
     Wanted wanted_[kEntries] = {};
