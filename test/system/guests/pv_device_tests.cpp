@@ -56,6 +56,17 @@ void check_console(Device& console)
     out.post(text_at(console, 2000, "pv-test: the console ring after bad requests: ok\n"), Status::ok, 0,
              "text after bad requests");
     out.finish();
+    // The VMM read entries once and keeps its response producer to itself: scribbling on the
+    // guest's copies changes nothing it does. (The guest's driver looks at the response producer
+    // only once the VMM has surely rewritten it.)
+    pv::RingHeader& header = console.ring.header();
+    const uint32_t entries = header.entries;
+    header.entries = 1;
+    __atomic_store_n(&header.queues[pv::queue::console_output].response_producer, 0xdead'beef, __ATOMIC_RELEASE);
+    out.post(buffer(0, 0), Status::ok, 0, "no text, after the guest rewrote entries and the response producer");
+    out.post(buffer(end, 1), Status::bad_buffer, 0, "a byte past the data area, after the rewrite");
+    out.finish(0, kSilenceNs);
+    header.entries = entries;
 }
 
 // More requests after one doorbell than the VMM serves a queue in a pass: it serves the rest in

@@ -18,6 +18,15 @@ HcStatus attach(uint64_t kind, const Areas& areas, uint64_t words)
                areas.data_bytes);
 }
 
+void sleep_until(uint64_t deadline)
+{
+    (void)l4::hc::timer_set(deadline);
+    while (l4::hc::now_ns() < deadline) {
+        (void)l4::hc::yield();
+        (void)l4::hc::take_events();
+    }
+}
+
 bool next_response(Device& device, uint32_t queue, pv::Response& response, uint64_t wait_ns)
 {
     const uint64_t deadline = l4::hc::now_ns() + wait_ns;
@@ -39,11 +48,13 @@ uint32_t Exchange::take_id()
     return next_id++;
 }
 
-void Exchange::finish(uint64_t extra_bits)
+void Exchange::finish(uint64_t extra_bits, uint64_t settle_ns)
 {
     if (count_ == 0)
         return;
     (void)l4::notify_signal(hc::kDoorbellSelector, extra_bits);
+    if (settle_ns != 0)
+        sleep_until(l4::hc::now_ns() + settle_ns);
     for (uint32_t i = 0; i < count_; ++i) {
         const Wanted& want = wanted_[i];
         pv::Response got{};

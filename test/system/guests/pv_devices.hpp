@@ -41,6 +41,9 @@ void check_attach(Device& device, bool has_disk = true);
 // device_attach with kinds that are none: invalid_argument.
 void check_unknown_kinds(const Device& device);
 
+// Sleeps (yields) until guest time `deadline`.
+void sleep_until(uint64_t deadline);
+
 // Waits up to `wait_ns` for the next response of `queue`: false when none came.
 bool next_response(Device& device, uint32_t queue, pv::Response& response, uint64_t wait_ns);
 
@@ -65,8 +68,9 @@ public:
         wanted_[count_++] = Wanted{request.id, status, length, what};
     }
 
-    // Rings the doorbell with `extra_bits` besides the guest's badge, and checks the responses.
-    void finish(uint64_t extra_bits = 0);
+    // Rings the doorbell with `extra_bits` besides the guest's badge, and checks the responses,
+    // taking the first after `settle_ns` (the VMM has answered by then).
+    void finish(uint64_t extra_bits = 0, uint64_t settle_ns = 0);
 
     static uint32_t take_id();
 
