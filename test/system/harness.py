@@ -170,6 +170,9 @@ def check_guest_faults(log):
         (re.escape(pv_test_broken_ring("good")), 1),
     ] + [(line, 1) for line in pv_test_ring_lines("good")] + [
         (re.escape('vmm: guest "good" shut down (poweroff, status 0)'), 1),
+        (re.escape('vmm: guest "quiet" shut down (poweroff, status 0)'), 1),
+        (re.escape(pv_test_broken_ring("quiet")), 1),
+        (r"\[quiet\] .*", 0),
         (re.escape('[crasher] crash-test: "crasher" crashes with ud2'), 4),
         (ud, 4),
         (re.escape('[wild] crash-test: "wild" crashes with wild-write'), 1),
@@ -453,14 +456,18 @@ SCENARIOS = {
             r'vmm: guest "crasher" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
             r'vmm: guest "wild" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
             r'vmm: guest "junk" not started: its kernel is no ELF it can run: .+ \(program header 0\)',
-            r"vmm: 3 of 4 guests started")],
+            r'vmm: guest "quiet" started: 4096 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
+            r"vmm: 4 of 5 guests started")],
         modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
                  ("@pv-test-guest", "guest name=good mem=4M -- hello from the command line"),
                  ("@crash-guest", "guest name=crasher mem=2M restart=on-crash -- ud2"),
                  ("@crash-guest", "guest name=wild mem=2M -- wild-write"),
                  (5000, "guest name=junk mem=2M"),
                  ("@pv-test-guest", "guest name=bad mem=12Q"),
-                 ("@pv-test-guest", "guest mem=4M")],
+                 ("@pv-test-guest", "guest mem=4M"),
+                 # console=off: its output, through hypercalls and ring, is dropped; its status
+                 # says whether all its checks passed.
+                 ("@pv-test-guest", "guest name=quiet mem=4M console=off -- hello from the command line")],
         check=lambda log: check_guest_faults(log), forbid=[r"PANIC", r"FAIL"]),
     "bad-options": Scenario(
         "exit=qemu frobnicate loglevel=loud",
