@@ -157,9 +157,32 @@ def pv_test_ring_lines(name):
             re.escape(f"[{name}] pv-test: the console ring after bad requests: ok")]
 
 
-def check_reported_once(log, line):
+def check_reported(log, line, times):
     found = len(re.findall(r"(?m)^" + re.escape(line) + r"$", log))
-    return None if found == 1 else f"{found} times, expected once: {line!r}"
+    return None if found == times else f"{found} times, expected {times}: {line!r}"
+
+
+def pv_test_disk_run(rerun):
+    """vmm-pv-test: the lines of one run of its guest, with a disk; it reboots after the first."""
+    disk = module_bytes(5120, 4)   # module 4
+    last = "as an earlier run wrote it" if rerun else "new"
+    pattern = disk[:4608] if rerun else disk
+    lines = (
+        r'vmm: guest "pvtest" started: 8192 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
+        *([] if rerun else [r"vmm: 1 of 1 guests started"]),
+        re.escape('[pvtest] pv-test: I am "pvtest", 8192 KiB at 0x400000, command line '
+                  '"hello from the command line, with a disk"'),
+        r"\[pvtest\] pv-test: initrd of 5000 bytes at 0x4[0-9a-f]{2}000, byte sum " + str(module_sum(5000, 3)),
+        re.escape("[pvtest] pv-test: one byte at a time: ok"),
+        re.escape("[pvtest] pv-test: forty bytes exactly in 5 words"),
+        *pv_test_ring_lines("pvtest"),
+        re.escape(pv_test_broken_ring("pvtest")),
+        re.escape(f"[pvtest] pv-test: disk of 10 sectors, first byte {disk[0]}, byte sum {sum(pattern)} of "
+                  f"{len(pattern)} bytes, the last sector {last}"),
+        re.escape(pv_test_broken_ring("pvtest", "block")),
+        re.escape(f"[pvtest] pv-test: {PV_TEST_CHECKS + 1 + PV_TEST_DISK_CHECKS} passed, 0 failed"),
+        re.escape(f'vmm: guest "pvtest" shut down ({"poweroff" if rerun else "reboot"}, status 0)'))
+    return [r"(?m)^" + line + r"$" for line in lines]
 
 
 def check_guest_faults(log):
@@ -409,29 +432,16 @@ SCENARIOS = {
     # vmm-server as the root task with the paravirtual test guest (test/system/guests/): every
     # hypercall with good and bad arguments, the start-info and vCPU pages, a clean shutdown.
     "vmm-pv-test": Scenario(
-        "exit=qemu", [r'root task "vmm-server"'] + [r"(?m)^" + line + r"$" for line in (
-            r'vmm: guest "pvtest" started: 8192 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
-            r"vmm: 1 of 1 guests started",
-            re.escape('[pvtest] pv-test: I am "pvtest", 8192 KiB at 0x400000, command line '
-                      '"hello from the command line, with a disk"'),
-            r"\[pvtest\] pv-test: initrd of 5000 bytes at 0x4[0-9a-f]{2}000, byte sum " + str(module_sum(5000, 3)),
-            re.escape("[pvtest] pv-test: one byte at a time: ok"),
-            re.escape("[pvtest] pv-test: forty bytes exactly in 5 words"),
-            *pv_test_ring_lines("pvtest"),
-            re.escape(pv_test_broken_ring("pvtest")),
-            # The disk is module 4: its first byte is 4 * 31.
-            re.escape(f"[pvtest] pv-test: disk of 10 sectors, first byte {4 * 31}, byte sum {module_sum(5120, 4)}"),
-            re.escape(pv_test_broken_ring("pvtest", "block")),
-            re.escape(f"[pvtest] pv-test: {PV_TEST_CHECKS + 1 + PV_TEST_DISK_CHECKS} passed, 0 failed"),
-            re.escape('vmm: guest "pvtest" shut down (poweroff, status 0)'),
-            r"vmm: all guests have stopped")] +
-        [r"all user threads are blocked: nothing left to run"],
+        "exit=qemu", [r'root task "vmm-server"'] + pv_test_disk_run(rerun=False) +
+        [re.escape('vmm: restarting guest "pvtest" (1 of 3)')] + pv_test_disk_run(rerun=True) +
+        [r"(?m)^vmm: all guests have stopped$", r"all user threads are blocked: nothing left to run"],
         modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
-                 ("@pv-test-guest",
-                  "guest name=pvtest mem=8M initrd=blob disk=disk -- hello from the command line, with a disk"),
+                 ("@pv-test-guest", "guest name=pvtest mem=8M initrd=blob disk=disk restart=on-crash -- "
+                                    "hello from the command line, with a disk"),
                  (5000, "blob"), (5120, "disk")],
-        check=lambda log: (check_reported_once(log, pv_test_broken_ring("pvtest")) or
-                           check_reported_once(log, pv_test_broken_ring("pvtest", "block"))),
+        # Once a run: a restart gives the guest fresh devices.
+        check=lambda log: (check_reported(log, pv_test_broken_ring("pvtest"), 2) or
+                           check_reported(log, pv_test_broken_ring("pvtest", "block"), 2)),
         forbid=[r"PANIC", r"FAIL", r"refused", r"not started"]),
     # The image scripts/run boots (meson.build, kestrel.iso): the VMM and two demonstration guests
     # (vmm-server/demo/hello_guest.cpp), each line whole and in order, ending as README says.

@@ -152,8 +152,21 @@ constexpr uint64_t odd = whole_disk + kDiskBytes + 1; // no alignment asked
 constexpr uint64_t write_source = 13 * pv::kSectorBytes, read_back = 14 * pv::kSectorBytes;
 } // namespace at
 
-// The disk's size and contents: the harness's module pattern, each byte 7 more than the last.
-void check_block_reads(Device& disk, Exchange& requests)
+// What check_block_write writes to the last sector.
+uint8_t written_byte(uint64_t i) { return static_cast<uint8_t>(0xa5 ^ i); }
+
+bool holds_written_sector(const uint8_t* sector)
+{
+    uint64_t differ = 0;
+    for (uint64_t i = 0; i < pv::kSectorBytes; ++i)
+        differ += sector[i] != written_byte(i);
+    return differ == 0;
+}
+
+// The disk's size and contents: the harness's module pattern, each byte 7 more than the last,
+// except the last sector when an earlier run wrote it (a ramdisk keeps writes across a restart).
+// Returns whether one did.
+bool check_block_reads(Device& disk, Exchange& requests)
 {
     using pv::BlockOp;
     requests.post(odd_block(uint32_t(BlockOp::size), 0, 8, 0), Status::ok, 8, "size");
@@ -168,22 +181,27 @@ void check_block_reads(Device& disk, Exchange& requests)
     expect(sectors == kDiskSectors, "size: the module's sectors", sectors);
     expect(load_u64(disk.data + at::size_long) == kDiskSectors, "size into 16 bytes: the module's sectors");
     const uint8_t* bytes = disk.data + at::whole_disk;
+    const uint8_t* last = bytes + kDiskBytes - pv::kSectorBytes;
+    const bool written_before = holds_written_sector(last);
+    const uint64_t pattern_bytes = written_before ? kDiskBytes - pv::kSectorBytes : kDiskBytes;
     uint64_t sum = 0, off_pattern = 0;
-    for (uint64_t i = 0; i < kDiskBytes; ++i) {
+    for (uint64_t i = 0; i < pattern_bytes; ++i) {
         sum += bytes[i];
         off_pattern += bytes[i] != static_cast<uint8_t>(bytes[0] + 7 * i);
     }
     expect(off_pattern == 0, "read: every byte 7 more than the one before", off_pattern);
-    l4::hc::println("pv-test: disk of {} sectors, first byte {}, byte sum {}", sectors, bytes[0], sum);
+    l4::hc::println("pv-test: disk of {} sectors, first byte {}, byte sum {} of {} bytes, the last sector {}", sectors,
+                    bytes[0], sum, pattern_bytes, written_before ? "as an earlier run wrote it" : "new");
     expect(memcmp(disk.data + at::odd, bytes + 3 * pv::kSectorBytes, pv::kSectorBytes) == 0,
            "read to an odd offset: sector 3");
+    return written_before;
 }
 
 void check_block_write(Device& disk, Exchange& requests)
 {
     using pv::BlockOp;
     for (uint64_t i = 0; i < pv::kSectorBytes; ++i)
-        disk.data[at::write_source + i] = static_cast<uint8_t>(0xa5 ^ i);
+        disk.data[at::write_source + i] = written_byte(i);
     requests.post(block(BlockOp::write, 9, at::write_source, 1), Status::ok, 0, "write the last sector");
     requests.post(block(BlockOp::read, 9, at::read_back, 1), Status::ok, pv::kSectorBytes, "read it back");
     requests.post(odd_block(uint32_t(BlockOp::flush), 0, 0, 0), Status::ok, 0, "flush");
@@ -225,15 +243,16 @@ void check_block_refusals(Device& disk, Exchange& requests)
            "the refused write changed nothing");
 }
 
-void check_block(Device& disk)
+bool check_block(Device& disk)
 {
     set_context("block");
     Exchange requests(disk, pv::queue::block);
-    check_block_reads(disk, requests);
+    const bool written_before = check_block_reads(disk, requests);
     check_block_write(disk, requests);
     check_block_refusals(disk, requests);
     set_context("broken block ring");
     check_broken(disk, pv::queue::block, block(pv::BlockOp::read, 0, 0, 1));
+    return written_before;
 }
 
 // MACs nobody else on the switch has (locally administered).
@@ -281,7 +300,7 @@ void check_net(Device& net)
 
 } // namespace
 
-void check_devices(bool with_disk)
+bool check_devices(bool with_disk)
 {
     namespace source = hc::source;
     l4::hc::enable_sources(uint64_t{1} << source::timer | uint64_t{1} << source::console |
@@ -301,9 +320,9 @@ void check_devices(bool with_disk)
     check_console_budget(console);
     check_net(net);
     check_broken_console(console);
-    if (with_disk)
-        check_block(disk);
+    const bool rerun = with_disk && check_block(disk);
     set_context(nullptr);
+    return rerun;
 }
 
 } // namespace pvtest
