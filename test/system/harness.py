@@ -143,6 +143,7 @@ def check_demo_guest(log, name, peer, role):
 # more with) and without a disk (PV_TEST_DISK_CHECKS more with).
 PV_TEST_CHECKS = 177
 PV_TEST_DISK_CHECKS = 38
+PV_TEST_PEER_CHECKS = 25
 
 
 def pv_test_broken_ring(name, ring="console output"):
@@ -183,6 +184,23 @@ def pv_test_disk_run(rerun):
         re.escape(f"[pvtest] pv-test: {PV_TEST_CHECKS + 1 + PV_TEST_DISK_CHECKS} passed, 0 failed"),
         re.escape(f'vmm: guest "pvtest" shut down ({"poweroff" if rerun else "reboot"}, status 0)'))
     return [r"(?m)^" + line + r"$" for line in lines]
+
+
+def check_pv_net(log):
+    """vmm-pv-net: the test guest and its peer run at once: their lines in any order between them."""
+    wanted = [
+        (re.escape(f"[pvnet] pv-test: {PV_TEST_CHECKS + PV_TEST_PEER_CHECKS} passed, 0 failed"), 1),
+        (re.escape('vmm: guest "pvnet" shut down (poweroff, status 0)'), 1),
+        (re.escape(pv_test_broken_ring("pvnet")), 1),
+        # echo 1 to 5; not the spoofed frame nor the one the test guest sent to itself.
+        (re.escape("[peer] net-peer: sent back 5 frames"), 1),
+        (re.escape('vmm: guest "peer" shut down (poweroff, status 0)'), 1),
+    ]
+    for pattern, count in wanted:
+        found = len(re.findall(r"(?m)^" + pattern + r"$", log))
+        if found != count:
+            return f"want {count} line(s) {pattern!r}, found {found}"
+    return None
 
 
 def check_guest_faults(log):
@@ -443,6 +461,15 @@ SCENARIOS = {
         check=lambda log: (check_reported(log, pv_test_broken_ring("pvtest"), 2) or
                            check_reported(log, pv_test_broken_ring("pvtest", "block"), 2)),
         forbid=[r"PANIC", r"FAIL", r"refused", r"not started"]),
+    # The test guest with a peer on the switch (test/system/guests/net_peer_guest.cpp) that sends
+    # frames back: rx buffers good and bad, learning, spoofing, a frame to oneself.
+    "vmm-pv-net": Scenario(
+        "exit=qemu", [r'root task "vmm-server"', r"(?m)^vmm: 2 of 2 guests started$",
+                      r"(?m)^vmm: all guests have stopped$"],
+        modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
+                 ("@pv-test-guest", "guest name=pvnet mem=4M -- hello from the command line, with a peer"),
+                 ("@net-peer-guest", "guest name=peer mem=2M")],
+        check=check_pv_net, forbid=[r"PANIC", r"FAIL", r"refused", r"not started"]),
     # The image scripts/run boots (meson.build, kestrel.iso): the VMM and two demonstration guests
     # (vmm-server/demo/hello_guest.cpp), each line whole and in order, ending as README says.
     "vmm-demo": Scenario(

@@ -17,18 +17,11 @@ constexpr uint32_t kConsoleFirstIndex = 0xffff'fffa, kBlockFirstIndex = 0xffff'f
 constexpr uint32_t kNetFirstIndex = 0x8000'0000;
 // The index the broken-ring test sets: the harness finds it in the VMM's report.
 constexpr uint32_t kBrokenProducer = 1'000'000;
-// How long a response that must not come is waited for.
-constexpr uint64_t kSilenceNs = 20'000'000;
 
 constexpr uint64_t kConsoleDataBytes = 4096, kNetDataBytes = 8192;
 constexpr uint64_t kBlockDataBytes = 16 * pv::kSectorBytes;
 constexpr uint64_t kDiskSectors = 10; // the harness's disk module: 5120 bytes
 constexpr uint64_t kDiskBytes = kDiskSectors * pv::kSectorBytes;
-
-pv::BufferRequest buffer(uint64_t offset, uint64_t length)
-{
-    return pv::BufferRequest{0, 0, offset, static_cast<uint32_t>(length), 0};
-}
 
 // Copies `text` into the data area at `offset`: a request for it.
 pv::BufferRequest text_at(Device& console, uint64_t offset, const char* text)
@@ -255,30 +248,15 @@ bool check_block(Device& disk)
     return written_before;
 }
 
-// MACs nobody else on the switch has (locally administered).
-constexpr uint8_t kOwnMac[6] = {0x02, 0, 0, 0, 0x70, 0x01};
 constexpr uint8_t kNobodysMac[6] = {0x02, 0, 0, 0, 0x70, 0x99};
-constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 constexpr uint8_t kGroupMac[6] = {0x01, 0x00, 0x5e, 0, 0, 0x01};
-
-// A frame of `length` bytes at `offset` (its header, as far as it goes, then zeros).
-pv::BufferRequest frame(Device& net, uint64_t offset, const uint8_t (&to)[6], const uint8_t (&from)[6], uint32_t length)
-{
-    uint8_t header[pv::kFrameMinBytes] = {};
-    memcpy(header, to, 6);
-    memcpy(header + 6, from, 6);
-    header[12] = 0x88; // IEEE's "local experimental" EtherType 0x88b5
-    header[13] = 0xb5;
-    memcpy(net.data + offset, header, length < sizeof header ? length : sizeof header);
-    return buffer(offset, length);
-}
 
 void check_net(Device& net)
 {
     set_context("net");
     Exchange tx(net, pv::queue::net_tx);
     tx.post(frame(net, 0, kNobodysMac, kOwnMac, 60), Status::ok, 0, "a frame to a MAC nobody has (dropped)");
-    tx.post(frame(net, 64, kBroadcast, kOwnMac, 60), Status::ok, 0, "a broadcast");
+    tx.post(frame(net, 64, kBroadcastMac, kOwnMac, 60), Status::ok, 0, "a broadcast");
     tx.post(frame(net, 128, kNobodysMac, kOwnMac, pv::kFrameMinBytes), Status::ok, 0, "a frame of 14 bytes");
     tx.post(frame(net, 2048, kNobodysMac, kOwnMac, pv::kFrameMaxBytes), Status::ok, 0, "a frame of 1514 bytes");
     tx.post(frame(net, 192, kNobodysMac, kOwnMac, pv::kFrameMinBytes - 1), Status::bad_length, 0,
@@ -300,7 +278,7 @@ void check_net(Device& net)
 
 } // namespace
 
-bool check_devices(bool with_disk)
+bool check_devices(bool with_disk, bool with_peer)
 {
     namespace source = hc::source;
     l4::hc::enable_sources(uint64_t{1} << source::timer | uint64_t{1} << source::console |
@@ -319,6 +297,8 @@ bool check_devices(bool with_disk)
     check_console(console);
     check_console_budget(console);
     check_net(net);
+    if (with_peer)
+        check_peer(net);
     check_broken_console(console);
     const bool rerun = with_disk && check_block(disk);
     set_context(nullptr);

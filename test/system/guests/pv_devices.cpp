@@ -1,6 +1,7 @@
 // The test guest's devices and their exchanges (pv_devices.hpp).
 #include "pv_devices.hpp"
 
+#include "common/string.hpp"
 #include "l4/guest_console.hpp"
 
 namespace pvtest {
@@ -10,6 +11,23 @@ Device make_device(DeviceKind kind, uint64_t data_bytes, uint32_t first_index, u
     Device device{kind, {}, take_memory(data_bytes), data_bytes};
     device.ring.init(kind, take_memory(pv::ring_bytes(kind, entries)), entries, first_index);
     return device;
+}
+
+pv::BufferRequest buffer(uint64_t offset, uint64_t length)
+{
+    return pv::BufferRequest{0, 0, offset, static_cast<uint32_t>(length), 0};
+}
+
+pv::BufferRequest frame(Device& net, uint64_t offset, const uint8_t (&to)[6], const uint8_t (&from)[6], uint32_t length,
+                        uint16_t type)
+{
+    uint8_t header[pv::kFrameMinBytes] = {};
+    memcpy(header, to, 6);
+    memcpy(header + 6, from, 6);
+    header[12] = static_cast<uint8_t>(type >> 8);
+    header[13] = static_cast<uint8_t>(type);
+    memcpy(net.data + offset, header, length < sizeof header ? length : sizeof header);
+    return buffer(offset, length);
 }
 
 HcStatus attach(uint64_t kind, const Areas& areas, uint64_t words)

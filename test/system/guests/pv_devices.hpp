@@ -11,6 +11,15 @@ constexpr uint32_t kEntries = 8; // per queue, unless a device asks for more
 // A doorbell is served long before this: a response that takes longer is missing.
 constexpr uint64_t kResponseWaitNs = 200'000'000;
 
+// How long a response that must not come is waited for.
+constexpr uint64_t kSilenceNs = 20'000'000;
+
+// The test guest's source MAC (locally administered), and the broadcast address.
+constexpr uint8_t kOwnMac[6] = {0x02, 0, 0, 0, 0x70, 0x01};
+constexpr uint8_t kBroadcastMac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+// IEEE's "local experimental" EtherTypes: the device tests', and what the peer sends back.
+constexpr uint16_t kTestType = 0x88b5, kPeerType = 0x88b6;
+
 struct Areas {
     uint64_t ring, ring_bytes, data, data_bytes;
 };
@@ -31,6 +40,14 @@ struct Device {
 // A device in fresh guest memory, its queues' indices starting at `first_index`.
 Device make_device(DeviceKind kind, uint64_t data_bytes, uint32_t first_index, uint32_t entries = kEntries);
 
+// A request naming `length` bytes at `offset` of the data area.
+pv::BufferRequest buffer(uint64_t offset, uint64_t length);
+
+// A frame of `length` bytes at `offset` of the network device's data area: its header, as far
+// as it goes, then whatever lies there.
+pv::BufferRequest frame(Device& net, uint64_t offset, const uint8_t (&to)[6], const uint8_t (&from)[6], uint32_t length,
+                        uint16_t type = kTestType);
+
 // device_attach with the areas as given and `words` argument words.
 HcStatus attach(uint64_t kind, const Areas& areas, uint64_t words = 5);
 
@@ -43,6 +60,9 @@ void check_unknown_kinds(const Device& device);
 
 // Sleeps (yields) until guest time `deadline`.
 void sleep_until(uint64_t deadline);
+
+// The network device with the peer guest (pv_peer_tests.cpp).
+void check_peer(Device& net);
 
 // Waits up to `wait_ns` for the next response of `queue`: false when none came.
 bool next_response(Device& device, uint32_t queue, pv::Response& response, uint64_t wait_ns);

@@ -29,8 +29,9 @@ HcStatus raw(uint64_t number, uint64_t words, uint64_t w0 = 0, uint64_t w1 = 0, 
 // Page-aligned, zeroed guest memory above the kernel image and initrd, never given back.
 uint8_t* take_memory(uint64_t bytes);
 
-// The device tests (pv_device_tests.cpp); `with_disk`: the guest's line has disk=. True when
-// the disk holds what an earlier run of this guest wrote: this run followed a reboot.
-bool check_devices(bool with_disk);
+// The device tests (pv_device_tests.cpp); `with_disk`: the guest's line has disk=;
+// `with_peer`: net_peer_guest.cpp is on the switch. True when the disk holds what an earlier run
+// of this guest wrote: this run followed a reboot.
+bool check_devices(bool with_disk, bool with_peer);
 
 } // namespace pvtest

@@ -2,7 +2,7 @@
 // arguments, checks its start-info and vCPU pages, drives its devices (pv_device_tests.cpp),
 // prints "pv-test: N passed, M failed" and shuts down with status 0 when all passed (1
 // otherwise): a power-off, or with a disk first a reboot. Its command line is kCommandLine, or
-// kDiskCommandLine when its line has disk=.
+// kDiskCommandLine when its line has disk=, or kPeerCommandLine beside net_peer_guest.cpp.
 #include "common/string.hpp"
 #include "l4/guest_console.hpp"
 #include "pv_test.hpp"
@@ -13,6 +13,13 @@ namespace {
 
 constexpr char kCommandLine[] = "hello from the command line";
 constexpr char kDiskCommandLine[] = "hello from the command line, with a disk";
+constexpr char kPeerCommandLine[] = "hello from the command line, with a peer";
+
+template <size_t N>
+bool command_line_is(const char (&line)[N])
+{
+    return memcmp(l4::hc::start_info().cmdline, line, N) == 0;
+}
 
 unsigned passed = 0, failed = 0;
 const char* context = nullptr;
@@ -89,8 +96,7 @@ void check_start_info()
            "start info: strings terminated");
     l4::hc::println("pv-test: I am \"{}\", {} KiB at {:#x}, command line \"{}\"", info.name, info.memory_size / 1024,
                     info.memory_base, info.cmdline);
-    expect(memcmp(info.cmdline, kCommandLine, sizeof kCommandLine) == 0 ||
-               memcmp(info.cmdline, kDiskCommandLine, sizeof kDiskCommandLine) == 0,
+    expect(command_line_is(kCommandLine) || command_line_is(kDiskCommandLine) || command_line_is(kPeerCommandLine),
            "start info: command line");
 }
 
@@ -183,7 +189,7 @@ void check_timer_and_yield()
 void run()
 {
     const hc::StartInfo& info = l4::hc::start_info();
-    const bool with_disk = memcmp(info.cmdline, kDiskCommandLine, sizeof kDiskCommandLine) == 0;
+    const bool with_disk = command_line_is(kDiskCommandLine);
     check_version(with_disk);
     check_start_info();
     const uint64_t first_free = check_initrd();
@@ -195,7 +201,7 @@ void run()
     check_console();
     check_refusals();
     check_timer_and_yield();
-    const bool rebooted = check_devices(with_disk);
+    const bool rebooted = check_devices(with_disk, command_line_is(kPeerCommandLine));
     l4::hc::println("pv-test: {} passed, {} failed", passed, failed);
     // A guest with a disk reboots once (restart=on-crash on its line): the second run attaches
     // its devices again, and finds its write on the disk.
