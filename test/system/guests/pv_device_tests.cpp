@@ -12,6 +12,8 @@ using pv::Status;
 
 // Room for more requests than the VMM serves a queue in one pass (64).
 constexpr uint32_t kConsoleEntries = 128, kBeyondBudget = 100;
+// The most a queue may have: attach takes it.
+constexpr uint32_t kBlockEntries = pv::kMaxEntries;
 // Indices that wrap at 2^32 in the middle of the tests.
 constexpr uint32_t kConsoleFirstIndex = 0xffff'fffa, kBlockFirstIndex = 0xffff'ffff;
 constexpr uint32_t kNetFirstIndex = 0x8000'0000;
@@ -284,7 +286,7 @@ bool check_devices(bool with_disk, bool with_peer)
     l4::hc::enable_sources(uint64_t{1} << source::timer | uint64_t{1} << source::console |
                            uint64_t{1} << source::block | uint64_t{1} << source::net);
     Device console = make_device(DeviceKind::console, kConsoleDataBytes, kConsoleFirstIndex, kConsoleEntries);
-    Device disk = make_device(DeviceKind::block, kBlockDataBytes, kBlockFirstIndex);
+    Device disk = make_device(DeviceKind::block, kBlockDataBytes, kBlockFirstIndex, kBlockEntries);
     Device net = make_device(DeviceKind::net, kNetDataBytes, kNetFirstIndex);
     set_context("attach");
     check_unknown_kinds(console);
