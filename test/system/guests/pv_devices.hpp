@@ -1,6 +1,6 @@
 // The paravirtual test guest's devices: a ring and data area each, attached by the tests of
-// pv_attach_tests.cpp and driven by those of pv_device_tests.cpp, and the exchange of requests
-// and exactly expected responses they drive them with.
+// pv_attach_tests.cpp and driven by those of pv_device_tests.cpp and pv_peer_tests.cpp, and the
+// exchange of requests and exactly expected responses they drive them with.
 #pragma once
 
 #include "pv_test.hpp"
