@@ -141,7 +141,7 @@ def check_demo_guest(log, name, peer, role):
 
 # The checks test/system/guests/pv_test_guest.cpp counts when all pass, without an initrd (one
 # more with) and without a disk (PV_TEST_DISK_CHECKS more with).
-PV_TEST_CHECKS = 177
+PV_TEST_CHECKS = 179
 PV_TEST_DISK_CHECKS = 38
 PV_TEST_PEER_CHECKS = 25
 
@@ -155,7 +155,9 @@ def pv_test_broken_ring(name, ring="console output"):
 def pv_test_ring_lines(name):
     """The lines the test guest writes through its console ring, in order."""
     return [re.escape(f"[{name}] pv-test: through the console ring: ok"),
-            re.escape(f"[{name}] pv-test: the console ring after bad requests: ok")]
+            re.escape(f"[{name}] pv-test: the console ring after bad requests: ok"),
+            re.escape(f"[{name}] pv-test: escapes ?[2J? show as ?, a CR goes"),
+            re.escape(f"[{name}] " + "x" * 160), re.escape(f"[{name}] " + "x" * 10)]
 
 
 def check_reported(log, line, times):
