@@ -96,6 +96,44 @@ void check_console_budget(Device& console)
            in_order);
 }
 
+// Unmasked, a response raises the device's source and signals the event notification with its
+// bit; masked, it only sets pending, which the unmask then reports (docs/hypercalls.md, "The
+// vCPU page and events"). The guest ran masked so far (check_memory) and goes on masked.
+void check_device_events(Device& console)
+{
+    set_context("device events");
+    constexpr uint64_t kConsoleBit = uint64_t{1} << hc::source::console;
+    constexpr uint64_t kWaitTicks = 50;
+    (void)l4::hc::timer_set(0); // no timer event in between
+    (void)l4::hc::take_events();
+    uint64_t bits = ~uint64_t{0};
+    expect(l4::notify_poll(hc::kEventSelector, bits) == l4::Error::ok && bits == 0,
+           "masked so far: the event notification was never signalled", bits);
+    expect(!l4::hc::unmask_events(), "unmasked, nothing pending");
+    pv::BufferRequest no_text = buffer(0, 0);
+    no_text.id = Exchange::take_id();
+    expect(console.ring.post(pv::queue::console_output, no_text), "a request posted");
+    l4::hc::doorbell();
+    bits = 0;
+    const l4::Error waited = l4::notify_wait(hc::kEventSelector, bits, kWaitTicks);
+    expect(waited == l4::Error::ok && bits == kConsoleBit, "unmasked: the console's bit signalled", bits);
+    expect(l4::hc::take_events() == kConsoleBit, "unmasked: the console source pending");
+    pv::Response response{};
+    expect(console.ring.take_response(pv::queue::console_output, response) && response.id == no_text.id &&
+               response.status == 0,
+           "unmasked: the response is there when the signal comes", response.status);
+    l4::hc::mask_events();
+    Exchange out(console, pv::queue::console_output);
+    out.post(buffer(0, 0), Status::ok, 0, "masked: a request answered");
+    out.finish();
+    bits = ~uint64_t{0};
+    expect(l4::notify_poll(hc::kEventSelector, bits) == l4::Error::ok && bits == 0, "masked: no signal", bits);
+    expect(l4::hc::vcpu().pending == 1, "masked: pending set", l4::hc::vcpu().pending);
+    expect(l4::hc::unmask_events(), "the unmask sees what came while masked");
+    l4::hc::mask_events();
+    expect(l4::hc::take_events() == kConsoleBit, "masked: the console source pending");
+}
+
 // A producer index more than a ring ahead breaks the queue: the VMM reports it once and serves
 // it no more, not the good request posted after either; the guest's hypercalls go on.
 template <class Request>
@@ -305,6 +343,7 @@ bool check_devices(bool with_disk, bool with_peer)
     check_attach(net);
     check_console(console);
     check_console_budget(console);
+    check_device_events(console);
     check_net(net);
     if (with_peer)
         check_peer(net);
