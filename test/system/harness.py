@@ -141,7 +141,7 @@ def check_demo_guest(log, name, peer, role):
 
 # The checks test/system/guests/pv_test_guest.cpp counts when all pass, without an initrd (one
 # more with) and without a disk (PV_TEST_DISK_CHECKS more with).
-PV_TEST_CHECKS = 190
+PV_TEST_CHECKS = 192
 PV_TEST_DISK_CHECKS = 38
 PV_TEST_PEER_CHECKS = 25
 

@@ -96,12 +96,12 @@ void check_attach(Device& device, bool has_disk)
     Device other = make_device(device.kind, device.data_bytes, 0);
     expect_status(attach(kind, device.areas()), HcStatus::busy, "attach again, the same areas");
     expect_status(attach(kind, other.areas()), HcStatus::busy, "attach again, other areas");
-    // The VMM starts each queue where the guest's producer stands (init set it), answering none.
-    const uint32_t first = device.ring.header().queues[0].request_producer;
-    for (uint32_t queue = 0; queue < pv::queue_count(device.kind); ++queue)
-        expect(device.ring.header().queues[queue].response_producer == first,
-               "attach: the response producer starts at the request producer",
-               device.ring.header().queues[queue].response_producer);
+    // The VMM starts each queue where the guest's producer stands, answering none.
+    for (uint32_t queue = 0; queue < pv::queue_count(device.kind); ++queue) {
+        const pv::QueueIndices& indices = device.ring.header().queues[queue];
+        expect(indices.response_producer == indices.request_producer,
+               "attach: the response producer starts at the request producer", indices.response_producer);
+    }
 }
 
 void check_unknown_kinds(const Device& device)
