@@ -145,8 +145,69 @@ def check_demo_guest(log, name, peer, role):
 
 
 # The checks test/system/guests/pv_test_guest.cpp counts when all pass, without an initrd (one
-# more with).
-PV_TEST_CHECKS = 40
+# more with) and without a disk (PV_TEST_DISK_CHECKS more with).
+PV_TEST_CHECKS = 193
+PV_TEST_DISK_CHECKS = 38
+PV_TEST_PEER_CHECKS = 25
+
+
+def pv_test_broken_ring(name, ring="console output"):
+    """The VMM's report of a ring the test guest breaks (pv_device_tests.cpp)."""
+    return (f'vmm: guest "{name}": its {ring} ring is broken (request producer 1000000 runs ahead '
+            f'of the ring): served no more')
+
+
+def pv_test_ring_lines(name):
+    """The lines the test guest writes through its console ring, in order."""
+    return [re.escape(f"[{name}] pv-test: through the console ring: ok"),
+            re.escape(f"[{name}] pv-test: the console ring after bad requests: ok"),
+            re.escape(f"[{name}] pv-test: escapes ?[2J? show as ?, a CR goes"),
+            re.escape(f"[{name}] " + "x" * 160), re.escape(f"[{name}] " + "x" * 10)]
+
+
+def check_reported(log, line, times):
+    found = len(re.findall(r"(?m)^" + re.escape(line) + r"$", log))
+    return None if found == times else f"{found} times, expected {times}: {line!r}"
+
+
+def pv_test_disk_run(rerun):
+    """vmm-pv-test: the lines of one run of its guest, with a disk; it reboots after the first."""
+    disk = module_bytes(5120, 4)   # module 4
+    last = "as an earlier run wrote it" if rerun else "new"
+    pattern = disk[:4608] if rerun else disk
+    lines = (
+        r'vmm: guest "pvtest" started: 8192 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
+        *([] if rerun else [r"vmm: 1 of 1 guests started"]),
+        re.escape('[pvtest] pv-test: I am "pvtest", 8192 KiB at 0x400000, command line '
+                  '"hello from the command line, with a disk"'),
+        r"\[pvtest\] pv-test: initrd of 5000 bytes at 0x4[0-9a-f]{2}000, byte sum " + str(module_sum(5000, 3)),
+        re.escape("[pvtest] pv-test: one byte at a time: ok"),
+        re.escape("[pvtest] pv-test: forty bytes exactly in 5 words"),
+        *pv_test_ring_lines("pvtest"),
+        re.escape(pv_test_broken_ring("pvtest")),
+        re.escape(f"[pvtest] pv-test: disk of 10 sectors, first byte {disk[0]}, byte sum {sum(pattern)} of "
+                  f"{len(pattern)} bytes, the last sector {last}"),
+        re.escape(pv_test_broken_ring("pvtest", "block")),
+        re.escape(f"[pvtest] pv-test: {PV_TEST_CHECKS + 1 + PV_TEST_DISK_CHECKS} passed, 0 failed"),
+        re.escape(f'vmm: guest "pvtest" shut down ({"poweroff" if rerun else "reboot"}, status 0)'))
+    return [r"(?m)^" + line + r"$" for line in lines]
+
+
+def check_pv_net(log):
+    """vmm-pv-net: the test guest and its peer run at once: their lines in any order between them."""
+    wanted = [
+        (re.escape(f"[pvnet] pv-test: {PV_TEST_CHECKS + PV_TEST_PEER_CHECKS} passed, 0 failed"), 1),
+        (re.escape('vmm: guest "pvnet" shut down (poweroff, status 0)'), 1),
+        (re.escape(pv_test_broken_ring("pvnet")), 1),
+        # echo 1 to 5; not the spoofed frame nor the one the test guest sent to itself.
+        (re.escape("[peer] net-peer: sent back 5 frames"), 1),
+        (re.escape('vmm: guest "peer" shut down (poweroff, status 0)'), 1),
+    ]
+    for pattern, count in wanted:
+        found = len(re.findall(r"(?m)^" + pattern + r"$", log))
+        if found != count:
+            return f"want {count} line(s) {pattern!r}, found {found}"
+    return None
 
 
 # The process guest's checks: 2 (endpoint, memory back) + 12 for the first process + 5 for the
@@ -178,7 +239,12 @@ def check_guest_faults(log):
     ud = r'vmm: guest "crasher" stopped: #UD invalid opcode \(vector 6\) at rip 0x4[0-9a-f]{5}'
     wanted = [
         (re.escape(f"[good] pv-test: {PV_TEST_CHECKS} passed, 0 failed"), 1),
+        (re.escape(pv_test_broken_ring("good")), 1),
+    ] + [(line, 1) for line in pv_test_ring_lines("good")] + [
         (re.escape('vmm: guest "good" shut down (poweroff, status 0)'), 1),
+        (re.escape('vmm: guest "quiet" shut down (poweroff, status 0)'), 1),
+        (re.escape(pv_test_broken_ring("quiet")), 1),
+        (r"\[quiet\] .*", 0),
         (re.escape('[crasher] crash-test: "crasher" crashes with ud2'), 4),
         (ud, 4),
         (re.escape('[wild] crash-test: "wild" crashes with wild-write'), 1),
@@ -529,19 +595,26 @@ SCENARIOS = {
     # vmm-server as the root task with the paravirtual test guest (test/system/guests/): every
     # hypercall with good and bad arguments, the start-info and vCPU pages, a clean shutdown.
     "vmm-pv-test": Scenario(
-        "exit=qemu", vmm_start(("pvtest", 8192)) + [r"(?m)^" + line + r"$" for line in (
-            re.escape('[pvtest] pv-test: I am "pvtest", 8192 KiB at 0x400000, command line '
-                      '"hello from the command line"'),
-            r"\[pvtest\] pv-test: initrd of 5000 bytes at 0x4[0-9a-f]{2}000, byte sum " + str(module_sum(5000, 3)),
-            re.escape("[pvtest] pv-test: one byte at a time: ok"),
-            re.escape("[pvtest] pv-test: forty bytes exactly in 5 words"),
-            re.escape(f"[pvtest] pv-test: {PV_TEST_CHECKS + 1} passed, 0 failed"),
-            re.escape('vmm: guest "pvtest" shut down (poweroff, status 0)'))] +
+        "exit=qemu", [r'root task "vmm-server"'] + pv_test_disk_run(rerun=False) +
+        [re.escape('vmm: restarting guest "pvtest" (1 of 3)')] + pv_test_disk_run(rerun=True) +
         [r"(?m)^" + vmm_leaves(0) + r"\Z"], exit_code=qemu.vmm_exit_code(0),
         modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
-                 ("@pv-test-guest", "guest name=pvtest mem=8M initrd=blob -- hello from the command line"),
-                 (5000, "blob")],
+                 ("@pv-test-guest", "guest name=pvtest mem=8M initrd=blob disk=disk restart=on-crash -- "
+                                    "hello from the command line, with a disk"),
+                 (5000, "blob"), (5120, "disk")],
+        # Once a run: a restart gives the guest fresh devices.
+        check=lambda log: (check_reported(log, pv_test_broken_ring("pvtest"), 2) or
+                           check_reported(log, pv_test_broken_ring("pvtest", "block"), 2)),
         forbid=[r"PANIC", r"FAIL", r"refused", r"not started"]),
+    # The test guest with a peer on the switch (test/system/guests/frame_echo_guest.cpp) that sends
+    # frames back: rx buffers good and bad, learning, spoofing, a frame to oneself.
+    "vmm-pv-net": Scenario(
+        "exit=qemu", [r'root task "vmm-server"', r"(?m)^vmm: 2 of 2 guests started$",
+                      r"(?m)^" + vmm_leaves(0) + r"\Z"], exit_code=qemu.vmm_exit_code(0),
+        modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
+                 ("@pv-test-guest", "guest name=pvnet mem=4M -- hello from the command line, with a peer"),
+                 ("@frame-echo-guest", "guest name=peer mem=2M")],
+        check=check_pv_net, forbid=[r"PANIC", r"FAIL", r"refused", r"not started"]),
     # The image scripts/run boots (meson.build, kestrel.iso): the VMM and two demonstration guests
     # (vmm-server/demo/hello_guest.cpp), each line whole and in order, ending as README says.
     "vmm-demo": Scenario(
@@ -562,14 +635,18 @@ SCENARIOS = {
             r'vmm: guest "crasher" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
             r'vmm: guest "wild" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
             r'vmm: guest "junk" not started: its kernel is no ELF it can run: .+ \(program header 0\)',
-            r"vmm: 3 of 4 guests started")],
+            r'vmm: guest "quiet" started: 4096 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
+            r"vmm: 4 of 5 guests started")],
         modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
                  ("@pv-test-guest", "guest name=good mem=4M -- hello from the command line"),
                  ("@crash-guest", "guest name=crasher mem=2M restart=on-crash -- ud2"),
                  ("@crash-guest", "guest name=wild mem=2M -- wild-write"),
                  (5000, "guest name=junk mem=2M"),
                  ("@pv-test-guest", "guest name=bad mem=12Q"),
-                 ("@pv-test-guest", "guest mem=4M")],
+                 ("@pv-test-guest", "guest mem=4M"),
+                 # console=off: its output, through hypercalls and ring, is dropped; its status
+                 # says whether all its checks passed.
+                 ("@pv-test-guest", "guest name=quiet mem=4M console=off -- hello from the command line")],
         check=lambda log: check_guest_faults(log), forbid=[r"PANIC", r"FAIL"], exit_code=qemu.EXIT_GUEST_FAULT),
     # Three guests on the switch (test/system/guests/net_peer_guest.cpp): steady pings echo all
     # along while hostile, after a few frames with echo, attacks and crashes; hostile is stopped,

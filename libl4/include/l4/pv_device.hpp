@@ -15,7 +15,8 @@ class DeviceRing {
 public:
     // `ring`: pv::ring_bytes(kind, entries) bytes aligned to pv::kRingAlignment, in guest memory;
     // `entries` a power of two. Call before device_attach: it writes the header attach reads.
-    void init(abi::hc::DeviceKind kind, void* ring, uint32_t entries)
+    // `first`: where every queue's indices start (any value: they wrap at 2^32).
+    void init(abi::hc::DeviceKind kind, void* ring, uint32_t entries, uint32_t first = 0)
     {
         kind_ = kind;
         ring_ = static_cast<uint8_t*>(ring);
@@ -23,8 +24,10 @@ public:
         for (uint64_t i = 0; i < pv::ring_bytes(kind, entries); ++i)
             ring_[i] = 0;
         header().entries = entries;
-        for (uint32_t& consumer : response_consumer_)
-            consumer = 0;
+        for (uint32_t queue = 0; queue < pv::kMaxQueues; ++queue) {
+            pv::QueueIndices& indices = header().queues[queue];
+            indices.request_producer = indices.response_producer = response_consumer_[queue] = first;
+        }
     }
 
     // Posts a request (pv::BlockRequest for block, pv::BufferRequest otherwise); false when the

@@ -1,26 +1,43 @@
 // The paravirtual test guest: calls every hypercall the VMM implements, with good and bad
-// arguments, checks its start-info and vCPU pages, prints "pv-test: N passed, M failed" and
-// shuts down with status 0 when all passed (1 otherwise).
+// arguments, checks its start-info and vCPU pages, drives its devices (pv_device_tests.cpp),
+// prints "pv-test: N passed, M failed" and shuts down with status 0 when all passed (1
+// otherwise): a power-off, or with a disk first a reboot. Its command line is kCommandLine, or
+// kDiskCommandLine when its line has disk=, or kPeerCommandLine beside frame_echo_guest.cpp.
 #include "common/string.hpp"
 #include "l4/guest_console.hpp"
-#include "l4/hypercall.hpp"
+#include "pv_test.hpp"
+
+namespace pvtest {
 
 namespace {
 
-namespace hc = l4::abi::hc;
-using hc::Call;
-using hc::HcStatus;
+constexpr char kCommandLine[] = "hello from the command line";
+constexpr char kDiskCommandLine[] = "hello from the command line, with a disk";
+constexpr char kPeerCommandLine[] = "hello from the command line, with a peer";
+
+template <size_t N>
+bool command_line_is(const char (&line)[N])
+{
+    return memcmp(l4::hc::start_info().cmdline, line, N) == 0;
+}
 
 unsigned passed = 0, failed = 0;
+const char* context = nullptr;
+uint64_t spare_memory = 0, spare_memory_end = 0; // take_memory's
 
-void expect(bool ok, const char* what, uint64_t got = 0)
+} // namespace
+
+void expect(bool ok, const char* what, uint64_t got)
 {
     if (ok) {
         ++passed;
         return;
     }
     ++failed;
-    l4::hc::println("pv-test: FAIL {} (got {:#x})", what, got);
+    if (context != nullptr)
+        l4::hc::println("pv-test: FAIL {}: {} (got {:#x})", context, what, got);
+    else
+        l4::hc::println("pv-test: FAIL {} (got {:#x})", what, got);
 }
 
 void expect_status(HcStatus got, HcStatus want, const char* what)
@@ -28,22 +45,41 @@ void expect_status(HcStatus got, HcStatus want, const char* what)
     expect(got == want, what, static_cast<uint64_t>(got));
 }
 
-// A hypercall with `words` argument words as given: what a careless guest might send.
-HcStatus raw(uint64_t number, uint64_t words, uint64_t w0 = 0, uint64_t w1 = 0)
+void set_context(const char* name) { context = name; }
+
+HcStatus raw(uint64_t number, uint64_t words, uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t w4)
 {
     l4::Message m;
     m.words[0] = w0;
     m.words[1] = w1;
+    m.words[2] = w2;
+    m.words[3] = w3;
+    m.words[4] = w4;
     return l4::hc::hypercall(static_cast<Call>(number), m, words);
 }
 
-void check_version()
+uint8_t* take_memory(uint64_t bytes)
+{
+    const uint64_t rounded = (bytes + 4095) & ~uint64_t{4095};
+    if (rounded > spare_memory_end - spare_memory) {
+        l4::hc::println("pv-test: FAIL out of memory for the device tests");
+        (void)l4::hc::shutdown(hc::ShutdownReason::poweroff, 1);
+    }
+    auto* memory = reinterpret_cast<uint8_t*>(spare_memory);
+    spare_memory += rounded;
+    return memory;
+}
+
+namespace {
+
+void check_version(bool with_disk)
 {
     uint64_t version = 0, features = 0;
     expect_status(l4::hc::version(version, features), HcStatus::ok, "version");
     expect(version == hc::kVersion, "version: kVersion", version);
-    // No disk= on this guest's line: no block device.
-    expect(features == (hc::features::console_ring | hc::features::net), "version: console ring and net", features);
+    // The block device only for a guest line with disk=.
+    const uint64_t expected = hc::features::console_ring | hc::features::net | (with_disk ? hc::features::block : 0);
+    expect(features == expected, "version: console ring, net, and block with a disk", features);
 }
 
 void check_start_info()
@@ -60,7 +96,7 @@ void check_start_info()
            "start info: strings terminated");
     l4::hc::println("pv-test: I am \"{}\", {} KiB at {:#x}, command line \"{}\"", info.name, info.memory_size / 1024,
                     info.memory_base, info.cmdline);
-    expect(memcmp(info.cmdline, "hello from the command line", sizeof "hello from the command line") == 0,
+    expect(command_line_is(kCommandLine) || command_line_is(kDiskCommandLine) || command_line_is(kPeerCommandLine),
            "start info: command line");
 }
 
@@ -150,19 +186,37 @@ void check_timer_and_yield()
     expect_status(raw(static_cast<uint64_t>(Call::timer_set), 0), HcStatus::invalid_argument, "timer_set: no word");
 }
 
+void run()
+{
+    const hc::StartInfo& info = l4::hc::start_info();
+    const bool with_disk = command_line_is(kDiskCommandLine);
+    check_version(with_disk);
+    check_start_info();
+    const uint64_t first_free = check_initrd();
+    check_memory(first_free);
+    // check_memory wrote a word at each end: the devices take what lies between (the stack
+    // is below the top 64 KiB).
+    spare_memory = first_free + 4096;
+    spare_memory_end = info.memory_base + info.memory_size - 256 * 1024;
+    check_console();
+    check_refusals();
+    check_timer_and_yield();
+    const bool rebooted = check_devices(with_disk, command_line_is(kPeerCommandLine));
+    l4::hc::println("pv-test: {} passed, {} failed", passed, failed);
+    // A guest with a disk reboots once (restart=on-crash on its line): the second run attaches
+    // its devices again, and finds its write on the disk.
+    const auto reason = with_disk && !rebooted ? hc::ShutdownReason::reboot : hc::ShutdownReason::poweroff;
+    (void)l4::hc::shutdown(reason, failed == 0 ? 0 : 1);
+}
+
 } // namespace
+
+} // namespace pvtest
 
 // The vCPU starts in crt0.S with rsp at the top of guest memory.
 extern "C" [[noreturn]] void l4_start()
 {
-    check_version();
-    check_start_info();
-    check_memory(check_initrd());
-    check_console();
-    check_refusals();
-    check_timer_and_yield();
-    l4::hc::println("pv-test: {} passed, {} failed", passed, failed);
-    (void)l4::hc::shutdown(hc::ShutdownReason::poweroff, failed == 0 ? 0 : 1);
+    pvtest::run();
     for (;;) {
     }
 }
