@@ -14,12 +14,14 @@ using namespace linux_abi;
 // System-call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
 enum Number : uint64_t {
     nr_write = 1,
+    nr_fstat = 5,
     nr_mmap = 9,
     nr_mprotect = 10,
     nr_munmap = 11,
     nr_brk = 12,
     nr_writev = 20,
     nr_getpid = 39,
+    nr_fcntl = 72,
     nr_exit = 60,
     nr_uname = 63,
     nr_readlink = 89,
@@ -33,6 +35,7 @@ enum Number : uint64_t {
     nr_gettid = 186,
     nr_set_tid_address = 218,
     nr_exit_group = 231,
+    nr_newfstatat = 262,
     nr_set_robust_list = 273,
     nr_prlimit64 = 302,
     nr_getrandom = 318,
@@ -44,6 +47,23 @@ constexpr uint64_t kRlimitStack = 3, kRlimInfinity = ~uint64_t{0};
 constexpr uint64_t kProtRead = 1, kProtWrite = 2, kProtExec = 4;
 constexpr uint64_t kMapPrivate = 0x02, kMapFixed = 0x10, kMapAnonymous = 0x20;
 constexpr uint64_t kMaxIov = 1024;
+constexpr uint64_t kFGetfd = 1, kFSetfd = 2, kFGetfl = 3, kORdwr = 2;
+constexpr uint64_t kAtEmptyPath = 0x1000;
+constexpr uint64_t kConsoleMajor = 5, kConsoleMinor = 1;
+
+// struct stat of x86-64 (asm/stat.h), 144 bytes.
+struct Stat {
+    uint64_t dev, ino, nlink;
+    uint32_t mode, uid, gid, pad0;
+    uint64_t rdev;
+    int64_t size, blksize, blocks;
+    uint64_t atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns;
+    int64_t unused[3];
+};
+static_assert(sizeof(Stat) == 144);
+
+// The only files so far: the console on fd 0, 1 and 2.
+bool is_console(uint64_t fd) { return fd <= 2; }
 
 uint64_t error(int errno_value) { return static_cast<uint64_t>(-static_cast<int64_t>(errno_value)); }
 
@@ -98,6 +118,41 @@ uint64_t mmap(Process& p, uint64_t address, uint64_t length, uint64_t prot, uint
     if (rights_of_prot(prot) != (kRead | kWrite) && !p.protect(at, length, rights_of_prot(prot)))
         return error(kENOMEM);
     return at;
+}
+
+uint64_t fcntl(uint64_t fd, uint64_t command)
+{
+    if (!is_console(fd))
+        return error(kEBADF);
+    switch (command) {
+    case kFGetfl: return kORdwr;
+    case kFGetfd:
+    case kFSetfd: return 0; // no close-on-exec to keep yet: nothing is ever exec'd
+    default: return error(kEINVAL);
+    }
+}
+
+uint64_t fstat(Process& p, uint64_t fd, uint64_t buffer)
+{
+    if (!is_console(fd))
+        return error(kEBADF);
+    Stat st{};
+    st.mode = kS_IFCHR | 0620;
+    st.nlink = 1;
+    st.rdev = kConsoleMajor << 8 | kConsoleMinor;
+    st.blksize = 1024;
+    return p.copy_out(buffer, &st, sizeof st) ? 0 : error(kEFAULT);
+}
+
+// newfstatat: only fstat's form (an empty path with AT_EMPTY_PATH) until there are files.
+uint64_t fstatat(Process& p, uint64_t fd, uint64_t path, uint64_t buffer, uint64_t flags)
+{
+    char first = 0;
+    if (!p.copy_in(&first, path, 1))
+        return error(kEFAULT);
+    if (first != '\0' || (flags & kAtEmptyPath) == 0)
+        return error(kENOENT);
+    return fstat(p, fd, buffer);
 }
 
 uint64_t uname(Process& p, uint64_t buffer)
@@ -209,6 +264,9 @@ Outcome handle_syscall(Process& p, const l4::abi::ForeignSyscall& c, uint64_t& r
     case nr_brk: result = p.set_break(c.rdi); break;
     case nr_getpid:
     case nr_gettid: result = p.pid(); break;
+    case nr_fcntl: result = fcntl(c.rdi, c.rsi); break;
+    case nr_fstat: result = fstat(p, c.rdi, c.rsi); break;
+    case nr_newfstatat: result = fstatat(p, c.rdi, c.rsi, c.rdx, c.r10); break;
     case nr_getppid: result = 0; break;
     case nr_getuid:
     case nr_getgid:

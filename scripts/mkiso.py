@@ -14,6 +14,21 @@ import sys
 import tempfile
 
 
+SAFE_IN_GRUB = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=:,+-@%^~!")
+
+
+def grub_words(cmdline):
+    """The command line as grub.cfg words: a word with a character GRUB's script language would
+    take (> < | & ; $ quotes, backslash, braces, #) is single-quoted, so that it arrives as it is."""
+    words = []
+    for word in cmdline.split():
+        if set(word) <= SAFE_IN_GRUB:
+            words.append(word)
+        else:
+            words.append("'" + word.replace("'", "'\\''") + "'")
+    return " ".join(words)
+
+
 def grub_config(cmdline, modules):
     lines = [
         "set timeout=0",
@@ -21,10 +36,10 @@ def grub_config(cmdline, modules):
         "set default=0",
         "insmod all_video",   # GRUB under EFI wants a video driver before multiboot2
         'menuentry "Kestrel" {',
-        f"    multiboot2 /boot/kernel {cmdline}".rstrip(),
+        f"    multiboot2 /boot/kernel {grub_words(cmdline)}".rstrip(),
     ]
     for index, (_, module_cmdline) in enumerate(modules):
-        lines.append(f"    module2 /boot/module{index} {module_cmdline}".rstrip())
+        lines.append(f"    module2 /boot/module{index} {grub_words(module_cmdline)}".rstrip())
     lines += ["    boot", "}"]
     return "\n".join(lines) + "\n"
 

@@ -47,11 +47,7 @@ void serve_console_output(Guest& guest)
 {
     const PassResult result =
         serve(guest.devices.console_output, kRingBudget, [&guest](const pv::BufferRequest& copy, const uint8_t* text) {
-            for (uint32_t i = 0; i < copy.length; ++i)
-                if (guest.config.console && guest.console.put(text[i])) {
-                    l4::println("[{}] {}", guest.config.name, guest.console.text);
-                    guest.console.clear();
-                }
+            console_output(guest, text, copy.length);
             return pv::Response{0, static_cast<uint32_t>(pv::Status::ok), 0, 0};
         });
     after_pass(guest, result, guest.devices.console_output, console_output_bit, "console output", hc::source::console);

@@ -252,6 +252,26 @@ void stop_guest(Guest& guest)
     guest.running = false;
 }
 
+void console_output(Guest& guest, const uint8_t* bytes, uint64_t count)
+{
+    switch (guest.config.console) {
+    case ConsoleMode::off: return;
+    case ConsoleMode::raw:
+        for (uint64_t done = 0; done < count; done += abi::kMaxDebugWrite) {
+            const uint64_t n = count - done < abi::kMaxDebugWrite ? count - done : abi::kMaxDebugWrite;
+            (void)l4::debug_write(reinterpret_cast<const char*>(bytes + done), n);
+        }
+        return;
+    case ConsoleMode::lines:
+        for (uint64_t i = 0; i < count; ++i)
+            if (guest.console.put(bytes[i])) {
+                l4::println("[{}] {}", guest.config.name, guest.console.text);
+                guest.console.clear();
+            }
+        return;
+    }
+}
+
 void flush_console(Guest& guest)
 {
     if (guest.console.empty())

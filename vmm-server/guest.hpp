@@ -76,6 +76,9 @@ bool start_guest(Guest& guest);
 // for a restart.
 void stop_guest(Guest& guest);
 
+// The guest's console output (console_write or its console ring), as its console= word says.
+void console_output(Guest& guest, const uint8_t* bytes, uint64_t count);
+
 // Prints what is left in the guest's console line.
 void flush_console(Guest& guest);
 

@@ -70,13 +70,13 @@ const char* take_name(Word value, char (&to)[kMaxNameLength + 1])
     return nullptr;
 }
 
-const char* take_switch(Word value, bool& to)
+const char* take_console(Word value, ConsoleMode& to)
 {
-    if (equals(value, "on") || equals(value, "off")) {
-        to = equals(value, "on");
+    if (equals(value, "on") || equals(value, "off") || equals(value, "raw")) {
+        to = equals(value, "on") ? ConsoleMode::lines : equals(value, "off") ? ConsoleMode::off : ConsoleMode::raw;
         return nullptr;
     }
-    return "want on or off";
+    return "want on, off or raw";
 }
 
 const char* take_restart(Word value, Restart& to)
@@ -184,7 +184,7 @@ ConfigResult parse_guest_config(const char* line, GuestConfig& out)
         case key_mem: why = take_memory(value, out.memory_bytes); break;
         case key_initrd: why = take_name(value, out.initrd); break;
         case key_disk: why = take_name(value, out.disk); break;
-        case key_console: why = take_switch(value, out.console); break;
+        case key_console: why = take_console(value, out.console); break;
         default: why = take_restart(value, out.restart); break;
         }
         if (why != nullptr)

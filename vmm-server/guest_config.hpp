@@ -19,13 +19,16 @@ constexpr uint64_t kDefaultGuestMemory = uint64_t{16} << 20;
 constexpr size_t kMaxConfigMessage = 120;
 
 enum class Restart : uint8_t { no, on_crash };
+// console=off|on|raw: dropped; in lines after the guest's name; raw, byte for byte as it comes
+// (for an interactive guest: prompts without a newline, the terminal's escape sequences).
+enum class ConsoleMode : uint8_t { off, lines, raw };
 
 struct GuestConfig {
     char name[kMaxNameLength + 1] = {};
     uint64_t memory_bytes = kDefaultGuestMemory;
     char initrd[kMaxNameLength + 1] = {}; // empty: none
     char disk[kMaxNameLength + 1] = {};   // the block device's ramdisk module; empty: none
-    bool console = true;
+    ConsoleMode console = ConsoleMode::lines;
     Restart restart = Restart::no;
     char cmdline[kMaxGuestCmdline + 1] = {};
 };

@@ -58,15 +58,10 @@ HcStatus console_write(Guest& guest, const l4::Message& m)
     const uint64_t length = m.words[0];
     if (length == 0 || length > hc::kConsoleBytes || m.tag.words() < 1 + (length + 7) / 8)
         return HcStatus::invalid_argument;
-    if (!guest.config.console)
-        return HcStatus::ok;
-    for (uint64_t i = 0; i < length; ++i) {
-        const auto byte = static_cast<uint8_t>(m.words[1 + i / 8] >> (8 * (i % 8)));
-        if (guest.console.put(byte)) {
-            l4::println("[{}] {}", guest.config.name, guest.console.text);
-            guest.console.clear();
-        }
-    }
+    uint8_t bytes[hc::kConsoleBytes];
+    for (uint64_t i = 0; i < length; ++i)
+        bytes[i] = static_cast<uint8_t>(m.words[1 + i / 8] >> (8 * (i % 8)));
+    console_output(guest, bytes, length);
     return HcStatus::ok;
 }
 

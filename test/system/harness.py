@@ -673,6 +673,12 @@ SCENARIOS = {
         check=lambda log: None if re.search(
             r"(?m)^\[linux0\] hello from busybox\n\[linux0\] shim: /bin/echo exited with status 0$", log)
         else "want busybox's echo, then its exit status 0"),
+    # console=raw: the guest's bytes as they come, without its name or line buffering (a prompt).
+    "linux-busybox-raw-console": vmm_scenario(
+        [("@pv-linux-shim", "guest name=linux0 mem=32M initrd=rootfs console=raw -- /usr/bin/printf prompt>"),
+         ("@rootfs.cpio", "rootfs")], started=1, status=0,
+        check=lambda log: None if re.search(r"(?m)^prompt>shim: /usr/bin/printf exited with status 0$", log)
+        else "want printf's bytes without a name or a newline, then the shim's line"),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
     "vmm-exit-status": vmm_scenario(
         [("@crash-guest", "guest name=five mem=1M -- exit 5"),

@@ -31,9 +31,16 @@ TEST_CASE("guest config: a full line", "[vmm]")
     CHECK(c.memory_bytes == 64u << 20);
     CHECK(std::string(c.initrd) == "rootfs.cpio");
     CHECK(std::string(c.disk) == "disk.img");
-    CHECK_FALSE(c.console);
+    CHECK(c.console == vmm::ConsoleMode::off);
     CHECK(c.restart == vmm::Restart::on_crash);
     CHECK(std::string(c.cmdline) == "init=/bin/sh  quiet");
+}
+
+TEST_CASE("guest config: console=raw", "[vmm]")
+{
+    GuestConfig c;
+    REQUIRE(parse_guest_config("guest name=sh console=raw", c).ok);
+    CHECK(c.console == vmm::ConsoleMode::raw);
 }
 
 TEST_CASE("guest config: defaults and spacing", "[vmm]")
@@ -44,7 +51,7 @@ TEST_CASE("guest config: defaults and spacing", "[vmm]")
     CHECK(c.memory_bytes == vmm::kDefaultGuestMemory);
     CHECK(c.initrd[0] == '\0');
     CHECK(c.disk[0] == '\0');
-    CHECK(c.console);
+    CHECK(c.console == vmm::ConsoleMode::lines);
     CHECK(c.restart == vmm::Restart::no);
     CHECK(c.cmdline[0] == '\0');
     REQUIRE(parse_guest_config("guest mem=1024K name=b.c_d-9 restart=no console=on --", c).ok);
@@ -111,7 +118,8 @@ TEST_CASE("guest config: every malformed line is refused, naming its word", "[vm
           "word \"initrd=x/y\": name may hold only letters, digits, '-', '_' and '.'");
     CHECK(refusal("guest name=a disk=") == "word \"disk=\": empty name");
     CHECK(refusal("guest name=a disk=a disk=b") == "word \"disk=b\": duplicate key");
-    CHECK(refusal("guest name=a console=yes") == "word \"console=yes\": want on or off");
+    CHECK(refusal("guest name=a console=yes") == "word \"console=yes\": want on, off or raw");
+    CHECK(refusal("guest name=a console=Raw") == "word \"console=Raw\": want on, off or raw");
     CHECK(refusal("guest name=a restart=always") == "word \"restart=always\": want no or on-crash");
     const std::string long_cmdline = "guest name=a -- " + std::string(256, 'x');
     CHECK(refusal(long_cmdline.c_str()) ==
