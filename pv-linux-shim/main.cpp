@@ -10,6 +10,7 @@
 #include "l4/cpio.hpp"
 #include "l4/guest_console.hpp"
 #include "page_pool.hpp"
+#include "console.hpp"
 #include "process.hpp"
 #include "start_stack.hpp"
 #include "syscalls.hpp"
@@ -20,7 +21,7 @@ namespace abi = l4::abi;
 namespace hc = abi::hc;
 using abi::Error;
 
-constexpr l4::Selector kEndpoint = 16, kFirstProcessSelector = 20;
+constexpr l4::Selector kEndpoint = 16, kReply = 17, kFirstProcessSelector = 20;
 constexpr uint64_t kShimStackBytes = 256 * 1024; // the vCPU's own stack, at the top of memory
 constexpr uint64_t kMaxArguments = 32;
 constexpr uint64_t kMaxSymlinks = 8;
@@ -99,30 +100,78 @@ uint64_t split(char* line, const char* (&words)[kMaxArguments])
     return count;
 }
 
+// The message that resumes a process after a system call with `result` in rax.
+void resume_with(l4::Message& m, uint64_t result)
+{
+    m = l4::Message{};
+    m.tag = abi::MessageTag::make(abi::reply_label::resume_with_rax, 1);
+    m.words[0] = result;
+}
+
+// After an event: the console's input taken, and a waiting system call tried again; true when
+// it ended the process (`status`).
+bool after_event(shim::Process& process, uint64_t& status)
+{
+    (void)l4::hc::take_events();
+    shim::console().take_input();
+    if (!process.waiting)
+        return false;
+    uint64_t result = 0;
+    switch (shim::handle_syscall(process, process.waiting_call, result)) {
+    case shim::Outcome::wait:
+        if (process.wake_deadline != 0)
+            (void)l4::hc::timer_set(process.wake_deadline);
+        return false;
+    case shim::Outcome::exited: status = result; return true;
+    case shim::Outcome::resume: break;
+    }
+    process.waiting = false;
+    l4::Message m;
+    resume_with(m, result);
+    (void)l4::reply_to(kReply, m);
+    return false;
+}
+
 // Serves the process until it exits or is killed; its exit status (128 + signal when killed).
 uint64_t serve(shim::Process& process)
 {
     l4::Message m;
     Error e = l4::receive(kEndpoint, m);
     for (;;) {
-        if (e != Error::ok) {
+        uint64_t status = 0;
+        const uint64_t label = m.tag.label();
+        if (e == Error::ok && label == abi::label::notification) {
+            if (after_event(process, status))
+                return status;
             e = l4::receive(kEndpoint, m);
             continue;
         }
-        const uint64_t label = m.tag.label();
-        if (m.badge == process.pid() && label == abi::label::foreign_syscall) {
+        if (e != Error::ok || m.badge != process.pid()) {
+            e = l4::receive(kEndpoint, m); // nobody's, or a caller that went away
+            continue;
+        }
+        if (label == abi::label::foreign_syscall) {
             abi::ForeignSyscall call;
             uint64_t words[abi::kForeignSyscallWords];
             memcpy(words, m.words, sizeof m.words);
             memcpy(words + abi::kRegisterWords, l4::utcb()->mr + abi::kRegisterWords, sizeof words - sizeof m.words);
             memcpy(&call, words, sizeof call);
             uint64_t result = 0;
-            if (shim::handle_syscall(process, call, result) == shim::Outcome::exited)
+            const shim::Outcome outcome = shim::handle_syscall(process, call, result);
+            if (outcome == shim::Outcome::exited)
                 return result;
-            m = l4::Message{};
-            m.tag = abi::MessageTag::make(abi::reply_label::resume_with_rax, 1);
-            m.words[0] = result;
-        } else if (m.badge == process.pid() && label == abi::label::page_fault) {
+            if (outcome == shim::Outcome::wait) {
+                // Its reply is kept until an event lets the call finish.
+                process.waiting = true;
+                process.waiting_call = call;
+                (void)l4::reply_save(kReply);
+                if (process.wake_deadline != 0)
+                    (void)l4::hc::timer_set(process.wake_deadline);
+                e = l4::receive(kEndpoint, m);
+                continue;
+            }
+            resume_with(m, result);
+        } else if (label == abi::label::page_fault) {
             const uint64_t address = m.words[0], access = m.words[1], rip = m.words[2];
             if (process.resolve(address, static_cast<uint32_t>(access)) == 0) {
                 l4::hc::println("shim: process {} killed by SIGSEGV: {} at {:#x}, rip {:#x}", process.pid(),
@@ -134,7 +183,7 @@ uint64_t serve(shim::Process& process)
             }
             m = l4::Message{};
             m.tag = abi::MessageTag::make(0, 0); // mapped by now: the access is retried
-        } else if (m.badge == process.pid() && label == abi::label::exception) {
+        } else {
             abi::ExceptionState state;
             uint64_t words[abi::kExceptionWords];
             memcpy(words, m.words, sizeof m.words);
@@ -143,9 +192,6 @@ uint64_t serve(shim::Process& process)
             l4::hc::println("shim: process {} killed: exception vector {} at rip {:#x}", process.pid(), state.vector,
                             state.rip);
             return 128 + 4; // SIGILL
-        } else {
-            e = l4::receive(kEndpoint, m); // nobody's, or a notification
-            continue;
         }
         e = l4::reply_wait(kEndpoint, m);
     }
@@ -185,10 +231,13 @@ extern "C" [[noreturn]] void l4_start()
         l4::hc::println("shim: {}: not an executable it can run: {}", argv[0], elf::describe(parsed.error));
         power_off(126);
     }
-    if (l4::factory_create(static_cast<l4::Selector>(info.factory_selector), abi::ObjectKind::endpoint, kEndpoint) !=
-            Error::ok ||
+    const auto factory = static_cast<l4::Selector>(info.factory_selector);
+    if (l4::factory_create(factory, abi::ObjectKind::endpoint, kEndpoint) != Error::ok ||
+        l4::factory_create(factory, abi::ObjectKind::reply, kReply) != Error::ok ||
         !init_process.create(1, image, kEndpoint, kFirstProcessSelector, pool))
         power_off(1, hc::ShutdownReason::crash);
+    l4::hc::enable_sources(uint64_t{1} << hc::source::timer);
+    (void)shim::console().attach();
     const char* envp[] = {"HOME=/root", "PATH=/bin:/sbin:/usr/bin:/usr/sbin", "TERM=vt100"};
     shim::StartStack stack{argv, argc, envp, sizeof envp / sizeof envp[0], argv[0], image};
     uint64_t rsp = 0;

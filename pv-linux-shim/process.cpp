@@ -34,6 +34,14 @@ bool Process::create(uint64_t pid, const elf::Image& image, l4::Selector endpoin
         m = Mapping{};
     for (Protection& p : protections_)
         p = Protection{};
+    for (uint64_t fd = 0; fd < kMaxFiles; ++fd)
+        files[fd] = fd <= 2 ? File::console : File::none;
+    for (SignalAction& a : actions)
+        a = SignalAction{};
+    blocked = 0;
+    group = session = pid;
+    waiting = false;
+    wake_deadline = 0;
     pages_ = reinterpret_cast<PageEntry*>(pool.allocate_contiguous(kPageMapPages));
     if (pages_ == nullptr) {
         l4::hc::println("shim: no memory for the page map of process {}", pid);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/elf.hpp"
+#include "l4/abi/utcb.hpp"
 #include "l4/syscall.hpp"
 #include "page_pool.hpp"
 
@@ -60,6 +61,25 @@ public:
 
     char name[16] = {}; // prctl PR_SET_NAME's, what ps shows
     uint64_t fs_base = 0;
+
+    // Open files: what each descriptor refers to (only the console so far).
+    enum class File : uint8_t { none, console };
+    static constexpr uint64_t kMaxFiles = 32;
+    File files[kMaxFiles] = {File::console, File::console, File::console};
+
+    // Signals: the actions rt_sigaction set (struct kernel_sigaction: handler, flags, restorer,
+    // mask) and the blocked mask. Nothing is delivered yet.
+    struct SignalAction {
+        uint64_t handler, flags, restorer, mask;
+    };
+    SignalAction actions[64] = {};
+    uint64_t blocked = 0;
+    uint64_t group = 1, session = 1; // process group and session (init's own)
+
+    // A system call that waits (read or poll of the console, a sleep): kept to be tried again.
+    bool waiting = false;
+    l4::abi::ForeignSyscall waiting_call{};
+    uint64_t wake_deadline = 0; // guest ns, for a sleep or a poll's timeout; 0: none
 
     uint64_t pid() const { return pid_; }
     l4::Selector thread() const { return first_selector_ + 1; }

@@ -3,6 +3,8 @@
 
 #include "common/string.hpp"
 #include "l4/guest_console.hpp"
+#include "console.hpp"
+#include "l4/hypercall.hpp"
 #include "linux_abi.hpp"
 
 namespace shim {
@@ -13,15 +15,24 @@ using namespace linux_abi;
 
 // System-call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
 enum Number : uint64_t {
+    nr_read = 0,
     nr_write = 1,
+    nr_close = 3,
     nr_fstat = 5,
+    nr_poll = 7,
     nr_mmap = 9,
     nr_mprotect = 10,
     nr_munmap = 11,
     nr_brk = 12,
+    nr_rt_sigaction = 13,
+    nr_rt_sigprocmask = 14,
+    nr_ioctl = 16,
     nr_writev = 20,
+    nr_dup2 = 33,
+    nr_nanosleep = 35,
     nr_getpid = 39,
     nr_fcntl = 72,
+    nr_getcwd = 79,
     nr_exit = 60,
     nr_uname = 63,
     nr_readlink = 89,
@@ -29,15 +40,24 @@ enum Number : uint64_t {
     nr_getgid = 104,
     nr_geteuid = 107,
     nr_getegid = 108,
+    nr_setpgid = 109,
     nr_getppid = 110,
+    nr_getpgrp = 111,
+    nr_setsid = 112,
+    nr_getpgid = 121,
+    nr_getsid = 124,
     nr_prctl = 157,
     nr_arch_prctl = 158,
     nr_gettid = 186,
     nr_set_tid_address = 218,
+    nr_clock_gettime = 228,
+    nr_clock_nanosleep = 230,
     nr_exit_group = 231,
+    nr_openat = 257,
     nr_newfstatat = 262,
     nr_set_robust_list = 273,
     nr_prlimit64 = 302,
+    nr_dup3 = 292,
     nr_getrandom = 318,
 };
 
@@ -47,7 +67,13 @@ constexpr uint64_t kRlimitStack = 3, kRlimInfinity = ~uint64_t{0};
 constexpr uint64_t kProtRead = 1, kProtWrite = 2, kProtExec = 4;
 constexpr uint64_t kMapPrivate = 0x02, kMapFixed = 0x10, kMapAnonymous = 0x20;
 constexpr uint64_t kMaxIov = 1024;
-constexpr uint64_t kFGetfd = 1, kFSetfd = 2, kFGetfl = 3, kORdwr = 2;
+constexpr uint64_t kFDupfd = 0, kFGetfd = 1, kFSetfd = 2, kFGetfl = 3, kFSetfl = 4, kFDupfdCloexec = 1030;
+constexpr uint64_t kORdwr = 2;
+constexpr uint64_t kTcgets = 0x5401, kTcsets = 0x5402, kTcsetsw = 0x5403, kTcsetsf = 0x5404, kTiocgpgrp = 0x540f,
+                   kTiocspgrp = 0x5410, kTiocgwinsz = 0x5413, kTiocswinsz = 0x5414;
+constexpr uint64_t kSigKill = 9, kSigStop = 19, kSigBlock = 0, kSigUnblock = 1, kSigSetmask = 2;
+constexpr int16_t kPollIn = 1, kPollOut = 4, kPollNval = 0x20;
+constexpr uint64_t kNsPerSecond = 1'000'000'000;
 constexpr uint64_t kAtEmptyPath = 0x1000;
 constexpr uint64_t kConsoleMajor = 5, kConsoleMinor = 1;
 
@@ -62,22 +88,34 @@ struct Stat {
 };
 static_assert(sizeof(Stat) == 144);
 
-// The only files so far: the console on fd 0, 1 and 2.
-bool is_console(uint64_t fd) { return fd <= 2; }
-
 uint64_t error(int errno_value) { return static_cast<uint64_t>(-static_cast<int64_t>(errno_value)); }
+
+Process* current = nullptr; // the process whose call is being answered
+
+bool is_console(uint64_t fd) { return fd < Process::kMaxFiles && current->files[fd] == Process::File::console; }
+
+// The lowest free descriptor from `from` on, or -EMFILE.
+uint64_t new_descriptor(Process& p, uint64_t from, Process::File file)
+{
+    for (uint64_t fd = from; fd < Process::kMaxFiles; ++fd)
+        if (p.files[fd] == Process::File::none) {
+            p.files[fd] = file;
+            return fd;
+        }
+    return error(kEMFILE);
+}
 
 // Console output of fd 1 and 2, copied out of the process a slice at a time.
 uint64_t write_console(Process& p, uint64_t fd, uint64_t buffer, uint64_t length)
 {
-    if (fd != 1 && fd != 2)
+    if (!is_console(fd))
         return error(kEBADF);
     char slice[256];
     for (uint64_t done = 0; done < length;) {
         const uint64_t n = length - done < sizeof slice ? length - done : sizeof slice;
         if (!p.copy_in(slice, buffer + done, n))
             return done != 0 ? done : error(kEFAULT);
-        l4::hc::console_write_all(slice, n);
+        console().write(reinterpret_cast<const uint8_t*>(slice), n);
         done += n;
     }
     return length;
@@ -120,12 +158,16 @@ uint64_t mmap(Process& p, uint64_t address, uint64_t length, uint64_t prot, uint
     return at;
 }
 
-uint64_t fcntl(uint64_t fd, uint64_t command)
+uint64_t fcntl(Process& p, uint64_t fd, uint64_t command, uint64_t argument)
 {
     if (!is_console(fd))
         return error(kEBADF);
     switch (command) {
+    case kFDupfd:
+    case kFDupfdCloexec:
+        return argument >= Process::kMaxFiles ? error(kEINVAL) : new_descriptor(p, argument, p.files[fd]);
     case kFGetfl: return kORdwr;
+    case kFSetfl: return 0;
     case kFGetfd:
     case kFSetfd: return 0; // no close-on-exec to keep yet: nothing is ever exec'd
     default: return error(kEINVAL);
@@ -240,6 +282,204 @@ uint64_t arch_prctl(Process& p, uint64_t code, uint64_t address)
     return error(kEINVAL);
 }
 
+uint64_t read(Process& p, uint64_t fd, uint64_t buffer, uint64_t length, Outcome& outcome)
+{
+    if (!is_console(fd))
+        return error(kEBADF);
+    if (length == 0)
+        return 0;
+    if (console().readable() == 0) {
+        outcome = Outcome::wait;
+        return 0;
+    }
+    uint8_t bytes[256];
+    const size_t n = console().read(bytes, length < sizeof bytes ? length : sizeof bytes);
+    return p.copy_out(buffer, bytes, n) ? n : error(kEFAULT);
+}
+
+// poll(2) over the console's descriptors; waits (until `timeout` ms, -1: for ever) when none
+// is ready.
+uint64_t poll(Process& p, uint64_t fds, uint64_t count, uint64_t timeout, Outcome& outcome)
+{
+    struct PollFd {
+        int32_t fd;
+        int16_t events, revents;
+    };
+    if (count > Process::kMaxFiles)
+        return error(kEINVAL);
+    PollFd polled[Process::kMaxFiles];
+    if (!p.copy_in(polled, fds, count * sizeof(PollFd)))
+        return error(kEFAULT);
+    uint64_t ready = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+        PollFd& f = polled[i];
+        f.revents = 0;
+        if (f.fd < 0)
+            continue;
+        if (!is_console(static_cast<uint64_t>(f.fd)))
+            f.revents = kPollNval;
+        else
+            f.revents = static_cast<int16_t>(f.events & ((console().readable() != 0 ? kPollIn : 0) | kPollOut));
+        ready += f.revents != 0;
+    }
+    const auto ms = static_cast<int64_t>(static_cast<int32_t>(timeout));
+    if (ready == 0 && ms != 0) {
+        if (!p.waiting && ms > 0)
+            p.wake_deadline = l4::hc::now_ns() + static_cast<uint64_t>(ms) * 1'000'000;
+        if (p.wake_deadline == 0 || l4::hc::now_ns() < p.wake_deadline) {
+            outcome = Outcome::wait;
+            return 0;
+        }
+    }
+    p.wake_deadline = 0;
+    return p.copy_out(fds, polled, count * sizeof(PollFd)) ? ready : error(kEFAULT);
+}
+
+// nanosleep and clock_nanosleep (relative): waits until the deadline.
+uint64_t sleep(Process& p, uint64_t request, Outcome& outcome)
+{
+    if (!p.waiting) {
+        int64_t span[2];
+        if (!p.copy_in(span, request, sizeof span))
+            return error(kEFAULT);
+        if (span[0] < 0 || span[1] < 0 || span[1] >= static_cast<int64_t>(kNsPerSecond))
+            return error(kEINVAL);
+        p.wake_deadline =
+            l4::hc::now_ns() + static_cast<uint64_t>(span[0]) * kNsPerSecond + static_cast<uint64_t>(span[1]);
+    }
+    if (l4::hc::now_ns() < p.wake_deadline) {
+        outcome = Outcome::wait;
+        return 0;
+    }
+    p.wake_deadline = 0;
+    return 0;
+}
+
+uint64_t clock_gettime(Process& p, uint64_t clock, uint64_t where)
+{
+    if (clock > 11)
+        return error(kEINVAL);
+    const uint64_t now = l4::hc::now_ns();
+    const uint64_t span[2] = {now / kNsPerSecond, now % kNsPerSecond};
+    return p.copy_out(where, span, sizeof span) ? 0 : error(kEFAULT);
+}
+
+uint64_t ioctl(Process& p, uint64_t fd, uint64_t request, uint64_t argument)
+{
+    if (!is_console(fd))
+        return error(kEBADF);
+    Console& tty = console();
+    switch (request) {
+    case kTcgets: return p.copy_out(argument, &tty.termios, sizeof tty.termios) ? 0 : error(kEFAULT);
+    case kTcsets:
+    case kTcsetsw:
+    case kTcsetsf: return p.copy_in(&tty.termios, argument, sizeof tty.termios) ? 0 : error(kEFAULT);
+    case kTiocgpgrp: {
+        const auto group = static_cast<int32_t>(tty.foreground_group);
+        return p.copy_out(argument, &group, sizeof group) ? 0 : error(kEFAULT);
+    }
+    case kTiocspgrp: {
+        int32_t group = 0;
+        if (!p.copy_in(&group, argument, sizeof group))
+            return error(kEFAULT);
+        if (group <= 0)
+            return error(kEINVAL);
+        tty.foreground_group = static_cast<uint64_t>(group);
+        return 0;
+    }
+    case kTiocgwinsz: {
+        const uint16_t size[4] = {24, 80, 0, 0};
+        return p.copy_out(argument, size, sizeof size) ? 0 : error(kEFAULT);
+    }
+    case kTiocswinsz: return 0;
+    default: return error(kENOTTY);
+    }
+}
+
+uint64_t openat(Process& p, uint64_t path)
+{
+    char name[256];
+    if (!p.copy_string(name, path, sizeof name))
+        return error(kEFAULT);
+    // Only the terminal's names until there is a file system (docs/pv-linux-shim.md).
+    static constexpr char kTty[] = "/dev/tty", kConsole[] = "/dev/console";
+    const size_t n = strlen(name);
+    const bool terminal = (n == sizeof kTty - 1 && memcmp(name, kTty, n) == 0) ||
+                          (n == sizeof kConsole - 1 && memcmp(name, kConsole, n) == 0);
+    return terminal ? new_descriptor(p, 0, Process::File::console) : error(kENOENT);
+}
+
+uint64_t close(Process& p, uint64_t fd)
+{
+    if (fd >= Process::kMaxFiles || p.files[fd] == Process::File::none)
+        return error(kEBADF);
+    p.files[fd] = Process::File::none;
+    return 0;
+}
+
+uint64_t dup2(Process& p, uint64_t from, uint64_t to)
+{
+    if (from >= Process::kMaxFiles || p.files[from] == Process::File::none)
+        return error(kEBADF);
+    if (to >= Process::kMaxFiles)
+        return error(kEBADF);
+    p.files[to] = p.files[from];
+    return to;
+}
+
+uint64_t sigaction(Process& p, uint64_t signal, uint64_t action, uint64_t old_action, uint64_t set_size)
+{
+    if (signal == 0 || signal > 64 || set_size != 8)
+        return error(kEINVAL);
+    Process::SignalAction& a = p.actions[signal - 1];
+    if (old_action != 0 && !p.copy_out(old_action, &a, sizeof a))
+        return error(kEFAULT);
+    if (action != 0) {
+        if (signal == kSigKill || signal == kSigStop)
+            return error(kEINVAL);
+        Process::SignalAction next;
+        if (!p.copy_in(&next, action, sizeof next))
+            return error(kEFAULT);
+        a = next;
+    }
+    return 0;
+}
+
+uint64_t sigprocmask(Process& p, uint64_t how, uint64_t set, uint64_t old_set, uint64_t set_size)
+{
+    if (set_size != 8)
+        return error(kEINVAL);
+    if (old_set != 0 && !p.copy_out(old_set, &p.blocked, sizeof p.blocked))
+        return error(kEFAULT);
+    if (set == 0)
+        return 0;
+    uint64_t mask = 0;
+    if (!p.copy_in(&mask, set, sizeof mask))
+        return error(kEFAULT);
+    mask &= ~(uint64_t{1} << (kSigKill - 1) | uint64_t{1} << (kSigStop - 1));
+    switch (how) {
+    case kSigBlock: p.blocked |= mask; return 0;
+    case kSigUnblock: p.blocked &= ~mask; return 0;
+    case kSigSetmask: p.blocked = mask; return 0;
+    default: return error(kEINVAL);
+    }
+}
+
+uint64_t getcwd(Process& p, uint64_t buffer, uint64_t size)
+{
+    if (size < 2)
+        return error(kERANGE);
+    return p.copy_out(buffer, "/", 2) ? 2 : error(kEFAULT); // no chdir yet: always the root
+}
+
+uint64_t setpgid(Process& p, uint64_t pid, uint64_t group)
+{
+    if (pid != 0 && pid != p.pid())
+        return error(kESRCH);
+    p.group = group == 0 ? p.pid() : group;
+    return 0;
+}
+
 // A call the shim does not offer: -ENOSYS, said once per number.
 uint64_t unsupported(uint64_t number)
 {
@@ -255,7 +495,27 @@ uint64_t unsupported(uint64_t number)
 
 Outcome handle_syscall(Process& p, const l4::abi::ForeignSyscall& c, uint64_t& result)
 {
+    current = &p;
+    Outcome outcome = Outcome::resume;
     switch (c.rax) {
+    case nr_read: result = read(p, c.rdi, c.rsi, c.rdx, outcome); break;
+    case nr_poll: result = poll(p, c.rdi, c.rsi, c.rdx, outcome); break;
+    case nr_nanosleep: result = sleep(p, c.rdi, outcome); break;
+    case nr_clock_nanosleep: result = c.rsi != 0 ? error(kEINVAL) : sleep(p, c.rdx, outcome); break; // relative only
+    case nr_clock_gettime: result = clock_gettime(p, c.rdi, c.rsi); break;
+    case nr_ioctl: result = ioctl(p, c.rdi, c.rsi, c.rdx); break;
+    case nr_openat: result = openat(p, c.rsi); break;
+    case nr_close: result = close(p, c.rdi); break;
+    case nr_dup2: result = dup2(p, c.rdi, c.rsi); break;
+    case nr_dup3: result = c.rdi == c.rsi ? error(kEINVAL) : dup2(p, c.rdi, c.rsi); break;
+    case nr_rt_sigaction: result = sigaction(p, c.rdi, c.rsi, c.rdx, c.r10); break;
+    case nr_rt_sigprocmask: result = sigprocmask(p, c.rdi, c.rsi, c.rdx, c.r10); break;
+    case nr_getcwd: result = getcwd(p, c.rdi, c.rsi); break;
+    case nr_setpgid: result = setpgid(p, c.rdi, c.rsi); break;
+    case nr_getpgrp: result = p.group; break;
+    case nr_getpgid: result = c.rdi == 0 || c.rdi == p.pid() ? p.group : error(kESRCH); break;
+    case nr_getsid: result = c.rdi == 0 || c.rdi == p.pid() ? p.session : error(kESRCH); break;
+    case nr_setsid: result = p.group == p.pid() ? error(kEPERM) : (p.session = p.group = p.pid()); break;
     case nr_write: result = write_console(p, c.rdi, c.rsi, c.rdx); break;
     case nr_writev: result = writev(p, c.rdi, c.rsi, c.rdx); break;
     case nr_mmap: result = mmap(p, c.rdi, c.rsi, c.rdx, c.r10, c.r8); break;
@@ -264,7 +524,7 @@ Outcome handle_syscall(Process& p, const l4::abi::ForeignSyscall& c, uint64_t& r
     case nr_brk: result = p.set_break(c.rdi); break;
     case nr_getpid:
     case nr_gettid: result = p.pid(); break;
-    case nr_fcntl: result = fcntl(c.rdi, c.rsi); break;
+    case nr_fcntl: result = fcntl(p, c.rdi, c.rsi, c.rdx); break;
     case nr_fstat: result = fstat(p, c.rdi, c.rsi); break;
     case nr_newfstatat: result = fstatat(p, c.rdi, c.rsi, c.rdx, c.r10); break;
     case nr_getppid: result = 0; break;
@@ -284,7 +544,7 @@ Outcome handle_syscall(Process& p, const l4::abi::ForeignSyscall& c, uint64_t& r
     case nr_exit_group: result = c.rdi & 0xff; return Outcome::exited;
     default: result = unsupported(c.rax); break;
     }
-    return Outcome::resume;
+    return outcome;
 }
 
 } // namespace shim

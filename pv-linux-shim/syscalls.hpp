@@ -13,6 +13,7 @@ namespace shim {
 enum class Outcome : uint8_t {
     resume, // `result` goes to rax and the process goes on
     exited, // exit or exit_group: `result` is the status
+    wait,   // it must wait (for input, or until process.wake_deadline): try it again after an event
 };
 
 Outcome handle_syscall(Process& process, const l4::abi::ForeignSyscall& call, uint64_t& result);

@@ -126,22 +126,28 @@ def module_sum(size, seed):
     return sum(module_bytes(size, seed))
 
 
+def check_lines(log, lines, whole=True):
+    """Each of `lines` in this order (other lines may come between): whole lines, or lines that
+    begin so."""
+    position = 0
+    for line in lines:
+        match = re.compile(r"(?m)^" + re.escape(line) + (r"$" if whole else "")).search(log, position)
+        if match is None:
+            return f"expected, in order: {line!r}"
+        position = match.end()
+    return None
+
+
 def check_demo_guest(log, name, peer, role):
     """vmm-demo: the guest's lines whole and in order (the two guests' lines may interleave)."""
-    position = 0
     hello = f'[{name}] hello, I am guest "{name}": 2048 KiB of memory at 0x400000, in my own task'
     if role == "ping":
         frames = [line for n in (1, 2, 3) for line in
                   (f'[{name}] sent "ping {n} from {name}"', f'[{name}] got "pong {n} from {peer}"')]
     else:
         frames = [f'[{name}] got "ping {n} from {peer}"' for n in (1, 2, 3)]
-    for line in [hello] + frames + [f"[{name}] done: powering off",
-                                    f'vmm: guest "{name}" shut down (poweroff, status 0)']:
-        match = re.compile(r"(?m)^" + re.escape(line) + r"$").search(log, position)
-        if match is None:
-            return f"expected, in order: {line!r}"
-        position = match.end()
-    return None
+    return check_lines(log, [hello] + frames + [f"[{name}] done: powering off",
+                                                f'vmm: guest "{name}" shut down (poweroff, status 0)'])
 
 
 # The checks test/system/guests/pv_test_guest.cpp counts when all pass, without an initrd (one
@@ -275,12 +281,9 @@ def check_hostile(log):
          ["steady: 400 of 400 echoes, 0 unexpected frames"]),
     ]
     for name, lines in wanted:
-        position = 0
-        for line in lines:
-            match = re.compile(r"(?m)^" + re.escape(f"[{name}] {line}")).search(log, position)
-            if match is None:
-                return f"expected, in order: {f'[{name}] {line}'!r}"
-            position = match.end()
+        problem = check_lines(log, [f"[{name}] {line}" for line in lines], whole=False)
+        if problem:
+            return problem
     producer = re.search(r"(?m)^\[hostile\] hostile: my transmit producer now runs ahead, at (\d+); now a write "
                          r"outside my memory$", log)
     broken = re.findall(r'(?m)^vmm: guest "hostile": its network ring is broken \(request producer (\d+) runs '
@@ -679,6 +682,15 @@ SCENARIOS = {
          ("@rootfs.cpio", "rootfs")], started=1, status=0,
         check=lambda log: None if re.search(r"(?m)^prompt>shim: /usr/bin/printf exited with status 0$", log)
         else "want printf's bytes without a name or a newline, then the shim's line"),
+    # An interactive busybox shell in pv-linux-shim, typed into over the serial line: its prompt,
+    # a builtin's output, and `exit 3` passing its status out.
+    "linux-busybox-shell": vmm_scenario(
+        [("@pv-linux-shim", "guest name=linux0 mem=32M initrd=rootfs console=raw -- /bin/sh -i"),
+         ("@rootfs.cpio", "rootfs")], started=1, status=3,
+        serial_input=b"\n" * 4 + b"echo hello from ash\rexit 3\r", timeout=30,
+        check=lambda log: check_lines(log, ["BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) built-in shell (ash)",
+                                            "/ # echo hello from ash", "hello from ash", "/ # exit 3",
+                                            "shim: /bin/sh exited with status 3"])),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
     "vmm-exit-status": vmm_scenario(
         [("@crash-guest", "guest name=five mem=1M -- exit 5"),
