@@ -224,9 +224,14 @@ void timer_tick()
             reschedule(false);
         } else if (live_threads > 0 && !quiet_reported && !ipc::timeouts_pending()) {
             // Every thread waits for a message no one can send (servers like sigma0 wait
-            // forever): under test that is the end of the run. Said once per quiet spell.
+            // forever): under test (exit=qemu) that is the end of the run. Otherwise a person at
+            // the console may still type, waking a driver: nothing to say above debug level.
+            // Said once per quiet spell.
             quiet_reported = true;
-            klog::info("all user threads are blocked: nothing left to run");
+            if (platform::leaves_emulator())
+                klog::info("all user threads are blocked: nothing left to run");
+            else
+                klog::debug("all user threads are blocked: waiting for an interrupt");
             platform::exit_if_requested(platform::ExitCode::success);
         }
         return;

@@ -35,6 +35,8 @@ void stop(ExitCode code)
     cpu::halt_forever();
 }
 
+bool leaves_emulator() { return exit_mode == cmdline::ExitMode::qemu; }
+
 void exit_if_requested(ExitCode code)
 {
     if (exit_mode == cmdline::ExitMode::qemu)

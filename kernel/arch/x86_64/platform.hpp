@@ -17,6 +17,8 @@ void set_exit_mode(cmdline::ExitMode mode);
 
 // Leaves QEMU when the command line asked for it; otherwise does nothing.
 void exit_if_requested(ExitCode code);
+// Whether the command line asked for it (exit=qemu).
+bool leaves_emulator();
 
 // Masks the legacy 8259 PICs (remapped first, so a spurious IRQ cannot look like an exception).
 void disable_legacy_pic();
