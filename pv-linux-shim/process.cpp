@@ -20,28 +20,24 @@ uint64_t page_up(uint64_t address) { return (address + kPage - 1) & ~(kPage - 1)
 
 } // namespace
 
-bool Process::create(uint64_t pid, const elf::Image& image, l4::Selector endpoint, l4::Selector first_selector,
-                     PagePool& pool)
+bool Process::create(uint64_t pid, l4::Selector endpoint, l4::Selector first_selector, PagePool& pool)
 {
     pid_ = pid;
-    image_ = image;
     pool_ = &pool;
     first_selector_ = first_selector;
-    brk_start_ = brk_ = page_up(image.high);
-    mmap_next_ = kMmapTop;
     page_count_ = 0;
-    for (Mapping& m : mappings_)
-        m = Mapping{};
-    for (Protection& p : protections_)
-        p = Protection{};
     for (uint64_t fd = 0; fd < kMaxFiles; ++fd)
         files[fd] = fd <= 2 ? File::console : File::none;
     for (SignalAction& a : actions)
         a = SignalAction{};
     blocked = 0;
     group = session = pid;
+    parent = 0;
+    zombie = false;
+    exit_status = 0;
     waiting = false;
     wake_deadline = 0;
+    image_ = elf::Image{};
     pages_ = reinterpret_cast<PageEntry*>(pool.allocate_contiguous(kPageMapPages));
     if (pages_ == nullptr) {
         l4::hc::println("shim: no memory for the page map of process {}", pid);
@@ -52,6 +48,8 @@ bool Process::create(uint64_t pid, const elf::Image& image, l4::Selector endpoin
     Error e = l4::factory_create(factory, abi::ObjectKind::task, task, kTaskSlots);
     if (e == Error::ok)
         e = l4::cap_copy(endpoint, badged, abi::rights::send, pid);
+    if (e == Error::ok)
+        e = l4::factory_create(factory, abi::ObjectKind::reply, reply());
     if (e == Error::ok)
         e = l4::factory_create(factory, abi::ObjectKind::thread, thread, task, kPriority);
     if (e == Error::ok)
@@ -69,11 +67,70 @@ bool Process::create(uint64_t pid, const elf::Image& image, l4::Selector endpoin
     return true;
 }
 
+void Process::load(const elf::Image& image)
+{
+    for (uint64_t i = 0; i < kPageMapEntries; ++i)
+        if (pages_[i].virtual_page != 0) {
+            uint64_t affected = 0;
+            (void)l4::memory_unmap_in(first_selector_,
+                                      abi::Flexpage::make(pages_[i].virtual_page, 12, abi::page_rights::all), affected);
+            pool_->free(pages_[i].shim_page);
+            pages_[i] = PageEntry{};
+        }
+    page_count_ = 0;
+    image_ = image;
+    brk_start_ = brk_ = page_up(image.high);
+    mmap_next_ = kMmapTop;
+    for (Mapping& m : mappings_)
+        m = Mapping{};
+    for (Protection& p : protections_)
+        p = Protection{};
+}
+
+bool Process::insert(uint64_t page, uint32_t rights, uint64_t shim_page)
+{
+    PageEntry* entry = find(page);
+    uint64_t mapped = 0;
+    if (entry == nullptr || page_count_ + 1 >= kPageMapEntries / 2 ||
+        l4::memory_map_to(first_selector_, abi::Flexpage::make(shim_page, 12, rights), page, mapped) != Error::ok)
+        return false;
+    *entry = PageEntry{page, shim_page, rights};
+    ++page_count_;
+    return true;
+}
+
+bool Process::copy_memory_from(Process& from_process)
+{
+    load(from_process.image_);
+    brk_start_ = from_process.brk_start_;
+    brk_ = from_process.brk_;
+    mmap_next_ = from_process.mmap_next_;
+    for (uint64_t i = 0; i < kMaxMappings; ++i)
+        mappings_[i] = from_process.mappings_[i];
+    for (uint64_t i = 0; i < sizeof protections_ / sizeof protections_[0]; ++i)
+        protections_[i] = from_process.protections_[i];
+    // Page for page, now (not yet copy-on-write).
+    for (uint64_t i = 0; i < kPageMapEntries; ++i) {
+        const PageEntry& from = from_process.pages_[i];
+        if (from.virtual_page == 0)
+            continue;
+        const uint64_t page = pool_->allocate();
+        if (page == 0)
+            return false;
+        memcpy(reinterpret_cast<void*>(page), reinterpret_cast<const void*>(from.shim_page), kPage);
+        if (!insert(from.virtual_page, from.rights, page)) {
+            pool_->free(page);
+            return false;
+        }
+    }
+    return true;
+}
+
 Error Process::start(uint64_t entry, uint64_t rsp) { return l4::thread_start(thread(), entry, rsp); }
 
 void Process::destroy()
 {
-    for (l4::Selector s = first_selector_ + 1; s < first_selector_ + 3; ++s) // the thread first
+    for (l4::Selector s = first_selector_ + 1; s < first_selector_ + 4; ++s) // the thread first
         (void)l4::cap_delete(s);
     (void)l4::cap_delete(first_selector_);
     if (pages_ != nullptr) {
@@ -138,7 +195,7 @@ uint64_t Process::resolve(uint64_t address, uint32_t access)
     const uint64_t shim_page = pool_->allocate();
     if (shim_page == 0)
         return 0;
-    if (segment != nullptr) {
+    if (segment != nullptr && image_.file != nullptr) {
         // The file's bytes of this page: [vaddr, vaddr + filesz) of the segment, the rest zero.
         const uint64_t from = page > segment->vaddr ? page : segment->vaddr;
         const uint64_t file_end = segment->vaddr + segment->filesz,
@@ -147,14 +204,10 @@ uint64_t Process::resolve(uint64_t address, uint32_t access)
             memcpy(reinterpret_cast<void*>(shim_page + (from - page)),
                    image_.file_bytes(*segment) + (from - segment->vaddr), to - from);
     }
-    uint64_t mapped = 0;
-    const Error e = l4::memory_map_to(first_selector_, abi::Flexpage::make(shim_page, 12, rights), page, mapped);
-    if (e != Error::ok) {
+    if (!insert(page, rights, shim_page)) {
         pool_->free(shim_page);
         return 0;
     }
-    *entry = PageEntry{page, shim_page, rights};
-    ++page_count_;
     return shim_page + (address - page);
 }
 

@@ -27,11 +27,15 @@ constexpr uint32_t kRead = 1, kWrite = 2, kExecute = 4;
 
 class Process {
 public:
-    // A process running the ELF `image` (its bytes stay where they are: in the initrd), with
-    // selectors [first_selector, first_selector + 4) for its objects. False (and says why) when
-    // its objects or memory cannot be had; nothing is left then.
-    bool create(uint64_t pid, const elf::Image& image, l4::Selector endpoint, l4::Selector first_selector,
-                PagePool& pool);
+    // A process with selectors [first_selector, first_selector + 4) for its objects (task, thread,
+    // its badged endpoint, the reply object that keeps a waiting call) and no memory yet. False
+    // (and says why) when its objects cannot be had; nothing is left then.
+    bool create(uint64_t pid, l4::Selector endpoint, l4::Selector first_selector, PagePool& pool);
+    // Its memory from now on is that of the ELF `image` (whose bytes stay where they are: in the
+    // initramfs): what it had before is gone (execve).
+    void load(const elf::Image& image);
+    // Its memory becomes a copy of `parent`'s, page for page (fork).
+    bool copy_memory_from(Process& from_process);
     // Starts its thread at `entry` with `rsp` (the start-up stack written by then).
     l4::Error start(uint64_t entry, uint64_t rsp);
     // Deletes its objects and gives its pages back.
@@ -75,6 +79,9 @@ public:
     SignalAction actions[64] = {};
     uint64_t blocked = 0;
     uint64_t group = 1, session = 1; // process group and session (init's own)
+    uint64_t parent = 0;             // its parent's pid (0: none, for init)
+    bool zombie = false;             // exited, its status not yet taken by wait4
+    uint64_t exit_status = 0;        // wait4's status word once a zombie
 
     // A system call that waits (read or poll of the console, a sleep): kept to be tried again.
     bool waiting = false;
@@ -83,6 +90,8 @@ public:
 
     uint64_t pid() const { return pid_; }
     l4::Selector thread() const { return first_selector_ + 1; }
+    l4::Selector reply() const { return first_selector_ + 3; }
+    bool exists() const { return pages_ != nullptr; }
     uint64_t image_end() const { return brk_start_; }
 
 private:
@@ -102,6 +111,7 @@ private:
     uint32_t rights_of(uint64_t page, const elf::Segment** segment) const;
     uint32_t base_rights_of(uint64_t page, const elf::Segment** segment) const; // before mprotect
     void forget(PageEntry* entry);
+    bool insert(uint64_t page, uint32_t rights, uint64_t shim_page);
 
     uint64_t pid_ = 0;
     l4::Selector first_selector_ = 0; // task, thread, the badged endpoint

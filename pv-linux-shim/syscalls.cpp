@@ -6,60 +6,13 @@
 #include "console.hpp"
 #include "l4/hypercall.hpp"
 #include "linux_abi.hpp"
+#include "syscall_numbers.hpp"
 
 namespace shim {
 
 namespace {
 
 using namespace linux_abi;
-
-// System-call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-enum Number : uint64_t {
-    nr_read = 0,
-    nr_write = 1,
-    nr_close = 3,
-    nr_fstat = 5,
-    nr_poll = 7,
-    nr_mmap = 9,
-    nr_mprotect = 10,
-    nr_munmap = 11,
-    nr_brk = 12,
-    nr_rt_sigaction = 13,
-    nr_rt_sigprocmask = 14,
-    nr_ioctl = 16,
-    nr_writev = 20,
-    nr_dup2 = 33,
-    nr_nanosleep = 35,
-    nr_getpid = 39,
-    nr_fcntl = 72,
-    nr_getcwd = 79,
-    nr_exit = 60,
-    nr_uname = 63,
-    nr_readlink = 89,
-    nr_getuid = 102,
-    nr_getgid = 104,
-    nr_geteuid = 107,
-    nr_getegid = 108,
-    nr_setpgid = 109,
-    nr_getppid = 110,
-    nr_getpgrp = 111,
-    nr_setsid = 112,
-    nr_getpgid = 121,
-    nr_getsid = 124,
-    nr_prctl = 157,
-    nr_arch_prctl = 158,
-    nr_gettid = 186,
-    nr_set_tid_address = 218,
-    nr_clock_gettime = 228,
-    nr_clock_nanosleep = 230,
-    nr_exit_group = 231,
-    nr_openat = 257,
-    nr_newfstatat = 262,
-    nr_set_robust_list = 273,
-    nr_prlimit64 = 302,
-    nr_dup3 = 292,
-    nr_getrandom = 318,
-};
 
 constexpr uint64_t kArchSetFs = 0x1002, kArchGetFs = 0x1003;
 constexpr uint64_t kPrSetName = 15, kPrGetName = 16;
@@ -535,6 +488,11 @@ Outcome handle_syscall(Process& p, const l4::abi::ForeignSyscall& c, uint64_t& r
     case nr_nanosleep: result = sleep(p, c.rdi, outcome); break;
     case nr_clock_nanosleep: result = c.rsi != 0 ? error(kEINVAL) : sleep(p, c.rdx, outcome); break; // relative only
     case nr_clock_gettime: result = clock_gettime(p, c.rdi, c.rsi); break;
+    case nr_time: { // seconds since the guest started: there is no wall clock yet
+        const uint64_t seconds = l4::hc::now_ns() / kNsPerSecond;
+        result = c.rdi == 0 || p.copy_out(c.rdi, &seconds, sizeof seconds) ? seconds : error(kEFAULT);
+        break;
+    }
     case nr_ioctl: result = ioctl(p, c.rdi, c.rsi, c.rdx); break;
     case nr_openat: result = openat(p, c.rsi); break;
     case nr_close: result = close(p, c.rdi); break;

@@ -683,14 +683,16 @@ SCENARIOS = {
         check=lambda log: None if re.search(r"(?m)^prompt>shim: /usr/bin/printf exited with status 0$", log)
         else "want printf's bytes without a name or a newline, then the shim's line"),
     # An interactive busybox shell in pv-linux-shim, typed into over the serial line: its prompt,
-    # a builtin's output, and `exit 3` passing its status out.
+    # a builtin's output, a command run as a child process, and `exit 3` passing its status out.
     "linux-busybox-shell": vmm_scenario(
         [("@pv-linux-shim", "guest name=linux0 mem=32M initrd=rootfs console=raw -- /bin/sh -i"),
          ("@rootfs.cpio", "rootfs")], started=1, status=3,
-        serial_input=b"\n" * 4 + b"echo hello from ash\rexit 3\r", timeout=30,
+        serial_input=b"\n" * 4 + b"echo hello from ash\runame -a\rexit 3\r", timeout=30,
         check=lambda log: check_lines(log, ["BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) built-in shell (ash)",
-                                            "/ # echo hello from ash", "hello from ash", "/ # exit 3",
-                                            "shim: /bin/sh exited with status 3"])),
+                                            "/ # echo hello from ash", "hello from ash",
+                                            # a child: fork, execve of /proc/self/exe, wait4
+                                            "/ # uname -a", "Linux kestrel 6.1.0-kestrel #1 pv-linux-shim x86_64 GNU/Linux",
+                                            "/ # exit 3", "shim: /bin/sh exited with status 3"])),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
     "vmm-exit-status": vmm_scenario(
         [("@crash-guest", "guest name=five mem=1M -- exit 5"),

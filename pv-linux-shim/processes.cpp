@@ -1,0 +1,398 @@
+// The shim's processes (processes.hpp).
+#include "processes.hpp"
+
+#include "common/string.hpp"
+#include "console.hpp"
+#include "l4/guest_console.hpp"
+#include "linux_abi.hpp"
+#include "page_pool.hpp"
+#include "process.hpp"
+#include "start_stack.hpp"
+#include "syscall_numbers.hpp"
+#include "syscalls.hpp"
+
+namespace shim {
+
+namespace {
+
+namespace abi = l4::abi;
+namespace hc = abi::hc;
+using abi::Error;
+using namespace linux_abi;
+
+constexpr l4::Selector kEndpoint = 16, kFirstProcessSelector = 20, kSelectorsPerProcess = 4;
+constexpr uint64_t kMaxProcesses = 10; // the guest's 64 capability slots hold this many
+constexpr uint64_t kMaxSymlinks = 8, kMaxArguments = 64, kArgumentBytes = 8192;
+constexpr uint64_t kStackLimitForArguments = 16 * 4096;
+
+constexpr uint64_t kCloneVm = 0x100, kCloneChildSettid = 0x0100'0000, kSignalMask = 0xff;
+constexpr uint64_t kWnohang = 1, kSigSegv = 11, kSigIll = 4;
+
+Initramfs files;
+PagePool pool;
+Process table[kMaxProcesses];
+char exe_of[kMaxProcesses][64]; // the path each process was exec'd by: /proc/self/exe
+uint64_t next_pid = 1;
+
+uint64_t error(int errno_value) { return static_cast<uint64_t>(-static_cast<int64_t>(errno_value)); }
+
+Process* by_pid(uint64_t pid)
+{
+    for (Process& p : table)
+        if ((p.exists() || p.zombie) && p.pid() == pid)
+            return &p;
+    return nullptr;
+}
+
+uint64_t slot_of(const Process& p) { return static_cast<uint64_t>(&p - table); }
+
+Process* new_process()
+{
+    for (uint64_t i = 0; i < kMaxProcesses; ++i)
+        if (!table[i].exists() && !table[i].zombie) {
+            if (!table[i].create(next_pid, kEndpoint, kFirstProcessSelector + i * kSelectorsPerProcess, pool))
+                return nullptr;
+            ++next_pid;
+            return &table[i];
+        }
+    return nullptr;
+}
+
+void resume_with(l4::Message& m, uint64_t result)
+{
+    m = l4::Message{};
+    m.tag = abi::MessageTag::make(abi::reply_label::resume_with_rax, 1);
+    m.words[0] = result;
+}
+
+// Ends the process with wait4's status word `status`: its objects and memory go now, its
+// status waits for its parent, its children go to init.
+void end_process(Process& p, uint64_t status)
+{
+    p.destroy();
+    p.zombie = true;
+    p.exit_status = status;
+    p.waiting = false;
+    for (Process& child : table)
+        if ((child.exists() || child.zombie) && child.parent == p.pid())
+            child.parent = 1;
+}
+
+// Loads `path` into `p` with its arguments, and fills `state` to start it; -errno on a refusal
+// that leaves `p` as it was.
+uint64_t exec(Process& p, const char* path, const char* const* argv, uint64_t argc, const char* const* envp,
+              uint64_t envc, abi::ExceptionState& state)
+{
+    l4::cpio::Entry file;
+    if (!find_program(files, path, file))
+        return error(kENOENT);
+    elf::Image image{};
+    if (elf::parse(file.data, file.size, elf::Options{}, image).error != elf::Error::none)
+        return error(kENOEXEC);
+    p.load(image);
+    uint64_t rsp = 0;
+    if (!write_start_stack(p, StartStack{argv, argc, envp, envc, path, image}, rsp))
+        return error(kE2BIG);
+    const size_t n = strlen(path) < sizeof exe_of[0] - 1 ? strlen(path) : sizeof exe_of[0] - 1;
+    memcpy(exe_of[slot_of(p)], path, n);
+    exe_of[slot_of(p)][n] = '\0';
+    state = abi::ExceptionState{};
+    state.rip = image.entry;
+    state.rsp = rsp;
+    state.rflags = 0x202;
+    p.fs_base = 0;
+    return 0;
+}
+
+// execve(2): the arguments copied out of the process first, since loading replaces its memory.
+// True with `m` holding the reply that starts the new program; false with `result` an errno.
+bool execve(Process& p, const abi::ForeignSyscall& c, l4::Message& m, uint64_t& result)
+{
+    static char path[256], strings[kArgumentBytes];
+    static const char* argv[kMaxArguments];
+    static const char* envp[kMaxArguments];
+    if (!p.copy_string(path, c.rdi, sizeof path)) {
+        result = error(kEFAULT);
+        return false;
+    }
+    if (memcmp(path, "/proc/self/exe", sizeof "/proc/self/exe") == 0)
+        memcpy(path, exe_of[slot_of(p)], sizeof exe_of[0]);
+    uint64_t used = 0, counts[2] = {};
+    const char** lists[2] = {argv, envp};
+    const uint64_t arrays[2] = {c.rsi, c.rdx};
+    for (int list = 0; list < 2; ++list)
+        for (uint64_t i = 0; arrays[list] != 0; ++i) {
+            uint64_t pointer = 0;
+            if (!p.copy_in(&pointer, arrays[list] + 8 * i, sizeof pointer)) {
+                result = error(kEFAULT);
+                return false;
+            }
+            if (pointer == 0)
+                break;
+            if (i == kMaxArguments || !p.copy_string(strings + used, pointer, sizeof strings - used)) {
+                result = error(i == kMaxArguments ? kE2BIG : kEFAULT);
+                return false;
+            }
+            lists[list][i] = strings + used;
+            used += strlen(strings + used) + 1;
+            counts[list] = i + 1;
+        }
+    abi::ExceptionState state{};
+    result = exec(p, path, argv, counts[0], envp, counts[1], state);
+    if (result != 0)
+        return false;
+    m = l4::Message{};
+    m.tag = abi::MessageTag::make(abi::reply_label::resume_with_registers, abi::kExceptionWords);
+    memcpy(l4::utcb()->mr, &state, sizeof state);
+    memcpy(m.words, &state, sizeof m.words);
+    return true;
+}
+
+// fork(2), and clone(2) as fork: the child's memory a copy, its registers the parent's at the
+// call with rax 0; the child's pid to the parent.
+uint64_t fork(Process& parent, const abi::ForeignSyscall& c, uint64_t flags, uint64_t child_tid)
+{
+    if ((flags & kCloneVm) != 0)
+        return error(kENOSYS); // threads are not offered yet
+    Process* child = new_process();
+    if (child == nullptr)
+        return error(kEAGAIN);
+    abi::ExceptionState state{};
+    l4::FpuImage fpu{};
+    bool ok = child->copy_memory_from(parent) && l4::read_registers(parent.thread(), state) == Error::ok &&
+              l4::read_fpu(parent.thread(), fpu) == Error::ok;
+    if (ok) {
+        for (uint64_t fd = 0; fd < Process::kMaxFiles; ++fd)
+            child->files[fd] = parent.files[fd];
+        for (uint64_t s = 0; s < 64; ++s)
+            child->actions[s] = parent.actions[s];
+        child->blocked = parent.blocked;
+        child->group = parent.group;
+        child->session = parent.session;
+        child->parent = parent.pid();
+        child->fs_base = parent.fs_base;
+        memcpy(child->name, parent.name, sizeof child->name);
+        memcpy(exe_of[slot_of(*child)], exe_of[slot_of(parent)], sizeof exe_of[0]);
+        state.rax = 0;
+        state.rip = c.rip;
+        state.rsp = c.rsp;
+        const auto pid = static_cast<uint32_t>(child->pid());
+        ok = ((flags & kCloneChildSettid) == 0 || child->copy_out(child_tid, &pid, sizeof pid)) &&
+             l4::write_registers(child->thread(), state) == Error::ok &&
+             l4::write_fpu(child->thread(), fpu) == Error::ok && child->start(state.rip, state.rsp) == Error::ok;
+    }
+    if (!ok) {
+        child->destroy();
+        child->zombie = false;
+        return error(kENOMEM);
+    }
+    return child->pid();
+}
+
+// wait4(2) for a child of `p` that exited; waits unless WNOHANG.
+uint64_t wait4(Process& p, const abi::ForeignSyscall& c, Outcome& outcome)
+{
+    const auto wanted = static_cast<int64_t>(static_cast<int32_t>(c.rdi));
+    bool any_child = false;
+    for (Process& child : table) {
+        if (!(child.exists() || child.zombie) || child.parent != p.pid() ||
+            (wanted > 0 && child.pid() != static_cast<uint64_t>(wanted)))
+            continue;
+        any_child = true;
+        if (!child.zombie)
+            continue;
+        const auto status = static_cast<uint32_t>(child.exit_status);
+        if (c.rsi != 0 && !p.copy_out(c.rsi, &status, sizeof status))
+            return error(kEFAULT);
+        child.zombie = false; // reaped: the slot is free
+        return child.pid();
+    }
+    if (!any_child)
+        return error(kECHILD);
+    if ((c.rdx & kWnohang) != 0)
+        return 0;
+    outcome = Outcome::wait;
+    return 0;
+}
+
+// What `p`'s system call comes to; `m` holds the reply when it is answered at once.
+Outcome call(Process& p, const abi::ForeignSyscall& c, l4::Message& m)
+{
+    uint64_t result = 0;
+    Outcome outcome = Outcome::resume;
+    switch (c.rax) {
+    case nr_clone: result = (c.rdi & kSignalMask) == 17 ? fork(p, c, c.rdi, c.r10) : error(kENOSYS); break;
+    case nr_fork:
+    case nr_vfork: result = fork(p, c, 0, 0); break; // vfork as fork: the child has its own copy
+    case nr_execve:
+        if (execve(p, c, m, result))
+            return Outcome::resume;
+        break;
+    case nr_wait4: result = wait4(p, c, outcome); break;
+    case nr_getppid: result = p.parent; break;
+    case nr_exit:
+    case nr_exit_group: end_process(p, (c.rdi & 0xff) << 8); return Outcome::exited;
+    default: outcome = handle_syscall(p, c, result); break;
+    }
+    if (outcome == Outcome::exited) {
+        end_process(p, (result & 0xff) << 8);
+        return outcome;
+    }
+    if (outcome == Outcome::resume)
+        resume_with(m, result);
+    return outcome;
+}
+
+// Tries every waiting call again (after an event, or a process's exit).
+void retry_waiting()
+{
+    for (Process& p : table) {
+        if (!p.exists() || !p.waiting)
+            continue;
+        l4::Message m;
+        const Outcome outcome = call(p, p.waiting_call, m);
+        if (outcome == Outcome::wait) {
+            if (p.wake_deadline != 0)
+                (void)l4::hc::timer_set(p.wake_deadline);
+            continue;
+        }
+        if (outcome == Outcome::resume) {
+            p.waiting = false;
+            (void)l4::reply_to(p.reply(), m);
+        }
+    }
+}
+
+void kill(Process& p, uint64_t signal, const char* why, uint64_t address, uint64_t rip)
+{
+    l4::hc::println("shim: process {} ({}) killed by signal {}: {} at {:#x}, rip {:#x}", p.pid(), exe_of[slot_of(p)],
+                    signal, why, address, rip);
+    end_process(p, signal);
+}
+
+// `path` with `part` (one name) applied: ".." drops the last name, "." and "" change nothing.
+bool apply(char (&path)[256], const char* part, size_t length)
+{
+    size_t end = strlen(path);
+    if (length == 2 && part[0] == '.' && part[1] == '.') {
+        while (end > 0 && path[end - 1] != '/')
+            --end;
+        path[end > 0 ? end - 1 : 0] = '\0';
+        return true;
+    }
+    if (length == 0 || (length == 1 && part[0] == '.'))
+        return true;
+    if (end + 1 + length >= sizeof path)
+        return false;
+    path[end] = '/';
+    memcpy(path + end + 1, part, length);
+    path[end + 1 + length] = '\0';
+    return true;
+}
+
+} // namespace
+
+bool find_program(const Initramfs& initramfs, const char* path, l4::cpio::Entry& file)
+{
+    const uint8_t* archive = initramfs.archive;
+    const size_t size = initramfs.size;
+    char current[256];
+    if (strlen(path) >= sizeof current)
+        return false;
+    memcpy(current, path, strlen(path) + 1);
+    for (uint64_t hops = 0; hops <= kMaxSymlinks; ++hops) {
+        if (l4::cpio::find(archive, size, current, file) != l4::cpio::Error::none)
+            return false;
+        if (!file.is_symlink())
+            return file.is_regular();
+        // The link's target, against the link's directory when relative.
+        const auto* target = static_cast<const char*>(static_cast<const void*>(file.data));
+        if (file.size > 0 && target[0] == '/')
+            current[0] = '\0';
+        else if (!apply(current, "..", 2))
+            return false;
+        for (size_t start = 0, i = 0; i <= file.size; ++i)
+            if (i == file.size || target[i] == '/') {
+                if (!apply(current, target + start, i - start))
+                    return false;
+                start = i + 1;
+            }
+    }
+    return false;
+}
+
+uint64_t run_init(const Initramfs& initramfs, const char* const* argv, uint64_t argc)
+{
+    files = initramfs;
+    const hc::StartInfo& info = l4::hc::start_info();
+    const uint64_t free_begin =
+        (reinterpret_cast<uint64_t>(initramfs.archive) + initramfs.size + 4095) & ~uint64_t{4095};
+    pool.init(free_begin, info.memory_base + info.memory_size - 256 * 1024); // the vCPU's stack above
+    if (l4::factory_create(static_cast<l4::Selector>(info.factory_selector), abi::ObjectKind::endpoint, kEndpoint) !=
+        Error::ok)
+        return 127;
+    l4::hc::enable_sources(uint64_t{1} << hc::source::timer);
+    (void)console().attach();
+    Process* init = new_process();
+    const char* envp[] = {"HOME=/root", "PATH=/bin:/sbin:/usr/bin:/usr/sbin", "TERM=vt100"};
+    abi::ExceptionState state{};
+    if (init == nullptr || exec(*init, argv[0], argv, argc, envp, sizeof envp / sizeof envp[0], state) != 0 ||
+        init->start(state.rip, state.rsp) != Error::ok) {
+        l4::hc::println("shim: cannot start {}", argv[0]);
+        return 127;
+    }
+    l4::Message m;
+    Error e = l4::receive(kEndpoint, m);
+    for (;;) {
+        Process* p = e == Error::ok ? by_pid(m.badge) : nullptr;
+        const uint64_t label = m.tag.label();
+        bool answer = false;
+        if (e == Error::ok && label == abi::label::notification) {
+            (void)l4::hc::take_events();
+            console().take_input();
+            retry_waiting();
+        } else if (p != nullptr && p->exists() && label == abi::label::foreign_syscall) {
+            abi::ForeignSyscall c;
+            uint64_t words[abi::kForeignSyscallWords];
+            memcpy(words, m.words, sizeof m.words);
+            memcpy(words + abi::kRegisterWords, l4::utcb()->mr + abi::kRegisterWords, sizeof words - sizeof m.words);
+            memcpy(&c, words, sizeof c);
+            const Outcome outcome = call(*p, c, m);
+            if (outcome == Outcome::wait) {
+                p->waiting = true;
+                p->waiting_call = c;
+                (void)l4::reply_save(p->reply()); // kept until an event lets the call finish
+                if (p->wake_deadline != 0)
+                    (void)l4::hc::timer_set(p->wake_deadline);
+            } else if (outcome == Outcome::exited) {
+                retry_waiting(); // its parent may be in wait4
+            } else {
+                answer = true;
+            }
+        } else if (p != nullptr && p->exists() && label == abi::label::page_fault) {
+            const uint64_t address = m.words[0], access = m.words[1], rip = m.words[2];
+            if (p->resolve(address, static_cast<uint32_t>(access)) != 0) {
+                m = l4::Message{};
+                m.tag = abi::MessageTag::make(0, 0); // mapped by now: the access is retried
+                answer = true;
+            } else {
+                kill(*p, kSigSegv, access == 2 ? "write" : access == 4 ? "execute" : "read", address, rip);
+                retry_waiting();
+            }
+        } else if (p != nullptr && p->exists()) {
+            abi::ExceptionState s;
+            uint64_t words[abi::kExceptionWords];
+            memcpy(words, m.words, sizeof m.words);
+            memcpy(words + abi::kRegisterWords, l4::utcb()->mr + abi::kRegisterWords, sizeof words - sizeof m.words);
+            memcpy(&s, words, sizeof s);
+            kill(*p, kSigIll, "exception", s.vector, s.rip);
+            retry_waiting();
+        }
+        Process* first = by_pid(1);
+        if (first != nullptr && first->zombie)
+            return (first->exit_status & 0x7f) != 0 ? 128 + (first->exit_status & 0x7f) : first->exit_status >> 8;
+        e = answer ? l4::reply_wait(kEndpoint, m) : l4::receive(kEndpoint, m);
+    }
+}
+
+} // namespace shim

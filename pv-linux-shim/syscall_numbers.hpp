@@ -1,0 +1,61 @@
+// The Linux x86-64 system-call numbers the shim answers (arch/x86/entry/syscalls/syscall_64.tbl).
+#pragma once
+
+#include <stdint.h>
+
+namespace shim {
+
+enum SyscallNumber : uint64_t {
+    nr_read = 0,
+    nr_write = 1,
+    nr_close = 3,
+    nr_fstat = 5,
+    nr_poll = 7,
+    nr_mmap = 9,
+    nr_mprotect = 10,
+    nr_munmap = 11,
+    nr_brk = 12,
+    nr_rt_sigaction = 13,
+    nr_rt_sigprocmask = 14,
+    nr_ioctl = 16,
+    nr_writev = 20,
+    nr_dup2 = 33,
+    nr_nanosleep = 35,
+    nr_getpid = 39,
+    nr_clone = 56,
+    nr_fork = 57,
+    nr_vfork = 58,
+    nr_execve = 59,
+    nr_exit = 60,
+    nr_wait4 = 61,
+    nr_uname = 63,
+    nr_fcntl = 72,
+    nr_getcwd = 79,
+    nr_readlink = 89,
+    nr_getuid = 102,
+    nr_getgid = 104,
+    nr_geteuid = 107,
+    nr_getegid = 108,
+    nr_setpgid = 109,
+    nr_getppid = 110,
+    nr_getpgrp = 111,
+    nr_setsid = 112,
+    nr_getpgid = 121,
+    nr_getsid = 124,
+    nr_prctl = 157,
+    nr_arch_prctl = 158,
+    nr_gettid = 186,
+    nr_time = 201,
+    nr_set_tid_address = 218,
+    nr_clock_gettime = 228,
+    nr_clock_nanosleep = 230,
+    nr_exit_group = 231,
+    nr_openat = 257,
+    nr_newfstatat = 262,
+    nr_set_robust_list = 273,
+    nr_dup3 = 292,
+    nr_prlimit64 = 302,
+    nr_getrandom = 318,
+};
+
+} // namespace shim
