@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "allocator.hpp"
+#include "linux_abi.hpp"
 
 namespace shim {
 
@@ -35,10 +36,10 @@ struct Inode {
     int64_t atime_ns, mtime_ns, ctime_ns;
     uint32_t rdev_major, rdev_minor; // character and block devices
 
-    uint32_t type() const { return mode & 0170000; }
-    bool is_directory() const { return type() == 0040000; }
-    bool is_regular() const { return type() == 0100000; }
-    bool is_symlink() const { return type() == 0120000; }
+    uint32_t type() const { return mode & linux_abi::kS_IFMT; }
+    bool is_directory() const { return type() == linux_abi::kS_IFDIR; }
+    bool is_regular() const { return type() == linux_abi::kS_IFREG; }
+    bool is_symlink() const { return type() == linux_abi::kS_IFLNK; }
 
     // Owned by Ramfs.
     const uint8_t* data; // size bytes: the archive's, or `storage`

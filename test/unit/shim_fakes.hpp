@@ -7,6 +7,7 @@
 #include <string>
 
 #include "allocator.hpp"
+#include "ramfs.hpp"
 
 namespace shim_test {
 
@@ -42,6 +43,14 @@ class FakeClock final : public shim::Clock {
 public:
     int64_t now_ns() override { return now; }
     int64_t now = 1000;
+};
+
+// A fresh file system over the two fakes.
+struct TestFs {
+    CountingAllocator allocator;
+    FakeClock clock;
+    shim::Ramfs fs{allocator, clock};
+    shim::Inode* root = fs.root();
 };
 
 // One newc member.

@@ -42,11 +42,7 @@ std::string contents(Ramfs& fs, Inode* file)
     return out;
 }
 
-struct Fixture {
-    CountingAllocator allocator;
-    FakeClock clock;
-    Ramfs fs{allocator, clock};
-};
+using Fixture = shim_test::TestFs;
 
 } // namespace
 

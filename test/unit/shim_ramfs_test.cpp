@@ -71,12 +71,7 @@ std::vector<Record> list(Ramfs& fs, Inode* dir)
     return out;
 }
 
-struct Fixture {
-    CountingAllocator allocator;
-    FakeClock clock;
-    Ramfs fs{allocator, clock};
-    Inode* root = fs.root();
-};
+using Fixture = shim_test::TestFs;
 
 } // namespace
 
