@@ -3,6 +3,7 @@
 
 #include "common/string.hpp"
 #include "console.hpp"
+#include "elf_exec.hpp"
 #include "l4/guest_console.hpp"
 #include "linux_abi.hpp"
 #include "page_pool.hpp"
@@ -23,7 +24,8 @@ using namespace linux_abi;
 constexpr l4::Selector kEndpoint = 16, kFirstProcessSelector = 20, kSelectorsPerProcess = 4;
 constexpr uint64_t kMaxProcesses = 10; // the guest's 64 capability slots hold this many
 constexpr uint64_t kMaxSymlinks = 8, kMaxArguments = 64, kArgumentBytes = 8192;
-constexpr uint64_t kStackLimitForArguments = 16 * 4096;
+constexpr uint64_t kNoMemoryForStack = 1;            // exec's result when the new program cannot have its stack
+constexpr uint64_t kPieBase = 0x0000'5555'5555'0000; // where a static-PIE program goes, as on Linux
 
 constexpr uint64_t kCloneVm = 0x100, kCloneChildSettid = 0x0100'0000, kSignalMask = 0xff;
 constexpr uint64_t kWnohang = 1, kSigSegv = 11, kSigIll = 4;
@@ -86,18 +88,22 @@ uint64_t exec(Process& p, const char* path, const char* const* argv, uint64_t ar
     l4::cpio::Entry file;
     if (!find_program(files, path, file))
         return error(kENOENT);
-    elf::Image image{};
-    if (elf::parse(file.data, file.size, elf::Options{}, image).error != elf::Error::none)
-        return error(kENOEXEC);
-    p.load(image);
+    static ExecImage exec_image;
+    const int prepared = prepare_exec(file.data, file.size, kPieBase, exec_image);
+    if (prepared != 0)
+        return static_cast<uint64_t>(static_cast<int64_t>(prepared));
     uint64_t rsp = 0;
-    if (!write_start_stack(p, StartStack{argv, argc, envp, envc, path, image}, rsp))
-        return error(kE2BIG);
+    const int laid_out = prepare_start_stack(StartStack{argv, argc, envp, envc, path, exec_image}, rsp);
+    if (laid_out != 0)
+        return static_cast<uint64_t>(static_cast<int64_t>(laid_out));
+    p.load(exec_image.image); // from here on the old program is gone
+    if (!write_start_stack(p))
+        return kNoMemoryForStack;
     const size_t n = strlen(path) < sizeof exe_of[0] - 1 ? strlen(path) : sizeof exe_of[0] - 1;
     memcpy(exe_of[slot_of(p)], path, n);
     exe_of[slot_of(p)][n] = '\0';
     state = abi::ExceptionState{};
-    state.rip = image.entry;
+    state.rip = exec_image.image.entry;
     state.rsp = rsp;
     state.rflags = 0x202;
     p.fs_base = 0;
@@ -105,7 +111,8 @@ uint64_t exec(Process& p, const char* path, const char* const* argv, uint64_t ar
 }
 
 // execve(2): the arguments copied out of the process first, since loading replaces its memory.
-// True with `m` holding the reply that starts the new program; false with `result` an errno.
+// True with `m` holding the reply that starts the new program; false with `result` an errno,
+// or kNoMemoryForStack when the old program is gone and the new one cannot start.
 bool execve(Process& p, const abi::ForeignSyscall& c, l4::Message& m, uint64_t& result)
 {
     static char path[256], strings[kArgumentBytes];
@@ -227,6 +234,11 @@ Outcome call(Process& p, const abi::ForeignSyscall& c, l4::Message& m)
     case nr_execve:
         if (execve(p, c, m, result))
             return Outcome::resume;
+        if (result == kNoMemoryForStack) {
+            l4::hc::println("shim: process {}: no memory for the stack of {}", p.pid(), exe_of[slot_of(p)]);
+            end_process(p, kSigSegv);
+            return Outcome::exited;
+        }
         break;
     case nr_wait4: result = wait4(p, c, outcome); break;
     case nr_getppid: result = p.parent; break;

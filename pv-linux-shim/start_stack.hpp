@@ -1,10 +1,9 @@
-// A Linux process's start-up stack (the x86-64 psABI's): argc, argv, envp, the auxiliary
-// vector, and the strings they point to, written at the top of the process's stack.
+// A Linux process's start-up stack written into the process (exec_stack.hpp lays it out).
 #pragma once
 
 #include <stdint.h>
 
-#include "common/elf.hpp"
+#include "elf_exec.hpp"
 #include "process.hpp"
 
 namespace shim {
@@ -14,12 +13,15 @@ struct StartStack {
     uint64_t argc;
     const char* const* envp;
     uint64_t envc;
-    const char* execfn;      // AT_EXECFN: the path the program was run by
-    const elf::Image& image; // AT_PHDR, AT_PHNUM, AT_ENTRY
+    const char* execfn; // AT_EXECFN: the path the program was run by
+    const ExecImage& exec;
 };
 
-// Writes the stack below kStackTop; `rsp` is where argc lies (16-byte aligned). False when it
-// does not fit in a page's worth of stack or the process's memory cannot be had.
-bool write_start_stack(Process& process, const StartStack& stack, uint64_t& rsp);
+// Lays the stack out (before the old program goes, so that E2BIG leaves it running): 0, or
+// -E2BIG when it does not fit in kMaxStartStack bytes.
+int prepare_start_stack(const StartStack& stack, uint64_t& rsp);
+// Writes what prepare_start_stack laid out below kStackTop; false when the process's memory
+// cannot be had.
+bool write_start_stack(Process& process);
 
 } // namespace shim
