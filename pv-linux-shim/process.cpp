@@ -26,8 +26,10 @@ bool Process::create(uint64_t pid, l4::Selector endpoint, l4::Selector first_sel
     pool_ = &pool;
     first_selector_ = first_selector;
     page_count_ = 0;
-    for (uint64_t fd = 0; fd < kMaxFiles; ++fd)
-        files[fd] = fd <= 2 ? File::console : File::none;
+    for (uint16_t& file : files)
+        file = 0;
+    cwd = nullptr;
+    umask = 022;
     for (SignalAction& a : actions)
         a = SignalAction{};
     blocked = 0;

@@ -15,6 +15,8 @@
 
 namespace shim {
 
+struct Inode;
+
 // The process's address space (below the kernel's UTCB area at 0x7fffc0000000).
 constexpr uint64_t kStackTop = 0x0000'7fff'8000'0000;
 constexpr uint64_t kStackLimit = 8u << 20;           // RLIMIT_STACK
@@ -66,10 +68,11 @@ public:
     char name[16] = {}; // prctl PR_SET_NAME's, what ps shows
     uint64_t fs_base = 0;
 
-    // Open files: what each descriptor refers to (only the console so far).
-    enum class File : uint8_t { none, console };
+    // Open files: each descriptor's handle of an open file (files.hpp), 0 for none.
     static constexpr uint64_t kMaxFiles = 32;
-    File files[kMaxFiles] = {File::console, File::console, File::console};
+    uint16_t files[kMaxFiles] = {};
+    Inode* cwd = nullptr; // the working directory (held), or null for the root
+    uint32_t umask = 022;
 
     // Signals: the actions rt_sigaction set (struct kernel_sigaction: handler, flags, restorer,
     // mask) and the blocked mask. Nothing is delivered yet.

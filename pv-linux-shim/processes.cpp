@@ -4,6 +4,7 @@
 #include "common/string.hpp"
 #include "console.hpp"
 #include "elf_exec.hpp"
+#include "files.hpp"
 #include "l4/guest_console.hpp"
 #include "linux_abi.hpp"
 #include "page_pool.hpp"
@@ -23,14 +24,13 @@ using namespace linux_abi;
 
 constexpr l4::Selector kEndpoint = 16, kFirstProcessSelector = 20, kSelectorsPerProcess = 4;
 constexpr uint64_t kMaxProcesses = 10; // the guest's 64 capability slots hold this many
-constexpr uint64_t kMaxSymlinks = 8, kMaxArguments = 64, kArgumentBytes = 8192;
+constexpr uint64_t kMaxArguments = 64, kArgumentBytes = 8192;
 constexpr uint64_t kNoMemoryForStack = 1;            // exec's result when the new program cannot have its stack
 constexpr uint64_t kPieBase = 0x0000'5555'5555'0000; // where a static-PIE program goes, as on Linux
 
 constexpr uint64_t kCloneVm = 0x100, kCloneChildSettid = 0x0100'0000, kSignalMask = 0xff;
 constexpr uint64_t kWnohang = 1, kSigSegv = 11, kSigIll = 4;
 
-Initramfs files;
 PagePool pool;
 Process table[kMaxProcesses];
 char exe_of[kMaxProcesses][64]; // the path each process was exec'd by: /proc/self/exe
@@ -71,6 +71,13 @@ void resume_with(l4::Message& m, uint64_t result)
 // status waits for its parent, its children go to init.
 void end_process(Process& p, uint64_t status)
 {
+    for (uint16_t& handle : p.files) {
+        release(handle);
+        handle = 0;
+    }
+    if (p.cwd != nullptr)
+        file_system().release(p.cwd);
+    p.cwd = nullptr;
     p.destroy();
     p.zombie = true;
     p.exit_status = status;
@@ -85,11 +92,13 @@ void end_process(Process& p, uint64_t status)
 uint64_t exec(Process& p, const char* path, const char* const* argv, uint64_t argc, const char* const* envp,
               uint64_t envc, abi::ExceptionState& state)
 {
-    l4::cpio::Entry file;
-    if (!find_program(files, path, file))
-        return error(kENOENT);
+    const uint8_t* bytes = nullptr;
+    size_t size = 0;
+    const int found = program_bytes(p, path, bytes, size);
+    if (found != 0)
+        return static_cast<uint64_t>(static_cast<int64_t>(found));
     static ExecImage exec_image;
-    const int prepared = prepare_exec(file.data, file.size, kPieBase, exec_image);
+    const int prepared = prepare_exec(bytes, size, kPieBase, exec_image);
     if (prepared != 0)
         return static_cast<uint64_t>(static_cast<int64_t>(prepared));
     uint64_t rsp = 0;
@@ -169,8 +178,14 @@ uint64_t fork(Process& parent, const abi::ForeignSyscall& c, uint64_t flags, uin
     bool ok = child->copy_memory_from(parent) && l4::read_registers(parent.thread(), state) == Error::ok &&
               l4::read_fpu(parent.thread(), fpu) == Error::ok;
     if (ok) {
-        for (uint64_t fd = 0; fd < Process::kMaxFiles; ++fd)
+        for (uint64_t fd = 0; fd < Process::kMaxFiles; ++fd) {
+            retain(parent.files[fd]);
             child->files[fd] = parent.files[fd];
+        }
+        child->cwd = parent.cwd;
+        if (child->cwd != nullptr)
+            file_system().hold(child->cwd);
+        child->umask = parent.umask;
         for (uint64_t s = 0; s < 64; ++s)
             child->actions[s] = parent.actions[s];
         child->blocked = parent.blocked;
@@ -282,70 +297,26 @@ void kill(Process& p, uint64_t signal, const char* why, uint64_t address, uint64
     end_process(p, signal);
 }
 
-// `path` with `part` (one name) applied: ".." drops the last name, "." and "" change nothing.
-bool apply(char (&path)[256], const char* part, size_t length)
-{
-    size_t end = strlen(path);
-    if (length == 2 && part[0] == '.' && part[1] == '.') {
-        while (end > 0 && path[end - 1] != '/')
-            --end;
-        path[end > 0 ? end - 1 : 0] = '\0';
-        return true;
-    }
-    if (length == 0 || (length == 1 && part[0] == '.'))
-        return true;
-    if (end + 1 + length >= sizeof path)
-        return false;
-    path[end] = '/';
-    memcpy(path + end + 1, part, length);
-    path[end + 1 + length] = '\0';
-    return true;
-}
-
 } // namespace
-
-bool find_program(const Initramfs& initramfs, const char* path, l4::cpio::Entry& file)
-{
-    const uint8_t* archive = initramfs.archive;
-    const size_t size = initramfs.size;
-    char current[256];
-    if (strlen(path) >= sizeof current)
-        return false;
-    memcpy(current, path, strlen(path) + 1);
-    for (uint64_t hops = 0; hops <= kMaxSymlinks; ++hops) {
-        if (l4::cpio::find(archive, size, current, file) != l4::cpio::Error::none)
-            return false;
-        if (!file.is_symlink())
-            return file.is_regular();
-        // The link's target, against the link's directory when relative.
-        const auto* target = static_cast<const char*>(static_cast<const void*>(file.data));
-        if (file.size > 0 && target[0] == '/')
-            current[0] = '\0';
-        else if (!apply(current, "..", 2))
-            return false;
-        for (size_t start = 0, i = 0; i <= file.size; ++i)
-            if (i == file.size || target[i] == '/') {
-                if (!apply(current, target + start, i - start))
-                    return false;
-                start = i + 1;
-            }
-    }
-    return false;
-}
 
 uint64_t run_init(const Initramfs& initramfs, const char* const* argv, uint64_t argc)
 {
-    files = initramfs;
     const hc::StartInfo& info = l4::hc::start_info();
     const uint64_t free_begin =
         (reinterpret_cast<uint64_t>(initramfs.archive) + initramfs.size + 4095) & ~uint64_t{4095};
     pool.init(free_begin, info.memory_base + info.memory_size - 256 * 1024); // the vCPU's stack above
+    if (!init_files(pool, initramfs.archive, initramfs.size))
+        return 127;
     if (l4::factory_create(static_cast<l4::Selector>(info.factory_selector), abi::ObjectKind::endpoint, kEndpoint) !=
         Error::ok)
         return 127;
     l4::hc::enable_sources(uint64_t{1} << hc::source::timer);
     (void)console().attach();
     Process* init = new_process();
+    for (uint64_t fd = 0; init != nullptr && fd < 3; ++fd) {
+        retain(kConsoleFile);
+        init->files[fd] = kConsoleFile;
+    }
     const char* envp[] = {"HOME=/root", "PATH=/bin:/sbin:/usr/bin:/usr/sbin", "TERM=vt100"};
     abi::ExceptionState state{};
     if (init == nullptr || exec(*init, argv[0], argv, argc, envp, sizeof envp / sizeof envp[0], state) != 0 ||

@@ -7,7 +7,6 @@
 #include <stdint.h>
 
 #include "common/elf.hpp"
-#include "l4/cpio.hpp"
 
 namespace shim {
 
@@ -21,8 +20,5 @@ struct Initramfs {
 // exits; init's exit status (128 + the signal when it was killed), or 127 when it could not
 // start (and says why).
 uint64_t run_init(const Initramfs& initramfs, const char* const* argv, uint64_t argc);
-
-// The initramfs file at `path` (following symbolic links), a regular file; false when none.
-bool find_program(const Initramfs& initramfs, const char* path, l4::cpio::Entry& file);
 
 } // namespace shim

@@ -4,6 +4,7 @@
 #include "common/string.hpp"
 #include "l4/guest_console.hpp"
 #include "console.hpp"
+#include "files.hpp"
 #include "l4/hypercall.hpp"
 #include "linux_abi.hpp"
 #include "syscall_numbers.hpp"
@@ -27,42 +28,40 @@ constexpr uint64_t kTcgets = 0x5401, kTcsets = 0x5402, kTcsetsw = 0x5403, kTcset
 constexpr uint64_t kSigKill = 9, kSigStop = 19, kSigBlock = 0, kSigUnblock = 1, kSigSetmask = 2;
 constexpr int16_t kPollIn = 1, kPollOut = 4, kPollNval = 0x20;
 constexpr uint64_t kNsPerSecond = 1'000'000'000;
-constexpr uint64_t kAtEmptyPath = 0x1000;
-constexpr uint64_t kConsoleMajor = 5, kConsoleMinor = 1;
-
-// struct stat of x86-64 (asm/stat.h), 144 bytes.
-struct Stat {
-    uint64_t dev, ino, nlink;
-    uint32_t mode, uid, gid, pad0;
-    uint64_t rdev;
-    int64_t size, blksize, blocks;
-    uint64_t atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns;
-    int64_t unused[3];
-};
-static_assert(sizeof(Stat) == 144);
+constexpr uint64_t kAtFdcwd = static_cast<uint64_t>(-100), kAtSymlinkNofollow = 0x100, kAtRemovedir = 0x200;
 
 uint64_t error(int errno_value) { return static_cast<uint64_t>(-static_cast<int64_t>(errno_value)); }
 
 Process* current = nullptr; // the process whose call is being answered
 
-bool is_console(uint64_t fd) { return fd < Process::kMaxFiles && current->files[fd] == Process::File::console; }
+OpenFile* file_of(uint64_t fd) { return fd < Process::kMaxFiles ? open_file(current->files[fd]) : nullptr; }
 
-// The lowest free descriptor from `from` on, or -EMFILE.
-uint64_t new_descriptor(Process& p, uint64_t from, Process::File file)
+bool is_console(uint64_t fd)
+{
+    const OpenFile* file = file_of(fd);
+    return file != nullptr && file->kind == OpenFile::Kind::console;
+}
+
+// The lowest free descriptor from `from` on for `handle` (retained), or -EMFILE.
+uint64_t new_descriptor(Process& p, uint64_t from, uint16_t handle)
 {
     for (uint64_t fd = from; fd < Process::kMaxFiles; ++fd)
-        if (p.files[fd] == Process::File::none) {
-            p.files[fd] = file;
+        if (p.files[fd] == 0) {
+            retain(handle);
+            p.files[fd] = handle;
             return fd;
         }
     return error(kEMFILE);
 }
 
-// Console output of fd 1 and 2, copied out of the process a slice at a time.
-uint64_t write_console(Process& p, uint64_t fd, uint64_t buffer, uint64_t length)
+// A write to a file or the console (copied out of the process a slice at a time).
+uint64_t write_any(Process& p, uint64_t fd, uint64_t buffer, uint64_t length)
 {
-    if (!is_console(fd))
+    OpenFile* file = file_of(fd);
+    if (file == nullptr)
         return error(kEBADF);
+    if (file->kind != OpenFile::Kind::console)
+        return sys_write_file(p, *file, buffer, length);
     char slice[256];
     for (uint64_t done = 0; done < length;) {
         const uint64_t n = length - done < sizeof slice ? length - done : sizeof slice;
@@ -83,7 +82,7 @@ uint64_t writev(Process& p, uint64_t fd, uint64_t iov, uint64_t count)
         uint64_t vector[2];
         if (!p.copy_in(vector, iov + i * sizeof vector, sizeof vector))
             return total != 0 ? total : error(kEFAULT);
-        const uint64_t written = write_console(p, fd, vector[0], vector[1]);
+        const uint64_t written = write_any(p, fd, vector[0], vector[1]);
         if (static_cast<int64_t>(written) < 0)
             return total != 0 ? total : written;
         total += written;
@@ -113,41 +112,18 @@ uint64_t mmap(Process& p, uint64_t address, uint64_t length, uint64_t prot, uint
 
 uint64_t fcntl(Process& p, uint64_t fd, uint64_t command, uint64_t argument)
 {
-    if (!is_console(fd))
+    if (file_of(fd) == nullptr)
         return error(kEBADF);
     switch (command) {
     case kFDupfd:
     case kFDupfdCloexec:
         return argument >= Process::kMaxFiles ? error(kEINVAL) : new_descriptor(p, argument, p.files[fd]);
-    case kFGetfl: return kORdwr;
+    case kFGetfl: return file_of(fd)->flags;
     case kFSetfl: return 0;
     case kFGetfd:
     case kFSetfd: return 0; // no close-on-exec to keep yet: nothing is ever exec'd
     default: return error(kEINVAL);
     }
-}
-
-uint64_t fstat(Process& p, uint64_t fd, uint64_t buffer)
-{
-    if (!is_console(fd))
-        return error(kEBADF);
-    Stat st{};
-    st.mode = kS_IFCHR | 0620;
-    st.nlink = 1;
-    st.rdev = kConsoleMajor << 8 | kConsoleMinor;
-    st.blksize = 1024;
-    return p.copy_out(buffer, &st, sizeof st) ? 0 : error(kEFAULT);
-}
-
-// newfstatat: only fstat's form (an empty path with AT_EMPTY_PATH) until there are files.
-uint64_t fstatat(Process& p, uint64_t fd, uint64_t path, uint64_t buffer, uint64_t flags)
-{
-    char first = 0;
-    if (!p.copy_in(&first, path, 1))
-        return error(kEFAULT);
-    if (first != '\0' || (flags & kAtEmptyPath) == 0)
-        return error(kENOENT);
-    return fstat(p, fd, buffer);
 }
 
 uint64_t uname(Process& p, uint64_t buffer)
@@ -160,19 +136,20 @@ uint64_t uname(Process& p, uint64_t buffer)
     return p.copy_out(buffer, fields, sizeof fields) ? 0 : error(kEFAULT);
 }
 
-uint64_t readlink(Process& p, uint64_t path, uint64_t buffer, uint64_t size)
+// /proc/self/exe (busybox asks it once per exec) until there is a /proc; other links from the
+// file system.
+uint64_t readlink(Process& p, uint64_t dirfd, uint64_t path, uint64_t buffer, uint64_t size)
 {
     char name[64];
-    if (!p.copy_string(name, path, sizeof name))
-        return error(kEFAULT);
-    // Only /proc/self/exe for now (busybox asks it once per exec).
     static constexpr char kSelfExe[] = "/proc/self/exe", kExe[] = "/bin/busybox";
-    if (strlen(name) != sizeof kSelfExe - 1 || memcmp(name, kSelfExe, sizeof kSelfExe) != 0)
-        return error(kENOENT);
-    const uint64_t n = size < sizeof kExe - 1 ? size : sizeof kExe - 1;
-    if (static_cast<int64_t>(size) <= 0)
-        return error(kEINVAL);
-    return p.copy_out(buffer, kExe, n) ? n : error(kEFAULT);
+    if (p.copy_string(name, path, sizeof name) && strlen(name) == sizeof kSelfExe - 1 &&
+        memcmp(name, kSelfExe, sizeof kSelfExe) == 0) {
+        if (static_cast<int64_t>(size) <= 0)
+            return error(kEINVAL);
+        const uint64_t n = size < sizeof kExe - 1 ? size : sizeof kExe - 1;
+        return p.copy_out(buffer, kExe, n) ? n : error(kEFAULT);
+    }
+    return sys_readlinkat(p, dirfd, path, buffer, size);
 }
 
 uint64_t prlimit(Process& p, uint64_t pid, uint64_t resource, uint64_t new_limit, uint64_t old_limit)
@@ -237,8 +214,11 @@ uint64_t arch_prctl(Process& p, uint64_t code, uint64_t address)
 
 uint64_t read(Process& p, uint64_t fd, uint64_t buffer, uint64_t length, Outcome& outcome)
 {
-    if (!is_console(fd))
+    OpenFile* file = file_of(fd);
+    if (file == nullptr)
         return error(kEBADF);
+    if (file->kind != OpenFile::Kind::console)
+        return sys_read_file(p, *file, buffer, length);
     if (length == 0)
         return 0;
     if (console().readable() == 0) {
@@ -349,33 +329,23 @@ uint64_t ioctl(Process& p, uint64_t fd, uint64_t request, uint64_t argument)
     }
 }
 
-uint64_t openat(Process& p, uint64_t path)
-{
-    char name[256];
-    if (!p.copy_string(name, path, sizeof name))
-        return error(kEFAULT);
-    // Only the terminal's names until there is a file system (docs/pv-linux-shim.md).
-    static constexpr char kTty[] = "/dev/tty", kConsole[] = "/dev/console";
-    const size_t n = strlen(name);
-    const bool terminal = (n == sizeof kTty - 1 && memcmp(name, kTty, n) == 0) ||
-                          (n == sizeof kConsole - 1 && memcmp(name, kConsole, n) == 0);
-    return terminal ? new_descriptor(p, 0, Process::File::console) : error(kENOENT);
-}
-
 uint64_t close(Process& p, uint64_t fd)
 {
-    if (fd >= Process::kMaxFiles || p.files[fd] == Process::File::none)
+    if (file_of(fd) == nullptr)
         return error(kEBADF);
-    p.files[fd] = Process::File::none;
+    release(p.files[fd]);
+    p.files[fd] = 0;
     return 0;
 }
 
 uint64_t dup2(Process& p, uint64_t from, uint64_t to)
 {
-    if (from >= Process::kMaxFiles || p.files[from] == Process::File::none)
+    if (file_of(from) == nullptr || to >= Process::kMaxFiles)
         return error(kEBADF);
-    if (to >= Process::kMaxFiles)
-        return error(kEBADF);
+    if (from == to)
+        return to;
+    retain(p.files[from]);
+    release(p.files[to]);
     p.files[to] = p.files[from];
     return to;
 }
@@ -416,13 +386,6 @@ uint64_t sigprocmask(Process& p, uint64_t how, uint64_t set, uint64_t old_set, u
     case kSigSetmask: p.blocked = mask; return 0;
     default: return error(kEINVAL);
     }
-}
-
-uint64_t getcwd(Process& p, uint64_t buffer, uint64_t size)
-{
-    if (size < 2)
-        return error(kERANGE);
-    return p.copy_out(buffer, "/", 2) ? 2 : error(kEFAULT); // no chdir yet: always the root
 }
 
 uint64_t setpgid(Process& p, uint64_t pid, uint64_t group)
@@ -494,19 +457,19 @@ Outcome handle_syscall(Process& p, const l4::abi::ForeignSyscall& c, uint64_t& r
         break;
     }
     case nr_ioctl: result = ioctl(p, c.rdi, c.rsi, c.rdx); break;
-    case nr_openat: result = openat(p, c.rsi); break;
+    case nr_openat: result = sys_openat(p, c.rdi, c.rsi, c.rdx, c.r10); break;
     case nr_close: result = close(p, c.rdi); break;
     case nr_dup2: result = dup2(p, c.rdi, c.rsi); break;
     case nr_dup3: result = c.rdi == c.rsi ? error(kEINVAL) : dup2(p, c.rdi, c.rsi); break;
     case nr_rt_sigaction: result = sigaction(p, c.rdi, c.rsi, c.rdx, c.r10); break;
     case nr_rt_sigprocmask: result = sigprocmask(p, c.rdi, c.rsi, c.rdx, c.r10); break;
-    case nr_getcwd: result = getcwd(p, c.rdi, c.rsi); break;
+    case nr_getcwd: result = sys_getcwd(p, c.rdi, c.rsi); break;
     case nr_setpgid: result = setpgid(p, c.rdi, c.rsi); break;
     case nr_getpgrp: result = p.group; break;
     case nr_getpgid: result = c.rdi == 0 || c.rdi == p.pid() ? p.group : error(kESRCH); break;
     case nr_getsid: result = c.rdi == 0 || c.rdi == p.pid() ? p.session : error(kESRCH); break;
     case nr_setsid: result = p.group == p.pid() ? error(kEPERM) : (p.session = p.group = p.pid()); break;
-    case nr_write: result = write_console(p, c.rdi, c.rsi, c.rdx); break;
+    case nr_write: result = write_any(p, c.rdi, c.rsi, c.rdx); break;
     case nr_writev: result = writev(p, c.rdi, c.rsi, c.rdx); break;
     case nr_mmap: result = mmap(p, c.rdi, c.rsi, c.rdx, c.r10, c.r8); break;
     case nr_mprotect: result = p.protect(c.rdi, c.rsi, rights_of_prot(c.rdx)) ? 0 : error(kEINVAL); break;
@@ -515,15 +478,41 @@ Outcome handle_syscall(Process& p, const l4::abi::ForeignSyscall& c, uint64_t& r
     case nr_getpid:
     case nr_gettid: result = p.pid(); break;
     case nr_fcntl: result = fcntl(p, c.rdi, c.rsi, c.rdx); break;
-    case nr_fstat: result = fstat(p, c.rdi, c.rsi); break;
-    case nr_newfstatat: result = fstatat(p, c.rdi, c.rsi, c.rdx, c.r10); break;
+    case nr_fstat: result = sys_fstat(p, c.rdi, c.rsi); break;
+    case nr_newfstatat: result = sys_fstatat(p, c.rdi, c.rsi, c.rdx, c.r10); break;
+    case nr_stat: result = sys_fstatat(p, kAtFdcwd, c.rdi, c.rsi, 0); break;
+    case nr_lstat: result = sys_fstatat(p, kAtFdcwd, c.rdi, c.rsi, kAtSymlinkNofollow); break;
+    case nr_open: result = sys_openat(p, kAtFdcwd, c.rdi, c.rsi, c.rdx); break;
+    case nr_lseek: result = sys_lseek(p, c.rdi, c.rsi, c.rdx); break;
+    case nr_getdents64: result = sys_getdents64(p, c.rdi, c.rsi, c.rdx); break;
+    case nr_chdir: result = sys_chdir(p, c.rdi); break;
+    case nr_mkdir: result = sys_mkdirat(p, kAtFdcwd, c.rdi, c.rsi); break;
+    case nr_mkdirat: result = sys_mkdirat(p, c.rdi, c.rsi, c.rdx); break;
+    case nr_unlink: result = sys_unlinkat(p, kAtFdcwd, c.rdi, 0); break;
+    case nr_rmdir: result = sys_unlinkat(p, kAtFdcwd, c.rdi, kAtRemovedir); break;
+    case nr_unlinkat: result = sys_unlinkat(p, c.rdi, c.rsi, c.rdx); break;
+    case nr_rename: result = sys_renameat(p, kAtFdcwd, c.rdi, kAtFdcwd, c.rsi); break;
+    case nr_renameat: result = sys_renameat(p, c.rdi, c.rsi, c.rdx, c.r10); break;
+    case nr_symlink: result = sys_symlinkat(p, c.rdi, kAtFdcwd, c.rsi); break;
+    case nr_symlinkat: result = sys_symlinkat(p, c.rdi, c.rsi, c.rdx); break;
+    case nr_readlinkat: result = readlink(p, c.rdi, c.rsi, c.rdx, c.r10); break;
+    case nr_access: result = sys_faccessat(p, kAtFdcwd, c.rdi); break;
+    case nr_faccessat:
+    case nr_faccessat2: result = sys_faccessat(p, c.rdi, c.rsi); break;
+    case nr_ftruncate: result = sys_ftruncate(p, c.rdi, c.rsi); break;
+    case nr_umask: {
+        const uint32_t old = p.umask;
+        p.umask = static_cast<uint32_t>(c.rdi) & 0777;
+        result = old;
+        break;
+    }
     case nr_getppid: result = 0; break;
     case nr_getuid:
     case nr_getgid:
     case nr_geteuid:
     case nr_getegid: result = 0; break; // root, the only user
     case nr_uname: result = uname(p, c.rdi); break;
-    case nr_readlink: result = readlink(p, c.rdi, c.rsi, c.rdx); break;
+    case nr_readlink: result = readlink(p, kAtFdcwd, c.rdi, c.rsi, c.rdx); break;
     case nr_prctl: result = prctl(p, c.rdi, c.rsi); break;
     case nr_arch_prctl: result = arch_prctl(p, c.rdi, c.rsi); break;
     case nr_set_tid_address: result = p.pid(); break; // clear_child_tid matters for threads: none yet

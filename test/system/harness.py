@@ -687,12 +687,20 @@ SCENARIOS = {
     "linux-busybox-shell": vmm_scenario(
         [("@pv-linux-shim", "guest name=linux0 mem=32M initrd=rootfs console=raw -- /bin/sh -i"),
          ("@rootfs.cpio", "rootfs")], started=1, status=3,
-        serial_input=b"\n" * 4 + b"echo hello from ash\runame -a\rexit 3\r", timeout=30,
+        serial_input=b"\n" * 4 + b"echo hello from ash\runame -a\rls /\rcat /etc/motd\r"
+                     b"echo written > /tmp/f; mkdir /tmp/d; cd /tmp/d; pwd; cat /tmp/f\rexit 3\r", timeout=30,
         check=lambda log: check_lines(log, ["BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) built-in shell (ash)",
                                             "/ # echo hello from ash", "hello from ash",
                                             # a child: fork, execve of /proc/self/exe, wait4
                                             "/ # uname -a", "Linux kestrel 6.1.0-kestrel #1 pv-linux-shim x86_64 GNU/Linux",
-                                            "/ # exit 3", "shim: /bin/sh exited with status 3"])),
+                                            # files: the initramfs as a ramfs, written at run time
+                                            "/ # ls /", "bin      etc      linuxrc  root     tmp",
+                                            "dev      home     proc     sbin     usr",
+                                            "/ # cat /etc/motd", "Kestrel: busybox in pv-linux-shim, a paravirtualized "
+                                            "guest of an L4-style microkernel.",
+                                            "/ # echo written > /tmp/f; mkdir /tmp/d; cd /tmp/d; pwd; cat /tmp/f",
+                                            "/tmp/d", "written",
+                                            "/tmp/d # exit 3", "shim: /bin/sh exited with status 3"])),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
     "vmm-exit-status": vmm_scenario(
         [("@crash-guest", "guest name=five mem=1M -- exit 5"),
