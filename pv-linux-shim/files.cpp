@@ -29,6 +29,9 @@ Ramfs* fs = nullptr;
 alignas(Heap) uint8_t heap_storage[sizeof(Heap)];
 GuestClock guest_clock;
 OpenFile open_files[kMaxOpenFiles];
+constexpr size_t kMaxPipes = 16;
+Pipe pipes[kMaxPipes];
+bool pipe_used[kMaxPipes];
 char path_buffer[kPathMax];
 
 uint64_t error(int errno_value) { return static_cast<uint64_t>(-static_cast<int64_t>(errno_value)); }
@@ -110,11 +113,11 @@ int parent_at(Process& p, uint64_t dirfd, uint64_t path, ParentResult& out)
     return e != 0 ? e : resolve_parent(PathContext{*fs, fs->root(), base}, path_buffer, length, out);
 }
 
-uint16_t new_open_file(OpenFile::Kind kind, Inode* inode, uint32_t flags)
+uint16_t new_open_file(OpenFile::Kind kind, Inode* inode, uint32_t flags, Pipe* pipe = nullptr)
 {
     for (size_t i = kConsoleFile + 1; i < kMaxOpenFiles; ++i)
         if (open_files[i].kind == OpenFile::Kind::free) {
-            open_files[i] = OpenFile{kind, inode, 0, flags, 1};
+            open_files[i] = OpenFile{kind, inode, pipe, 0, flags, 1};
             if (inode != nullptr)
                 fs->hold(inode);
             return static_cast<uint16_t>(i);
@@ -142,7 +145,7 @@ bool init_files(PagePool& pool, const uint8_t* archive, size_t size)
 {
     auto* heap = new (heap_storage) Heap(pool);
     fs = new (fs_storage) Ramfs(*heap, guest_clock);
-    open_files[kConsoleFile] = OpenFile{OpenFile::Kind::console, nullptr, 0, kORdwr, 1};
+    open_files[kConsoleFile] = OpenFile{OpenFile::Kind::console, nullptr, nullptr, 0, kORdwr, 1};
     const int loaded = fs->valid() ? fs->load(archive, size) : -kENOMEM;
     if (loaded != 0)
         l4::hc::println("shim: the initramfs did not load whole: error {}", -loaded);
@@ -171,6 +174,11 @@ void release(uint16_t handle)
         return;
     if (file->inode != nullptr)
         fs->release(file->inode);
+    if (file->pipe != nullptr) {
+        uint32_t& ends = file->kind == OpenFile::Kind::pipe_read ? file->pipe->readers : file->pipe->writers;
+        if (--ends == 0 && file->pipe->readers == 0 && file->pipe->writers == 0)
+            pipe_used[file->pipe - pipes] = false;
+    }
     *file = OpenFile{};
 }
 
@@ -484,6 +492,100 @@ uint64_t sys_ftruncate(Process& p, uint64_t fd, uint64_t length)
         return error(kEINVAL);
     const int e = fs->truncate(file->inode, length);
     return e != 0 ? error(-e) : 0;
+}
+
+uint64_t sys_pipe2(Process& p, uint64_t fds, uint64_t flags)
+{
+    constexpr uint64_t kOCloexec = 02000000, kONonblock = 04000;
+    if ((flags & ~(kOCloexec | kONonblock)) != 0)
+        return error(kEINVAL);
+    size_t index = 0;
+    while (index < kMaxPipes && pipe_used[index])
+        ++index;
+    int32_t pair[2] = {-1, -1};
+    for (uint64_t fd = 0; fd < Process::kMaxFiles && pair[1] < 0; ++fd)
+        if (p.files[fd] == 0)
+            (pair[0] < 0 ? pair[0] : pair[1]) = static_cast<int32_t>(fd);
+    if (index == kMaxPipes || pair[1] < 0)
+        return error(index == kMaxPipes ? kENFILE : kEMFILE);
+    Pipe& pipe = pipes[index];
+    pipe = Pipe{};
+    const uint16_t read_end = new_open_file(OpenFile::Kind::pipe_read, nullptr, 0, &pipe);
+    const uint16_t write_end = read_end == 0 ? 0 : new_open_file(OpenFile::Kind::pipe_write, nullptr, kOWronly, &pipe);
+    if (write_end == 0) {
+        open_files[read_end] = OpenFile{};
+        return error(kENFILE);
+    }
+    pipe_used[index] = true;
+    pipe.readers = pipe.writers = 1;
+    if (!p.copy_out(fds, pair, sizeof pair)) {
+        release(read_end);
+        release(write_end);
+        return error(kEFAULT);
+    }
+    p.files[pair[0]] = read_end;
+    p.files[pair[1]] = write_end;
+    return 0;
+}
+
+uint64_t pipe_read(Process& p, OpenFile& file, uint64_t buffer, uint64_t length)
+{
+    if (file.kind != OpenFile::Kind::pipe_read)
+        return error(kEBADF);
+    Pipe& pipe = *file.pipe;
+    if (length == 0)
+        return 0;
+    if (pipe.length == 0)
+        return pipe.writers == 0 ? 0 : kMustWait; // 0: end of file
+    uint64_t done = 0;
+    while (done < length && pipe.length != 0) {
+        const uint32_t run = pipe.start + pipe.length <= Pipe::kBytes ? pipe.length : Pipe::kBytes - pipe.start;
+        const uint64_t n = length - done < run ? length - done : run;
+        if (!p.copy_out(buffer + done, pipe.bytes + pipe.start, n))
+            return done != 0 ? done : error(kEFAULT);
+        pipe.start = static_cast<uint32_t>((pipe.start + n) % Pipe::kBytes);
+        pipe.length -= static_cast<uint32_t>(n);
+        done += n;
+    }
+    return done;
+}
+
+uint64_t pipe_write(Process& p, OpenFile& file, uint64_t buffer, uint64_t length)
+{
+    if (file.kind != OpenFile::Kind::pipe_write)
+        return error(kEBADF);
+    Pipe& pipe = *file.pipe;
+    if (pipe.readers == 0)
+        return error(kEPIPE); // SIGPIPE is not delivered yet
+    if (length == 0)
+        return 0;
+    if (pipe.length == Pipe::kBytes)
+        return kMustWait;
+    uint64_t done = 0;
+    while (done < length && pipe.length != Pipe::kBytes) {
+        const uint32_t end = (pipe.start + pipe.length) % Pipe::kBytes;
+        const uint32_t run = end >= pipe.start ? Pipe::kBytes - end : pipe.start - end;
+        const uint32_t room = Pipe::kBytes - pipe.length < run ? Pipe::kBytes - pipe.length : run;
+        const uint64_t n = length - done < room ? length - done : room;
+        if (!p.copy_in(pipe.bytes + end, buffer + done, n))
+            return done != 0 ? done : error(kEFAULT);
+        pipe.length += static_cast<uint32_t>(n);
+        done += n;
+    }
+    return done;
+}
+
+int16_t poll_bits(const OpenFile& file, bool console_readable)
+{
+    constexpr int16_t kIn = 1, kOut = 4, kHup = 0x10;
+    switch (file.kind) {
+    case OpenFile::Kind::console: return static_cast<int16_t>((console_readable ? kIn : 0) | kOut);
+    case OpenFile::Kind::pipe_read:
+        return static_cast<int16_t>((file.pipe->length != 0 ? kIn : 0) | (file.pipe->writers == 0 ? kHup : 0));
+    case OpenFile::Kind::pipe_write:
+        return static_cast<int16_t>(file.pipe->readers == 0 ? 0x8 : (file.pipe->length < Pipe::kBytes ? kOut : 0));
+    default: return kIn | kOut; // files and devices are always ready
+    }
 }
 
 } // namespace shim

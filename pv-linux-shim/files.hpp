@@ -16,10 +16,19 @@ namespace shim {
 bool init_files(PagePool& pool, const uint8_t* archive, size_t size);
 Ramfs& file_system();
 
+// A pipe's bytes in flight (PIPE_BUF of them) and how many open files hold each end.
+struct Pipe {
+    static constexpr uint32_t kBytes = 4096;
+    uint8_t bytes[kBytes];
+    uint32_t start = 0, length = 0;
+    uint32_t readers = 0, writers = 0;
+};
+
 struct OpenFile {
-    enum class Kind : uint8_t { free, console, inode, null, zero, random };
+    enum class Kind : uint8_t { free, console, inode, null, zero, random, pipe_read, pipe_write };
     Kind kind = Kind::free;
     Inode* inode = nullptr;
+    Pipe* pipe = nullptr;
     uint64_t offset = 0; // a regular file's; a directory's readdir cursor
     uint32_t flags = 0;  // open's access mode and O_APPEND
     uint32_t references = 0;
@@ -52,5 +61,14 @@ uint64_t sys_renameat(Process& p, uint64_t old_dirfd, uint64_t old_path, uint64_
 uint64_t sys_symlinkat(Process& p, uint64_t target, uint64_t dirfd, uint64_t path);
 uint64_t sys_faccessat(Process& p, uint64_t dirfd, uint64_t path);
 uint64_t sys_ftruncate(Process& p, uint64_t fd, uint64_t length);
+uint64_t sys_pipe2(Process& p, uint64_t fds, uint64_t flags);
+
+// Pipe reads and writes: -EAGAIN (as the shim's own marker, never seen by a process) when the
+// caller must wait: no bytes yet with a writer left, no room with a reader left.
+constexpr uint64_t kMustWait = static_cast<uint64_t>(-11);
+uint64_t pipe_read(Process& p, OpenFile& file, uint64_t buffer, uint64_t length);
+uint64_t pipe_write(Process& p, OpenFile& file, uint64_t buffer, uint64_t length);
+// poll's view of an open file: POLLIN, POLLOUT and POLLHUP bits.
+int16_t poll_bits(const OpenFile& file, bool console_readable);
 
 } // namespace shim

@@ -37,6 +37,7 @@ constexpr int kENOSPC = 28;
 constexpr int kESPIPE = 29;
 constexpr int kERANGE = 34;
 constexpr int kEMLINK = 31;
+constexpr int kEPIPE = 32;
 constexpr int kENAMETOOLONG = 36;
 constexpr int kENOSYS = 38;
 constexpr int kENOTEMPTY = 39;

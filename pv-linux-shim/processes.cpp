@@ -347,11 +347,10 @@ uint64_t run_init(const Initramfs& initramfs, const char* const* argv, uint64_t 
                 (void)l4::reply_save(p->reply()); // kept until an event lets the call finish
                 if (p->wake_deadline != 0)
                     (void)l4::hc::timer_set(p->wake_deadline);
-            } else if (outcome == Outcome::exited) {
-                retry_waiting(); // its parent may be in wait4
             } else {
-                answer = true;
+                answer = outcome == Outcome::resume;
             }
+            retry_waiting(); // a pipe may have moved, a parent in wait4 may have its child's end
         } else if (p != nullptr && p->exists() && label == abi::label::page_fault) {
             const uint64_t address = m.words[0], access = m.words[1], rip = m.words[2];
             if (p->resolve(address, static_cast<uint32_t>(access)) != 0) {

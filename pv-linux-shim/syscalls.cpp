@@ -26,7 +26,7 @@ constexpr uint64_t kORdwr = 2;
 constexpr uint64_t kTcgets = 0x5401, kTcsets = 0x5402, kTcsetsw = 0x5403, kTcsetsf = 0x5404, kTiocgpgrp = 0x540f,
                    kTiocspgrp = 0x5410, kTiocgwinsz = 0x5413, kTiocswinsz = 0x5414;
 constexpr uint64_t kSigKill = 9, kSigStop = 19, kSigBlock = 0, kSigUnblock = 1, kSigSetmask = 2;
-constexpr int16_t kPollIn = 1, kPollOut = 4, kPollNval = 0x20;
+constexpr int16_t kPollNval = 0x20;
 constexpr uint64_t kNsPerSecond = 1'000'000'000;
 constexpr uint64_t kAtFdcwd = static_cast<uint64_t>(-100), kAtSymlinkNofollow = 0x100, kAtRemovedir = 0x200;
 
@@ -60,6 +60,8 @@ uint64_t write_any(Process& p, uint64_t fd, uint64_t buffer, uint64_t length)
     OpenFile* file = file_of(fd);
     if (file == nullptr)
         return error(kEBADF);
+    if (file->kind == OpenFile::Kind::pipe_write || file->kind == OpenFile::Kind::pipe_read)
+        return pipe_write(p, *file, buffer, length);
     if (file->kind != OpenFile::Kind::console)
         return sys_write_file(p, *file, buffer, length);
     char slice[256];
@@ -73,7 +75,7 @@ uint64_t write_any(Process& p, uint64_t fd, uint64_t buffer, uint64_t length)
     return length;
 }
 
-uint64_t writev(Process& p, uint64_t fd, uint64_t iov, uint64_t count)
+uint64_t writev(Process& p, uint64_t fd, uint64_t iov, uint64_t count, Outcome& outcome)
 {
     if (count > kMaxIov)
         return error(kEINVAL);
@@ -83,6 +85,11 @@ uint64_t writev(Process& p, uint64_t fd, uint64_t iov, uint64_t count)
         if (!p.copy_in(vector, iov + i * sizeof vector, sizeof vector))
             return total != 0 ? total : error(kEFAULT);
         const uint64_t written = write_any(p, fd, vector[0], vector[1]);
+        if (written == kMustWait) { // a full pipe: what went so far, or wait for room
+            if (total == 0)
+                outcome = Outcome::wait;
+            return total;
+        }
         if (static_cast<int64_t>(written) < 0)
             return total != 0 ? total : written;
         total += written;
@@ -217,6 +224,12 @@ uint64_t read(Process& p, uint64_t fd, uint64_t buffer, uint64_t length, Outcome
     OpenFile* file = file_of(fd);
     if (file == nullptr)
         return error(kEBADF);
+    if (file->kind == OpenFile::Kind::pipe_read || file->kind == OpenFile::Kind::pipe_write) {
+        const uint64_t got = pipe_read(p, *file, buffer, length);
+        if (got == kMustWait)
+            outcome = Outcome::wait;
+        return got == kMustWait ? 0 : got;
+    }
     if (file->kind != OpenFile::Kind::console)
         return sys_read_file(p, *file, buffer, length);
     if (length == 0)
@@ -249,10 +262,11 @@ uint64_t poll(Process& p, uint64_t fds, uint64_t count, uint64_t timeout, Outcom
         f.revents = 0;
         if (f.fd < 0)
             continue;
-        if (!is_console(static_cast<uint64_t>(f.fd)))
+        const OpenFile* file = file_of(static_cast<uint64_t>(f.fd));
+        if (file == nullptr)
             f.revents = kPollNval;
-        else
-            f.revents = static_cast<int16_t>(f.events & ((console().readable() != 0 ? kPollIn : 0) | kPollOut));
+        else // POLLHUP and POLLERR come whether asked for or not
+            f.revents = static_cast<int16_t>(poll_bits(*file, console().readable() != 0) & (f.events | 0x18));
         ready += f.revents != 0;
     }
     const auto ms = static_cast<int64_t>(static_cast<int32_t>(timeout));
@@ -469,8 +483,14 @@ Outcome handle_syscall(Process& p, const l4::abi::ForeignSyscall& c, uint64_t& r
     case nr_getpgid: result = c.rdi == 0 || c.rdi == p.pid() ? p.group : error(kESRCH); break;
     case nr_getsid: result = c.rdi == 0 || c.rdi == p.pid() ? p.session : error(kESRCH); break;
     case nr_setsid: result = p.group == p.pid() ? error(kEPERM) : (p.session = p.group = p.pid()); break;
-    case nr_write: result = write_any(p, c.rdi, c.rsi, c.rdx); break;
-    case nr_writev: result = writev(p, c.rdi, c.rsi, c.rdx); break;
+    case nr_write:
+        result = write_any(p, c.rdi, c.rsi, c.rdx);
+        if (result == kMustWait)
+            outcome = Outcome::wait;
+        break;
+    case nr_pipe: result = sys_pipe2(p, c.rdi, 0); break;
+    case nr_pipe2: result = sys_pipe2(p, c.rdi, c.rsi); break;
+    case nr_writev: result = writev(p, c.rdi, c.rsi, c.rdx, outcome); break;
     case nr_mmap: result = mmap(p, c.rdi, c.rsi, c.rdx, c.r10, c.r8); break;
     case nr_mprotect: result = p.protect(c.rdi, c.rsi, rights_of_prot(c.rdx)) ? 0 : error(kEINVAL); break;
     case nr_munmap: result = p.unmap(c.rdi, c.rsi) ? 0 : error(kEINVAL); break;

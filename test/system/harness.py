@@ -688,7 +688,8 @@ SCENARIOS = {
         [("@pv-linux-shim", "guest name=linux0 mem=32M initrd=rootfs console=raw -- /bin/sh -i"),
          ("@rootfs.cpio", "rootfs")], started=1, status=3,
         serial_input=b"\n" * 4 + b"echo hello from ash\runame -a\rls /\rcat /etc/motd\r"
-                     b"echo written > /tmp/f; mkdir /tmp/d; cd /tmp/d; pwd; cat /tmp/f\rexit 3\r", timeout=30,
+                     b"echo written > /tmp/f; mkdir /tmp/d; cd /tmp/d; pwd; cat /tmp/f\r"
+                     b"echo a b c | tr a-z A-Z | sed s/B/x/\rseq 1 2000 | tail -n 2\rexit 3\r", timeout=30,
         check=lambda log: check_lines(log, ["BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) built-in shell (ash)",
                                             "/ # echo hello from ash", "hello from ash",
                                             # a child: fork, execve of /proc/self/exe, wait4
@@ -700,6 +701,9 @@ SCENARIOS = {
                                             "guest of an L4-style microkernel.",
                                             "/ # echo written > /tmp/f; mkdir /tmp/d; cd /tmp/d; pwd; cat /tmp/f",
                                             "/tmp/d", "written",
+                                            # pipes: three processes, and a writer that fills the pipe
+                                            "/tmp/d # echo a b c | tr a-z A-Z | sed s/B/x/", "A x C",
+                                            "/tmp/d # seq 1 2000 | tail -n 2", "1999", "2000",
                                             "/tmp/d # exit 3", "shim: /bin/sh exited with status 3"])),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
     "vmm-exit-status": vmm_scenario(
