@@ -53,8 +53,7 @@ void Heap::free(void* memory, size_t size)
     if (size == 0)
         size = 1;
     if (size > (kSmallest << (kClasses - 1))) {
-        for (size_t offset = 0; offset < size; offset += kPage)
-            pool_.free(reinterpret_cast<uint64_t>(memory) + offset);
+        pool_.free_contiguous(reinterpret_cast<uint64_t>(memory), (size + kPage - 1) / kPage);
         return;
     }
     const size_t index = class_of(size);

@@ -20,18 +20,31 @@ constexpr uint64_t kMaxArguments = 32;
     }
 }
 
-// The command line's words, split at spaces in place.
+// The command line's words, split at spaces in place; 'single quotes' keep spaces in a word
+// (as a shell's do: `-- /bin/sh -c 'echo hi; exit 3'`). GRUB hands a module's command line on
+// with a backslash before each quote and backslash: `\'` is such a quote, `\\` a backslash.
 uint64_t split(char* line, const char* (&words)[kMaxArguments])
 {
     uint64_t count = 0;
-    for (char* p = line; *p != '\0' && count < kMaxArguments;) {
-        while (*p == ' ')
-            *p++ = '\0';
-        if (*p == '\0')
+    char* out = line;
+    for (const char* in = line; *in != '\0' && count < kMaxArguments;) {
+        while (*in == ' ')
+            ++in;
+        if (*in == '\0')
             break;
-        words[count++] = p;
-        while (*p != '\0' && *p != ' ')
-            ++p;
+        words[count++] = out;
+        bool quoted = false;
+        for (; *in != '\0' && (quoted || *in != ' '); ++in) {
+            if (*in == '\\' && in[1] != '\0')
+                ++in; // GRUB's escape: what follows is the character itself
+            if (*in == '\'')
+                quoted = !quoted;
+            else
+                *out++ = *in;
+        }
+        if (*in == ' ')
+            ++in; // before the NUL goes in: `out` may stand where the space was
+        *out++ = '\0';
     }
     return count;
 }

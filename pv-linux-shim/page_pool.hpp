@@ -14,16 +14,23 @@ public:
 
     // A zeroed page, or 0 when none is left.
     uint64_t allocate();
-    // `count` zeroed pages in a row (never used before), or 0; freed one by one.
+    // `count` zeroed pages in a row, or 0: a run freed before of that length, or fresh pages.
     uint64_t allocate_contiguous(uint64_t count);
+    // Gives a run back whole, for the next allocate_contiguous of its length (or page by page
+    // when there is no room to remember it).
+    void free_contiguous(uint64_t first, uint64_t count);
     void free(uint64_t page);
 
-    uint64_t free_pages() const { return free_count_ + (end_ - next_) / 4096; }
+    uint64_t free_pages() const;
 
 private:
     uint64_t next_ = 0, end_ = 0; // never handed out yet
     uint64_t free_list_ = 0;      // each freed page holds the next one's address
     uint64_t free_count_ = 0;
+    struct Run {
+        uint64_t first, count; // count 0: an empty slot
+    };
+    Run runs_[32] = {};
 };
 
 } // namespace shim

@@ -139,8 +139,7 @@ void Process::destroy()
         for (uint64_t i = 0; i < kPageMapEntries; ++i)
             if (pages_[i].virtual_page != 0)
                 pool_->free(pages_[i].shim_page);
-        for (uint64_t i = 0; i < kPageMapPages; ++i)
-            pool_->free(reinterpret_cast<uint64_t>(pages_) + i * kPage);
+        pool_->free_contiguous(reinterpret_cast<uint64_t>(pages_), kPageMapPages);
         pages_ = nullptr;
     }
 }

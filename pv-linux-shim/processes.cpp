@@ -6,6 +6,7 @@
 #include "elf_exec.hpp"
 #include "files.hpp"
 #include "l4/guest_console.hpp"
+#include "l4/quota.hpp"
 #include "linux_abi.hpp"
 #include "page_pool.hpp"
 #include "process.hpp"
@@ -22,14 +23,14 @@ namespace hc = abi::hc;
 using abi::Error;
 using namespace linux_abi;
 
-constexpr l4::Selector kEndpoint = 16, kFirstProcessSelector = 20, kSelectorsPerProcess = 4;
+constexpr l4::Selector kEndpoint = 16, kFirstProcessSelector = 20, kSelectorsPerProcess = 4, kScratch = 63;
 constexpr uint64_t kMaxProcesses = 10; // the guest's 64 capability slots hold this many
 constexpr uint64_t kMaxArguments = 64, kArgumentBytes = 8192;
 constexpr uint64_t kNoMemoryForStack = 1;            // exec's result when the new program cannot have its stack
 constexpr uint64_t kPieBase = 0x0000'5555'5555'0000; // where a static-PIE program goes, as on Linux
 
 constexpr uint64_t kCloneVm = 0x100, kCloneChildSettid = 0x0100'0000, kSignalMask = 0xff;
-constexpr uint64_t kWnohang = 1, kSigSegv = 11, kSigIll = 4;
+constexpr uint64_t kWnohang = 1, kSigSegv = 11, kSigIll = 4, kSigKill = 9;
 
 PagePool pool;
 Process table[kMaxProcesses];
@@ -312,6 +313,10 @@ uint64_t run_init(const Initramfs& initramfs, const char* const* argv, uint64_t 
         return 127;
     l4::hc::enable_sources(uint64_t{1} << hc::source::timer);
     (void)console().attach();
+    // What init and its descendants must give back when init is gone (nothing leaks over any
+    // number of forks, execs and exits).
+    const auto factory = static_cast<l4::Selector>(info.factory_selector);
+    const uint64_t pages_before = pool.free_pages(), bytes_before = l4::factory_free_bytes(factory, kScratch);
     Process* init = new_process();
     for (uint64_t fd = 0; init != nullptr && fd < 3; ++fd) {
         retain(kConsoleFile);
@@ -371,8 +376,14 @@ uint64_t run_init(const Initramfs& initramfs, const char* const* argv, uint64_t 
             retry_waiting();
         }
         Process* first = by_pid(1);
-        if (first != nullptr && first->zombie)
+        if (first != nullptr && first->zombie) {
+            for (Process& left : table) // init is gone: so is everything else (Linux would panic)
+                if (left.exists())
+                    end_process(left, kSigKill);
+            l4::hc::println("shim: all processes gone: {} of {} pages and {} of {} bytes of kernel memory back",
+                            pool.free_pages(), pages_before, l4::factory_free_bytes(factory, kScratch), bytes_before);
             return (first->exit_status & 0x7f) != 0 ? 128 + (first->exit_status & 0x7f) : first->exit_status >> 8;
+        }
         e = answer ? l4::reply_wait(kEndpoint, m) : l4::receive(kEndpoint, m);
     }
 }
