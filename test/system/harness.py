@@ -255,6 +255,8 @@ def check_guest_faults(log):
         (ud, 4),
         (re.escape('[wild] crash-test: "wild" crashes with wild-write'), 1),
         (r'vmm: guest "wild" stopped: page fault \(write at 0x610000\) at rip 0x4[0-9a-f]{5}', 1),
+        (re.escape('[priv] crash-test: "priv" crashes with privileged'), 1),
+        (r'vmm: guest "priv" stopped: #GP general protection \(vector 13\) at rip 0x4[0-9a-f]{5}', 1),
         (re.escape('vmm: guest "crasher" is not restarted: it crashed 4 times'), 1),
     ] + [(re.escape(f'vmm: restarting guest "crasher" ({n} of 3)'), 1) for n in (1, 2, 3)]
     for pattern, count in wanted:
@@ -628,7 +630,7 @@ SCENARIOS = {
                  ("@hello-guest", "guest name=beta mem=2M -- pong")],
         check=lambda log: check_demo_guest(log, "alpha", "beta", "ping") or check_demo_guest(log, "beta", "alpha", "pong")),
     # Guests that crash (an invalid opcode, restarted on crash until it has crashed four times; a
-    # write outside its memory), bad guest lines and a corrupt kernel, beside a good guest: each is
+    # write outside its memory; a privileged instruction), bad guest lines and a corrupt kernel, beside a good guest: each is
     # reported by name, and the good guest still passes.
     "vmm-guest-faults": Scenario(
         "exit=qemu", [r'root task "vmm-server"'] + [r"(?m)^" + line + r"$" for line in (
@@ -639,7 +641,8 @@ SCENARIOS = {
             r'vmm: guest "wild" started: 2048 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
             r'vmm: guest "junk" not started: its kernel is no ELF it can run: .+ \(program header 0\)',
             r'vmm: guest "quiet" started: 4096 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
-            r"vmm: 4 of 5 guests started")],
+            r'vmm: guest "priv" started: 1024 KiB at 0x400000, entry 0x4[0-9a-f]{5}, kernel memory \d+ KiB',
+            r"vmm: 5 of 6 guests started")],
         modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server"),
                  ("@pv-test-guest", "guest name=good mem=4M -- hello from the command line"),
                  ("@crash-guest", "guest name=crasher mem=2M restart=on-crash -- ud2"),
@@ -649,7 +652,9 @@ SCENARIOS = {
                  ("@pv-test-guest", "guest mem=4M"),
                  # console=off: its output, through hypercalls and ring, is dropped; its status
                  # says whether all its checks passed.
-                 ("@pv-test-guest", "guest name=quiet mem=4M console=off -- hello from the command line")],
+                 ("@pv-test-guest", "guest name=quiet mem=4M console=off -- hello from the command line"),
+                 # a privileged instruction (cli) in user mode: #GP
+                 ("@crash-guest", "guest name=priv mem=1M -- privileged")],
         check=lambda log: check_guest_faults(log), forbid=[r"PANIC", r"FAIL"], exit_code=qemu.EXIT_GUEST_FAULT),
     # Three guests on the switch (test/system/guests/net_peer_guest.cpp): steady pings echo all
     # along while hostile, after a few frames with echo, attacks and crashes; hostile is stopped,
