@@ -28,6 +28,7 @@ enum SyscallNumber : uint64_t {
     nr_dup2 = 33,
     nr_nanosleep = 35,
     nr_getpid = 39,
+    nr_sendfile = 40,
     nr_clone = 56,
     nr_fork = 57,
     nr_vfork = 58,
@@ -78,6 +79,7 @@ enum SyscallNumber : uint64_t {
     nr_pipe2 = 293,
     nr_prlimit64 = 302,
     nr_getrandom = 318,
+    nr_rseq = 334,
     nr_faccessat2 = 439,
 };
 

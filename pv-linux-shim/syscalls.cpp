@@ -537,6 +537,11 @@ Outcome handle_syscall(Process& p, const l4::abi::ForeignSyscall& c, uint64_t& r
     case nr_arch_prctl: result = arch_prctl(p, c.rdi, c.rsi); break;
     case nr_set_tid_address: result = p.pid(); break; // clear_child_tid matters for threads: none yet
     case nr_set_robust_list: result = c.rsi == 24 ? 0 : error(kEINVAL); break;
+    // Answered as a Linux without them would, and not logged: glibc runs without rseq (as before
+    // Linux 4.18), and busybox copies by read and write when sendfile says EINVAL (as Linux does
+    // for files that cannot be sent).
+    case nr_rseq: result = error(kENOSYS); break;
+    case nr_sendfile: result = error(kEINVAL); break;
     case nr_prlimit64: result = prlimit(p, c.rdi, c.rsi, c.rdx, c.r10); break;
     case nr_getrandom: result = getrandom(p, c.rdi, c.rsi); break;
     case nr_exit:
