@@ -66,6 +66,7 @@ public:
     bool protect(uint64_t address, uint64_t bytes, uint32_t rights);
 
     char name[16] = {}; // prctl PR_SET_NAME's, what ps shows
+    char exe[64] = {};  // the path it was exec'd by: readlink /proc/self/exe, execve of it
     uint64_t fs_base = 0;
 
     // Open files: each descriptor's handle of an open file (files.hpp), 0 for none.
@@ -95,7 +96,6 @@ public:
     l4::Selector thread() const { return first_selector_ + 1; }
     l4::Selector reply() const { return first_selector_ + 3; }
     bool exists() const { return pages_ != nullptr; }
-    uint64_t image_end() const { return brk_start_; }
 
 private:
     struct Mapping {

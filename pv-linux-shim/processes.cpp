@@ -34,7 +34,6 @@ constexpr uint64_t kWnohang = 1, kSigSegv = 11, kSigIll = 4, kSigKill = 9;
 
 PagePool pool;
 Process table[kMaxProcesses];
-char exe_of[kMaxProcesses][64]; // the path each process was exec'd by: /proc/self/exe
 uint64_t next_pid = 1;
 
 uint64_t error(int errno_value) { return static_cast<uint64_t>(-static_cast<int64_t>(errno_value)); }
@@ -46,8 +45,6 @@ Process* by_pid(uint64_t pid)
             return &p;
     return nullptr;
 }
-
-uint64_t slot_of(const Process& p) { return static_cast<uint64_t>(&p - table); }
 
 Process* new_process()
 {
@@ -109,9 +106,9 @@ uint64_t exec(Process& p, const char* path, const char* const* argv, uint64_t ar
     p.load(exec_image.image); // from here on the old program is gone
     if (!write_start_stack(p))
         return kNoMemoryForStack;
-    const size_t n = strlen(path) < sizeof exe_of[0] - 1 ? strlen(path) : sizeof exe_of[0] - 1;
-    memcpy(exe_of[slot_of(p)], path, n);
-    exe_of[slot_of(p)][n] = '\0';
+    const size_t n = strlen(path) < sizeof p.exe - 1 ? strlen(path) : sizeof p.exe - 1;
+    memcpy(p.exe, path, n);
+    p.exe[n] = '\0';
     state = abi::ExceptionState{};
     state.rip = exec_image.image.entry;
     state.rsp = rsp;
@@ -133,7 +130,7 @@ bool execve(Process& p, const abi::ForeignSyscall& c, l4::Message& m, uint64_t& 
         return false;
     }
     if (memcmp(path, "/proc/self/exe", sizeof "/proc/self/exe") == 0)
-        memcpy(path, exe_of[slot_of(p)], sizeof exe_of[0]);
+        memcpy(path, p.exe, sizeof p.exe);
     uint64_t used = 0, counts[2] = {};
     const char** lists[2] = {argv, envp};
     const uint64_t arrays[2] = {c.rsi, c.rdx};
@@ -195,7 +192,7 @@ uint64_t fork(Process& parent, const abi::ForeignSyscall& c, uint64_t flags, uin
         child->parent = parent.pid();
         child->fs_base = parent.fs_base;
         memcpy(child->name, parent.name, sizeof child->name);
-        memcpy(exe_of[slot_of(*child)], exe_of[slot_of(parent)], sizeof exe_of[0]);
+        memcpy(child->exe, parent.exe, sizeof child->exe);
         state.rax = 0;
         state.rip = c.rip;
         state.rsp = c.rsp;
@@ -251,7 +248,7 @@ Outcome call(Process& p, const abi::ForeignSyscall& c, l4::Message& m)
         if (execve(p, c, m, result))
             return Outcome::resume;
         if (result == kNoMemoryForStack) {
-            l4::hc::println("shim: process {}: no memory for the stack of {}", p.pid(), exe_of[slot_of(p)]);
+            l4::hc::println("shim: process {}: no memory for the stack of {}", p.pid(), p.exe);
             end_process(p, kSigSegv);
             return Outcome::exited;
         }
@@ -261,10 +258,6 @@ Outcome call(Process& p, const abi::ForeignSyscall& c, l4::Message& m)
     case nr_exit:
     case nr_exit_group: end_process(p, (c.rdi & 0xff) << 8); return Outcome::exited;
     default: outcome = handle_syscall(p, c, result); break;
-    }
-    if (outcome == Outcome::exited) {
-        end_process(p, (result & 0xff) << 8);
-        return outcome;
     }
     if (outcome == Outcome::resume)
         resume_with(m, result);
@@ -293,8 +286,8 @@ void retry_waiting()
 
 void kill(Process& p, uint64_t signal, const char* why, uint64_t address, uint64_t rip)
 {
-    l4::hc::println("shim: process {} ({}) killed by signal {}: {} at {:#x}, rip {:#x}", p.pid(), exe_of[slot_of(p)],
-                    signal, why, address, rip);
+    l4::hc::println("shim: process {} ({}) killed by signal {}: {} at {:#x}, rip {:#x}", p.pid(), p.exe, signal, why,
+                    address, rip);
     end_process(p, signal);
 }
 

@@ -22,7 +22,6 @@ constexpr uint64_t kProtRead = 1, kProtWrite = 2, kProtExec = 4;
 constexpr uint64_t kMapPrivate = 0x02, kMapFixed = 0x10, kMapAnonymous = 0x20;
 constexpr uint64_t kMaxIov = 1024;
 constexpr uint64_t kFDupfd = 0, kFGetfd = 1, kFSetfd = 2, kFGetfl = 3, kFSetfl = 4, kFDupfdCloexec = 1030;
-constexpr uint64_t kORdwr = 2;
 constexpr uint64_t kTcgets = 0x5401, kTcsets = 0x5402, kTcsetsw = 0x5403, kTcsetsf = 0x5404, kTiocgpgrp = 0x540f,
                    kTiocspgrp = 0x5410, kTiocgwinsz = 0x5413, kTiocswinsz = 0x5414;
 constexpr uint64_t kSigKill = 9, kSigStop = 19, kSigBlock = 0, kSigUnblock = 1, kSigSetmask = 2;
@@ -148,13 +147,13 @@ uint64_t uname(Process& p, uint64_t buffer)
 uint64_t readlink(Process& p, uint64_t dirfd, uint64_t path, uint64_t buffer, uint64_t size)
 {
     char name[64];
-    static constexpr char kSelfExe[] = "/proc/self/exe", kExe[] = "/bin/busybox";
+    static constexpr char kSelfExe[] = "/proc/self/exe";
     if (p.copy_string(name, path, sizeof name) && strlen(name) == sizeof kSelfExe - 1 &&
         memcmp(name, kSelfExe, sizeof kSelfExe) == 0) {
         if (static_cast<int64_t>(size) <= 0)
             return error(kEINVAL);
-        const uint64_t n = size < sizeof kExe - 1 ? size : sizeof kExe - 1;
-        return p.copy_out(buffer, kExe, n) ? n : error(kEFAULT);
+        const uint64_t n = size < strlen(p.exe) ? size : strlen(p.exe);
+        return p.copy_out(buffer, p.exe, n) ? n : error(kEFAULT);
     }
     return sys_readlinkat(p, dirfd, path, buffer, size);
 }
@@ -544,8 +543,6 @@ Outcome handle_syscall(Process& p, const l4::abi::ForeignSyscall& c, uint64_t& r
     case nr_sendfile: result = error(kEINVAL); break;
     case nr_prlimit64: result = prlimit(p, c.rdi, c.rsi, c.rdx, c.r10); break;
     case nr_getrandom: result = getrandom(p, c.rdi, c.rsi); break;
-    case nr_exit:
-    case nr_exit_group: result = c.rdi & 0xff; return Outcome::exited;
     default: result = unsupported(c.rax); break;
     }
     return outcome;

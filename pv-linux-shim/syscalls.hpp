@@ -12,7 +12,7 @@ namespace shim {
 // What became of a system call.
 enum class Outcome : uint8_t {
     resume, // `result` goes to rax and the process goes on
-    exited, // exit or exit_group: `result` is the status
+    exited, // exit or exit_group (processes.cpp answers those; handle_syscall never says it)
     wait,   // it must wait (for input, or until process.wake_deadline): try it again after an event
 };
 

@@ -39,7 +39,7 @@ bool leaves_emulator() { return exit_mode == cmdline::ExitMode::qemu; }
 
 void exit_if_requested(ExitCode code)
 {
-    if (exit_mode == cmdline::ExitMode::qemu)
+    if (leaves_emulator())
         stop(code);
 }
 

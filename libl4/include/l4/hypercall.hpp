@@ -23,6 +23,20 @@ inline HcStatus hypercall(Call number, Message& m, uint64_t words)
     return static_cast<HcStatus>(m.words[0]);
 }
 
+// A hypercall of any number with these argument words (the tag says `words` of them): for
+// tests that send what a careless or hostile guest might.
+inline HcStatus raw_hypercall(uint64_t number, uint64_t words, uint64_t w0 = 0, uint64_t w1 = 0, uint64_t w2 = 0,
+                              uint64_t w3 = 0, uint64_t w4 = 0)
+{
+    Message m;
+    m.words[0] = w0;
+    m.words[1] = w1;
+    m.words[2] = w2;
+    m.words[3] = w3;
+    m.words[4] = w4;
+    return hypercall(static_cast<Call>(number), m, words);
+}
+
 inline HcStatus version(uint64_t& version, uint64_t& features)
 {
     Message m;

@@ -173,18 +173,6 @@ void pings_with_echo()
     expect(unexpected == 0, "no unexpected frames", unexpected);
 }
 
-HcStatus raw_call(uint64_t number, uint64_t words, uint64_t w0 = 0, uint64_t w1 = 0, uint64_t w2 = 0, uint64_t w3 = 0,
-                  uint64_t w4 = 0)
-{
-    l4::Message m;
-    m.words[0] = w0;
-    m.words[1] = w1;
-    m.words[2] = w2;
-    m.words[3] = w3;
-    m.words[4] = w4;
-    return l4::hc::hypercall(static_cast<Call>(number), m, words);
-}
-
 // Hypercalls no guest should make: each refused with the status of docs/hypercalls.md.
 void bogus_hypercalls()
 {
@@ -198,23 +186,30 @@ void bogus_hypercalls()
         const char* what;
     };
     const Case cases[] = {
-        {raw_call(0, 0), HcStatus::unknown_call, "call 0"},
-        {raw_call(uint64_t{1} << 40, 6, ~uint64_t{0}, ~uint64_t{0}), HcStatus::unknown_call, "call 2^40"},
-        {raw_call(static_cast<uint64_t>(Call::console_write), 1, 41), HcStatus::invalid_argument, "41 console bytes"},
-        {raw_call(static_cast<uint64_t>(Call::shutdown), 2, 7, 0), HcStatus::invalid_argument, "shutdown reason 7"},
-        {raw_call(static_cast<uint64_t>(Call::timer_set), 0), HcStatus::invalid_argument, "timer_set without words"},
-        {raw_call(attach, 5, net_kind, ring, 4096, end - 4096, 4096), HcStatus::busy, "the network attached twice"},
-        {raw_call(attach, 5, console, end, 4096, end - 8192, 4096), HcStatus::out_of_range, "a ring past the end"},
-        {raw_call(attach, 5, console, hc::kStartInfoAddress, 4096, end - 8192, 4096), HcStatus::out_of_range,
-         "a ring on the start-info page"},
-        {raw_call(attach, 5, console, hc::kVcpuPageAddress, 4096, end - 8192, 4096), HcStatus::out_of_range,
-         "a ring on the vCPU page"},
-        {raw_call(attach, 5, console, end - 8192, 4096, ~uint64_t{0} - 100, 4096), HcStatus::out_of_range,
+        {l4::hc::raw_hypercall(0, 0), HcStatus::unknown_call, "call 0"},
+        {l4::hc::raw_hypercall(uint64_t{1} << 40, 6, ~uint64_t{0}, ~uint64_t{0}), HcStatus::unknown_call, "call 2^40"},
+        {l4::hc::raw_hypercall(static_cast<uint64_t>(Call::console_write), 1, 41), HcStatus::invalid_argument,
+         "41 console bytes"},
+        {l4::hc::raw_hypercall(static_cast<uint64_t>(Call::shutdown), 2, 7, 0), HcStatus::invalid_argument,
+         "shutdown reason 7"},
+        {l4::hc::raw_hypercall(static_cast<uint64_t>(Call::timer_set), 0), HcStatus::invalid_argument,
+         "timer_set without words"},
+        {l4::hc::raw_hypercall(attach, 5, net_kind, ring, 4096, end - 4096, 4096), HcStatus::busy,
+         "the network attached twice"},
+        {l4::hc::raw_hypercall(attach, 5, console, end, 4096, end - 8192, 4096), HcStatus::out_of_range,
+         "a ring past the end"},
+        {l4::hc::raw_hypercall(attach, 5, console, hc::kStartInfoAddress, 4096, end - 8192, 4096),
+         HcStatus::out_of_range, "a ring on the start-info page"},
+        {l4::hc::raw_hypercall(attach, 5, console, hc::kVcpuPageAddress, 4096, end - 8192, 4096),
+         HcStatus::out_of_range, "a ring on the vCPU page"},
+        {l4::hc::raw_hypercall(attach, 5, console, end - 8192, 4096, ~uint64_t{0} - 100, 4096), HcStatus::out_of_range,
          "a data area wrapping 2^64"},
-        {raw_call(attach, 5, console, 0x1000, 4096, end - 8192, 4096), HcStatus::out_of_range,
+        {l4::hc::raw_hypercall(attach, 5, console, 0x1000, 4096, end - 8192, 4096), HcStatus::out_of_range,
          "a ring below guest memory"},
-        {raw_call(attach, 5, 9, end - 8192, 4096, end - 4096, 4096), HcStatus::invalid_argument, "device kind 9"},
-        {raw_call(attach, 4, console, end - 8192, 4096, end - 4096), HcStatus::invalid_argument, "four words"},
+        {l4::hc::raw_hypercall(attach, 5, 9, end - 8192, 4096, end - 4096, 4096), HcStatus::invalid_argument,
+         "device kind 9"},
+        {l4::hc::raw_hypercall(attach, 4, console, end - 8192, 4096, end - 4096), HcStatus::invalid_argument,
+         "four words"},
     };
     for (const Case& c : cases)
         expect(c.got == c.want, c.what, static_cast<uint64_t>(c.got));

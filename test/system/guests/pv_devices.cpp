@@ -32,8 +32,8 @@ pv::BufferRequest frame(Device& net, uint64_t offset, const uint8_t (&to)[6], co
 
 HcStatus attach(uint64_t kind, const Areas& areas, uint64_t words)
 {
-    return raw(static_cast<uint64_t>(Call::device_attach), words, kind, areas.ring, areas.ring_bytes, areas.data,
-               areas.data_bytes);
+    return raw_hypercall(static_cast<uint64_t>(Call::device_attach), words, kind, areas.ring, areas.ring_bytes,
+                         areas.data, areas.data_bytes);
 }
 
 void sleep_until(uint64_t deadline)

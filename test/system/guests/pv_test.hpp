@@ -23,8 +23,7 @@ void expect_status(HcStatus got, HcStatus want, const char* what);
 void set_context(const char* context);
 
 // A hypercall with `words` argument words as given: what a careless guest might send.
-HcStatus raw(uint64_t number, uint64_t words, uint64_t w0 = 0, uint64_t w1 = 0, uint64_t w2 = 0, uint64_t w3 = 0,
-             uint64_t w4 = 0);
+using l4::hc::raw_hypercall;
 
 // Page-aligned, zeroed guest memory above the kernel image and initrd, never given back.
 uint8_t* take_memory(uint64_t bytes);

@@ -47,17 +47,6 @@ void expect_status(HcStatus got, HcStatus want, const char* what)
 
 void set_context(const char* name) { context = name; }
 
-HcStatus raw(uint64_t number, uint64_t words, uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t w4)
-{
-    l4::Message m;
-    m.words[0] = w0;
-    m.words[1] = w1;
-    m.words[2] = w2;
-    m.words[3] = w3;
-    m.words[4] = w4;
-    return l4::hc::hypercall(static_cast<Call>(number), m, words);
-}
-
 uint8_t* take_memory(uint64_t bytes)
 {
     const uint64_t rounded = (bytes + 4095) & ~uint64_t{4095};
@@ -146,11 +135,11 @@ void check_console()
                   "console: 41 bytes");
     expect_status(l4::hc::console_write("pv-test: forty bytes exactly in 5 words\n", 40), HcStatus::ok,
                   "console: 40 bytes");
-    expect_status(raw(static_cast<uint64_t>(Call::console_write), 1, 0), HcStatus::invalid_argument,
+    expect_status(raw_hypercall(static_cast<uint64_t>(Call::console_write), 1, 0), HcStatus::invalid_argument,
                   "console: length 0");
-    expect_status(raw(static_cast<uint64_t>(Call::console_write), 2, 40), HcStatus::invalid_argument,
+    expect_status(raw_hypercall(static_cast<uint64_t>(Call::console_write), 2, 40), HcStatus::invalid_argument,
                   "console: 40 bytes in one word");
-    expect_status(raw(static_cast<uint64_t>(Call::console_write), 0, 1), HcStatus::invalid_argument,
+    expect_status(raw_hypercall(static_cast<uint64_t>(Call::console_write), 0, 1), HcStatus::invalid_argument,
                   "console: no length word");
 }
 
@@ -158,12 +147,13 @@ void check_refusals()
 {
     constexpr uint64_t kUnknown[] = {0, 7, 99, l4::abi::label::exception};
     for (const uint64_t number : kUnknown)
-        expect_status(raw(number, 0), HcStatus::unknown_call, "an unknown hypercall");
+        expect_status(raw_hypercall(number, 0), HcStatus::unknown_call, "an unknown hypercall");
     expect_status(l4::hc::shutdown(static_cast<hc::ShutdownReason>(3), 0), HcStatus::invalid_argument,
                   "shutdown: reason 3");
     expect_status(l4::hc::shutdown(hc::ShutdownReason::poweroff, 256), HcStatus::invalid_argument,
                   "shutdown: status 256");
-    expect_status(raw(static_cast<uint64_t>(Call::shutdown), 1, 0), HcStatus::invalid_argument, "shutdown: one word");
+    expect_status(raw_hypercall(static_cast<uint64_t>(Call::shutdown), 1, 0), HcStatus::invalid_argument,
+                  "shutdown: one word");
     uint64_t version = 0, features = 0;
     expect_status(l4::hc::version(version, features), HcStatus::ok, "still running after the refusals");
 }
@@ -183,7 +173,8 @@ void check_timer_and_yield()
     expect(l4::hc::vcpu().pending == 1, "a past deadline is pending at once");
     expect_status(l4::hc::yield(), HcStatus::ok, "yield with an event pending");
     (void)l4::hc::take_events();
-    expect_status(raw(static_cast<uint64_t>(Call::timer_set), 0), HcStatus::invalid_argument, "timer_set: no word");
+    expect_status(raw_hypercall(static_cast<uint64_t>(Call::timer_set), 0), HcStatus::invalid_argument,
+                  "timer_set: no word");
 }
 
 void run()
