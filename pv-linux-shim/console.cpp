@@ -13,7 +13,9 @@ namespace pv = hc::pv;
 
 // termios bits (asm-generic/termbits.h).
 constexpr uint32_t kIcrnl = 0000400, kOpost = 0000001, kOnlcr = 0000004;
-constexpr uint32_t kIsig = 0000001, kIcanon = 0000002, kEcho = 0000010, kEchoe = 0000020, kEchok = 0000040;
+constexpr uint32_t kIsig = 0000001, kIcanon = 0000002, kEcho = 0000010, kEchoe = 0000020, kEchok = 0000040,
+                   kNoflsh = 0000200, kEchoctl = 0001000;
+constexpr int kSigInt = 2, kSigQuit = 3, kSigTstp = 20;
 constexpr uint32_t kCs8 = 0000060, kCread = 0000200, kB38400 = 0000017;
 constexpr uint32_t kVerase = 2, kVkill = 3, kVeof = 4, kVmin = 6, kVintr = 0, kVquit = 1, kVsusp = 10;
 
@@ -84,6 +86,24 @@ void Console::receive(uint8_t byte)
 {
     if (byte == '\r' && (termios.iflag & kIcrnl))
         byte = '\n';
+    if ((termios.lflag & kIsig) && byte != 0) { // (0 is _POSIX_VDISABLE: no key)
+        const int signal = byte == termios.cc[kVintr]   ? kSigInt
+                           : byte == termios.cc[kVquit] ? kSigQuit
+                           : byte == termios.cc[kVsusp] ? kSigTstp
+                                                        : 0;
+        if (signal != 0) {
+            signals_ |= uint64_t{1} << (signal - 1);
+            if (!(termios.lflag & kNoflsh)) {
+                input_length_ = line_end_ = 0;
+                eof_ = false;
+            }
+            if (termios.lflag & kEchoctl) {
+                const char shown[2] = {'^', static_cast<char>(byte + 0x40)};
+                echo(shown, sizeof shown);
+            }
+            return;
+        }
+    }
     if (!(termios.lflag & kIcanon)) {
         if (input_length_ < sizeof input_)
             input_[input_length_++] = byte;
@@ -117,6 +137,13 @@ void Console::receive(uint8_t byte)
     echo(reinterpret_cast<const char*>(&byte), 1);
     if (byte == '\n')
         line_end_ = input_length_;
+}
+
+uint64_t Console::take_signals()
+{
+    const uint64_t taken = signals_;
+    signals_ = 0;
+    return taken;
 }
 
 size_t Console::readable() const

@@ -32,6 +32,10 @@ public:
 
     void write(const uint8_t* bytes, size_t count);
 
+    // The signals (a bit each, signal - 1) ^C, ^\ and ^Z made since the last call: for the
+    // foreground group.
+    uint64_t take_signals();
+
     Termios termios{};
     uint64_t foreground_group = 1;
 
@@ -43,8 +47,9 @@ private:
     l4::hc::DeviceRing ring_;
     uint8_t input_[1024] = {}; // bytes the discipline passed on, not yet read
     size_t input_length_ = 0;
-    size_t line_end_ = 0; // canonical mode: input_[0, line_end_) holds whole lines
-    bool eof_ = false;    // canonical mode: ^D on an empty line, for the next read
+    size_t line_end_ = 0;  // canonical mode: input_[0, line_end_) holds whole lines
+    bool eof_ = false;     // canonical mode: ^D on an empty line, for the next read
+    uint64_t signals_ = 0; // ISIG's, not yet taken
 };
 
 // The guest's one console.

@@ -12,6 +12,7 @@ namespace linux_abi {
 constexpr int kEPERM = 1;
 constexpr int kENOENT = 2;
 constexpr int kESRCH = 3;
+constexpr int kEINTR = 4;
 constexpr int kEIO = 5;
 constexpr int kENXIO = 6;
 constexpr int kE2BIG = 7;

@@ -12,6 +12,7 @@
 #include "l4/abi/utcb.hpp"
 #include "l4/syscall.hpp"
 #include "page_pool.hpp"
+#include "signals.hpp"
 
 namespace shim {
 
@@ -75,17 +76,22 @@ public:
     Inode* cwd = nullptr; // the working directory (held), or null for the root
     uint32_t umask = 022;
 
-    // Signals: the actions rt_sigaction set (struct kernel_sigaction: handler, flags, restorer,
-    // mask) and the blocked mask. Nothing is delivered yet.
-    struct SignalAction {
-        uint64_t handler, flags, restorer, mask;
-    };
-    SignalAction actions[64] = {};
-    uint64_t blocked = 0;
-    uint64_t group = 1, session = 1; // process group and session (init's own)
-    uint64_t parent = 0;             // its parent's pid (0: none, for init)
-    bool zombie = false;             // exited, its status not yet taken by wait4
-    uint64_t exit_status = 0;        // wait4's status word once a zombie
+    // Signals (processes.cpp delivers them): rt_sigaction's actions, the blocked mask, what is
+    // pending with each one's siginfo, the alternate stack, and the stopped state wait4 reports.
+    using SignalAction = signals::Action;
+    SignalAction actions[signals::kMaxSignal] = {};
+    uint64_t blocked = 0, pending = 0;
+    signals::Info pending_info[signals::kMaxSignal] = {};
+    signals::AltStack alt_stack{0, signals::kSsDisable, 0, 0};
+    uint64_t suspend_saved_mask = 0; // rt_sigsuspend's: the mask its handler's frame restores
+    bool suspend_mask_saved = false;
+    bool stopped = false;                              // by a stop signal, until SIGCONT
+    int stop_signal = 0;                               // which, for wait4
+    bool report_stop = false, report_continue = false; // for wait4's WUNTRACED and WCONTINUED
+    uint64_t group = 1, session = 1;                   // process group and session (init's own)
+    uint64_t parent = 0;                               // its parent's pid (0: none, for init)
+    bool zombie = false;                               // exited, its status not yet taken by wait4
+    uint64_t exit_status = 0;                          // wait4's status word once a zombie
 
     // A system call that waits (read or poll of the console, a sleep): kept to be tried again.
     bool waiting = false;

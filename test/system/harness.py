@@ -718,6 +718,20 @@ SCENARIOS = {
         check=lambda log: check_lines(log, ["[l] 100", "[l] 10"]) or (
             None if re.search(r"(?m)^\[l\] shim: all processes gone: (\d+) of \1 pages and (\d+) of \2 bytes of "
                               r"kernel memory back$", log) else "want every page and byte back")),
+    # Signals (test/system/guests/linux_signals.sh): handlers by trap, default actions, a
+    # SIGPIPE, stop and continue, SIGKILL, errors, and ten signals in a row all handled.
+    "linux-signals": vmm_scenario(
+        [("@pv-linux-shim", "guest name=l mem=32M initrd=r -- /bin/sh /t/signals.sh"),
+         ("@signals-rootfs.cpio", "r")], started=1, status=0,
+        check=lambda log: check_lines(log, ["[l] " + line for line in (
+            "start", "got usr1", "after usr1", "Terminated", "killed sleep: 143", "y", "y", "Terminated",
+            "self term: 143", "child int", "child goes on", "sub hup", "sub: 4", "Terminated",
+            "stopped, continued, killed: 143", "Killed", "kill -9: 137", "chld", "kill -0: 0",
+            "sh: can't kill pid 99: No such process", "no such: 1", "sh: bad signal name 'BOGUS'",
+            "bad signal: 1", "usr2 handled 10 times", "end",
+            "shim: /bin/sh exited with status 0")]) or (
+            None if re.search(r"(?m)^\[l\] shim: all processes gone: (\d+) of \1 pages and (\d+) of \2 bytes of "
+                              r"kernel memory back$", log) else "want every page and byte back")),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
     "vmm-exit-status": vmm_scenario(
         [("@crash-guest", "guest name=five mem=1M -- exit 5"),

@@ -15,6 +15,7 @@ TEST_CASE("shim errno values are Linux's", "[shim][abi]")
 {
     CHECK(la::kEPERM == EPERM);
     CHECK(la::kENOENT == ENOENT);
+    CHECK(la::kEINTR == EINTR);
     CHECK(la::kEIO == EIO);
     CHECK(la::kE2BIG == E2BIG);
     CHECK(la::kENOEXEC == ENOEXEC);
