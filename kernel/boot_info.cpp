@@ -80,7 +80,7 @@ bool build(const mb2::BootInfo& multiboot, const timer::Calibration& timer, cons
     const mem::Budget& budget = memory::budget();
     view->sigma0_quota = budget.sigma0_quota;
     view->root_quota = budget.root_quota;
-    view->boot_flags = options.exit == cmdline::ExitMode::qemu ? l4::abi::kBootLeavesEmulator : 0;
+    view->boot_flags = options.exit != cmdline::ExitMode::halt ? l4::abi::kBootLeavesEmulator : 0;
     klog::info("sigma0 memory: free from {:#x}, {} regions; kernel pool below ({} KiB)", floor, view->region_count,
                budget.pool_bytes / 1024);
     klog::info("kernel memory: mapping database of {} nodes; quotas: sigma0 {} KiB, root task {} KiB",

@@ -228,11 +228,12 @@ void timer_tick()
             // the console may still type, waking a driver: nothing to say above debug level.
             // Said once per quiet spell.
             quiet_reported = true;
-            if (platform::leaves_emulator())
+            if (platform::ends_when_quiet()) {
                 klog::info("all user threads are blocked: nothing left to run");
-            else
+                platform::exit_if_requested(platform::ExitCode::success);
+            } else {
                 klog::debug("all user threads are blocked: waiting for an interrupt");
-            platform::exit_if_requested(platform::ExitCode::success);
+            }
         }
         return;
     }

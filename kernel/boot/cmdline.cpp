@@ -92,7 +92,8 @@ bool parse_test_hook(Text value, TestHook& hook)
 
 bool parse_exit_mode(Text value, ExitMode& mode)
 {
-    static constexpr Named<ExitMode> kNames[] = {{"halt", ExitMode::halt}, {"qemu", ExitMode::qemu}};
+    static constexpr Named<ExitMode> kNames[] = {
+        {"halt", ExitMode::halt}, {"qemu", ExitMode::qemu}, {"qemu-waiting", ExitMode::qemu_waiting}};
     return parse_named(value, kNames, mode);
 }
 

@@ -29,7 +29,9 @@ enum class TestHook : uint8_t {
 
 // exit=qemu: leave the emulator when done or on panic (QEMU's isa-debug-exit, Bochs' shutdown
 // port); exit=halt: the default.
-enum class ExitMode : uint8_t { halt, qemu };
+// qemu_waiting: as qemu, but a machine whose threads all wait goes on waiting for an interrupt
+// (a test that types at the console with pauses between its keys).
+enum class ExitMode : uint8_t { halt, qemu, qemu_waiting };
 
 constexpr uint32_t kMinTimerHz = 10;
 constexpr uint32_t kMaxTimerHz = 10000;

@@ -47,6 +47,10 @@ class Scenario:
     # Bytes the serial port receives (from a file in the work directory), as fast as the UART
     # takes them. QEMU only.
     serial_input: bytes = None
+    # Typed as a person would, through a FIFO: each step waits for its regex to appear in the
+    # serial output after the previous step's match, then for `pause` seconds, then sends its
+    # keys. QEMU only; with serial_input b"" (the FIFO starts empty).
+    dialogue: list = None             # of (regex, pause seconds, keys)
 
     def __post_init__(self):
         kind, _, model = self.machine.partition(":")
@@ -138,6 +142,27 @@ def check_lines(log, lines, whole=True):
     return None
 
 
+def terminal_lines(log):
+    """The serial log as a terminal would show it: each line as the cursor left it after
+    carriage returns, backspaces and erase-to-end (ESC [ J or K); other escape sequences go."""
+    lines = []
+    for line in log.split("\n"):
+        shown, cursor = [], 0
+        for token in re.findall(r"\x1b\[[0-9;?]*[A-Za-z]|.", line):
+            if token.startswith("\x1b"):
+                if token[-1] in "JK":
+                    del shown[cursor:]
+            elif token == "\r":
+                cursor = 0
+            elif token == "\b":
+                cursor = max(0, cursor - 1)
+            else:
+                shown[cursor:cursor + 1] = [token]
+                cursor += 1
+        lines.append("".join(shown))
+    return "\n".join(lines)
+
+
 def check_demo_guest(log, name, peer, role):
     """vmm-demo: the guest's lines whole and in order (the two guests' lines may interleave)."""
     hello = f'[{name}] hello, I am guest "{name}": 2048 KiB of memory at 0x400000, in my own task'
@@ -226,10 +251,10 @@ def vmm_leaves(status):
     return re.escape(f"vmm: all guests have stopped: status {status}\nvmm: leaving the emulator: exit code {status:#x}\n")
 
 
-def vmm_scenario(modules, started, status, check, forbid=(r"PANIC", r"FAIL"), **options):
+def vmm_scenario(modules, started, status, check, forbid=(r"PANIC", r"FAIL"), cmdline="exit=qemu", **options):
     """vmm-server with these guest modules: `started` guests start, and when all have stopped
     the VMM leaves with `status`; `check` looks at the rest."""
-    return Scenario("exit=qemu", [r'root task "vmm-server"', rf"vmm: {started} of {started} guests started",
+    return Scenario(cmdline, [r'root task "vmm-server"', rf"vmm: {started} of {started} guests started",
                                   r"(?m)^" + vmm_leaves(status) + r"\Z"],
                     modules=[("@sigma0", "sigma0"), ("@vmm-server", "vmm-server")] + modules, check=check,
                     exit_code=qemu.vmm_exit_code(status), forbid=list(forbid), **options)
@@ -732,6 +757,30 @@ SCENARIOS = {
             "shim: /bin/sh exited with status 0")]) or (
             None if re.search(r"(?m)^\[l\] shim: all processes gone: (\d+) of \1 pages and (\d+) of \2 bytes of "
                               r"kernel memory back$", log) else "want every page and byte back")),
+    # An interactive busybox shell typed into as a person would (Scenario.dialogue): a typo
+    # erased with backspace, history (up arrow), Ctrl-C interrupting sleep, Ctrl-Z stopping it,
+    # `fg` continuing it, and Ctrl-C then; `$?` after each.
+    "linux-interactive": vmm_scenario(
+        [("@pv-linux-shim", "guest name=linux0 mem=32M initrd=rootfs console=raw -- /bin/sh -i"),
+         ("@rootfs.cpio", "rootfs")], started=1, status=5, serial_input=b"", timeout=60, cmdline="exit=qemu-waiting",
+        dialogue=[(r"/ # ", 0.2, b"echo hellp\x7fo\r"),
+                  (r"\nhello\r?\n/ # ", 0.2, b"\x1b[A"),
+                  (r"echo hello", 0.2, b"\r"),
+                  (r"\nhello\r?\n/ # ", 0.2, b"sleep 30\r"),
+                  (r"sleep 30\r?\n", 1.0, b"\x03"),
+                  (r"/ # ", 0.2, b"echo status $?\r"),
+                  (r"status 130\r?\n/ # ", 0.2, b"sleep 40\r"),
+                  (r"sleep 40\r?\n", 1.0, b"\x1a"),
+                  (r"Stopped.*sleep 40.*\n/ # ", 0.2, b"jobs\r"),
+                  (r"jobs\r?\n.*Stopped.*\n/ # ", 0.2, b"fg\r"),
+                  (r"fg\r?\nsleep 40\r?\n", 1.0, b"\x03"),
+                  (r"/ # ", 0.2, b"echo status $?\r"),
+                  (r"status 130\r?\n/ # ", 0.2, b"exit 5\r")],
+        check=lambda log: check_lines(terminal_lines(log), [
+            "/ # echo hello", "hello", "/ # echo hello", "hello", "/ # sleep 30", "", "/ # echo status $?",
+            "status 130", "/ # sleep 40", "[1]+  Stopped                    sleep 40", "/ # jobs",
+            "[1]+  Stopped                    sleep 40", "/ # fg", "sleep 40", "", "/ # echo status $?",
+            "status 130", "/ # exit 5", "shim: /bin/sh exited with status 5"])),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
     "vmm-exit-status": vmm_scenario(
         [("@crash-guest", "guest name=five mem=1M -- exit 5"),
@@ -785,8 +834,13 @@ def machine(scenario, iso, work, serial):
     serial_input = None
     if scenario.serial_input is not None:
         serial_input = os.path.join(work, "serial.in")   # beside serial.out: see qemu.command
-        with open(serial_input, "wb") as f:
-            f.write(scenario.serial_input)
+        if os.path.exists(serial_input):
+            os.remove(serial_input)
+        if scenario.dialogue is not None:
+            os.mkfifo(serial_input)
+        else:
+            with open(serial_input, "wb") as f:
+                f.write(scenario.serial_input)
         open(serial, "wb").close()
     return Machine("qemu", qemu.command(iso, firmware=scenario.firmware, serial=serial, icount=scenario.icount,
                                         serial_input=serial_input))
@@ -819,12 +873,25 @@ def run(name, scenario, kernel, workdir, programs):
                                cwd=work, start_new_session=True)
     os.close(stdin_read)
     banner_at = None
+    # The dialogue's FIFO, held open for reading too so that neither end blocks or sees an end.
+    keyboard = os.open(os.path.join(work, "serial.in"), os.O_RDWR) if scenario.dialogue is not None else None
+    steps, typed_at, said_at = list(scenario.dialogue or []), 0, None
     while process.poll() is None and time.monotonic() - start < scenario.timeout:
-        if banner_at is None and os.path.exists(log_path):
+        if (banner_at is None or steps) and os.path.exists(log_path):
             with open(log_path, errors="replace") as f:
-                if re.search(BANNER, f.read()):
-                    banner_at = time.monotonic() - start
+                text = f.read()
+            if banner_at is None and re.search(BANNER, text):
+                banner_at = time.monotonic() - start
+            match = re.compile(steps[0][0]).search(text, typed_at) if steps else None
+            if match is not None:
+                said_at = said_at or time.monotonic()
+                if time.monotonic() - said_at >= steps[0][1]:
+                    os.write(keyboard, steps[0][2])
+                    typed_at, said_at = match.end(), None
+                    steps.pop(0)
         time.sleep(0.02)
+    if keyboard is not None:
+        os.close(keyboard)
     timed_out = process.poll() is None
     if timed_out:
         os.killpg(process.pid, signal.SIGKILL)

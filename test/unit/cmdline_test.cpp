@@ -84,6 +84,7 @@ TEST_CASE("cmdline: exit mode", "[cmdline]")
 {
     CHECK(cmdline::parse("exit=qemu").exit == ExitMode::qemu);
     CHECK(cmdline::parse("exit=qemu exit=halt").exit == ExitMode::halt);
+    CHECK(cmdline::parse("exit=qemu-waiting").exit == ExitMode::qemu_waiting);
     cmdline::Options options = cmdline::parse("exit=reboot");
     CHECK(options.exit == ExitMode::halt);
     CHECK(options.bad_value_count == 1);

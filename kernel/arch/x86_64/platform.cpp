@@ -24,7 +24,7 @@ void set_exit_mode(cmdline::ExitMode mode) { exit_mode = mode; }
 void stop(ExitCode code)
 {
     cpu::disable_interrupts();
-    if (exit_mode == cmdline::ExitMode::qemu) {
+    if (exit_mode != cmdline::ExitMode::halt) {
         // Said first: Bochs has no exit port, so its harness reads the code from the log.
         klog::print("leaving the emulator: exit code {:#x}\n", static_cast<unsigned>(code));
         serial::drain();
@@ -35,7 +35,9 @@ void stop(ExitCode code)
     cpu::halt_forever();
 }
 
-bool leaves_emulator() { return exit_mode == cmdline::ExitMode::qemu; }
+bool leaves_emulator() { return exit_mode != cmdline::ExitMode::halt; }
+
+bool ends_when_quiet() { return exit_mode == cmdline::ExitMode::qemu; }
 
 void exit_if_requested(ExitCode code)
 {

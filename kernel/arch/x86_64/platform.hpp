@@ -17,8 +17,10 @@ void set_exit_mode(cmdline::ExitMode mode);
 
 // Leaves QEMU when the command line asked for it; otherwise does nothing.
 void exit_if_requested(ExitCode code);
-// Whether the command line asked for it (exit=qemu).
+// Whether the command line asked for it (exit=qemu or exit=qemu-waiting).
 bool leaves_emulator();
+// Whether a machine whose threads all wait ends the run then (exit=qemu).
+bool ends_when_quiet();
 
 // Masks the legacy 8259 PICs (remapped first, so a spurious IRQ cannot look like an exception).
 void disable_legacy_pic();

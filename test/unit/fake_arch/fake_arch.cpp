@@ -198,6 +198,7 @@ uint64_t ticks() { return now; }
 namespace platform {
 void exit_if_requested(ExitCode) {}
 bool leaves_emulator() { return false; }
+bool ends_when_quiet() { return false; }
 void pic_mask(uint32_t, bool) {}
 void pic_end_of_interrupt(uint32_t) {}
 } // namespace platform
