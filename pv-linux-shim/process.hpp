@@ -88,6 +88,7 @@ public:
     bool stopped = false;                              // by a stop signal, until SIGCONT
     int stop_signal = 0;                               // which, for wait4
     bool report_stop = false, report_continue = false; // for wait4's WUNTRACED and WCONTINUED
+    uint64_t alarm_deadline = 0, alarm_interval = 0;   // guest ns: alarm's and ITIMER_REAL's
     uint64_t group = 1, session = 1;                   // process group and session (init's own)
     uint64_t parent = 0;                               // its parent's pid (0: none, for init)
     bool zombie = false;                               // exited, its status not yet taken by wait4

@@ -251,6 +251,7 @@ uint64_t fork(Process& parent, const abi::ForeignSyscall& c, uint64_t flags, uin
             child->actions[s] = parent.actions[s];
         child->blocked = parent.blocked;
         child->pending = 0;
+        child->alarm_deadline = child->alarm_interval = 0; // alarms are not inherited
         child->alt_stack = parent.alt_stack;
         child->stopped = child->report_stop = child->report_continue = child->suspend_mask_saved = false;
         child->group = parent.group;
@@ -683,6 +684,82 @@ uint64_t waitid(Process& p, const abi::ForeignSyscall& c, Outcome& outcome)
     return c.rdx == 0 || p.copy_out(c.rdx, info, sizeof info) ? 0 : error(kEFAULT);
 }
 
+// The guest's one timer, set for the earliest of the sleeps, timeouts and alarms.
+void arm_timer()
+{
+    uint64_t earliest = 0;
+    for (const Process& p : table) {
+        if (!p.exists())
+            continue;
+        const uint64_t deadlines[2] = {p.waiting ? p.wake_deadline : 0, p.alarm_deadline};
+        for (uint64_t deadline : deadlines)
+            if (deadline != 0 && (earliest == 0 || deadline < earliest))
+                earliest = deadline;
+    }
+    (void)l4::hc::timer_set(earliest);
+}
+
+// SIGALRM for the alarms (alarm, setitimer ITIMER_REAL) that are due; an interval reloads.
+void fire_alarms()
+{
+    const uint64_t now = l4::hc::now_ns();
+    for (Process& p : table) {
+        if (!p.exists() || p.alarm_deadline == 0 || p.alarm_deadline > now)
+            continue;
+        p.alarm_deadline = p.alarm_interval != 0 ? now + p.alarm_interval : 0;
+        signals::Info info;
+        info.signo = signals::kSigAlrm;
+        info.code = signals::kSiKernel;
+        send_signal(p, info);
+    }
+}
+
+// setitimer(2) and getitimer(2) of ITIMER_REAL (`set` 0: get only); struct itimerval is two
+// timevals: the interval, then the time left.
+uint64_t itimer(Process& p, uint64_t which, uint64_t set, uint64_t old)
+{
+    constexpr uint64_t kMicro = 1000;
+    if (which != 0)
+        return error(kEINVAL); // ITIMER_VIRTUAL and ITIMER_PROF: no process CPU time is kept
+    const uint64_t now = l4::hc::now_ns();
+    const uint64_t left = p.alarm_deadline > now ? p.alarm_deadline - now : p.alarm_deadline != 0 ? kMicro : 0;
+    const int64_t current[4] = {static_cast<int64_t>(p.alarm_interval / 1'000'000'000),
+                                static_cast<int64_t>(p.alarm_interval % 1'000'000'000 / kMicro),
+                                static_cast<int64_t>(left / 1'000'000'000),
+                                static_cast<int64_t>(left % 1'000'000'000 / kMicro)};
+    int64_t next[4] = {};
+    if (set != 0 && !p.copy_in(next, set, sizeof next))
+        return error(kEFAULT);
+    for (int i = 0; set != 0 && i < 4; ++i)
+        if (next[i] < 0 || (i % 2 == 1 && next[i] >= 1'000'000))
+            return error(kEINVAL);
+    if (old != 0 && !p.copy_out(old, current, sizeof current))
+        return error(kEFAULT);
+    if (set != 0) {
+        const auto ns = [](int64_t seconds, int64_t micros) {
+            return static_cast<uint64_t>(seconds) * 1'000'000'000 + static_cast<uint64_t>(micros) * kMicro;
+        };
+        p.alarm_interval = ns(next[0], next[1]);
+        const uint64_t value = ns(next[2], next[3]);
+        p.alarm_deadline = value != 0 ? now + value : 0;
+        arm_timer();
+    }
+    return 0;
+}
+
+// alarm(2): SIGALRM in `seconds` (0: none); the seconds the earlier alarm had left.
+uint64_t alarm(Process& p, uint64_t seconds)
+{
+    const uint64_t now = l4::hc::now_ns();
+    const uint64_t left = p.alarm_deadline > now ? p.alarm_deadline - now : 0;
+    p.alarm_interval = 0;
+    p.alarm_deadline =
+        static_cast<uint32_t>(seconds) != 0 ? now + uint64_t{static_cast<uint32_t>(seconds)} * 1'000'000'000 : 0;
+    arm_timer();
+    const uint64_t rounded = (left + 500'000'000) / 1'000'000'000; // to the nearest second, as Linux
+    return left != 0 && rounded == 0 ? 1 : rounded;
+}
+
 // setpgid(2): the caller or a child of it into a group of its session (a new one: its own pid).
 uint64_t setpgid(Process& p, uint64_t pid_word, uint64_t group_word)
 {
@@ -756,6 +833,9 @@ Outcome call(Process& p, const abi::ForeignSyscall& c, Answer& answer)
         break;
     }
     case nr_sigaltstack: result = sigaltstack(p, c.rdi, c.rsi, c.rsp); break;
+    case nr_alarm: result = alarm(p, c.rdi); break;
+    case nr_setitimer: result = itimer(p, c.rdi, c.rsi, c.rdx); break;
+    case nr_getitimer: result = c.rsi == 0 ? error(kEFAULT) : itimer(p, c.rdi, 0, c.rsi); break;
     default:
         outcome = handle_syscall(p, c, result);
         if (result == error(kEPIPE) && (c.rax == nr_write || c.rax == nr_writev))
@@ -785,12 +865,10 @@ bool finish(Process& p, Answer& answer)
 // Tries every waiting call again (after an event, or a process's exit).
 void retry_waiting()
 {
-    for (Process& p : table) {
-        if (!p.exists() || !p.waiting || p.stopped)
-            continue;
-        if (!retry(p) && p.wake_deadline != 0)
-            (void)l4::hc::timer_set(p.wake_deadline);
-    }
+    for (Process& p : table)
+        if (p.exists() && p.waiting && !p.stopped)
+            (void)retry(p);
+    arm_timer();
 }
 
 // A process's CPU exception as Linux's signal for it (man 7 signal), with its si_code.
@@ -884,6 +962,7 @@ uint64_t run_init(const Initramfs& initramfs, const char* const* argv, uint64_t 
             (void)l4::hc::take_events();
             console().take_input();
             send_terminal_signals();
+            fire_alarms();
             retry_waiting();
         } else if (p != nullptr && p->exists() && label == abi::label::foreign_syscall) {
             abi::ForeignSyscall c;
@@ -898,9 +977,7 @@ uint64_t run_init(const Initramfs& initramfs, const char* const* argv, uint64_t 
                 p->waiting = true;
                 p->waiting_call = c;
                 (void)l4::reply_save(p->reply()); // kept until an event lets the call finish
-                if (p->wake_deadline != 0)
-                    (void)l4::hc::timer_set(p->wake_deadline);
-                interrupt_waiting(*p); // a signal it sent itself, or one its new mask lets through
+                interrupt_waiting(*p);            // a signal it sent itself, or one its new mask lets through
             } else if (outcome == Outcome::resume) {
                 answer = finish(*p, reply);
             }

@@ -753,7 +753,7 @@ SCENARIOS = {
             "self term: 143", "child int", "child goes on", "sub hup", "sub: 4", "Terminated",
             "stopped, continued, killed: 143", "Killed", "kill -9: 137", "chld", "kill -0: 0",
             "sh: can't kill pid 99: No such process", "no such: 1", "sh: bad signal name 'BOGUS'",
-            "bad signal: 1", "usr2 handled 10 times", "end",
+            "bad signal: 1", "usr2 handled 10 times", "timeout: 143", "end",
             "shim: /bin/sh exited with status 0")]) or (
             None if re.search(r"(?m)^\[l\] shim: all processes gone: (\d+) of \1 pages and (\d+) of \2 bytes of "
                               r"kernel memory back$", log) else "want every page and byte back")),

@@ -34,4 +34,6 @@ i=0
 trap 'i=$((i+1))' USR2
 for n in 1 2 3 4 5 6 7 8 9 10; do kill -USR2 $$; done
 echo "usr2 handled $i times"
+timeout 1 sleep 5
+echo "timeout: $?"
 echo end
