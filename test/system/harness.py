@@ -781,6 +781,28 @@ SCENARIOS = {
             "status 130", "/ # sleep 40", "[1]+  Stopped                    sleep 40", "/ # jobs",
             "[1]+  Stopped                    sleep 40", "/ # fg", "sleep 40", "", "/ # echo status $?",
             "status 130", "/ # exit 5", "shim: /bin/sh exited with status 5"])),
+    # Two Linux guests at once, each with its shell on the console switch (Ctrl-] 2 moves the
+    # keyboard): a file one writes is not in the other's file system, a job one starts is not
+    # among the other's jobs; each exits with its own status, the largest reaches QEMU.
+    "linux-two-guests": vmm_scenario(
+        [("@pv-linux-shim", "guest name=linux0 mem=32M initrd=rootfs console=raw -- /bin/sh -i"),
+         ("@pv-linux-shim", "guest name=linux1 mem=32M initrd=rootfs console=raw -- /bin/sh -i"),
+         ("@rootfs.cpio", "rootfs")], started=2, status=7, serial_input=b"", timeout=60, cmdline="exit=qemu-waiting",
+        dialogue=[(r"(?s)/ # .*/ # ", 0.3, b"echo one > /tmp/x; sleep 60 & cat /tmp/x\r"),
+                  (r"\none\r?\n", 0.2, b"\x1d2"),
+                  (r"console input goes to guest \"linux1\"", 0.2, b"cat /tmp/x; jobs; echo listed\r"),
+                  (r"\nlisted\r?\n", 0.2, b"exit 7\r"),
+                  (r"guest \"linux1\" shut down", 0.3, b"jobs; kill %1; wait; rm /tmp/x; exit 3\r")],
+        check=lambda log: check_lines(terminal_lines(log), [
+            "one", "cat: can't open '/tmp/x': No such file or directory",
+            "listed", 'vmm: guest "linux1" shut down (poweroff, status 7)',
+            "[1]+  Running                    sleep 60", 'vmm: guest "linux0" shut down (poweroff, status 3)']) or (
+            # Every byte of kernel memory back in both; every page in linux1, which made no file (the
+            # ramfs's heap keeps the small-block page that linux0's /tmp/x had, for its next file).
+            None if len(re.findall(r"(?m)^shim: all processes gone: (\d+) of \1 pages and (\d+) of \2 bytes of "
+                                   r"kernel memory back\r?$", log)) == 1 and
+            len(re.findall(r"(?m)^shim: all processes gone: \d+ of \d+ pages and (\d+) of \1 bytes of "
+                           r"kernel memory back\r?$", log)) == 2 else "want every byte back in both, every page in linux1")),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
     "vmm-exit-status": vmm_scenario(
         [("@crash-guest", "guest name=five mem=1M -- exit 5"),
