@@ -718,6 +718,25 @@ SCENARIOS = {
         check=lambda log: check_lines(log, ["[l] 100", "[l] 10"]) or (
             None if re.search(r"(?m)^\[l\] shim: all processes gone: (\d+) of \1 pages and (\d+) of \2 bytes of "
                               r"kernel memory back$", log) else "want every page and byte back")),
+    # pv-linux-shim's memory and processes (test/system/linux/mem_test.c): copy-on-write fork,
+    # MAP_SHARED across fork, futex, fork up to the 64-process limit (EAGAIN after 63 children of
+    # init) and back, memory exhaustion killing only the faulting child; every page and byte back.
+    "linux-mem": vmm_scenario(
+        [("@pv-linux-shim", "guest name=m mem=32M kmem=5M initrd=r -- /bin/mem-test"), ("@mem-rootfs.cpio", "r")],
+        started=1, status=0,
+        check=lambda log: check_lines(log, ["[m] mem-test: 4 forks of a 12 MiB parent",
+                                            "[m] mem-test: 63 processes forked, then errno 11",
+                                            "[m] mem-test: 42 passed, 0 failed"]) or (
+            None if re.search(r"(?m)^\[m\] shim: all processes gone: (\d+) of \1 pages and (\d+) of \2 bytes of "
+                              r"kernel memory back$", log) else "want every page and byte back")),
+    # 1,000 fork+exec+exit cycles give back every page and every byte of kernel memory.
+    "linux-busybox-1000-cycles": vmm_scenario(
+        [("@pv-linux-shim", "guest name=l mem=32M initrd=r -- /bin/sh -c "
+          "'for i in $(seq 1000);do /bin/true;done;echo $i'"),
+         ("@rootfs.cpio", "r")], started=1, status=0,
+        check=lambda log: check_lines(log, ["[l] 1000"]) or (
+            None if re.search(r"(?m)^\[l\] shim: all processes gone: (\d+) of \1 pages and (\d+) of \2 bytes of "
+                              r"kernel memory back$", log) else "want every page and byte back")),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
     "vmm-exit-status": vmm_scenario(
         [("@crash-guest", "guest name=five mem=1M -- exit 5"),
