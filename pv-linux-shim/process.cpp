@@ -84,9 +84,10 @@ bool Process::create(uint64_t pid, l4::Selector endpoint, l4::Selector first_sel
 
 void Process::load(const elf::Image& image)
 {
-    for (uint64_t i = 0; i < kPageMapEntries; ++i)
+    for (uint64_t i = 0; page_count_ != 0 && i < kPageMapEntries; ++i)
         if (pages_[i].virtual_page != 0) {
-            unmap_page(first_selector_, pages_[i].virtual_page, abi::page_rights::all);
+            if ((pages_[i].flags & kNotMapped) == 0)
+                unmap_page(first_selector_, pages_[i].virtual_page, abi::page_rights::all);
             pool_->free(pages_[i].shim_page);
             pages_[i] = PageEntry{};
         }
@@ -104,7 +105,8 @@ bool Process::insert(uint64_t page, uint32_t rights, uint64_t shim_page, uint32_
 {
     PageEntry* entry = find(page);
     if (entry == nullptr || page_count_ + 1 >= kPageMapEntries / 2 ||
-        map_page(first_selector_, shim_page, mapped_rights(rights, flags), page) != Error::ok)
+        ((flags & kNotMapped) == 0 &&
+         map_page(first_selector_, shim_page, mapped_rights(rights, flags), page) != Error::ok))
         return false;
     *entry = PageEntry{page, shim_page, rights, flags};
     ++page_count_;
@@ -134,7 +136,8 @@ bool Process::copy_memory_from(Process& from_process)
         }
         if (!pool_->share(from.shim_page))
             return false;
-        if (!insert(from.virtual_page, from.rights, from.shim_page, from.flags)) {
+        // The child maps its pages as it touches them: after fork most are never touched (exec).
+        if (!insert(from.virtual_page, from.rights, from.shim_page, from.flags | kNotMapped)) {
             pool_->free(from.shim_page);
             return false;
         }
@@ -173,7 +176,7 @@ bool Process::take_private(PageEntry& entry)
     } else if (map_page(first_selector_, entry.shim_page, entry.rights, entry.virtual_page) != Error::ok) {
         return false; // the last holder: the same page again, now with write
     }
-    entry.flags &= ~kCopyOnWrite;
+    entry.flags &= ~(kCopyOnWrite | kNotMapped);
     return true;
 }
 
@@ -237,9 +240,17 @@ uint64_t Process::resolve(uint64_t address, uint32_t access)
     if (entry == nullptr)
         return 0;
     if (entry->virtual_page == page) {
-        if ((entry->rights & access) != access ||
-            ((access & kWrite) != 0 && (entry->flags & kCopyOnWrite) != 0 && !take_private(*entry)))
+        if ((entry->rights & access) != access)
             return 0;
+        if ((access & kWrite) != 0 && (entry->flags & kCopyOnWrite) != 0) {
+            if (!take_private(*entry))
+                return 0;
+        } else if ((entry->flags & kNotMapped) != 0) {
+            if (map_page(first_selector_, entry->shim_page, mapped_rights(entry->rights, entry->flags), page) !=
+                Error::ok)
+                return 0;
+        }
+        entry->flags &= ~kNotMapped;
         return entry->shim_page + (address - page);
     }
     const elf::Segment* segment = nullptr;
@@ -334,7 +345,8 @@ bool Process::copy_string(char* to, uint64_t from, size_t capacity)
 
 void Process::forget(PageEntry* entry)
 {
-    unmap_page(first_selector_, entry->virtual_page, abi::page_rights::all);
+    if ((entry->flags & kNotMapped) == 0)
+        unmap_page(first_selector_, entry->virtual_page, abi::page_rights::all);
     pool_->free(entry->shim_page);
     // Re-insert the rest of the probe run, so that searches past this entry still find theirs.
     const uint64_t index = static_cast<uint64_t>(entry - pages_);

@@ -116,6 +116,7 @@ private:
     // PageEntry::flags
     static constexpr uint32_t kCopyOnWrite = 1; // shared by fork: mapped without write until written
     static constexpr uint32_t kShared = 2;      // a MAP_SHARED mapping's page
+    static constexpr uint32_t kNotMapped = 4;   // fork's: not in the task until it touches it
     struct PageEntry {
         uint64_t virtual_page; // 0: free (page 0 is never mapped)
         uint64_t shim_page;
