@@ -74,8 +74,11 @@ bool Process::create(uint64_t pid, l4::Selector endpoint, l4::Selector first_sel
     if (e == Error::ok)
         e = l4::thread_control(thread, abi::ThreadOp::set_foreign_abi, abi::foreign_abi::short_message);
     if (e != Error::ok) {
-        l4::hc::println("shim: cannot make process {}: error {} ({})", pid, static_cast<uint64_t>(e),
-                        abi::error_name(e));
+        static bool said_quota = false; // a fork bomb runs into the quota again and again: said once
+        if (e != Error::quota_exhausted || !said_quota)
+            l4::hc::println("shim: cannot make process {}: error {} ({})", pid, static_cast<uint64_t>(e),
+                            abi::error_name(e));
+        said_quota |= e == Error::quota_exhausted;
         destroy();
         return false;
     }
