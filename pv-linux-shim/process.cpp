@@ -199,16 +199,6 @@ void Process::destroy()
     }
 }
 
-Process::PageEntry* Process::find(uint64_t virtual_page)
-{
-    // Linear probing from a multiplicative hash; an empty entry ends the search.
-    uint64_t i = ((virtual_page >> 12) * 0x9e37'79b9'7f4a'7c15) >> (64 - 13);
-    for (uint64_t n = 0; n < kPageMapEntries; ++n, i = (i + 1) & (kPageMapEntries - 1))
-        if (pages_[i].virtual_page == virtual_page || pages_[i].virtual_page == 0)
-            return &pages_[i];
-    return nullptr;
-}
-
 uint32_t Process::rights_of(uint64_t page, const elf::Segment** segment) const
 {
     *segment = nullptr;
@@ -351,16 +341,8 @@ void Process::forget(PageEntry* entry)
     if ((entry->flags & kNotMapped) == 0)
         unmap_page(first_selector_, entry->virtual_page, abi::page_rights::all);
     pool_->free(entry->shim_page);
-    // Re-insert the rest of the probe run, so that searches past this entry still find theirs.
-    const uint64_t index = static_cast<uint64_t>(entry - pages_);
-    entry->virtual_page = 0;
+    page_map_erase(pages_, entry);
     --page_count_;
-    for (uint64_t i = (index + 1) & (kPageMapEntries - 1); pages_[i].virtual_page != 0;
-         i = (i + 1) & (kPageMapEntries - 1)) {
-        const PageEntry moved = pages_[i];
-        pages_[i].virtual_page = 0;
-        *find(moved.virtual_page) = moved;
-    }
 }
 
 template <typename Action>

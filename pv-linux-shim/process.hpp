@@ -16,6 +16,7 @@
 #include "common/elf.hpp"
 #include "l4/abi/utcb.hpp"
 #include "l4/syscall.hpp"
+#include "page_map.hpp"
 #include "page_pool.hpp"
 
 namespace shim {
@@ -117,20 +118,14 @@ private:
     static constexpr uint32_t kCopyOnWrite = 1; // shared by fork: mapped without write until written
     static constexpr uint32_t kShared = 2;      // a MAP_SHARED mapping's page
     static constexpr uint32_t kNotMapped = 4;   // fork's: not in the task until it touches it
-    struct PageEntry {
-        uint64_t virtual_page; // 0: free (page 0 is never mapped)
-        uint64_t shim_page;
-        uint32_t rights; // what the process may do; mapped without write while kCopyOnWrite
-        uint32_t flags;
-    };
-    static constexpr uint64_t kPageMapEntries = 8192; // a power of two
+    // (PageEntry::rights: what the process may do; mapped without write while kCopyOnWrite.)
     static constexpr uint64_t kPageMapPages = kPageMapEntries * sizeof(PageEntry) / 4096;
 
     static uint32_t mapped_rights(uint32_t rights, uint32_t flags)
     {
         return (flags & kCopyOnWrite) != 0 ? rights & ~kWrite : rights;
     }
-    PageEntry* find(uint64_t virtual_page);
+    PageEntry* find(uint64_t virtual_page) { return page_map_find(pages_, virtual_page); }
     // The rights a fault at `page` may get, and what fills it; 0 rights: none.
     uint32_t rights_of(uint64_t page, const elf::Segment** segment) const;
     uint32_t base_rights_of(uint64_t page, const elf::Segment** segment) const; // before mprotect
