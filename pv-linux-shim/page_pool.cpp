@@ -26,7 +26,7 @@ void PagePool::init(uint64_t begin, uint64_t end)
 
 uint16_t& PagePool::count_of(uint64_t page) const { return counts_[(page - base_) / kPage]; }
 
-uint64_t PagePool::allocate()
+uint64_t PagePool::allocate(bool cleared)
 {
     uint64_t page = 0;
     if (free_list_ != 0) {
@@ -39,7 +39,8 @@ uint64_t PagePool::allocate()
     } else {
         return 0;
     }
-    memset(reinterpret_cast<void*>(page), 0, kPage);
+    if (cleared)
+        memset(reinterpret_cast<void*>(page), 0, kPage);
     count_of(page) = 1;
     return page;
 }
@@ -47,9 +48,11 @@ uint64_t PagePool::allocate()
 uint64_t PagePool::allocate_contiguous(uint64_t count)
 {
     uint64_t first = 0;
+    bool zeroed = false;
     for (Run& run : runs_)
         if (run.count == count) {
             first = run.first;
+            zeroed = run.zeroed;
             run = Run{};
             break;
         }
@@ -59,17 +62,18 @@ uint64_t PagePool::allocate_contiguous(uint64_t count)
         first = next_;
         next_ += count * kPage;
     }
-    memset(reinterpret_cast<void*>(first), 0, count * kPage);
+    if (!zeroed)
+        memset(reinterpret_cast<void*>(first), 0, count * kPage);
     for (uint64_t i = 0; i < count; ++i) // each held once: free_contiguous may give them back one by one
         count_of(first + i * kPage) = 1;
     return first;
 }
 
-void PagePool::free_contiguous(uint64_t first, uint64_t count)
+void PagePool::free_contiguous(uint64_t first, uint64_t count, bool zeroed)
 {
     for (Run& run : runs_)
         if (run.count == 0) {
-            run = Run{first, count};
+            run = Run{first, count, zeroed};
             return;
         }
     for (uint64_t i = 0; i < count; ++i)

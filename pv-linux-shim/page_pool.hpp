@@ -16,13 +16,15 @@ public:
     // [begin, end), page-aligned; the reference counts take the first pages of it.
     void init(uint64_t begin, uint64_t end);
 
-    // A zeroed page held once, or 0 when none is left.
-    uint64_t allocate();
+    // A page held once, zeroed unless `cleared` is false (the caller fills all of it), or 0 when
+    // none is left.
+    uint64_t allocate(bool cleared = true);
     // `count` zeroed pages in a row, or 0: a run freed before of that length, or fresh pages.
     uint64_t allocate_contiguous(uint64_t count);
     // Gives a run back whole, for the next allocate_contiguous of its length (or page by page
-    // when there is no room to remember it).
-    void free_contiguous(uint64_t first, uint64_t count);
+    // when there is no room to remember it). `zeroed`: the caller left it all zero, so it need
+    // not be cleared again (a process's page map, emptied entry by entry at its exit).
+    void free_contiguous(uint64_t first, uint64_t count, bool zeroed = false);
     // Lets go of one reference: the page is free when it was the last.
     void free(uint64_t page);
     // One more holder of `page`; false (nothing changes) when its count is at its maximum.
@@ -42,6 +44,7 @@ private:
     uint64_t free_count_ = 0;
     struct Run {
         uint64_t first, count; // count 0: an empty slot
+        bool zeroed;
     };
     Run runs_[32] = {};
 };

@@ -165,7 +165,7 @@ bool Process::fill_shared()
 bool Process::take_private(PageEntry& entry)
 {
     if (pool_->references(entry.shim_page) > 1) {
-        const uint64_t copy = pool_->allocate();
+        const uint64_t copy = pool_->allocate(false); // all of it copied over
         if (copy == 0)
             return false;
         memcpy(reinterpret_cast<void*>(copy), reinterpret_cast<const void*>(entry.shim_page), kPage);
@@ -192,9 +192,12 @@ void Process::destroy()
     (void)l4::cap_delete(first_selector_);
     if (pages_ != nullptr) {
         for (uint64_t i = 0; i < kPageMapEntries; ++i)
-            if (pages_[i].virtual_page != 0)
+            if (pages_[i].virtual_page != 0) {
                 pool_->free(pages_[i].shim_page);
-        pool_->free_contiguous(reinterpret_cast<uint64_t>(pages_), kPageMapPages);
+                pages_[i] = PageEntry{};
+            }
+        // Every entry is zero now (a free one always is): the next process's map needs no clearing.
+        pool_->free_contiguous(reinterpret_cast<uint64_t>(pages_), kPageMapPages, true);
         pages_ = nullptr;
     }
 }
@@ -272,18 +275,19 @@ uint64_t Process::fault_in(uint64_t page, uint32_t rights, const elf::Segment* s
 {
     if (page_count_ + 1 >= kPageMapEntries / 2)
         return 0;
-    const uint64_t shim_page = pool_->allocate();
+    // The file's bytes of this page: [vaddr, vaddr + filesz) of the segment, the rest zero.
+    uint64_t from = 0, to = 0;
+    if (segment != nullptr && image_.file != nullptr) {
+        const uint64_t file_end = segment->vaddr + segment->filesz;
+        from = page > segment->vaddr ? page : segment->vaddr;
+        to = page + kPage < file_end ? page + kPage : file_end;
+    }
+    const uint64_t shim_page = pool_->allocate(!(from == page && to == page + kPage)); // all file: no clearing
     if (shim_page == 0)
         return 0;
-    if (segment != nullptr && image_.file != nullptr) {
-        // The file's bytes of this page: [vaddr, vaddr + filesz) of the segment, the rest zero.
-        const uint64_t from = page > segment->vaddr ? page : segment->vaddr;
-        const uint64_t file_end = segment->vaddr + segment->filesz,
-                       to = page + kPage < file_end ? page + kPage : file_end;
-        if (from < to)
-            memcpy(reinterpret_cast<void*>(shim_page + (from - page)),
-                   image_.file_bytes(*segment) + (from - segment->vaddr), to - from);
-    }
+    if (from < to)
+        memcpy(reinterpret_cast<void*>(shim_page + (from - page)),
+               image_.file_bytes(*segment) + (from - segment->vaddr), to - from);
     if (!insert(page, rights, shim_page, in_shared_mapping(page) ? kShared : 0)) {
         pool_->free(shim_page);
         return 0;

@@ -78,3 +78,19 @@ TEST_CASE("shim page pool: a count stops at its maximum; runs are held once per 
     CHECK(pool.allocate_contiguous(3) == run); // the same run again
     CHECK(pool.allocate_contiguous(100) == 0); // more than there is
 }
+
+TEST_CASE("shim page pool: a run given back as zeroed is not cleared again; others are")
+{
+    Memory memory(16);
+    shim::PagePool pool;
+    pool.init(memory.begin(), memory.end());
+    const uint64_t run = pool.allocate_contiguous(2);
+    auto* bytes = reinterpret_cast<unsigned char*>(run);
+    bytes[100] = 7; // the caller's promise broken on purpose: shows the pool did not clear it
+    pool.free_contiguous(run, 2, true);
+    REQUIRE(pool.allocate_contiguous(2) == run);
+    CHECK(bytes[100] == 7);
+    pool.free_contiguous(run, 2);
+    REQUIRE(pool.allocate_contiguous(2) == run);
+    CHECK(bytes[100] == 0);
+}
