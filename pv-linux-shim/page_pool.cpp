@@ -5,9 +5,18 @@
 
 namespace shim {
 
+namespace {
+constexpr uint64_t kPage = 4096;
+constexpr uint16_t kMaxReferences = 0xffff;
+} // namespace
+
 void PagePool::init(uint64_t begin, uint64_t end)
 {
-    next_ = begin;
+    // n pages need 2n bytes of counts: the first ceil(2n / (kPage + 2)) pages hold them.
+    const uint64_t pages = (end - begin) / kPage, count_pages = (2 * pages + kPage + 1) / (kPage + 2);
+    counts_ = reinterpret_cast<uint16_t*>(begin);
+    memset(counts_, 0, count_pages * kPage);
+    base_ = next_ = begin + count_pages * kPage;
     end_ = end;
     free_list_ = 0;
     free_count_ = 0;
@@ -15,7 +24,9 @@ void PagePool::init(uint64_t begin, uint64_t end)
         run = Run{};
 }
 
-uint64_t PagePool::allocate()
+uint16_t& PagePool::count_of(uint64_t page) const { return counts_[(page - base_) / kPage]; }
+
+uint64_t PagePool::allocate(bool cleared)
 {
     uint64_t page = 0;
     if (free_list_ != 0) {
@@ -24,45 +35,54 @@ uint64_t PagePool::allocate()
         --free_count_;
     } else if (next_ < end_) {
         page = next_;
-        next_ += 4096;
+        next_ += kPage;
     } else {
         return 0;
     }
-    memset(reinterpret_cast<void*>(page), 0, 4096);
+    if (cleared)
+        memset(reinterpret_cast<void*>(page), 0, kPage);
+    count_of(page) = 1;
     return page;
 }
 
 uint64_t PagePool::allocate_contiguous(uint64_t count)
 {
+    uint64_t first = 0;
+    bool zeroed = false;
     for (Run& run : runs_)
         if (run.count == count) {
-            const uint64_t first = run.first;
+            first = run.first;
+            zeroed = run.zeroed;
             run = Run{};
-            memset(reinterpret_cast<void*>(first), 0, count * 4096);
-            return first;
+            break;
         }
-    if (count > (end_ - next_) / 4096)
-        return 0;
-    const uint64_t first = next_;
-    next_ += count * 4096;
-    memset(reinterpret_cast<void*>(first), 0, count * 4096);
+    if (first == 0) {
+        if (count > (end_ - next_) / kPage)
+            return 0;
+        first = next_;
+        next_ += count * kPage;
+    }
+    if (!zeroed)
+        memset(reinterpret_cast<void*>(first), 0, count * kPage);
+    for (uint64_t i = 0; i < count; ++i) // each held once: free_contiguous may give them back one by one
+        count_of(first + i * kPage) = 1;
     return first;
 }
 
-void PagePool::free_contiguous(uint64_t first, uint64_t count)
+void PagePool::free_contiguous(uint64_t first, uint64_t count, bool zeroed)
 {
     for (Run& run : runs_)
         if (run.count == 0) {
-            run = Run{first, count};
+            run = Run{first, count, zeroed};
             return;
         }
     for (uint64_t i = 0; i < count; ++i)
-        free(first + i * 4096);
+        free(first + i * kPage);
 }
 
 uint64_t PagePool::free_pages() const
 {
-    uint64_t pages = free_count_ + (end_ - next_) / 4096;
+    uint64_t pages = free_count_ + (end_ - next_) / kPage;
     for (const Run& run : runs_)
         pages += run.count;
     return pages;
@@ -70,9 +90,22 @@ uint64_t PagePool::free_pages() const
 
 void PagePool::free(uint64_t page)
 {
+    if (--count_of(page) != 0)
+        return; // others still hold it
     *reinterpret_cast<uint64_t*>(page) = free_list_;
     free_list_ = page;
     ++free_count_;
 }
+
+bool PagePool::share(uint64_t page)
+{
+    uint16_t& count = count_of(page);
+    if (count == kMaxReferences)
+        return false;
+    ++count;
+    return true;
+}
+
+uint32_t PagePool::references(uint64_t page) const { return count_of(page); }
 
 } // namespace shim

@@ -18,6 +18,19 @@ constexpr uint64_t kTaskSlots = 16;
 uint64_t page_of(uint64_t address) { return address & ~(kPage - 1); }
 uint64_t page_up(uint64_t address) { return (address + kPage - 1) & ~(kPage - 1); }
 
+Error map_page(l4::Selector task, uint64_t shim_page, uint32_t rights, uint64_t page)
+{
+    uint64_t mapped = 0;
+    return l4::memory_map_to(task, abi::Flexpage::make(shim_page, 12, rights), page, mapped);
+}
+
+// Takes `rights` of the task's page at `page` (all of them: the page is gone from it).
+void unmap_page(l4::Selector task, uint64_t page, uint64_t rights)
+{
+    uint64_t affected = 0;
+    (void)l4::memory_unmap_in(task, abi::Flexpage::make(page, 12, rights), affected);
+}
+
 } // namespace
 
 bool Process::create(uint64_t pid, l4::Selector endpoint, l4::Selector first_selector, PagePool& pool)
@@ -61,8 +74,11 @@ bool Process::create(uint64_t pid, l4::Selector endpoint, l4::Selector first_sel
     if (e == Error::ok)
         e = l4::thread_control(thread, abi::ThreadOp::set_foreign_abi, abi::foreign_abi::short_message);
     if (e != Error::ok) {
-        l4::hc::println("shim: cannot make process {}: error {} ({})", pid, static_cast<uint64_t>(e),
-                        abi::error_name(e));
+        static bool said_quota = false; // a fork bomb runs into the quota again and again: said once
+        if (e != Error::quota_exhausted || !said_quota)
+            l4::hc::println("shim: cannot make process {}: error {} ({})", pid, static_cast<uint64_t>(e),
+                            abi::error_name(e));
+        said_quota |= e == Error::quota_exhausted;
         destroy();
         return false;
     }
@@ -71,11 +87,10 @@ bool Process::create(uint64_t pid, l4::Selector endpoint, l4::Selector first_sel
 
 void Process::load(const elf::Image& image)
 {
-    for (uint64_t i = 0; i < kPageMapEntries; ++i)
+    for (uint64_t i = 0; page_count_ != 0 && i < kPageMapEntries; ++i)
         if (pages_[i].virtual_page != 0) {
-            uint64_t affected = 0;
-            (void)l4::memory_unmap_in(first_selector_,
-                                      abi::Flexpage::make(pages_[i].virtual_page, 12, abi::page_rights::all), affected);
+            if ((pages_[i].flags & kNotMapped) == 0)
+                unmap_page(first_selector_, pages_[i].virtual_page, abi::page_rights::all);
             pool_->free(pages_[i].shim_page);
             pages_[i] = PageEntry{};
         }
@@ -89,14 +104,14 @@ void Process::load(const elf::Image& image)
         p = Protection{};
 }
 
-bool Process::insert(uint64_t page, uint32_t rights, uint64_t shim_page)
+bool Process::insert(uint64_t page, uint32_t rights, uint64_t shim_page, uint32_t flags)
 {
     PageEntry* entry = find(page);
-    uint64_t mapped = 0;
     if (entry == nullptr || page_count_ + 1 >= kPageMapEntries / 2 ||
-        l4::memory_map_to(first_selector_, abi::Flexpage::make(shim_page, 12, rights), page, mapped) != Error::ok)
+        ((flags & kNotMapped) == 0 &&
+         map_page(first_selector_, shim_page, mapped_rights(rights, flags), page) != Error::ok))
         return false;
-    *entry = PageEntry{page, shim_page, rights};
+    *entry = PageEntry{page, shim_page, rights, flags};
     ++page_count_;
     return true;
 }
@@ -111,20 +126,60 @@ bool Process::copy_memory_from(Process& from_process)
         mappings_[i] = from_process.mappings_[i];
     for (uint64_t i = 0; i < sizeof protections_ / sizeof protections_[0]; ++i)
         protections_[i] = from_process.protections_[i];
-    // Page for page, now (not yet copy-on-write).
+    if (!from_process.fill_shared())
+        return false;
     for (uint64_t i = 0; i < kPageMapEntries; ++i) {
-        const PageEntry& from = from_process.pages_[i];
+        PageEntry& from = from_process.pages_[i];
         if (from.virtual_page == 0)
             continue;
-        const uint64_t page = pool_->allocate();
-        if (page == 0)
+        if ((from.flags & (kShared | kCopyOnWrite)) == 0) { // the parent writes it no more either
+            if ((from.rights & kWrite) != 0)
+                unmap_page(from_process.first_selector_, from.virtual_page, abi::page_rights::write);
+            from.flags |= kCopyOnWrite;
+        }
+        if (!pool_->share(from.shim_page))
             return false;
-        memcpy(reinterpret_cast<void*>(page), reinterpret_cast<const void*>(from.shim_page), kPage);
-        if (!insert(from.virtual_page, from.rights, page)) {
-            pool_->free(page);
+        // The child maps its pages as it touches them: after fork most are never touched (exec).
+        if (!insert(from.virtual_page, from.rights, from.shim_page, from.flags | kNotMapped)) {
+            pool_->free(from.shim_page);
             return false;
         }
     }
+    return true;
+}
+
+bool Process::fill_shared()
+{
+    for (const Mapping& m : mappings_)
+        for (uint64_t page = m.start; m.shared && page < m.end; page += kPage) {
+            PageEntry* entry = find(page);
+            const elf::Segment* segment = nullptr;
+            const uint32_t rights = rights_of(page, &segment);
+            if (entry == nullptr ||
+                (entry->virtual_page != page && rights != 0 && fault_in(page, rights, nullptr) == 0))
+                return false; // (a page without rights, PROT_NONE, has nothing to share yet)
+        }
+    return true;
+}
+
+bool Process::take_private(PageEntry& entry)
+{
+    if (pool_->references(entry.shim_page) > 1) {
+        const uint64_t copy = pool_->allocate(false); // all of it copied over
+        if (copy == 0)
+            return false;
+        memcpy(reinterpret_cast<void*>(copy), reinterpret_cast<const void*>(entry.shim_page), kPage);
+        // The copy replaces the shared page in the task (the kernel swaps the mapping).
+        if (map_page(first_selector_, copy, entry.rights, entry.virtual_page) != Error::ok) {
+            pool_->free(copy);
+            return false;
+        }
+        pool_->free(entry.shim_page);
+        entry.shim_page = copy;
+    } else if (map_page(first_selector_, entry.shim_page, entry.rights, entry.virtual_page) != Error::ok) {
+        return false; // the last holder: the same page again, now with write
+    }
+    entry.flags &= ~(kCopyOnWrite | kNotMapped);
     return true;
 }
 
@@ -137,21 +192,14 @@ void Process::destroy()
     (void)l4::cap_delete(first_selector_);
     if (pages_ != nullptr) {
         for (uint64_t i = 0; i < kPageMapEntries; ++i)
-            if (pages_[i].virtual_page != 0)
+            if (pages_[i].virtual_page != 0) {
                 pool_->free(pages_[i].shim_page);
-        pool_->free_contiguous(reinterpret_cast<uint64_t>(pages_), kPageMapPages);
+                pages_[i] = PageEntry{};
+            }
+        // Every entry is zero now (a free one always is): the next process's map needs no clearing.
+        pool_->free_contiguous(reinterpret_cast<uint64_t>(pages_), kPageMapPages, true);
         pages_ = nullptr;
     }
-}
-
-Process::PageEntry* Process::find(uint64_t virtual_page)
-{
-    // Linear probing from a multiplicative hash; an empty entry ends the search.
-    uint64_t i = ((virtual_page >> 12) * 0x9e37'79b9'7f4a'7c15) >> (64 - 13);
-    for (uint64_t n = 0; n < kPageMapEntries; ++n, i = (i + 1) & (kPageMapEntries - 1))
-        if (pages_[i].virtual_page == virtual_page || pages_[i].virtual_page == 0)
-            return &pages_[i];
-    return nullptr;
 }
 
 uint32_t Process::rights_of(uint64_t page, const elf::Segment** segment) const
@@ -187,29 +235,64 @@ uint64_t Process::resolve(uint64_t address, uint32_t access)
     PageEntry* entry = page == 0 ? nullptr : find(page);
     if (entry == nullptr)
         return 0;
-    if (entry->virtual_page == page)
-        return (entry->rights & access) == access ? entry->shim_page + (address - page) : 0;
+    if (entry->virtual_page == page) {
+        if ((entry->rights & access) != access)
+            return 0;
+        if ((access & kWrite) != 0 && (entry->flags & kCopyOnWrite) != 0) {
+            if (!take_private(*entry))
+                return 0;
+        } else if ((entry->flags & kNotMapped) != 0) {
+            if (map_page(first_selector_, entry->shim_page, mapped_rights(entry->rights, entry->flags), page) !=
+                Error::ok)
+                return 0;
+        }
+        entry->flags &= ~kNotMapped;
+        return entry->shim_page + (address - page);
+    }
     const elf::Segment* segment = nullptr;
     const uint32_t rights = rights_of(page, &segment);
-    if ((rights & access) != access || rights == 0 || page_count_ + 1 >= kPageMapEntries / 2)
+    if ((rights & access) != access || rights == 0)
         return 0;
-    const uint64_t shim_page = pool_->allocate();
+    const uint64_t shim_page = fault_in(page, rights, segment);
+    return shim_page == 0 ? 0 : shim_page + (address - page);
+}
+
+bool Process::is_shared(uint64_t address)
+{
+    const PageEntry* entry = find(page_of(address));
+    return entry != nullptr && entry->virtual_page == page_of(address) && (entry->flags & kShared) != 0;
+}
+
+bool Process::in_shared_mapping(uint64_t page) const
+{
+    for (const Mapping& m : mappings_)
+        if (m.shared && page >= m.start && page < m.end)
+            return true;
+    return false;
+}
+
+uint64_t Process::fault_in(uint64_t page, uint32_t rights, const elf::Segment* segment)
+{
+    if (page_count_ + 1 >= kPageMapEntries / 2)
+        return 0;
+    // The file's bytes of this page: [vaddr, vaddr + filesz) of the segment, the rest zero.
+    uint64_t from = 0, to = 0;
+    if (segment != nullptr && image_.file != nullptr) {
+        const uint64_t file_end = segment->vaddr + segment->filesz;
+        from = page > segment->vaddr ? page : segment->vaddr;
+        to = page + kPage < file_end ? page + kPage : file_end;
+    }
+    const uint64_t shim_page = pool_->allocate(!(from == page && to == page + kPage)); // all file: no clearing
     if (shim_page == 0)
         return 0;
-    if (segment != nullptr && image_.file != nullptr) {
-        // The file's bytes of this page: [vaddr, vaddr + filesz) of the segment, the rest zero.
-        const uint64_t from = page > segment->vaddr ? page : segment->vaddr;
-        const uint64_t file_end = segment->vaddr + segment->filesz,
-                       to = page + kPage < file_end ? page + kPage : file_end;
-        if (from < to)
-            memcpy(reinterpret_cast<void*>(shim_page + (from - page)),
-                   image_.file_bytes(*segment) + (from - segment->vaddr), to - from);
-    }
-    if (!insert(page, rights, shim_page)) {
+    if (from < to)
+        memcpy(reinterpret_cast<void*>(shim_page + (from - page)),
+               image_.file_bytes(*segment) + (from - segment->vaddr), to - from);
+    if (!insert(page, rights, shim_page, in_shared_mapping(page) ? kShared : 0)) {
         pool_->free(shim_page);
         return 0;
     }
-    return shim_page + (address - page);
+    return shim_page;
 }
 
 bool Process::copy_in(void* to, uint64_t from, size_t bytes)
@@ -259,19 +342,31 @@ bool Process::copy_string(char* to, uint64_t from, size_t capacity)
 
 void Process::forget(PageEntry* entry)
 {
-    uint64_t affected = 0;
-    (void)l4::memory_unmap_in(first_selector_, abi::Flexpage::make(entry->virtual_page, 12, abi::page_rights::all),
-                              affected);
+    if ((entry->flags & kNotMapped) == 0)
+        unmap_page(first_selector_, entry->virtual_page, abi::page_rights::all);
     pool_->free(entry->shim_page);
-    // Re-insert the rest of the probe run, so that searches past this entry still find theirs.
-    const uint64_t index = static_cast<uint64_t>(entry - pages_);
-    entry->virtual_page = 0;
+    page_map_erase(pages_, entry);
     --page_count_;
-    for (uint64_t i = (index + 1) & (kPageMapEntries - 1); pages_[i].virtual_page != 0;
-         i = (i + 1) & (kPageMapEntries - 1)) {
-        const PageEntry moved = pages_[i];
-        pages_[i].virtual_page = 0;
-        *find(moved.virtual_page) = moved;
+}
+
+template <typename Action>
+void Process::for_each_page(uint64_t start, uint64_t end, Action action)
+{
+    if ((end - start) / kPage <= kPageMapEntries) {
+        for (uint64_t page = start; page < end; page += kPage) {
+            PageEntry* entry = find(page);
+            if (entry != nullptr && entry->virtual_page == page)
+                (void)action(*entry);
+        }
+        return;
+    }
+    // A range larger than the map (mmap may reserve terabytes): a walk of the map instead, again
+    // after taking entries out moved others.
+    for (bool again = true; again;) {
+        again = false;
+        for (uint64_t i = 0; i < kPageMapEntries; ++i)
+            if (pages_[i].virtual_page != 0 && pages_[i].virtual_page >= start && pages_[i].virtual_page < end)
+                again |= action(pages_[i]);
     }
 }
 
@@ -280,16 +375,15 @@ uint64_t Process::set_break(uint64_t requested)
     if (requested < brk_start_ || requested - brk_start_ > kBrkLimit)
         return brk_;
     // Shrinking gives the pages above the new break back.
-    for (uint64_t page = page_up(requested); page < page_up(brk_); page += kPage) {
-        PageEntry* entry = find(page);
-        if (entry != nullptr && entry->virtual_page == page)
-            forget(entry);
-    }
+    for_each_page(page_up(requested), page_up(brk_), [this](PageEntry& entry) {
+        forget(&entry);
+        return true;
+    });
     brk_ = requested;
     return brk_;
 }
 
-uint64_t Process::map_anonymous(uint64_t bytes)
+uint64_t Process::map_anonymous(uint64_t bytes, bool shared)
 {
     bytes = page_up(bytes);
     if (bytes == 0 || bytes > mmap_next_ - (brk_start_ + kBrkLimit))
@@ -297,7 +391,7 @@ uint64_t Process::map_anonymous(uint64_t bytes)
     for (Mapping& m : mappings_)
         if (m.start == m.end) {
             mmap_next_ -= bytes;
-            m = Mapping{mmap_next_, mmap_next_ + bytes};
+            m = Mapping{mmap_next_, mmap_next_ + bytes, shared};
             return m.start;
         }
     return 0;
@@ -308,11 +402,10 @@ bool Process::unmap(uint64_t address, uint64_t bytes)
     if ((address & (kPage - 1)) != 0 || bytes == 0 || address + page_up(bytes) < address)
         return false;
     const uint64_t end = address + page_up(bytes);
-    for (uint64_t page = address; page < end; page += kPage) {
-        PageEntry* entry = find(page);
-        if (entry != nullptr && entry->virtual_page == page)
-            forget(entry);
-    }
+    for_each_page(address, end, [this](PageEntry& entry) {
+        forget(&entry);
+        return true;
+    });
     for (Mapping& m : mappings_) // whole mappings inside the range are gone; others are cut
         if (m.start >= address && m.end <= end)
             m = Mapping{};
@@ -333,16 +426,13 @@ bool Process::protect(uint64_t address, uint64_t bytes, uint32_t rights)
     for (size_t i = sizeof protections_ / sizeof protections_[0] - 1; i > 0; --i)
         protections_[i] = protections_[i - 1];
     protections_[0] = Protection{address, end, rights};
-    for (uint64_t page = address; page < end; page += kPage) {
-        PageEntry* entry = find(page);
-        if (entry == nullptr || entry->virtual_page != page)
-            continue;
-        uint64_t affected = 0, mapped = 0;
-        (void)l4::memory_unmap_in(first_selector_, abi::Flexpage::make(page, 12, abi::page_rights::all), affected);
-        entry->rights = rights;
+    for_each_page(address, end, [this, rights](PageEntry& entry) {
+        unmap_page(first_selector_, entry.virtual_page, abi::page_rights::all);
+        entry.rights = rights;
         if (rights != 0)
-            (void)l4::memory_map_to(first_selector_, abi::Flexpage::make(entry->shim_page, 12, rights), page, mapped);
-    }
+            (void)map_page(first_selector_, entry.shim_page, mapped_rights(rights, entry.flags), entry.virtual_page);
+        return false;
+    });
     return true;
 }
 

@@ -3,6 +3,11 @@
 // Every page of it is a page of the shim's memory (PagePool), mapped into the task on its first
 // fault and remembered in the process's page map, so the shim reads and writes process memory
 // in place, without a kernel call.
+//
+// fork shares the parent's pages with the child instead of copying them (PagePool counts the
+// holders): a private page both hold is mapped without write into both, and whoever writes it
+// first gets a copy of its own (or, when it is the last holder by then, write back). Pages of a
+// MAP_SHARED mapping stay one page for all, writable by each.
 #pragma once
 
 #include <stddef.h>
@@ -11,6 +16,7 @@
 #include "common/elf.hpp"
 #include "l4/abi/utcb.hpp"
 #include "l4/syscall.hpp"
+#include "page_map.hpp"
 #include "page_pool.hpp"
 #include "signals.hpp"
 
@@ -37,7 +43,8 @@ public:
     // Its memory from now on is that of the ELF `image` (whose bytes stay where they are: in the
     // initramfs): what it had before is gone (execve).
     void load(const elf::Image& image);
-    // Its memory becomes a copy of `parent`'s, page for page (fork).
+    // Its memory becomes `parent`'s, copy-on-write (fork): private pages shared until written,
+    // MAP_SHARED ones shared for good. False when there is no memory to keep track.
     bool copy_memory_from(Process& from_process);
     // Starts its thread at `entry` with `rsp` (the start-up stack written by then).
     l4::Error start(uint64_t entry, uint64_t rsp);
@@ -46,7 +53,11 @@ public:
 
     // The shim page holding `address` (resolved as for a fault of `access`, kRead or kWrite),
     // or 0 when the process may not touch it so: a fault to refuse, or EFAULT for a system call.
+    // For kWrite a page shared copy-on-write is the process's own from then on.
     uint64_t resolve(uint64_t address, uint32_t access);
+    // Whether `address` (resolved) lies in a MAP_SHARED mapping: its page is the same one for
+    // every process that has it (futex keys).
+    bool is_shared(uint64_t address);
 
     // Copies between the shim and the process's memory; false (EFAULT) when a page is not there
     // to take, or not writable for copy_out.
@@ -58,8 +69,9 @@ public:
 
     // brk(2): the new break (the old one when `requested` is refused).
     uint64_t set_break(uint64_t requested);
-    // An anonymous private mapping of `bytes` (page-rounded); 0 when there is no room.
-    uint64_t map_anonymous(uint64_t bytes);
+    // An anonymous mapping of `bytes` (page-rounded), MAP_SHARED when `shared`; 0 when there is
+    // no room.
+    uint64_t map_anonymous(uint64_t bytes, bool shared = false);
     // Unmaps [address, address + bytes): the pages go back to the pool. False for a bad range.
     bool unmap(uint64_t address, uint64_t bytes);
     // mprotect(2) to `rights` (kRead, kWrite, kExecute bits): pages there now are mapped again
@@ -107,21 +119,36 @@ public:
 private:
     struct Mapping {
         uint64_t start, end;
+        bool shared; // MAP_SHARED: fork shares its pages, never copies them
     };
-    struct PageEntry {
-        uint64_t virtual_page; // 0: free (page 0 is never mapped)
-        uint64_t shim_page;
-        uint32_t rights;
-    };
-    static constexpr uint64_t kPageMapEntries = 8192; // a power of two
+    // PageEntry::flags
+    static constexpr uint32_t kCopyOnWrite = 1; // shared by fork: mapped without write until written
+    static constexpr uint32_t kShared = 2;      // a MAP_SHARED mapping's page
+    static constexpr uint32_t kNotMapped = 4;   // fork's: not in the task until it touches it
+    // (PageEntry::rights: what the process may do; mapped without write while kCopyOnWrite.)
     static constexpr uint64_t kPageMapPages = kPageMapEntries * sizeof(PageEntry) / 4096;
 
-    PageEntry* find(uint64_t virtual_page);
+    static uint32_t mapped_rights(uint32_t rights, uint32_t flags)
+    {
+        return (flags & kCopyOnWrite) != 0 ? rights & ~kWrite : rights;
+    }
+    PageEntry* find(uint64_t virtual_page) { return page_map_find(pages_, virtual_page); }
     // The rights a fault at `page` may get, and what fills it; 0 rights: none.
     uint32_t rights_of(uint64_t page, const elf::Segment** segment) const;
     uint32_t base_rights_of(uint64_t page, const elf::Segment** segment) const; // before mprotect
     void forget(PageEntry* entry);
-    bool insert(uint64_t page, uint32_t rights, uint64_t shim_page);
+    bool insert(uint64_t page, uint32_t rights, uint64_t shim_page, uint32_t flags);
+    // A new page for a first fault at `page` (filled from the image where it has bytes).
+    uint64_t fault_in(uint64_t page, uint32_t rights, const elf::Segment* segment);
+    // Makes a copy-on-write page the process's own and maps it with all its rights.
+    bool take_private(PageEntry& entry);
+    // Gives every page of its MAP_SHARED mappings a shim page (fork: so both have the same).
+    bool fill_shared();
+    bool in_shared_mapping(uint64_t page) const;
+    // `action(entry)` for each page of [start, end) the process has; it says whether it took
+    // the entry out of the map.
+    template <typename Action>
+    void for_each_page(uint64_t start, uint64_t end, Action action);
 
     uint64_t pid_ = 0;
     l4::Selector first_selector_ = 0; // task, thread, the badged endpoint

@@ -23,8 +23,11 @@ namespace hc = abi::hc;
 using abi::Error;
 using namespace linux_abi;
 
-constexpr l4::Selector kEndpoint = 16, kFirstProcessSelector = 20, kSelectorsPerProcess = 4, kScratch = 63;
-constexpr uint64_t kMaxProcesses = 10; // the guest's 64 capability slots hold this many
+// The guest's 512 capability slots (docs/hypercalls.md) hold this many processes; fork beyond
+// them is EAGAIN.
+constexpr uint64_t kMaxProcesses = 64;
+constexpr l4::Selector kEndpoint = 16, kFirstProcessSelector = 20, kSelectorsPerProcess = 4,
+                       kScratch = kFirstProcessSelector + kMaxProcesses * kSelectorsPerProcess;
 constexpr uint64_t kMaxArguments = 64, kArgumentBytes = 8192;
 constexpr uint64_t kNoMemoryForStack = 1;            // exec's result when the new program cannot have its stack
 constexpr uint64_t kPieBase = 0x0000'5555'5555'0000; // where a static-PIE program goes, as on Linux

@@ -71,6 +71,7 @@ enum SyscallNumber : uint64_t {
     nr_gettid = 186,
     nr_tkill = 200,
     nr_time = 201,
+    nr_futex = 202,
     nr_getdents64 = 217,
     nr_set_tid_address = 218,
     nr_clock_gettime = 228,

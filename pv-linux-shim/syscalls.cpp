@@ -5,6 +5,7 @@
 #include "l4/guest_console.hpp"
 #include "console.hpp"
 #include "files.hpp"
+#include "futex.hpp"
 #include "l4/hypercall.hpp"
 #include "linux_abi.hpp"
 #include "syscall_numbers.hpp"
@@ -103,12 +104,15 @@ uint32_t rights_of_prot(uint64_t prot)
 
 uint64_t mmap(Process& p, uint64_t address, uint64_t length, uint64_t prot, uint64_t flags, uint64_t fd)
 {
-    // Anonymous private memory only, for now (what busybox uses); MAP_FIXED is not taken yet.
-    if (length == 0 || (flags & kMapAnonymous) == 0 || (flags & 0x03) != kMapPrivate || (flags & kMapFixed) != 0 ||
-        static_cast<int64_t>(fd) != -1)
+    // Anonymous memory only, for now: private, or shared (MAP_SHARED or MAP_SHARED_VALIDATE) with
+    // the children forked after; MAP_FIXED is not taken yet. As on Linux, an anonymous mapping's
+    // fd is not looked at (glibc passes -1 in 32 bits).
+    const uint64_t type = flags & 0x03;
+    if (length == 0 || (flags & kMapAnonymous) == 0 || type == 0 || (flags & kMapFixed) != 0)
         return error((flags & kMapAnonymous) == 0 ? kENODEV : kEINVAL);
     (void)address; // a hint
-    const uint64_t at = p.map_anonymous(length);
+    (void)fd;
+    const uint64_t at = p.map_anonymous(length, type != kMapPrivate);
     if (at == 0)
         return error(kENOMEM);
     if (rights_of_prot(prot) != (kRead | kWrite) && !p.protect(at, length, rights_of_prot(prot)))
@@ -523,6 +527,7 @@ Outcome handle_syscall(Process& p, const l4::abi::ForeignSyscall& c, uint64_t& r
     case nr_sendfile: result = error(kEINVAL); break;
     case nr_prlimit64: result = prlimit(p, c.rdi, c.rsi, c.rdx, c.r10); break;
     case nr_getrandom: result = getrandom(p, c.rdi, c.rsi); break;
+    case nr_futex: outcome = sys_futex(p, c, result); break;
     default: result = unsupported(c.rax); break;
     }
     return outcome;

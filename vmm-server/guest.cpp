@@ -226,7 +226,8 @@ bool start_guest(Guest& guest)
     load_kernel(guest, image, info);
     const uint64_t entry = image.entry;
     const auto& boot = *reinterpret_cast<const abi::BootInfo*>(abi::kBootInfoAddress);
-    const uint64_t quota = boot.root_quota / kQuotaShares;
+    const uint64_t quota =
+        guest.config.kernel_memory_bytes != 0 ? guest.config.kernel_memory_bytes : boot.root_quota / kQuotaShares;
     fill_start_info(guest, info, quota);
     if (!create_objects(guest, quota, entry)) {
         delete_objects(guest);

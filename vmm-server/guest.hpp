@@ -30,7 +30,8 @@ constexpr uint64_t kMinStackBytes = 64 * 1024;
 // A guest's share of the VMM's kernel memory at boot: 1/kQuotaShares each.
 constexpr uint64_t kQuotaShares = 16;
 constexpr uint64_t kGuestPriority = 50; // below the VMM's 100: the VMM always answers
-constexpr uint64_t kGuestCapabilitySlots = 64;
+// Enough for a guest kernel's processes: pv-linux-shim takes 4 for each of its 64.
+constexpr uint64_t kGuestCapabilitySlots = 512;
 constexpr uint64_t kGuestFactorySelector = 11; // in the guest: its own factory (StartInfo)
 constexpr uint64_t kMaxRestarts = 3;
 

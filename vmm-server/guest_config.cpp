@@ -103,8 +103,19 @@ const char* take_memory(Word value, uint64_t& to)
     return nullptr;
 }
 
-enum Key : unsigned { key_name, key_mem, key_initrd, key_disk, key_console, key_restart, key_count };
-constexpr const char* kKeys[key_count] = {"name", "mem", "initrd", "disk", "console", "restart"};
+const char* take_kernel_memory(Word value, uint64_t& to)
+{
+    uint64_t bytes = 0;
+    if (!parse_size(value.text, value.length, bytes))
+        return "bad size (digits, then K, M or G)";
+    if (bytes < kMinGuestKernelMemory || bytes > kMaxGuestKernelMemory)
+        return "kmem out of bounds (64K to 16M)";
+    to = bytes;
+    return nullptr;
+}
+
+enum Key : unsigned { key_name, key_mem, key_initrd, key_disk, key_console, key_restart, key_kmem, key_count };
+constexpr const char* kKeys[key_count] = {"name", "mem", "initrd", "disk", "console", "restart", "kmem"};
 
 } // namespace
 
@@ -174,7 +185,7 @@ ConfigResult parse_guest_config(const char* line, GuestConfig& out)
         while (k < key_count && !equals(key, kKeys[k]))
             ++k;
         if (k == key_count)
-            return refuse(word, "unknown key (name, mem, initrd, disk, console, restart)");
+            return refuse(word, "unknown key (name, mem, initrd, disk, console, restart, kmem)");
         if (seen[k])
             return refuse(word, "duplicate key");
         seen[k] = true;
@@ -185,6 +196,7 @@ ConfigResult parse_guest_config(const char* line, GuestConfig& out)
         case key_initrd: why = take_name(value, out.initrd); break;
         case key_disk: why = take_name(value, out.disk); break;
         case key_console: why = take_console(value, out.console); break;
+        case key_kmem: why = take_kernel_memory(value, out.kernel_memory_bytes); break;
         default: why = take_restart(value, out.restart); break;
         }
         if (why != nullptr)

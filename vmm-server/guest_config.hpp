@@ -16,6 +16,10 @@ constexpr size_t kMaxGuestCmdline = 255; // what follows `--` (StartInfo::cmdlin
 constexpr uint64_t kMinGuestMemory = uint64_t{1} << 20;
 constexpr uint64_t kMaxGuestMemory = uint64_t{1} << 30;
 constexpr uint64_t kDefaultGuestMemory = uint64_t{16} << 20;
+// kmem=: the guest's kernel-memory quota, instead of its share of the VMM's (a guest kernel with
+// many processes needs more: pv-linux-shim's cost some 60 KiB each).
+constexpr uint64_t kMinGuestKernelMemory = uint64_t{64} << 10;
+constexpr uint64_t kMaxGuestKernelMemory = uint64_t{16} << 20;
 constexpr size_t kMaxConfigMessage = 120;
 
 enum class Restart : uint8_t { no, on_crash };
@@ -26,6 +30,7 @@ enum class ConsoleMode : uint8_t { off, lines, raw };
 struct GuestConfig {
     char name[kMaxNameLength + 1] = {};
     uint64_t memory_bytes = kDefaultGuestMemory;
+    uint64_t kernel_memory_bytes = 0;     // 0: the VMM's share for each guest
     char initrd[kMaxNameLength + 1] = {}; // empty: none
     char disk[kMaxNameLength + 1] = {};   // the block device's ramdisk module; empty: none
     ConsoleMode console = ConsoleMode::lines;

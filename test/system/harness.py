@@ -733,15 +733,27 @@ SCENARIOS = {
                                             "/tmp/d # echo a b c | tr a-z A-Z | sed s/B/x/", "A x C",
                                             "/tmp/d # seq 1 2000 | tail -n 2", "1999", "2000",
                                             "/tmp/d # exit 3", "shim: /bin/sh exited with status 3"])),
-    # 100 fork+exec+exit cycles (and pipes, files) in pv-linux-shim give back every page and
+    # 1,000 fork+exec+exit cycles (and pipes, files) in pv-linux-shim give back every page and
     # every byte of kernel memory once they are gone.
     "linux-busybox-no-leaks": vmm_scenario(
         # (a boot module's command line holds 111 bytes: docs/boot.md)
         [("@pv-linux-shim", "guest name=l mem=32M initrd=r -- /bin/sh -c "
-          "'for i in $(seq 100);do /bin/true;done;echo $i|cat;ls /|wc -l'"),
+          "'for i in $(seq 1000);do /bin/true;done;echo $i|cat;ls /|wc -l'"),
          ("@rootfs.cpio", "r")], started=1, status=0,
-        check=lambda log: check_lines(log, ["[l] 100", "[l] 10"]) or (
+        check=lambda log: check_lines(log, ["[l] 1000", "[l] 10"]) or (
             None if re.search(r"(?m)^\[l\] shim: all processes gone: (\d+) of \1 pages and (\d+) of \2 bytes of "
+                              r"kernel memory back$", log) else "want every page and byte back"),
+        timeout=150),  # about 60 s alone, more beside other tests
+    # pv-linux-shim's memory and processes (test/system/linux/mem_test.c): copy-on-write fork,
+    # MAP_SHARED across fork, futex, fork up to the 64-process limit (EAGAIN after 63 children of
+    # init) and back, memory exhaustion killing only the faulting child; every page and byte back.
+    "linux-mem": vmm_scenario(
+        [("@pv-linux-shim", "guest name=m mem=32M kmem=5M initrd=r -- /bin/mem-test"), ("@mem-rootfs.cpio", "r")],
+        started=1, status=0,
+        check=lambda log: check_lines(log, ["[m] mem-test: 4 forks of a 12 MiB parent",
+                                            "[m] mem-test: 63 processes forked, then errno 11",
+                                            "[m] mem-test: 42 passed, 0 failed"]) or (
+            None if re.search(r"(?m)^\[m\] shim: all processes gone: (\d+) of \1 pages and (\d+) of \2 bytes of "
                               r"kernel memory back$", log) else "want every page and byte back")),
     # Signals (test/system/guests/linux_signals.sh): handlers by trap, default actions, a
     # SIGPIPE, stop and continue, SIGKILL, errors, and ten signals in a row all handled.

@@ -43,6 +43,21 @@ TEST_CASE("guest config: console=raw", "[vmm]")
     CHECK(c.console == vmm::ConsoleMode::raw);
 }
 
+TEST_CASE("guest config: kmem= sets the kernel-memory quota, within bounds", "[vmm]")
+{
+    GuestConfig c;
+    REQUIRE(parse_guest_config("guest name=a", c).ok);
+    CHECK(c.kernel_memory_bytes == 0); // the VMM's share
+    REQUIRE(parse_guest_config("guest name=a kmem=4M", c).ok);
+    CHECK(c.kernel_memory_bytes == 4u << 20);
+    REQUIRE(parse_guest_config("guest name=a kmem=64K", c).ok);
+    CHECK(c.kernel_memory_bytes == 64u << 10);
+    CHECK(refusal("guest name=a kmem=63K") == "word \"kmem=63K\": kmem out of bounds (64K to 16M)");
+    CHECK(refusal("guest name=a kmem=17M") == "word \"kmem=17M\": kmem out of bounds (64K to 16M)");
+    CHECK(refusal("guest name=a kmem=4Q") == "word \"kmem=4Q\": bad size (digits, then K, M or G)");
+    CHECK(refusal("guest name=a kmem=4M kmem=4M") == "word \"kmem=4M\": duplicate key");
+}
+
 TEST_CASE("guest config: defaults and spacing", "[vmm]")
 {
     GuestConfig c;
@@ -97,8 +112,9 @@ TEST_CASE("guest config: every malformed line is refused, naming its word", "[vm
     CHECK(refusal("guests name=a") == "word \"guests\": a guest line starts with \"guest\"");
     CHECK(refusal("guest") == "missing name=");
     CHECK(refusal("guest mem=4M") == "missing name=");
-    CHECK(refusal("guest name=a frob=1") == "word \"frob=1\": unknown key (name, mem, initrd, disk, console, restart)");
-    CHECK(refusal("guest name=a =1") == "word \"=1\": unknown key (name, mem, initrd, disk, console, restart)");
+    CHECK(refusal("guest name=a frob=1") ==
+          "word \"frob=1\": unknown key (name, mem, initrd, disk, console, restart, kmem)");
+    CHECK(refusal("guest name=a =1") == "word \"=1\": unknown key (name, mem, initrd, disk, console, restart, kmem)");
     CHECK(refusal("guest name=a verbose") == "word \"verbose\": not key=value");
     CHECK(refusal("guest name=a name=b") == "word \"name=b\": duplicate key");
     CHECK(refusal("guest name=a mem=4M mem=8M") == "word \"mem=8M\": duplicate key");
