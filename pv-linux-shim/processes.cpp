@@ -47,15 +47,41 @@ Process* serving = nullptr; // the process whose IPC is being answered: its sign
 struct Answer {
     bool with_registers = false;
     uint64_t rax = 0;
-    abi::ExceptionState state{};
+    abi::ExceptionState state; // read only with_registers: not cleared for each call
 };
 
 void send_signal(Process& target, const signals::Info& info, bool from_kernel_fault = false);
 
 uint64_t error(int errno_value) { return static_cast<uint64_t>(-static_cast<int64_t>(errno_value)); }
 
+// Every system call looks its process up, so the table keeps where each pid went (a guess:
+// pids 64 apart share a hint) and a mask of the processes whose calls wait.
+static_assert(kMaxProcesses <= 64);
+uint8_t slot_hint[64];
+uint64_t waiting_slots = 0;
+
+uint64_t slot_bit(const Process& p) { return uint64_t{1} << (&p - table); }
+
+uint64_t alarm_slots = 0; // processes with an alarm set
+
+void set_alarm(Process& p, uint64_t deadline, uint64_t interval)
+{
+    p.alarm_deadline = deadline;
+    p.alarm_interval = interval;
+    alarm_slots = deadline != 0 ? alarm_slots | slot_bit(p) : alarm_slots & ~slot_bit(p);
+}
+
+void set_waiting(Process& p, bool waiting)
+{
+    p.waiting = waiting;
+    waiting_slots = waiting ? waiting_slots | slot_bit(p) : waiting_slots & ~slot_bit(p);
+}
+
 Process* by_pid(uint64_t pid)
 {
+    Process& hinted = table[slot_hint[pid % 64]];
+    if ((hinted.exists() || hinted.zombie) && hinted.pid() == pid)
+        return &hinted;
     for (Process& p : table)
         if ((p.exists() || p.zombie) && p.pid() == pid)
             return &p;
@@ -68,10 +94,26 @@ Process* new_process()
         if (!table[i].exists() && !table[i].zombie) {
             if (!table[i].create(next_pid, kEndpoint, kFirstProcessSelector + i * kSelectorsPerProcess, pool))
                 return nullptr;
+            slot_hint[next_pid % 64] = static_cast<uint8_t>(i);
             ++next_pid;
             return &table[i];
         }
     return nullptr;
+}
+
+// A kernel-made message (foreign syscall, exception) as its struct: the first words came in
+// registers, the rest are in the UTCB. (The builtin copies are inlined: every system call
+// passes here.)
+template <typename T>
+T received(const l4::Message& m)
+{
+    static_assert(sizeof(T) % 8 == 0 && sizeof(T) >= sizeof m.words && sizeof(T) <= sizeof l4::utcb()->mr);
+    uint64_t words[sizeof(T) / 8];
+    __builtin_memcpy(words, m.words, sizeof m.words);
+    __builtin_memcpy(words + abi::kRegisterWords, l4::utcb()->mr + abi::kRegisterWords, sizeof words - sizeof m.words);
+    T value;
+    __builtin_memcpy(&value, words, sizeof value);
+    return value;
 }
 
 // The reply that sends a process on as `answer` says (made just before it goes: the UTCB holds
@@ -85,8 +127,8 @@ void compose(l4::Message& m, const Answer& answer)
         return;
     }
     m.tag = abi::MessageTag::make(abi::reply_label::resume_with_registers, abi::kExceptionWords);
-    memcpy(l4::utcb()->mr, &answer.state, sizeof answer.state);
-    memcpy(m.words, &answer.state, sizeof m.words);
+    __builtin_memcpy(l4::utcb()->mr, &answer.state, sizeof answer.state);
+    __builtin_memcpy(m.words, &answer.state, sizeof m.words);
 }
 
 signals::Info child_info(const Process& child, int32_t code, int32_t status)
@@ -141,7 +183,8 @@ void end_process(Process& p, uint64_t status)
     p.cwd = nullptr;
     p.destroy();
     p.exit_status = status;
-    p.waiting = false;
+    set_waiting(p, false);
+    set_alarm(p, 0, 0);
     p.stopped = false;
     p.pending = 0;
     for (Process& child : table)
@@ -254,7 +297,7 @@ uint64_t fork(Process& parent, const abi::ForeignSyscall& c, uint64_t flags, uin
             child->actions[s] = parent.actions[s];
         child->blocked = parent.blocked;
         child->pending = 0;
-        child->alarm_deadline = child->alarm_interval = 0; // alarms are not inherited
+        set_alarm(*child, 0, 0); // alarms are not inherited
         child->alt_stack = parent.alt_stack;
         child->stopped = child->report_stop = child->report_continue = child->suspend_mask_saved = false;
         child->group = parent.group;
@@ -383,7 +426,7 @@ Outcome call(Process& p, const abi::ForeignSyscall& c, Answer& answer);
 // The reply that ends `p`'s waiting call as `answer` says (its signals delivered first).
 void end_wait(Process& p, Answer& answer)
 {
-    p.waiting = false;
+    set_waiting(p, false);
     p.wake_deadline = 0;
     if (!finish(p, answer))
         return;
@@ -688,28 +731,32 @@ uint64_t waitid(Process& p, const abi::ForeignSyscall& c, Outcome& outcome)
 }
 
 // The guest's one timer, set for the earliest of the sleeps, timeouts and alarms.
+uint64_t timer_armed = 0; // the deadline the VMM has now (0: none, or it passed)
+
 void arm_timer()
 {
     uint64_t earliest = 0;
-    for (const Process& p : table) {
-        if (!p.exists())
-            continue;
+    for (uint64_t bits = waiting_slots | alarm_slots; bits != 0; bits &= bits - 1) {
+        const Process& p = table[__builtin_ctzll(bits)];
         const uint64_t deadlines[2] = {p.waiting ? p.wake_deadline : 0, p.alarm_deadline};
         for (uint64_t deadline : deadlines)
             if (deadline != 0 && (earliest == 0 || deadline < earliest))
                 earliest = deadline;
     }
-    (void)l4::hc::timer_set(earliest);
+    if (earliest != timer_armed) // a hypercall only for a change: most system calls make none
+        (void)l4::hc::timer_set(earliest);
+    timer_armed = earliest;
 }
 
 // SIGALRM for the alarms (alarm, setitimer ITIMER_REAL) that are due; an interval reloads.
 void fire_alarms()
 {
     const uint64_t now = l4::hc::now_ns();
-    for (Process& p : table) {
-        if (!p.exists() || p.alarm_deadline == 0 || p.alarm_deadline > now)
+    for (uint64_t bits = alarm_slots; bits != 0; bits &= bits - 1) {
+        Process& p = table[__builtin_ctzll(bits)];
+        if (!p.exists() || p.alarm_deadline > now)
             continue;
-        p.alarm_deadline = p.alarm_interval != 0 ? now + p.alarm_interval : 0;
+        set_alarm(p, p.alarm_interval != 0 ? now + p.alarm_interval : 0, p.alarm_interval);
         signals::Info info;
         info.signo = signals::kSigAlrm;
         info.code = signals::kSiKernel;
@@ -742,9 +789,8 @@ uint64_t itimer(Process& p, uint64_t which, uint64_t set, uint64_t old)
         const auto ns = [](int64_t seconds, int64_t micros) {
             return static_cast<uint64_t>(seconds) * 1'000'000'000 + static_cast<uint64_t>(micros) * kMicro;
         };
-        p.alarm_interval = ns(next[0], next[1]);
         const uint64_t value = ns(next[2], next[3]);
-        p.alarm_deadline = value != 0 ? now + value : 0;
+        set_alarm(p, value != 0 ? now + value : 0, ns(next[0], next[1]));
         arm_timer();
     }
     return 0;
@@ -755,9 +801,8 @@ uint64_t alarm(Process& p, uint64_t seconds)
 {
     const uint64_t now = l4::hc::now_ns();
     const uint64_t left = p.alarm_deadline > now ? p.alarm_deadline - now : 0;
-    p.alarm_interval = 0;
-    p.alarm_deadline =
-        static_cast<uint32_t>(seconds) != 0 ? now + uint64_t{static_cast<uint32_t>(seconds)} * 1'000'000'000 : 0;
+    const uint64_t span = uint64_t{static_cast<uint32_t>(seconds)} * 1'000'000'000;
+    set_alarm(p, span != 0 ? now + span : 0, 0);
     arm_timer();
     const uint64_t rounded = (left + 500'000'000) / 1'000'000'000; // to the nearest second, as Linux
     return left != 0 && rounded == 0 ? 1 : rounded;
@@ -868,9 +913,11 @@ bool finish(Process& p, Answer& answer)
 // Tries every waiting call again (after an event, or a process's exit).
 void retry_waiting()
 {
-    for (Process& p : table)
+    for (uint64_t bits = waiting_slots; bits != 0; bits &= bits - 1) {
+        Process& p = table[__builtin_ctzll(bits)];
         if (p.exists() && p.waiting && !p.stopped)
             (void)retry(p);
+    }
     arm_timer();
 }
 
@@ -963,21 +1010,18 @@ uint64_t run_init(const Initramfs& initramfs, const char* const* argv, uint64_t 
         Answer reply;
         if (e == Error::ok && label == abi::label::notification) {
             (void)l4::hc::take_events();
+            timer_armed = 0; // it may have passed: set again what is still due
             console().take_input();
             send_terminal_signals();
             fire_alarms();
             retry_waiting();
         } else if (p != nullptr && p->exists() && label == abi::label::foreign_syscall) {
-            abi::ForeignSyscall c;
-            uint64_t words[abi::kForeignSyscallWords];
-            memcpy(words, m.words, sizeof m.words);
-            memcpy(words + abi::kRegisterWords, l4::utcb()->mr + abi::kRegisterWords, sizeof words - sizeof m.words);
-            memcpy(&c, words, sizeof c);
+            const auto c = received<abi::ForeignSyscall>(m);
             serving = p;
             const Outcome outcome = call(*p, c, reply);
             serving = nullptr;
             if (outcome == Outcome::wait) {
-                p->waiting = true;
+                set_waiting(*p, true);
                 p->waiting_call = c;
                 (void)l4::reply_save(p->reply()); // kept until an event lets the call finish
                 interrupt_waiting(*p);            // a signal it sent itself, or one its new mask lets through
@@ -1008,10 +1052,7 @@ uint64_t run_init(const Initramfs& initramfs, const char* const* argv, uint64_t 
             m.tag = abi::MessageTag::make(0, 0); // mapped by now (or its handler is): the access is retried
             retry_waiting();
         } else if (p != nullptr && p->exists()) {
-            uint64_t words[abi::kExceptionWords];
-            memcpy(words, m.words, sizeof m.words);
-            memcpy(words + abi::kRegisterWords, l4::utcb()->mr + abi::kRegisterWords, sizeof words - sizeof m.words);
-            memcpy(&reply.state, words, sizeof reply.state);
+            reply.state = received<abi::ExceptionState>(m);
             reply.with_registers = true;
             serving = p;
             if (reply.state.vector == abi::kForcedVector) // sent here to take its signals
