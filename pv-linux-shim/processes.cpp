@@ -222,9 +222,9 @@ uint64_t wait4(Process& p, const abi::ForeignSyscall& c, Outcome& outcome)
         if (!child.zombie)
             continue;
         const auto status = static_cast<uint32_t>(child.exit_status);
+        child.zombie = false; // reaped, the slot free, even when the status cannot go out (as Linux)
         if (c.rsi != 0 && !p.copy_out(c.rsi, &status, sizeof status))
             return error(kEFAULT);
-        child.zombie = false; // reaped: the slot is free
         return child.pid();
     }
     if (!any_child)
@@ -233,6 +233,39 @@ uint64_t wait4(Process& p, const abi::ForeignSyscall& c, Outcome& outcome)
         return 0;
     outcome = Outcome::wait;
     return 0;
+}
+
+// reboot(2): with Linux's magic numbers, power off, halt and restart end every process and the
+// guest (restart as a reboot, which the VMM's restart=on-crash starts again); Ctrl-Alt-Del's
+// setting is accepted and means nothing here. Returns only with -EINVAL, or 0.
+uint64_t reboot(Process& p, const abi::ForeignSyscall& c)
+{
+    constexpr uint32_t kMagic1 = 0xfee1'dead, kMagic2[] = {672274793, 85072278, 369367448, 537993216};
+    constexpr uint32_t kRestart = 0x0123'4567, kRestart2 = 0xa1b2'c3d4, kHalt = 0xcdef'0123, kPowerOff = 0x4321'fedc,
+                       kCadOn = 0x89ab'cdef, kCadOff = 0;
+    const auto magic2 = static_cast<uint32_t>(c.rsi), command = static_cast<uint32_t>(c.rdx);
+    bool magic_ok = false;
+    for (uint32_t m : kMagic2)
+        magic_ok = magic_ok || m == magic2;
+    if (static_cast<uint32_t>(c.rdi) != kMagic1 || !magic_ok)
+        return error(kEINVAL);
+    if (command == kCadOn || command == kCadOff)
+        return 0;
+    const bool restart = command == kRestart || command == kRestart2;
+    if (!restart && command != kHalt && command != kPowerOff)
+        return error(kEINVAL); // kexec, suspend: this kernel has neither
+    const uint64_t caller = p.pid();
+    for (Process& left : table)
+        if (left.exists())
+            end_process(left, kSigKill);
+    l4::hc::println("shim: {} by reboot(2) from process {}",
+                    restart            ? "restarting"
+                    : command == kHalt ? "halted"
+                                       : "powered off",
+                    caller);
+    (void)l4::hc::shutdown(restart ? hc::ShutdownReason::reboot : hc::ShutdownReason::poweroff, 0);
+    for (;;) {
+    }
 }
 
 // What `p`'s system call comes to; `m` holds the reply when it is answered at once.
@@ -255,6 +288,8 @@ Outcome call(Process& p, const abi::ForeignSyscall& c, l4::Message& m)
         break;
     case nr_wait4: result = wait4(p, c, outcome); break;
     case nr_getppid: result = p.parent; break;
+    case nr_reboot: result = reboot(p, c); break;
+    case nr_sync: result = 0; break; // the ramfs has nothing to write back
     case nr_exit:
     case nr_exit_group: end_process(p, (c.rdi & 0xff) << 8); return Outcome::exited;
     default: outcome = handle_syscall(p, c, result); break;

@@ -59,6 +59,8 @@ enum SyscallNumber : uint64_t {
     nr_getsid = 124,
     nr_prctl = 157,
     nr_arch_prctl = 158,
+    nr_sync = 162,
+    nr_reboot = 169,
     nr_gettid = 186,
     nr_time = 201,
     nr_getdents64 = 217,
