@@ -383,18 +383,26 @@ uint64_t Process::set_break(uint64_t requested)
     return brk_;
 }
 
-uint64_t Process::map_anonymous(uint64_t bytes, bool shared)
+uint64_t Process::map_anonymous(uint64_t bytes, bool shared, uint64_t fixed)
 {
     bytes = page_up(bytes);
-    if (bytes == 0 || bytes > mmap_next_ - (brk_start_ + kBrkLimit))
-        return 0;
+    Mapping* free = nullptr;
     for (Mapping& m : mappings_)
-        if (m.start == m.end) {
-            mmap_next_ -= bytes;
-            m = Mapping{mmap_next_, mmap_next_ + bytes, shared};
-            return m.start;
-        }
-    return 0;
+        if (free == nullptr && m.start == m.end)
+            free = &m;
+    if (fixed != 0) { // MAP_FIXED: what was there goes first
+        if ((fixed & (kPage - 1)) != 0 || bytes == 0 || fixed + bytes < fixed || fixed + bytes > kMmapTop)
+            return 0;
+        if (free == nullptr || !unmap(fixed, bytes))
+            return 0;
+        *free = Mapping{fixed, fixed + bytes, shared};
+        return fixed;
+    }
+    if (bytes == 0 || bytes > mmap_next_ - (brk_start_ + kBrkLimit) || free == nullptr)
+        return 0;
+    mmap_next_ -= bytes;
+    *free = Mapping{mmap_next_, mmap_next_ + bytes, shared};
+    return free->start;
 }
 
 bool Process::unmap(uint64_t address, uint64_t bytes)
@@ -402,10 +410,24 @@ bool Process::unmap(uint64_t address, uint64_t bytes)
     if ((address & (kPage - 1)) != 0 || bytes == 0 || address + page_up(bytes) < address)
         return false;
     const uint64_t end = address + page_up(bytes);
+    Mapping* free = nullptr;
+    Mapping* holed = nullptr; // a mapping the range is inside of: cut in two
+    for (Mapping& m : mappings_) {
+        if (free == nullptr && m.start == m.end)
+            free = &m;
+        if (m.start < address && m.end > end)
+            holed = &m;
+    }
+    if (holed != nullptr && free == nullptr)
+        return false; // no room for its second half
     for_each_page(address, end, [this](PageEntry& entry) {
         forget(&entry);
         return true;
     });
+    if (holed != nullptr) {
+        *free = Mapping{end, holed->end, holed->shared};
+        holed->end = address;
+    }
     for (Mapping& m : mappings_) // whole mappings inside the range are gone; others are cut
         if (m.start >= address && m.end <= end)
             m = Mapping{};

@@ -71,7 +71,8 @@ public:
     uint64_t set_break(uint64_t requested);
     // An anonymous mapping of `bytes` (page-rounded), MAP_SHARED when `shared`; 0 when there is
     // no room.
-    uint64_t map_anonymous(uint64_t bytes, bool shared = false);
+    // At `fixed` (MAP_FIXED, replacing what was there) when not 0.
+    uint64_t map_anonymous(uint64_t bytes, bool shared = false, uint64_t fixed = 0);
     // Unmaps [address, address + bytes): the pages go back to the pool. False for a bad range.
     bool unmap(uint64_t address, uint64_t bytes);
     // mprotect(2) to `rights` (kRead, kWrite, kExecute bits): pages there now are mapped again

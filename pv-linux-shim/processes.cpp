@@ -627,6 +627,39 @@ uint64_t sigsuspend(Process& p, uint64_t mask_address, uint64_t set_size, bool k
     return 0;
 }
 
+// reboot(2): with Linux's magic numbers, power off, halt and restart end every process and the
+// guest (restart as a reboot, which the VMM's restart=on-crash starts again); Ctrl-Alt-Del's
+// setting is accepted and means nothing here. Returns only with -EINVAL, or 0.
+uint64_t reboot(Process& p, const abi::ForeignSyscall& c)
+{
+    constexpr uint32_t kMagic1 = 0xfee1'dead, kMagic2[] = {672274793, 85072278, 369367448, 537993216};
+    constexpr uint32_t kRestart = 0x0123'4567, kRestart2 = 0xa1b2'c3d4, kHalt = 0xcdef'0123, kPowerOff = 0x4321'fedc,
+                       kCadOn = 0x89ab'cdef, kCadOff = 0;
+    const auto magic2 = static_cast<uint32_t>(c.rsi), command = static_cast<uint32_t>(c.rdx);
+    bool magic_ok = false;
+    for (uint32_t m : kMagic2)
+        magic_ok = magic_ok || m == magic2;
+    if (static_cast<uint32_t>(c.rdi) != kMagic1 || !magic_ok)
+        return error(kEINVAL);
+    if (command == kCadOn || command == kCadOff)
+        return 0;
+    const bool restart = command == kRestart || command == kRestart2;
+    if (!restart && command != kHalt && command != kPowerOff)
+        return error(kEINVAL); // kexec, suspend: this kernel has neither
+    const uint64_t caller = p.pid();
+    for (Process& left : table)
+        if (left.exists())
+            end_process(left, kSigKill);
+    l4::hc::println("shim: {} by reboot(2) from process {}",
+                    restart            ? "restarting"
+                    : command == kHalt ? "halted"
+                                       : "powered off",
+                    caller);
+    (void)l4::hc::shutdown(restart ? hc::ShutdownReason::reboot : hc::ShutdownReason::poweroff, 0);
+    for (;;) {
+    }
+}
+
 // Whether `child` is one `pid` (wait4's and waitid's choice, as wait4 encodes it) names for `p`.
 bool chosen_child(const Process& p, const Process& child, int64_t pid)
 {
@@ -862,6 +895,8 @@ Outcome call(Process& p, const abi::ForeignSyscall& c, Answer& answer)
     case nr_setpgid: result = setpgid(p, c.rdi, c.rsi); break;
     case nr_getpgid: result = group_or_session(p, c.rdi, false); break;
     case nr_getsid: result = group_or_session(p, c.rdi, true); break;
+    case nr_reboot: result = reboot(p, c); break;
+    case nr_sync: result = 0; break; // the ramfs has nothing to write back
     case nr_exit:
     case nr_exit_group: end_process(p, (c.rdi & 0xff) << 8); return Outcome::exited;
     case nr_kill: result = kill(p, c.rdi, c.rsi); break;

@@ -105,14 +105,17 @@ uint32_t rights_of_prot(uint64_t prot)
 uint64_t mmap(Process& p, uint64_t address, uint64_t length, uint64_t prot, uint64_t flags, uint64_t fd)
 {
     // Anonymous memory only, for now: private, or shared (MAP_SHARED or MAP_SHARED_VALIDATE) with
-    // the children forked after; MAP_FIXED is not taken yet. As on Linux, an anonymous mapping's
-    // fd is not looked at (glibc passes -1 in 32 bits).
+    // the children forked after; a file cannot be mapped (ENODEV, as for a file system without
+    // mmap). As on Linux, an anonymous mapping's fd is not looked at (glibc passes -1 in 32 bits).
     const uint64_t type = flags & 0x03;
-    if (length == 0 || (flags & kMapAnonymous) == 0 || type == 0 || (flags & kMapFixed) != 0)
-        return error((flags & kMapAnonymous) == 0 ? kENODEV : kEINVAL);
-    (void)address; // a hint
-    (void)fd;
-    const uint64_t at = p.map_anonymous(length, type != kMapPrivate);
+    if ((flags & kMapAnonymous) == 0)
+        return error(file_of(fd & 0xffff'ffff) == nullptr ? kEBADF : kENODEV);
+    if (length == 0 || type == 0)
+        return error(kEINVAL);
+    const uint64_t fixed = (flags & kMapFixed) != 0 ? address : 0; // otherwise a hint
+    if ((flags & kMapFixed) != 0 && (address == 0 || (address & 4095) != 0))
+        return error(kEINVAL);
+    const uint64_t at = p.map_anonymous(length, type != kMapPrivate, fixed);
     if (at == 0)
         return error(kENOMEM);
     if (rights_of_prot(prot) != (kRead | kWrite) && !p.protect(at, length, rights_of_prot(prot)))
@@ -166,6 +169,8 @@ uint64_t prlimit(Process& p, uint64_t pid, uint64_t resource, uint64_t new_limit
 {
     if (pid != 0 && pid != p.pid())
         return error(kESRCH);
+    if (resource >= 16) // RLIM_NLIMITS
+        return error(kEINVAL);
     if (new_limit != 0)
         return error(kEPERM); // no limit can be changed yet
     const uint64_t limit[2] = {resource == kRlimitStack ? kStackLimit : kRlimInfinity, kRlimInfinity};
@@ -187,8 +192,10 @@ uint64_t next_random()
     return state * 0x2545'f491'4f6c'dd1d;
 }
 
-uint64_t getrandom(Process& p, uint64_t buffer, uint64_t length)
+uint64_t getrandom(Process& p, uint64_t buffer, uint64_t length, uint64_t flags)
 {
+    if ((flags & ~uint64_t{7}) != 0) // GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE
+        return error(kEINVAL);
     for (uint64_t done = 0; done < length; done += 8) {
         const uint64_t bits = next_random();
         if (!p.copy_out(buffer + done, &bits, length - done < 8 ? length - done : 8))
@@ -199,10 +206,14 @@ uint64_t getrandom(Process& p, uint64_t buffer, uint64_t length)
 
 uint64_t prctl(Process& p, uint64_t option, uint64_t argument)
 {
-    if (option == kPrSetName)
-        return p.copy_string(p.name, argument, sizeof p.name) || (p.name[sizeof p.name - 1] = '\0', true)
-                   ? 0
-                   : error(kEFAULT);
+    if (option == kPrSetName) { // at most 15 bytes of the name: a longer one is cut
+        char name[sizeof p.name] = {};
+        for (size_t i = 0; i + 1 < sizeof name && (i == 0 || name[i - 1] != '\0'); ++i)
+            if (!p.copy_in(&name[i], argument + i, 1))
+                return error(kEFAULT);
+        memcpy(p.name, name, sizeof name);
+        return 0;
+    }
     if (option == kPrGetName)
         return p.copy_out(argument, p.name, sizeof p.name) ? 0 : error(kEFAULT);
     return error(kEINVAL);
@@ -303,6 +314,27 @@ uint64_t sleep(Process& p, uint64_t request, Outcome& outcome)
     }
     p.wake_deadline = 0;
     return 0;
+}
+
+// gettimeofday(2): the clock of clock_gettime; no time zone (tz is zeroed).
+uint64_t gettimeofday(Process& p, uint64_t where, uint64_t zone)
+{
+    const uint64_t now = l4::hc::now_ns();
+    const uint64_t value[2] = {now / kNsPerSecond, now % kNsPerSecond / 1000};
+    const uint32_t no_zone[2] = {};
+    if ((where != 0 && !p.copy_out(where, value, sizeof value)) ||
+        (zone != 0 && !p.copy_out(zone, no_zone, sizeof no_zone)))
+        return error(kEFAULT);
+    return 0;
+}
+
+// clock_getres(2): the VMM's clock counts nanoseconds.
+uint64_t clock_getres(Process& p, uint64_t clock, uint64_t where)
+{
+    const uint64_t resolution[2] = {0, 1};
+    if (clock > 11)
+        return error(kEINVAL);
+    return where == 0 || p.copy_out(where, resolution, sizeof resolution) ? 0 : error(kEFAULT);
 }
 
 uint64_t clock_gettime(Process& p, uint64_t clock, uint64_t where)
@@ -526,7 +558,9 @@ Outcome handle_syscall(Process& p, const l4::abi::ForeignSyscall& c, uint64_t& r
     case nr_rseq: result = error(kENOSYS); break;
     case nr_sendfile: result = error(kEINVAL); break;
     case nr_prlimit64: result = prlimit(p, c.rdi, c.rsi, c.rdx, c.r10); break;
-    case nr_getrandom: result = getrandom(p, c.rdi, c.rsi); break;
+    case nr_getrandom: result = getrandom(p, c.rdi, c.rsi, c.rdx); break;
+    case nr_gettimeofday: result = gettimeofday(p, c.rdi, c.rsi); break;
+    case nr_clock_getres: result = clock_getres(p, c.rdi, c.rsi); break;
     case nr_futex: outcome = sys_futex(p, c, result); break;
     default: result = unsupported(c.rax); break;
     }

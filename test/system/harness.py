@@ -246,6 +246,16 @@ def check_pv_net(log):
 PROCESS_TEST_CHECKS = 2 + 12 + 5 + 50 * 9
 
 
+# The summary lines of test/linux/'s programs in pv-linux-shim, as they print them on the host.
+# On the host each has 0 failed (files 234, processes 62, memory 59, pipes 51, time 31, misc 52,
+# signals 56 checks); in the shim, until the calls they find missing or wrong are done, exactly
+# these (the failed checks are listed in the log).
+LINUX_C_TESTS = ["files: 191 passed, 43 failed", "processes: 62 passed, 0 failed", "memory: 59 passed, 0 failed",
+                 "pipes: 43 passed, 8 failed", "time: 31 passed, 0 failed", "misc: 47 passed, 5 failed",
+                 "signals: 56 passed, 0 failed"]
+LINUX_C_TESTS_FAILING = 3   # programs with a failed check: /t/run's exit status
+
+
 def vmm_leaves(status):
     """The VMM's last lines when its guests have stopped with `status` (booted with exit=qemu)."""
     return re.escape(f"vmm: all guests have stopped: status {status}\nvmm: leaving the emulator: exit code {status:#x}\n")
@@ -815,6 +825,23 @@ SCENARIOS = {
                                    r"kernel memory back\r?$", log)) == 1 and
             len(re.findall(r"(?m)^shim: all processes gone: \d+ of \d+ pages and (\d+) of \1 bytes of "
                            r"kernel memory back\r?$", log)) == 2 else "want every byte back in both, every page in linux1")),
+    # Our static C test programs (test/linux/) in pv-linux-shim: each one's exact summary.
+    "linux-c-tests": vmm_scenario(
+        [("@pv-linux-shim", "guest name=t mem=64M initrd=r -- /bin/sh /t/run"), ("@linux-tests.cpio", "r")],
+        started=1, status=LINUX_C_TESTS_FAILING, timeout=120, forbid=[r"PANIC"],   # a check's text may say MAP_FAILED
+        check=lambda log: check_lines(log, [f"[t] {line}" for line in LINUX_C_TESTS] + [
+            f"[t] c-tests: {LINUX_C_TESTS_FAILING} programs failed",
+            f"[t] shim: /bin/sh exited with status {LINUX_C_TESTS_FAILING}"])),
+    # A script's `poweroff -f` (reboot(2)) ends the guest and QEMU with status 0 at once.
+    "linux-poweroff": vmm_scenario(
+        [("@pv-linux-shim", "guest name=p mem=32M initrd=r -- /bin/sh /t/poweroff"), ("@linux-tests.cpio", "r")],
+        started=1, status=0, forbid=[r"PANIC", r"FAIL", r"still running"],
+        check=lambda log: check_lines(log, ["[p] powering off", "[p] shim: powered off by reboot(2) from process 2"])),
+    # A script's `exit 7` as init: 7 is QEMU's exit status.
+    "linux-init-exit-status": vmm_scenario(
+        [("@pv-linux-shim", "guest name=e mem=32M initrd=r -- /bin/sh /t/exit7"), ("@linux-tests.cpio", "r")],
+        started=1, status=7, check=lambda log: check_lines(log, ["[e] exiting with 7",
+                                                               "[e] shim: /bin/sh exited with status 7"])),
     # Guests' exit statuses reach QEMU's exit code: the largest of them (docs/hypercalls.md).
     "vmm-exit-status": vmm_scenario(
         [("@crash-guest", "guest name=five mem=1M -- exit 5"),
