@@ -51,6 +51,7 @@ struct Answer {
 };
 
 void send_signal(Process& target, const signals::Info& info, bool from_kernel_fault = false);
+[[noreturn]] void power_down(const char* what, const char* how, uint64_t caller);
 
 uint64_t error(int errno_value) { return static_cast<uint64_t>(-static_cast<int64_t>(errno_value)); }
 
@@ -480,9 +481,20 @@ void send_signal(Process& target, const signals::Info& info, bool from_kernel_fa
     if (!target.exists() || s < 1 || s > signals::kMaxSignal)
         return;
     const signals::Action& action = target.actions[s - 1];
-    // init gets only the signals it has handlers for (Linux's SIGNAL_UNKILLABLE).
-    if (target.pid() == 1 && !from_kernel_fault && action.handler == signals::kSigDfl)
+    // init gets only the signals it has handlers for (Linux's SIGNAL_UNKILLABLE). The three that
+    // busybox's halt, poweroff and reboot send to init do what an init does for them (a shell
+    // as init, with no handler, would otherwise ignore them).
+    if (target.pid() == 1 && !from_kernel_fault && action.handler == signals::kSigDfl) {
+        if (s == signals::kSigUsr1 || s == signals::kSigUsr2 || s == signals::kSigTerm)
+            power_down(s == signals::kSigUsr1   ? "halted"
+                       : s == signals::kSigUsr2 ? "powered off"
+                                                : "restarting",
+                       s == signals::kSigUsr1   ? "SIGUSR1 to init"
+                       : s == signals::kSigUsr2 ? "SIGUSR2 to init"
+                                                : "SIGTERM to init",
+                       static_cast<uint64_t>(info.pid));
         return;
+    }
     if (s == signals::kSigKill) {
         if (&target == serving) { // ended when its call is answered
             target.pending |= signals::bit(s);
@@ -627,6 +639,20 @@ uint64_t sigsuspend(Process& p, uint64_t mask_address, uint64_t set_size, bool k
     return 0;
 }
 
+// Ends every process and the guest: `what` is "powered off", "halted" or "restarting" (a
+// reboot, which the VMM's restart=on-crash starts again), `how` and `caller` say who asked.
+[[noreturn]] void power_down(const char* what, const char* how, uint64_t caller)
+{
+    const bool restart = what[0] == 'r'; // "restarting"
+    for (Process& left : table)
+        if (left.exists())
+            end_process(left, kSigKill);
+    l4::hc::println("shim: {} by {} from process {}", what, how, caller);
+    (void)l4::hc::shutdown(restart ? hc::ShutdownReason::reboot : hc::ShutdownReason::poweroff, 0);
+    for (;;) {
+    }
+}
+
 // reboot(2): with Linux's magic numbers, power off, halt and restart end every process and the
 // guest (restart as a reboot, which the VMM's restart=on-crash starts again); Ctrl-Alt-Del's
 // setting is accepted and means nothing here. Returns only with -EINVAL, or 0.
@@ -646,18 +672,7 @@ uint64_t reboot(Process& p, const abi::ForeignSyscall& c)
     const bool restart = command == kRestart || command == kRestart2;
     if (!restart && command != kHalt && command != kPowerOff)
         return error(kEINVAL); // kexec, suspend: this kernel has neither
-    const uint64_t caller = p.pid();
-    for (Process& left : table)
-        if (left.exists())
-            end_process(left, kSigKill);
-    l4::hc::println("shim: {} by reboot(2) from process {}",
-                    restart            ? "restarting"
-                    : command == kHalt ? "halted"
-                                       : "powered off",
-                    caller);
-    (void)l4::hc::shutdown(restart ? hc::ShutdownReason::reboot : hc::ShutdownReason::poweroff, 0);
-    for (;;) {
-    }
+    power_down(restart ? "restarting" : command == kHalt ? "halted" : "powered off", "reboot(2)", p.pid());
 }
 
 // Whether `child` is one `pid` (wait4's and waitid's choice, as wait4 encodes it) names for `p`.

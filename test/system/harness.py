@@ -837,6 +837,12 @@ SCENARIOS = {
         [("@pv-linux-shim", "guest name=p mem=32M initrd=r -- /bin/sh /t/poweroff"), ("@linux-tests.cpio", "r")],
         started=1, status=0, forbid=[r"PANIC", r"FAIL", r"still running"],
         check=lambda log: check_lines(log, ["[p] powering off", "[p] shim: powered off by reboot(2) from process 2"])),
+    # The shell's `poweroff` (busybox sends SIGUSR2 to init, a shell with no handler for it): the
+    # guest and QEMU end, with status 0.
+    "linux-shell-poweroff": vmm_scenario(
+        [("@pv-linux-shim", "guest name=p mem=32M initrd=r -- /bin/sh -c 'poweroff; sleep 5; echo still running'"),
+         ("@rootfs.cpio", "r")], started=1, status=0, forbid=[r"PANIC", r"FAIL", r"\[p\] still running"],
+        check=lambda log: check_lines(log, ["[p] shim: powered off by SIGUSR2 to init from process 2"])),
     # A script's `exit 7` as init: 7 is QEMU's exit status.
     "linux-init-exit-status": vmm_scenario(
         [("@pv-linux-shim", "guest name=e mem=32M initrd=r -- /bin/sh /t/exit7"), ("@linux-tests.cpio", "r")],
