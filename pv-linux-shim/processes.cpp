@@ -886,6 +886,29 @@ uint64_t group_or_session(Process& p, uint64_t pid, bool session)
     return session ? target->session : target->group;
 }
 
+// sysinfo(2): uptime from the VMM's clock, memory as the shim's page pool has it, no swap, no
+// load average kept.
+uint64_t sysinfo(Process& p, uint64_t where)
+{
+    struct {
+        int64_t uptime;
+        uint64_t loads[3];
+        uint64_t total_ram, free_ram, shared_ram, buffer_ram, total_swap, free_swap;
+        uint16_t processes, pad[3];
+        uint64_t total_high, free_high;
+        uint32_t memory_unit;
+        uint8_t rest[4];
+    } info{};
+    static_assert(sizeof info == 112);
+    info.uptime = static_cast<int64_t>(l4::hc::now_ns() / 1'000'000'000);
+    info.total_ram = l4::hc::start_info().memory_size;
+    info.free_ram = pool.free_pages() * 4096;
+    for (const Process& other : table)
+        info.processes = static_cast<uint16_t>(info.processes + (other.exists() ? 1 : 0));
+    info.memory_unit = 1;
+    return p.copy_out(where, &info, sizeof info) ? 0 : error(kEFAULT);
+}
+
 // What `p`'s system call comes to; `answer` says how it goes on when it is answered at once.
 Outcome call(Process& p, const abi::ForeignSyscall& c, Answer& answer)
 {
@@ -911,6 +934,7 @@ Outcome call(Process& p, const abi::ForeignSyscall& c, Answer& answer)
     case nr_getpgid: result = group_or_session(p, c.rdi, false); break;
     case nr_getsid: result = group_or_session(p, c.rdi, true); break;
     case nr_reboot: result = reboot(p, c); break;
+    case nr_sysinfo: result = sysinfo(p, c.rdi); break;
     case nr_sync: result = 0; break; // the ramfs has nothing to write back
     case nr_exit:
     case nr_exit_group: end_process(p, (c.rdi & 0xff) << 8); return Outcome::exited;

@@ -54,6 +54,7 @@ enum SyscallNumber : uint64_t {
     nr_readlink = 89,
     nr_umask = 95,
     nr_gettimeofday = 96,
+    nr_sysinfo = 99,
     nr_getuid = 102,
     nr_getgid = 104,
     nr_geteuid = 107,
